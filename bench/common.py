@@ -1,0 +1,74 @@
+"""Shared helpers for the benchmarks: timing, peak memory, corpus location, report rows."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One benchmark line: our figure, the baseline's, and what the target is."""
+
+    name: str
+    ours: float
+    baseline: float | None
+    unit: str
+    target: str
+    met: bool | None = None
+    note: str = ""
+
+    def format(self) -> str:
+        ratio = ""
+        if self.baseline:
+            if self.unit.endswith("/s"):
+                ratio = f"{self.ours / self.baseline:6.2f}x baseline rate"
+            else:
+                ratio = f"{self.baseline / self.ours:6.2f}x faster than baseline"
+        verdict = {True: "MET", False: "MISSED", None: "-"}[self.met]
+        base = f"{self.baseline:.4g} {self.unit}" if self.baseline is not None else "-"
+        return (
+            f"{self.name:<48} {self.ours:>10.4g} {self.unit:<8} baseline {base:<16} "
+            f"{ratio:<28} target {self.target:<22} {verdict} {self.note}"
+        )
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    """The best wall time of ``repeat`` calls (seconds)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def corpus_dir() -> Path | None:
+    """$EDC_CORPUS, or ../shared/corpus beside the checkout when it exists."""
+    env = os.environ.get("EDC_CORPUS")
+    if env:
+        return Path(env)
+    guess = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    return guess if guess.is_dir() else None
+
+
+def scale(default: float = 1.0) -> float:
+    """EDC_BENCH_SCALE shrinks (or grows) the data sizes for a quick run."""
+    raw = os.environ.get("EDC_BENCH_SCALE")
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        return default

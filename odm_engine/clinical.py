@@ -1,0 +1,117 @@
+"""Clinical data as the engine sees it: ODM-keyed item values of one subject.
+
+A key names one value exactly as ODM does: StudyEventOID + StudyEventRepeatKey, FormOID +
+FormRepeatKey, ItemGroupOID + ItemGroupRepeatKey, ItemOID. A repeat key is ``""`` when the
+source gave none (non-repeating elements). Values are ODM canonical text; an item that was
+nulled is absent from ``values`` and present in ``null_reasons``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ItemKey:
+    study_event_oid: str
+    study_event_repeat_key: str
+    form_oid: str
+    form_repeat_key: str
+    item_group_oid: str
+    item_group_repeat_key: str
+    item_oid: str
+
+    @property
+    def group_key(self) -> GroupKey:
+        return GroupKey(
+            self.study_event_oid,
+            self.study_event_repeat_key,
+            self.form_oid,
+            self.form_repeat_key,
+            self.item_group_oid,
+            self.item_group_repeat_key,
+        )
+
+    @property
+    def form_key(self) -> FormKey:
+        return FormKey(
+            self.study_event_oid, self.study_event_repeat_key, self.form_oid, self.form_repeat_key
+        )
+
+    def describe(self) -> str:
+        """Human-readable path, e.g. ``SE.DCV/F.DM/IG.DM/IT.SEX`` with repeat keys."""
+
+        def part(oid: str, key: str) -> str:
+            return f"{oid}[{key}]" if key else oid
+
+        return "/".join(
+            (
+                part(self.study_event_oid, self.study_event_repeat_key),
+                part(self.form_oid, self.form_repeat_key),
+                part(self.item_group_oid, self.item_group_repeat_key),
+                self.item_oid,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FormKey:
+    study_event_oid: str
+    study_event_repeat_key: str
+    form_oid: str
+    form_repeat_key: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GroupKey:
+    study_event_oid: str
+    study_event_repeat_key: str
+    form_oid: str
+    form_repeat_key: str
+    item_group_oid: str
+    item_group_repeat_key: str
+
+    @property
+    def form_key(self) -> FormKey:
+        return FormKey(
+            self.study_event_oid, self.study_event_repeat_key, self.form_oid, self.form_repeat_key
+        )
+
+    def item(self, item_oid: str) -> ItemKey:
+        return ItemKey(
+            self.study_event_oid,
+            self.study_event_repeat_key,
+            self.form_oid,
+            self.form_repeat_key,
+            self.item_group_oid,
+            self.item_group_repeat_key,
+            item_oid,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectSnapshot:
+    """One subject's current data: the input every edit check evaluates against."""
+
+    subject_key: str
+    site_oid: str | None = None
+    values: Mapping[ItemKey, str] = field(default_factory=dict)
+    null_reasons: Mapping[ItemKey, str] = field(default_factory=dict)
+
+    def items(self, item_oid: str) -> Iterator[tuple[ItemKey, str]]:
+        """Every stored value of ``item_oid``, in key order."""
+        for key in sorted(k for k in self.values if k.item_oid == item_oid):
+            yield key, self.values[key]
+
+    def with_values(
+        self, changes: Mapping[ItemKey, str | None]
+    ) -> SubjectSnapshot:
+        """A copy with ``changes`` applied (None removes the value)."""
+        values = dict(self.values)
+        for key, value in changes.items():
+            if value is None or value == "":
+                values.pop(key, None)
+            else:
+                values[key] = value
+        return SubjectSnapshot(self.subject_key, self.site_oid, values, self.null_reasons)

@@ -1,0 +1,211 @@
+"""Findings: located, coded statements about defects in ODM metadata or files.
+
+Every finding has a code from ``CATALOGUE`` whose template says what is wrong and how to fix
+it. Tests assert exact messages, so the wording here is under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    path: str | None = None
+    line: int | None = None
+    oid: str | None = None
+
+    def format(self) -> str:
+        """Compiler style: ``path:line: CODE severity: message``."""
+        where = self.path or "<input>"
+        if self.line:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.code} {self.severity.value}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "oid": self.oid,
+        }
+
+
+# code -> (severity, template). Templates use str.format with keyword fields.
+CATALOGUE: dict[str, tuple[Severity, str]] = {
+    # reading the file
+    "ODM-XML-001": (Severity.ERROR, "The file is not well-formed XML: {detail}. Fix the XML syntax."),
+    "ODM-XML-002": (
+        Severity.ERROR,
+        "The file has a DOCTYPE declaration; ODM never needs one and it is refused because "
+        "DTDs and entities can read files or reach the network. Remove the <!DOCTYPE ...> line.",
+    ),
+    "ODM-XML-003": (
+        Severity.ERROR,
+        "The file is {size} bytes, over the limit of {limit} bytes. Split the file or raise "
+        "the limit (EDC_MAX_XML_BYTES) if it is genuine.",
+    ),
+    "ODM-XML-004": (
+        Severity.ERROR,
+        "The file is {what}, not XML. Decompress or convert it and give the .xml file.",
+    ),
+    "ODM-XML-005": (
+        Severity.ERROR,
+        "XInclude element found: external inclusion is never followed. Put the included "
+        "content into the file itself.",
+    ),
+    "ODM-XML-006": (Severity.ERROR, "The file is empty. Give an ODM XML file."),
+    # what the file is
+    "ODM-VER-001": (
+        Severity.ERROR,
+        "The root element is <{tag}>, not ODM. Give an ODM 1.3.x file whose root is "
+        "<ODM xmlns=\"http://www.cdisc.org/ns/odm/v1.3\">.",
+    ),
+    "ODM-VER-002": (
+        Severity.ERROR,
+        "ODM 2.0 is not supported yet (namespace {namespace}). Export the study as ODM 1.3.2.",
+    ),
+    "ODM-VER-003": (
+        Severity.WARNING,
+        "ODMVersion=\"{version}\" is not 1.3, 1.3.1 or 1.3.2; the file is read as ODM 1.3.2. "
+        "Set ODMVersion=\"1.3.2\" if the content follows it.",
+    ),
+    "ODM-NS-001": (
+        Severity.WARNING,
+        "The root element has no namespace; it is read as ODM 1.3.2. Add "
+        "xmlns=\"http://www.cdisc.org/ns/odm/v1.3\" to the ODM element.",
+    ),
+    "ODM-NS-002": (
+        Severity.WARNING,
+        "{count} ODM elements below line {line} are in no namespace (an xmlns=\"\" reset); "
+        "they are read as ODM. Remove the xmlns=\"\" declaration.",
+    ),
+    "ODM-EXT-001": (
+        Severity.INFO,
+        "Vendor extension namespace {namespace} ({vendor}): {count} elements and attributes "
+        "kept and set aside before XSD validation.",
+    ),
+    "ODM-DEF-001": (
+        Severity.INFO,
+        "Define-XML {version} file: validated against the Define-XML {version} schema.",
+    ),
+    # schema
+    "ODM-XSD-001": (Severity.ERROR, "Schema: {detail}"),
+    "ODM-XSD-002": (Severity.WARNING, "Schema: {detail}"),
+    # semantics the schema cannot see
+    "ODM-OID-001": (
+        Severity.ERROR,
+        "Duplicate {element} OID=\"{oid}\" (first defined on line {first_line}). "
+        "Give each {element} its own OID.",
+    ),
+    "ODM-OID-002": (
+        Severity.ERROR,
+        "{element} has no OID. Add an OID attribute; every definition is found through it.",
+    ),
+    "ODM-REF-001": (
+        Severity.ERROR,
+        "{element} {attribute}=\"{oid}\" names no {target} in {scope}. "
+        "Add the {target} or correct the OID.",
+    ),
+    "ODM-CL-001": (
+        Severity.ERROR,
+        "CodeList {codelist} has DataType=\"{cl_type}\" but ItemDef {item} has "
+        "DataType=\"{item_type}\". Make the two DataTypes agree.",
+    ),
+    "ODM-CL-002": (
+        Severity.ERROR,
+        "CodedValue \"{value}\" in CodeList {codelist} is not a valid {data_type}: {detail}",
+    ),
+    "ODM-CL-003": (
+        Severity.ERROR,
+        "CodedValue \"{value}\" appears twice in CodeList {codelist}. Give each item its "
+        "own CodedValue.",
+    ),
+    "ODM-CL-004": (
+        Severity.WARNING,
+        "CodeList {codelist} has DataType=\"{cl_type}\", which is not an ODM CodeList "
+        "DataType; read as {read_as}. Use integer, float, text or string.",
+    ),
+    "ODM-RC-001": (
+        Severity.ERROR,
+        "RangeCheck on {item}: CheckValue \"{value}\" is not a valid {data_type}: {detail}",
+    ),
+    "ODM-RC-002": (
+        Severity.ERROR,
+        "RangeCheck on {item}: Comparator {comparator} takes {expected} CheckValue, "
+        "found {count}. {fix}",
+    ),
+    "ODM-RC-003": (
+        Severity.ERROR,
+        "RangeCheck on {item} has neither a Comparator with CheckValues nor a "
+        "FormalExpression. Add one of them.",
+    ),
+    "ODM-LEN-001": (Severity.ERROR, "ItemDef {item}: {detail}"),
+    "ODM-ORD-001": (
+        Severity.ERROR,
+        "{element} OrderNumber=\"{order}\" is used twice in {parent} (also on line "
+        "{first_line}). Give each child its own OrderNumber.",
+    ),
+    "ODM-MAN-001": (
+        Severity.WARNING,
+        "{element} {oid} is Mandatory=\"Yes\" and has CollectionExceptionConditionOID="
+        "\"{condition}\": it is required only when the condition is false. Check that "
+        "this is intended.",
+    ),
+    "ODM-UNUSED-001": (
+        Severity.WARNING,
+        "{element} {oid} is never referenced. Reference it or remove it.",
+    ),
+    "ODM-EXPR-001": (
+        Severity.WARNING,
+        "{owner} {oid}: FormalExpression Context=\"{context}\" is not understood by this "
+        "engine; the expression is kept but not evaluated. Write it in Context=\"OEL\".",
+    ),
+    "ODM-DT-001": (
+        Severity.ERROR,
+        "{element} {oid}: DataType=\"{data_type}\" is not an ODM 1.3.2 DataType.",
+    ),
+    "ODM-DATA-001": (
+        Severity.ERROR,
+        "{element} {oid_attr}=\"{oid}\" in ClinicalData names no {target} in the "
+        "metadata. Correct the OID or add the definition.",
+    ),
+}
+
+
+def finding(
+    code: str,
+    *,
+    path: str | None = None,
+    line: int | None = None,
+    oid: str | None = None,
+    severity: Severity | None = None,
+    **fields: object,
+) -> Finding:
+    """Build a Finding from the catalogue."""
+    default_severity, template = CATALOGUE[code]
+    return Finding(
+        code=code,
+        severity=severity or default_severity,
+        message=template.format(oid=oid, line=line, **fields),
+        path=path,
+        line=line,
+        oid=oid,
+    )
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)

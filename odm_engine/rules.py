@@ -1,0 +1,472 @@
+"""Conformance rules the XSD cannot see: references, code lists, range checks, order, use.
+
+Each rule is a generator over one MetaDataVersion (or the ODM root) yielding findings. The
+rule table is the list ``RULES``; :func:`iter_rule_findings` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from odm_engine import datatypes
+from odm_engine import model as m
+from odm_engine.findings import Finding, finding
+from odm_engine.loader import DataRef
+
+CODELIST_TYPES = ("integer", "float", "text", "string")
+_COMPATIBLE = {
+    "text": {"text", "string"},
+    "string": {"text", "string"},
+    "integer": {"integer"},
+    "float": {"float", "double", "integer"},
+    "double": {"float", "double", "integer"},
+}
+_REDCAP_BOOLEAN_AS = "integer"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    odm: m.ODM
+    study: m.Study
+    mdv: m.MetaDataVersion
+    path: str | None
+    is_define: bool
+
+
+Rule = Callable[[RuleContext], Iterator[Finding]]
+
+
+def _ref(
+    ctx: RuleContext, node: m.Node, element: str, attribute: str, oid: str | None,
+    target: str, table: Mapping[str, object], scope: str | None = None,
+) -> Iterator[Finding]:
+    if oid is None or oid in table:
+        return
+    yield finding(
+        "ODM-REF-001", path=ctx.path, line=node.line, oid=oid, element=element,
+        attribute=attribute, target=target,
+        scope=scope or f'MetaDataVersion "{ctx.mdv.oid}"',
+    )
+
+
+def references(ctx: RuleContext) -> Iterator[Finding]:
+    """ODM 1.3.2 §3.1: every Ref and OID attribute names a definition that exists."""
+    mdv = ctx.mdv
+    units = ctx.study.basic_definitions.measurement_units
+    study_scope = f'Study "{ctx.study.oid}" BasicDefinitions'
+
+    def condition(node: m.Node, element: str, oid: str | None) -> Iterator[Finding]:
+        yield from _ref(
+            ctx, node, element, "CollectionExceptionConditionOID", oid, "ConditionDef",
+            mdv.condition_defs,
+        )
+
+    if mdv.include is not None:
+        inc = mdv.include
+        found = any(
+            s.oid == inc.study_oid
+            and any(v.oid == inc.metadata_version_oid for v in s.metadata_versions)
+            for s in ctx.odm.studies
+        )
+        if not found:
+            yield finding(
+                "ODM-REF-001", path=ctx.path, line=inc.line, oid=inc.metadata_version_oid,
+                element="Include", attribute="MetaDataVersionOID", target="MetaDataVersion",
+                scope=f'Study "{inc.study_oid}" in this file',
+            )
+    if mdv.protocol is not None:
+        for ser in mdv.protocol.study_event_refs:
+            yield from _ref(
+                ctx, ser, "StudyEventRef", "StudyEventOID", ser.study_event_oid,
+                "StudyEventDef", mdv.study_event_defs,
+            )
+            yield from condition(ser, "StudyEventRef", ser.collection_exception_condition_oid)
+    for sed in mdv.study_event_defs.values():
+        for fr in sed.form_refs:
+            yield from _ref(ctx, fr, "FormRef", "FormOID", fr.form_oid, "FormDef", mdv.form_defs)
+            yield from condition(fr, "FormRef", fr.collection_exception_condition_oid)
+    for fd in mdv.form_defs.values():
+        for gr in fd.item_group_refs:
+            yield from _ref(
+                ctx, gr, "ItemGroupRef", "ItemGroupOID", gr.item_group_oid, "ItemGroupDef",
+                mdv.item_group_defs,
+            )
+            yield from condition(gr, "ItemGroupRef", gr.collection_exception_condition_oid)
+        for layout in fd.archive_layouts:
+            yield from _ref(
+                ctx, layout, "ArchiveLayout", "PresentationOID", layout.presentation_oid,
+                "Presentation", mdv.presentations,
+            )
+    for igd in mdv.item_group_defs.values():
+        for ir in igd.item_refs:
+            yield from _ref(ctx, ir, "ItemRef", "ItemOID", ir.item_oid, "ItemDef", mdv.item_defs)
+            yield from _ref(
+                ctx, ir, "ItemRef", "MethodOID", ir.method_oid, "MethodDef", mdv.method_defs
+            )
+            yield from _ref(
+                ctx, ir, "ItemRef", "ImputationMethodOID", ir.imputation_method_oid,
+                "MethodDef", mdv.method_defs,
+            )
+            yield from _ref(
+                ctx, ir, "ItemRef", "RoleCodeListOID", ir.role_code_list_oid, "CodeList",
+                mdv.code_lists,
+            )
+            yield from condition(ir, "ItemRef", ir.collection_exception_condition_oid)
+    for item in mdv.item_defs.values():
+        yield from _ref(
+            ctx, item, "CodeListRef", "CodeListOID", item.code_list_oid, "CodeList",
+            mdv.code_lists,
+        )
+        for unit in item.measurement_unit_oids:
+            yield from _ref(
+                ctx, item, "MeasurementUnitRef", "MeasurementUnitOID", unit,
+                "MeasurementUnit", units, study_scope,
+            )
+        for rc in item.range_checks:
+            yield from _ref(
+                ctx, rc, "RangeCheck MeasurementUnitRef", "MeasurementUnitOID",
+                rc.measurement_unit_oid, "MeasurementUnit", units, study_scope,
+            )
+
+
+def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
+    """Location MetaDataVersionRef and User LocationRef resolve."""
+    for admin in odm.admin_data:
+        for loc in admin.locations.values():
+            for ref in loc.metadata_version_refs:
+                study = odm.find_study(ref.study_oid)
+                if study is None or study.metadata_version(ref.metadata_version_oid) is None:
+                    yield finding(
+                        "ODM-REF-001", path=path, line=ref.line, oid=ref.metadata_version_oid,
+                        element="MetaDataVersionRef", attribute="MetaDataVersionOID",
+                        target="MetaDataVersion",
+                        scope=f'Study "{ref.study_oid}" in this file',
+                    )
+        for user in admin.users.values():
+            for loc_oid in user.location_oids:
+                if loc_oid not in admin.locations:
+                    yield finding(
+                        "ODM-REF-001", path=path, line=user.line, oid=loc_oid,
+                        element=f"User {user.oid} LocationRef", attribute="LocationOID",
+                        target="Location", scope="AdminData",
+                    )
+
+
+def data_references(odm: m.ODM, refs: Iterable[DataRef], path: str | None) -> Iterator[Finding]:
+    """ClinicalData in the same file as its metadata names only defined OIDs."""
+    if not odm.studies:
+        return
+    sites = {oid for admin in odm.admin_data for oid in admin.locations}
+    for ref in refs:
+        study = odm.find_study(ref.study_oid)
+        if ref.attribute == "StudyOID":
+            if study is None:
+                yield _data_finding(path, ref, "Study")
+            continue
+        if study is None:
+            continue
+        mdv = study.metadata_version(ref.metadata_version_oid)
+        if ref.attribute == "MetaDataVersionOID":
+            if mdv is None:
+                yield _data_finding(path, ref, "MetaDataVersion")
+            continue
+        if mdv is None:
+            continue
+        tables: dict[str, tuple[Mapping[str, object], str]] = {
+            "StudyEventOID": (mdv.study_event_defs, "StudyEventDef"),
+            "FormOID": (mdv.form_defs, "FormDef"),
+            "ItemGroupOID": (mdv.item_group_defs, "ItemGroupDef"),
+            "ItemOID": (mdv.item_defs, "ItemDef"),
+        }
+        if ref.attribute == "LocationOID":
+            if odm.admin_data and ref.oid not in sites:
+                yield _data_finding(path, ref, "Location in AdminData")
+            continue
+        table, target = tables[ref.attribute]
+        if ref.oid not in table:
+            yield _data_finding(path, ref, target)
+
+
+def _data_finding(path: str | None, ref: DataRef, target: str) -> Finding:
+    return finding(
+        "ODM-DATA-001", path=path, line=ref.line, oid=ref.oid, element=ref.element,
+        oid_attr=ref.attribute, target=target,
+    )
+
+
+def data_types(ctx: RuleContext) -> Iterator[Finding]:
+    for item in ctx.mdv.item_defs.values():
+        if item.data_type not in datatypes.DATA_TYPES:
+            yield finding(
+                "ODM-DT-001", path=ctx.path, line=item.line, oid=item.oid, element="ItemDef",
+                data_type=item.data_type,
+            )
+
+
+def code_lists(ctx: RuleContext) -> Iterator[Finding]:
+    """CodeList DataType fits its items' DataType; each CodedValue parses and is unique."""
+    mdv = ctx.mdv
+    for cl in mdv.code_lists.values():
+        cl_type = cl.data_type
+        if cl_type not in CODELIST_TYPES:
+            read_as = _REDCAP_BOOLEAN_AS if cl_type == "boolean" else "text"
+            yield finding(
+                "ODM-CL-004", path=ctx.path, line=cl.line, oid=cl.oid, codelist=cl.oid,
+                cl_type=cl_type, read_as=read_as,
+            )
+            cl_type = read_as
+        seen: set[str] = set()
+        for item in cl.items:
+            parsed = datatypes.parse_value(cl_type, item.coded_value)
+            if isinstance(parsed, datatypes.DataTypeProblem):
+                yield finding(
+                    "ODM-CL-002", path=ctx.path, line=item.line, oid=cl.oid,
+                    value=item.coded_value, codelist=cl.oid, data_type=cl_type,
+                    detail=parsed.message,
+                )
+            if item.coded_value in seen:
+                yield finding(
+                    "ODM-CL-003", path=ctx.path, line=item.line, oid=cl.oid,
+                    value=item.coded_value, codelist=cl.oid,
+                )
+            seen.add(item.coded_value)
+    for item in mdv.item_defs.values():
+        cl = mdv.item_code_list(item)
+        if cl is None or cl.data_type not in CODELIST_TYPES:
+            continue
+        if cl.data_type not in _COMPATIBLE.get(item.data_type, {item.data_type}):
+            yield finding(
+                "ODM-CL-001", path=ctx.path, line=item.line, oid=item.oid, codelist=cl.oid,
+                cl_type=cl.data_type, item=item.oid, item_type=item.data_type,
+            )
+
+
+def range_checks(ctx: RuleContext) -> Iterator[Finding]:
+    """ODM 1.3.2 §3.1.9.4 RangeCheck: CheckValues parse; IN/NOTIN take several, others one."""
+    for item in ctx.mdv.item_defs.values():
+        if item.data_type not in datatypes.DATA_TYPES:
+            continue
+        for rc in item.range_checks:
+            if rc.comparator is None:
+                if not rc.formal_expressions:
+                    yield finding(
+                        "ODM-RC-003", path=ctx.path, line=rc.line, oid=item.oid, item=item.oid
+                    )
+                continue
+            count = len(rc.check_values)
+            if rc.comparator in ("IN", "NOTIN"):
+                if count < 1:
+                    yield finding(
+                        "ODM-RC-002", path=ctx.path, line=rc.line, oid=item.oid, item=item.oid,
+                        comparator=rc.comparator, expected="at least one", count=count,
+                        fix="List the allowed values, one CheckValue each.",
+                    )
+            elif count != 1 and not (count == 0 and rc.formal_expressions):
+                yield finding(
+                    "ODM-RC-002", path=ctx.path, line=rc.line, oid=item.oid, item=item.oid,
+                    comparator=rc.comparator, expected="exactly one", count=count,
+                    fix="Use IN or NOTIN to compare with several values.",
+                )
+            for value in rc.check_values:
+                parsed = datatypes.parse_value(item.data_type, value)
+                if isinstance(parsed, datatypes.DataTypeProblem):
+                    yield finding(
+                        "ODM-RC-001", path=ctx.path, line=rc.line, oid=item.oid,
+                        item=item.oid, value=value, data_type=item.data_type,
+                        detail=parsed.message,
+                    )
+
+
+def lengths(ctx: RuleContext) -> Iterator[Finding]:
+    for item in ctx.mdv.item_defs.values():
+        problems = []
+        if item.length is not None and item.length < 1:
+            problems.append(f'Length="{item.length}" must be a positive integer.')
+        if item.significant_digits is not None:
+            if item.significant_digits < 0:
+                problems.append(
+                    f'SignificantDigits="{item.significant_digits}" must not be negative.'
+                )
+            elif item.data_type not in ("float", "double", "hexFloat", "base64Float"):
+                problems.append(
+                    f'SignificantDigits applies to float items only, not DataType='
+                    f'"{item.data_type}". Remove it.'
+                )
+            elif item.length is not None and item.significant_digits > item.length:
+                problems.append(
+                    f'SignificantDigits="{item.significant_digits}" exceeds Length='
+                    f'"{item.length}". Make Length at least the number of digits after the '
+                    "decimal point."
+                )
+        for detail in problems:
+            yield finding(
+                "ODM-LEN-001", path=ctx.path, line=item.line, oid=item.oid, item=item.oid,
+                detail=detail,
+            )
+
+
+def order_numbers(ctx: RuleContext) -> Iterator[Finding]:
+    """OrderNumber is unique among the children of one parent."""
+    mdv = ctx.mdv
+
+    def check(
+        parent: str, element: str, refs: Iterable[tuple[int | None, int, str]]
+    ) -> Iterator[Finding]:
+        seen: dict[int, int] = {}
+        for order, line, oid in refs:
+            if order is None:
+                continue
+            if order in seen:
+                yield finding(
+                    "ODM-ORD-001", path=ctx.path, line=line, oid=oid, element=element,
+                    order=order, parent=parent, first_line=seen[order],
+                )
+            else:
+                seen[order] = line
+
+    if mdv.protocol is not None:
+        yield from check(
+            "Protocol", "StudyEventRef",
+            ((r.order_number, r.line, r.study_event_oid) for r in mdv.protocol.study_event_refs),
+        )
+    for sed in mdv.study_event_defs.values():
+        yield from check(
+            f"StudyEventDef {sed.oid}", "FormRef",
+            ((r.order_number, r.line, r.form_oid) for r in sed.form_refs),
+        )
+    for fd in mdv.form_defs.values():
+        yield from check(
+            f"FormDef {fd.oid}", "ItemGroupRef",
+            ((r.order_number, r.line, r.item_group_oid) for r in fd.item_group_refs),
+        )
+    for igd in mdv.item_group_defs.values():
+        yield from check(
+            f"ItemGroupDef {igd.oid}", "ItemRef",
+            ((r.order_number, r.line, r.item_oid) for r in igd.item_refs),
+        )
+    for cl in mdv.code_lists.values():
+        yield from check(
+            f"CodeList {cl.oid}", "CodeListItem",
+            ((i.order_number, i.line, cl.oid) for i in cl.items),
+        )
+
+
+def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
+    mdv = ctx.mdv
+    refs: list[tuple[str, str, m.Node, bool, str | None]] = []
+    if mdv.protocol is not None:
+        refs += [
+            ("StudyEventRef", r.study_event_oid, r, r.mandatory,
+             r.collection_exception_condition_oid)
+            for r in mdv.protocol.study_event_refs
+        ]
+    for sed in mdv.study_event_defs.values():
+        refs += [
+            ("FormRef", r.form_oid, r, r.mandatory, r.collection_exception_condition_oid)
+            for r in sed.form_refs
+        ]
+    for fd in mdv.form_defs.values():
+        refs += [
+            ("ItemGroupRef", r.item_group_oid, r, r.mandatory,
+             r.collection_exception_condition_oid)
+            for r in fd.item_group_refs
+        ]
+    for igd in mdv.item_group_defs.values():
+        refs += [
+            ("ItemRef", r.item_oid, r, r.mandatory, r.collection_exception_condition_oid)
+            for r in igd.item_refs
+        ]
+    for element, oid, node, mandatory, cond in refs:
+        if mandatory and cond:
+            yield finding(
+                "ODM-MAN-001", path=ctx.path, line=node.line, oid=oid, element=element,
+                condition=cond,
+            )
+
+
+def unused_definitions(ctx: RuleContext) -> Iterator[Finding]:
+    """Definitions nothing refers to (warnings): usually a forgotten Ref or a leftover."""
+    if ctx.is_define:
+        return  # Define-XML datasets and VLM are referenced from def: elements
+    mdv = ctx.mdv
+    used: dict[str, set[str]] = {k: set() for k in (
+        "StudyEventDef", "FormDef", "ItemGroupDef", "ItemDef", "CodeList", "ConditionDef",
+        "MethodDef", "MeasurementUnit",
+    )}
+    if mdv.protocol is not None:
+        for r in mdv.protocol.study_event_refs:
+            used["StudyEventDef"].add(r.study_event_oid)
+            _add(used["ConditionDef"], r.collection_exception_condition_oid)
+    for sed in mdv.study_event_defs.values():
+        for r in sed.form_refs:
+            used["FormDef"].add(r.form_oid)
+            _add(used["ConditionDef"], r.collection_exception_condition_oid)
+    for fd in mdv.form_defs.values():
+        for r in fd.item_group_refs:
+            used["ItemGroupDef"].add(r.item_group_oid)
+            _add(used["ConditionDef"], r.collection_exception_condition_oid)
+    for igd in mdv.item_group_defs.values():
+        for ir in igd.item_refs:
+            used["ItemDef"].add(ir.item_oid)
+            _add(used["ConditionDef"], ir.collection_exception_condition_oid)
+            _add(used["MethodDef"], ir.method_oid)
+            _add(used["MethodDef"], ir.imputation_method_oid)
+            _add(used["CodeList"], ir.role_code_list_oid)
+    for item in mdv.item_defs.values():
+        _add(used["CodeList"], item.code_list_oid)
+        used["MeasurementUnit"].update(item.measurement_unit_oids)
+        for rc in item.range_checks:
+            _add(used["MeasurementUnit"], rc.measurement_unit_oid)
+    tables: list[tuple[str, Mapping[str, m.Node]]] = [
+        ("StudyEventDef", mdv.study_event_defs if mdv.protocol is not None else {}),
+        ("FormDef", mdv.form_defs if mdv.study_event_defs else {}),
+        ("ItemGroupDef", mdv.item_group_defs if mdv.form_defs else {}),
+        ("ItemDef", mdv.item_defs if mdv.item_group_defs else {}),
+        ("CodeList", mdv.code_lists),
+        ("ConditionDef", mdv.condition_defs),
+        ("MethodDef", mdv.method_defs),
+    ]
+    if ctx.study.metadata_versions and ctx.study.metadata_versions[-1] is ctx.mdv:
+        for other in ctx.study.metadata_versions:
+            for item in other.item_defs.values():
+                used["MeasurementUnit"].update(item.measurement_unit_oids)
+                for rc in item.range_checks:
+                    _add(used["MeasurementUnit"], rc.measurement_unit_oid)
+        tables.append(("MeasurementUnit", ctx.study.basic_definitions.measurement_units))
+    for element, table in tables:
+        for oid, node in table.items():
+            if oid not in used[element]:
+                yield finding(
+                    "ODM-UNUSED-001", path=ctx.path, line=node.line, oid=oid, element=element
+                )
+
+
+def _add(target: set[str], oid: str | None) -> None:
+    if oid:
+        target.add(oid)
+
+
+RULES: tuple[Rule, ...] = (
+    references,
+    data_types,
+    code_lists,
+    range_checks,
+    lengths,
+    order_numbers,
+    mandatory_conditions,
+    unused_definitions,
+)
+
+
+def iter_rule_findings(
+    odm: m.ODM, *, path: str | None = None, is_define: bool = False,
+    data_refs: Iterable[DataRef] = (),
+) -> Iterator[Finding]:
+    for study in odm.studies:
+        for mdv in study.metadata_versions:
+            ctx = RuleContext(odm, study, mdv, path, is_define)
+            for rule in RULES:
+                yield from rule(ctx)
+    yield from admin_references(odm, path)
+    yield from data_references(odm, data_refs, path)
