@@ -1,0 +1,93 @@
+"""``edc check METADATA.xml DATA.xml``: every check against ClinicalData, without a database.
+
+``run_check`` returns (exit code, output lines): 0 when nothing fails, 1 when any check
+fails, 2 when an input cannot be read. The CLI only prints what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from odm_engine.checks import CheckResult, evaluate_subject
+from odm_engine.clinical_xml import read_clinical_data
+from odm_engine.expressions import compile_study
+from odm_engine.findings import Finding, Severity
+from odm_engine.loader import load_odm
+
+
+def _row(subject: str, result: CheckResult) -> dict[str, str]:
+    key = result.item_key
+    return {
+        "subject": subject,
+        "study_event_oid": key.study_event_oid,
+        "study_event_repeat_key": key.study_event_repeat_key,
+        "form_oid": key.form_oid,
+        "form_repeat_key": key.form_repeat_key,
+        "item_group_oid": key.item_group_oid,
+        "item_group_repeat_key": key.item_group_repeat_key,
+        "item_oid": key.item_oid,
+        "check": result.check_id,
+        "kind": result.kind,
+        "severity": result.severity,
+        "message": result.message,
+    }
+
+
+def _text_line(row: dict[str, str]) -> str:
+    def part(oid: str, key: str) -> str:
+        return f"{oid}[{key}]" if key else (oid or "-")
+
+    where = " ".join(
+        (
+            part(row["study_event_oid"], row["study_event_repeat_key"]),
+            part(row["form_oid"], row["form_repeat_key"]),
+            part(row["item_group_oid"], row["item_group_repeat_key"]),
+            row["item_oid"],
+        )
+    )
+    return (
+        f"{row['subject']} {where} {row['check']} ({row['kind']}) {row['severity']}: "
+        f"{row['message']}"
+    )
+
+
+def run_check(
+    metadata: bytes,
+    data: bytes,
+    *,
+    metadata_path: str | None = None,
+    data_path: str | None = None,
+    output: str = "text",
+    lang: str | None = None,
+    today: date | None = None,
+) -> tuple[int, list[str], list[Finding]]:
+    """Evaluate every check; (exit code, output lines, metadata/compile findings)."""
+    loaded = load_odm(metadata, path=metadata_path)
+    study = loaded.study
+    mdv = study.metadata_version() if study else None
+    if loaded.odm is None or study is None or mdv is None:
+        problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
+        return 2, [f.format() for f in problems] or ["no MetaDataVersion found"], loaded.findings
+    compiled = compile_study(
+        mdv, path=metadata_path, units=study.basic_definitions.measurement_units
+    )
+    subjects = read_clinical_data(data, path=data_path)
+    if isinstance(subjects, Finding):
+        return 2, [subjects.format()], compiled.findings
+    rows: list[dict[str, str]] = []
+    for subject in subjects:
+        evaluations = evaluate_subject(
+            compiled.plan,
+            subject.snapshot,
+            lang=lang,
+            today=today,
+            entered_units=subject.entered_units,
+        )
+        for evaluation in evaluations.values():
+            rows.extend(_row(subject.snapshot.subject_key, r) for r in evaluation.check_results)
+    if output == "json":
+        lines = [json.dumps(rows, indent=2, ensure_ascii=False)]
+    else:
+        lines = [_text_line(r) for r in rows]
+    return (1 if rows else 0), lines, compiled.findings

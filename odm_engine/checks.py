@@ -1,0 +1,407 @@
+"""Evaluate a CheckPlan against one subject's data: derivations, skip logic, edit checks.
+
+Order per form: derivations (dependencies first), then conditions (a hidden item's value is
+treated as cleared), then, for every collected item, its DataType, CodeList, Mandatory and
+RangeChecks. A RangeCheck fires only when its test is definitely false: an empty field or an
+unknown partial-date comparison never fires by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from odm_engine import model as m
+from odm_engine.clinical import FormKey, GroupKey, ItemKey, SubjectSnapshot
+from odm_engine.expressions import units as unit_scale
+from odm_engine.expressions import values
+from odm_engine.expressions.evaluator import DataIndex, Env
+from odm_engine.expressions.plan import Bound, CheckPlan, FormPlan, ItemPlan, RangeRule
+
+_PHRASE = {
+    "LT": "less than",
+    "LE": "at most",
+    "GT": "greater than",
+    "GE": "at least",
+    "EQ": "equal to",
+    "NE": "different from",
+    "IN": "one of",
+    "NOTIN": "none of",
+}
+_TEST = {
+    "LT": lambda c: c < 0,
+    "LE": lambda c: c <= 0,
+    "GT": lambda c: c > 0,
+    "GE": lambda c: c >= 0,
+    "EQ": lambda c: c == 0,
+    "NE": lambda c: c != 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One failed check on one item value."""
+
+    check_id: str
+    kind: str
+    """range, condition, method, datatype, codelist or mandatory."""
+    item_key: ItemKey
+    severity: str
+    """hard (blocks the save) or soft (saved; opens a query)."""
+    message: str
+
+
+@dataclass(slots=True)
+class FormEvaluation:
+    check_results: list[CheckResult] = field(default_factory=list)
+    hidden: set[ItemKey | GroupKey | FormKey] = field(default_factory=set)
+    """What is not collected: whole forms, item group rows or single items."""
+    derived: dict[ItemKey, str | None] = field(default_factory=dict)
+    conditions: dict[tuple[str, ItemKey | GroupKey | FormKey], bool | None] = field(
+        default_factory=dict
+    )
+    """(ConditionDef id, where) -> truth value (None: unknown, so collected)."""
+
+
+def _label(item: m.ItemDef, lang: str | None, default: str | None) -> str:
+    question = item.question.get(lang, default) if item.question else ""
+    return f"{item.oid} ({question})" if question else item.oid
+
+
+def evaluate_form(
+    plan: CheckPlan,
+    snapshot: SubjectSnapshot,
+    form: FormKey,
+    *,
+    lang: str | None = None,
+    today: date | None = None,
+    entered_units: Mapping[ItemKey, str] | None = None,
+    data: DataIndex | None = None,
+) -> FormEvaluation:
+    """Derive, decide what is collected and check every value of one form instance."""
+    result = FormEvaluation()
+    form_plan = plan.forms.get(form.form_oid)
+    if form_plan is None:
+        return result
+    data = data or DataIndex(snapshot.values, plan.data_types)
+    event = (form.study_event_oid, form.study_event_repeat_key)
+    env = Env(data, event=event, form=form, today=today)
+    rows = _rows(form_plan, data, form)
+    stored = _derive(form_plan, rows, env, result)
+    if _form_hidden(plan, form, env, result):
+        _hide_form(form_plan, rows, data, lang=lang, default=plan.default_lang, result=result)
+        return result
+    visible = _apply_conditions(form_plan, rows, env, result)
+    units = entered_units or {}
+    for group_key, item_plan, key in visible:
+        _check_item(
+            plan,
+            item_plan,
+            group_key,
+            key,
+            env,
+            lang=lang,
+            entered_units=units,
+            result=result,
+            stored=stored,
+        )
+    order = {
+        (g.group.oid, i.item.oid): n
+        for n, (g, i) in enumerate((g, i) for g in form_plan.groups for i in g.items)
+    }
+    result.check_results.sort(
+        key=lambda r: (
+            order.get((r.item_key.item_group_oid, r.item_key.item_oid), 0),
+            r.item_key.item_group_repeat_key,
+        )
+    )
+    return result
+
+
+def evaluate_subject(
+    plan: CheckPlan,
+    snapshot: SubjectSnapshot,
+    *,
+    lang: str | None = None,
+    today: date | None = None,
+    entered_units: Mapping[ItemKey, str] | None = None,
+) -> dict[FormKey, FormEvaluation]:
+    """evaluate_form over every form instance the subject has data in."""
+    data = DataIndex(snapshot.values, plan.data_types)
+    forms = sorted({k.form_key for k in snapshot.values})
+    return {
+        form: evaluate_form(
+            plan, snapshot, form, lang=lang, today=today, entered_units=entered_units, data=data
+        )
+        for form in forms
+    }
+
+
+def _rows(plan: FormPlan, data: DataIndex, form: FormKey) -> list[tuple[GroupKey, int]]:
+    """Group rows of the form: those with data, and one empty row per absent plain group."""
+    rows: list[tuple[GroupKey, int]] = []
+    for index, group in enumerate(plan.groups):
+        found = [
+            g for g in data.by_def.get((form.form_oid, group.group.oid), []) if g.form_key == form
+        ]
+        if not found and not group.group.repeating:
+            found = [GroupKey(*_form_fields(form), group.group.oid, "")]
+        rows.extend((g, index) for g in found)
+    return rows
+
+
+def _form_fields(form: FormKey) -> tuple[str, str, str, str]:
+    return (form.study_event_oid, form.study_event_repeat_key, form.form_oid, form.form_repeat_key)
+
+
+def _truth(bound: Bound, env: Env) -> bool | None:
+    value = bound.fn(env)
+    return value if isinstance(value, bool) else None
+
+
+def _derive(
+    plan: FormPlan, rows: list[tuple[GroupKey, int]], env: Env, result: FormEvaluation
+) -> dict[ItemKey, str | None]:
+    """Compute derived items into the data; returns the values stored before."""
+    stored: dict[ItemKey, str | None] = {}
+    by_item = {
+        (g.group.oid, i.item.oid): i for g in plan.groups for i in g.items if i.method is not None
+    }
+    for group_oid, item_oid in plan.derivation_order:
+        item_plan = by_item[(group_oid, item_oid)]
+        assert item_plan.method is not None
+        for group_key, _ in rows:
+            if group_key.item_group_oid != group_oid:
+                continue
+            env.group = group_key
+            text = values.to_text(item_plan.method.fn(env))
+            if text is not None and item_plan.item.significant_digits is not None:
+                text = _digits(text, item_plan.item.significant_digits)
+            key = group_key.item(item_oid)
+            result.derived[key] = text
+            stored[key] = env.data.text(group_key, item_oid)
+            env.data.set(key, text)
+    return stored
+
+
+def _digits(text: str, digits: int) -> str:
+    try:
+        return str(Decimal(text).quantize(Decimal(1).scaleb(-digits)))
+    except ArithmeticError:
+        return text
+
+
+def _form_hidden(plan: CheckPlan, form: FormKey, env: Env, result: FormEvaluation) -> bool:
+    hidden = False
+    for bound in (
+        plan.event_conditions.get(form.study_event_oid),
+        plan.form_conditions.get((form.study_event_oid, form.form_oid)),
+    ):
+        if bound is None:
+            continue
+        env.group = None
+        truth = _truth(bound, env)
+        result.conditions[(bound.id, form)] = truth
+        hidden = hidden or truth is True
+    if hidden:
+        result.hidden.add(form)
+    return hidden
+
+
+def _hide_form(
+    plan: FormPlan,
+    rows: list[tuple[GroupKey, int]],
+    data: DataIndex,
+    *,
+    lang: str | None,
+    default: str | None,
+    result: FormEvaluation,
+) -> None:
+    for group_key, index in rows:
+        for item_plan in plan.groups[index].items:
+            key = group_key.item(item_plan.item.oid)
+            if data.text(group_key, item_plan.item.oid) is not None:
+                result.check_results.append(_not_collected(item_plan, key, lang, default))
+
+
+def _not_collected(
+    item_plan: ItemPlan, key: ItemKey, lang: str | None, default: str | None
+) -> CheckResult:
+    why = item_plan.condition.id if item_plan.condition else "its form or group condition"
+    return CheckResult(
+        why,
+        "condition",
+        key,
+        "soft",
+        f"{_label(item_plan.item, lang, default)} is not collected here ({why} is true) "
+        "but has a value. Clear the value or correct the data it depends on.",
+    )
+
+
+def _apply_conditions(
+    plan: FormPlan, rows: list[tuple[GroupKey, int]], env: Env, result: FormEvaluation
+) -> list[tuple[GroupKey, ItemPlan, ItemKey]]:
+    visible: list[tuple[GroupKey, ItemPlan, ItemKey]] = []
+    data = env.data
+    for group_key, index in rows:
+        group = plan.groups[index]
+        env.group = None
+        group_hidden = False
+        if group.condition is not None:
+            truth = _truth(group.condition, env)
+            result.conditions[(group.condition.id, group_key)] = truth
+            group_hidden = truth is True
+            if group_hidden:
+                result.hidden.add(group_key)
+        env.group = group_key
+        for item_plan in group.items:
+            key = group_key.item(item_plan.item.oid)
+            hidden = group_hidden
+            if not hidden and item_plan.condition is not None:
+                truth = _truth(item_plan.condition, env)
+                result.conditions[(item_plan.condition.id, key)] = truth
+                hidden = truth is True
+            if hidden:
+                result.hidden.add(key)
+                if data.text(group_key, item_plan.item.oid) is not None:
+                    result.check_results.append(_not_collected(item_plan, key, None, None))
+                data.set(key, None)
+            else:
+                visible.append((group_key, item_plan, key))
+    return visible
+
+
+def _check_item(
+    plan: CheckPlan,
+    item_plan: ItemPlan,
+    group_key: GroupKey,
+    key: ItemKey,
+    env: Env,
+    *,
+    lang: str | None,
+    entered_units: Mapping[ItemKey, str],
+    result: FormEvaluation,
+    stored: Mapping[ItemKey, str | None],
+) -> None:
+    item = item_plan.item
+    text = env.data.text(group_key, item.oid)
+    if text is None:
+        if item_plan.mandatory and item_plan.method is None:
+            result.check_results.append(
+                CheckResult(
+                    f"{item.oid}#Mandatory",
+                    "mandatory",
+                    key,
+                    "soft",
+                    f"{_label(item, lang, plan.default_lang)} is required. Enter a value or "
+                    f"give the reason it is missing.",
+                )
+            )
+        return
+    before = stored.get(key)
+    if item_plan.method is not None and before is not None and not _same(item, before, text):
+        result.check_results.append(
+            CheckResult(
+                item_plan.method.id,
+                "method",
+                key,
+                "soft",
+                f"{_label(item, lang, plan.default_lang)}: the stored value {before} differs "
+                f"from the derived value {text} "
+                f"({item_plan.method.text}). Recompute it or correct the inputs.",
+            )
+        )
+    value, problem = values.read_item(item.data_type, text, item.length, item.significant_digits)
+    if problem is not None:
+        result.check_results.append(
+            CheckResult(
+                f"{item.oid}#DataType",
+                "datatype",
+                key,
+                "hard",
+                f"{_label(item, lang, plan.default_lang)}: {problem}",
+            )
+        )
+        return
+    if item_plan.code_values is not None and not any(
+        values.compare(value, c) == 0 for c in item_plan.code_values
+    ):
+        code_list = item.code_list_oid
+        result.check_results.append(
+            CheckResult(
+                f"{item.oid}#CodeList",
+                "codelist",
+                key,
+                "hard",
+                f"{_label(item, lang, plan.default_lang)}: {text} is not a coded value of "
+                f"{code_list}. Choose one of its values.",
+            )
+        )
+        return
+    entered = entered_units.get(key) or item_plan.default_unit
+    env.group = group_key
+    for rule in item_plan.range_rules:
+        failed = _range_fails(plan, rule, value, entered, env)
+        if failed:
+            message = rule.error_message.get(lang, plan.default_lang) if rule.error_message else ""
+            result.check_results.append(
+                CheckResult(
+                    rule.check_id,
+                    "range",
+                    key,
+                    "soft" if rule.soft else "hard",
+                    message
+                    or _range_message(
+                        plan, rule, _label(item, lang, plan.default_lang), text, entered
+                    ),
+                )
+            )
+
+
+def _same(item: m.ItemDef, a: str, b: str) -> bool:
+    va, vb = values.from_item(item.data_type, a), values.from_item(item.data_type, b)
+    return va is not None and values.compare(va, vb) == 0
+
+
+def _range_fails(
+    plan: CheckPlan, rule: RangeRule, value: object, entered: str | None, env: Env
+) -> bool:
+    if rule.expression is not None:
+        return rule.expression.fn(env) is False
+    if rule.unit_oid and entered and rule.unit_oid != entered:
+        factor = unit_scale.factor(entered, rule.unit_oid, plan.units)
+        if factor is None or not isinstance(value, int | Decimal):
+            return False
+        value = Decimal(value) * factor
+    comparator = rule.comparator or ""
+    orders = [values.compare(value, v) for v in rule.check_values]
+    if comparator in ("IN", "NOTIN"):
+        if 0 in orders:
+            return comparator == "NOTIN"
+        return comparator == "IN" and None not in orders
+    test = _TEST.get(comparator)
+    if test is None or not orders or orders[0] is None:
+        return False
+    return not test(orders[0])
+
+
+def _range_message(
+    plan: CheckPlan, rule: RangeRule, label: str, text: str, entered: str | None
+) -> str:
+    if rule.expression is not None:
+        return f"{label}: {text} fails the check {rule.expression.text}. Correct the value."
+    unit = plan.units.get(rule.unit_oid or "")
+    symbol = f" {unit.symbol.get(None, plan.default_lang) or unit.name}" if unit else ""
+    wanted = ", ".join(rule.check_texts)
+    entered_note = ""
+    if rule.unit_oid and entered and entered != rule.unit_oid:
+        entered_unit = plan.units.get(entered)
+        if entered_unit is not None:
+            shown = entered_unit.symbol.get(None, plan.default_lang) or entered_unit.name
+            entered_note = f" ({text} {shown} entered)"
+    return (
+        f"{label} must be {_PHRASE.get(rule.comparator or '', rule.comparator)} "
+        f"{wanted}{symbol}{entered_note}; {text} is not. Correct the value or confirm it."
+    )

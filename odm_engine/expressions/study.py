@@ -1,0 +1,204 @@
+"""Walk a MetaDataVersion and build its CheckPlan: forms, groups, items, events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from odm_engine import model as m
+from odm_engine.expressions import values
+from odm_engine.expressions.compiler import CompileResult, _Compiler
+from odm_engine.expressions.plan import Bound, CheckPlan, FormPlan, GroupPlan, ItemPlan
+from odm_engine.expressions.resolver import Context
+
+_NO_UNITS: Mapping[str, m.MeasurementUnit] = MappingProxyType({})
+
+
+def compile_study(
+    mdv: m.MetaDataVersion,
+    *,
+    path: str | None = None,
+    units: Mapping[str, m.MeasurementUnit] = _NO_UNITS,
+) -> CompileResult:
+    """Compile every check, condition and derivation of ``mdv`` into a CheckPlan."""
+    c = _Compiler(mdv, path, units)
+    forms: dict[str, FormPlan] = {}
+    methods: dict[str, list[tuple[str, Bound]]] = {}
+    for form in mdv.form_defs.values():
+        groups = []
+        for gref in form.item_group_refs:
+            group = mdv.item_group_defs.get(gref.item_group_oid)
+            if group is None:
+                continue
+            form_ctx = Context(form.oid, None)
+            ctx = Context(form.oid, group.oid)
+            items = []
+            for iref in group.item_refs:
+                item = mdv.item_defs.get(iref.item_oid)
+                if item is None:
+                    continue
+                condition = c.condition(iref.collection_exception_condition_oid, ctx)
+                if condition is None and not iref.collection_exception_condition_oid:
+                    condition = c.redcap("BranchingLogic", iref, item, ctx)
+                method = c.method(iref.method_oid, ctx, item)
+                if method is None and not iref.method_oid:
+                    method = c.redcap("Calculation", iref, item, ctx)
+                if method is not None:
+                    methods.setdefault(item.oid, []).append((form.oid, method))
+                code_list = mdv.item_code_list(item)
+                code_values = None
+                if code_list is not None and code_list.items and not code_list.external_code_list:
+                    code_values = tuple(
+                        values.from_item(item.data_type, v) for v in code_list.coded_values
+                    )
+                items.append(
+                    ItemPlan(
+                        item=item,
+                        mandatory=iref.mandatory,
+                        code_values=code_values,
+                        condition=condition,
+                        method=method,
+                        range_rules=c.range_rules(item, ctx),
+                        default_unit=(
+                            item.measurement_unit_oids[0]
+                            if len(item.measurement_unit_oids) == 1
+                            else None
+                        ),
+                    )
+                )
+            groups.append(
+                GroupPlan(
+                    group,
+                    gref.mandatory,
+                    c.condition(gref.collection_exception_condition_oid, form_ctx),
+                    tuple(items),
+                )
+            )
+        forms[form.oid] = FormPlan(form, tuple(groups), ())
+    form_conditions: dict[tuple[str, str], Bound] = {}
+    for se in mdv.study_event_defs.values():
+        for fref in se.form_refs:
+            bound = c.condition(
+                fref.collection_exception_condition_oid, Context(study_event_oid=se.oid)
+            )
+            if bound is not None:
+                form_conditions[(se.oid, fref.form_oid)] = bound
+    event_conditions: dict[str, Bound] = {}
+    for sref in mdv.protocol.study_event_refs if mdv.protocol else ():
+        bound = c.condition(sref.collection_exception_condition_oid, Context())
+        if bound is not None:
+            event_conditions[sref.study_event_oid] = bound
+    _compile_unused(c, mdv)
+    broken = _cycles(c, methods)
+    forms = {oid: _ordered(plan, broken) for oid, plan in forms.items()}
+    plan = CheckPlan(
+        mdv=mdv,
+        forms=forms,
+        form_conditions=form_conditions,
+        event_conditions=event_conditions,
+        units=units,
+        default_lang=_default_lang(mdv),
+        data_types={oid: item.data_type for oid, item in mdv.item_defs.items()},
+    )
+    return CompileResult(plan, c.findings)
+
+
+def _compile_unused(c: _Compiler, mdv: m.MetaDataVersion) -> None:
+    """ConditionDefs and MethodDefs nobody references are still checked, from the study level."""
+    for cond in mdv.condition_defs.values():
+        if cond.oid not in c._sources:
+            c.condition(cond.oid, Context())
+    for method in mdv.method_defs.values():
+        if method.oid not in c._sources:
+            c.source_of(
+                method.oid,
+                kind="method",
+                owner=f"METHOD {method.oid}",
+                expressions=method.formal_expressions,
+                owner_element="MethodDef",
+            )
+
+
+def _cycles(c: _Compiler, methods: Mapping[str, list[tuple[str, Bound]]]) -> set[str]:
+    """Items whose derivations depend on themselves; each cycle is reported once."""
+    graph = {
+        item: {p.item_oid for _, b in bounds for p in b.tree.refs() if p.item_oid in methods}
+        for item, bounds in methods.items()
+    }
+    broken: set[str] = set()
+    state: dict[str, int] = {}
+
+    def visit(item: str, trail: list[str]) -> None:
+        state[item] = 1
+        for dep in sorted(graph.get(item, ())):
+            if state.get(dep) == 1:
+                cycle = [*trail[trail.index(dep) :], dep] if dep in trail else [item, dep]
+                broken.update(cycle)
+                bound = methods[cycle[0]][0][1]
+                c.report(
+                    "ODM-EXPR-109",
+                    line=_line(c, bound.id),
+                    oid=bound.id,
+                    owner=_owner(bound),
+                    cycle=" -> ".join(cycle),
+                )
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[item] = 2
+
+    for item in graph:
+        if item not in state:
+            visit(item, [item])
+    return broken
+
+
+def _owner(bound: Bound) -> str:
+    if "#redcap:" in bound.id:
+        return f"CALCULATION {bound.id.split('#')[0]}"
+    return f"METHOD {bound.id}"
+
+
+def _line(c: _Compiler, id_: str) -> int | None:
+    source = c._sources.get(id_)
+    return source.line if source is not None else None
+
+
+def _ordered(plan: FormPlan, broken: set[str]) -> FormPlan:
+    """Drop derivations caught in a cycle; order the rest so dependencies come first."""
+    groups = []
+    derived: dict[str, tuple[str, set[str]]] = {}
+    for group in plan.groups:
+        items = []
+        for original in group.items:
+            item = original
+            if item.method is not None and item.item.oid in broken:
+                item = replace(item, method=None)
+            if item.method is not None:
+                deps = {p.item_oid for p in item.method.tree.refs()}
+                derived.setdefault(item.item.oid, (group.group.oid, deps))
+            items.append(item)
+        groups.append(GroupPlan(group.group, group.mandatory, group.condition, tuple(items)))
+    order: list[tuple[str, str]] = []
+    done: set[str] = set()
+
+    def place(item: str) -> None:
+        if item in done:
+            return
+        done.add(item)
+        for dep in sorted(derived[item][1]):
+            if dep in derived:
+                place(dep)
+        order.append((derived[item][0], item))
+
+    for oid in derived:
+        place(oid)
+    return FormPlan(plan.form, tuple(groups), tuple(order))
+
+
+def _default_lang(mdv: m.MetaDataVersion) -> str | None:
+    for item in mdv.item_defs.values():
+        for tt in item.question.translations:
+            if tt.lang:
+                return tt.lang
+    return None
