@@ -1,0 +1,13 @@
+"""The store: clinical data keyed as ODM keys it, under an append-only audit trail.
+
+- :mod:`storage.engine`: ``make_engine`` (SQLite WAL + foreign keys, or PostgreSQL),
+  ``write_transaction``, ``database_url`` (``--db`` / ``EDC_DATABASE_URL``).
+- :mod:`storage.migrate`: ``upgrade`` (Alembic, configured in code).
+- :mod:`storage.studies`: ``load_study``, ``current_metadata``, ``list_sites``.
+- :mod:`storage.users`: ``add_user``, ``authenticate``, ``set_role``, ``list_users``.
+- :mod:`storage.subjects`: ``create_subject``, ``subject_snapshot``, ``form_state``.
+- :mod:`storage.writes`: ``save_form``, the one write path of a form.
+- :mod:`storage.bulk`: ``BulkWriter``, the import path (same rules, same audit rows).
+- :mod:`storage.audit`: ``history``, ``replay``.
+- :mod:`storage.queries`, :mod:`storage.signatures`, :mod:`storage.grants`.
+"""

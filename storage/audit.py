@@ -1,0 +1,237 @@
+"""The audit trail: building rows, reading a subject's history, replaying it.
+
+Rows are only ever inserted; the database refuses UPDATE and DELETE on ``audit_trail``
+(triggers from migration 0002). ``replay`` applies a subject's item rows in ``seq`` order and
+must give exactly the subject's current data; the tests check it as a property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from storage.models import AuditRow, Study, Subject, TransactionType
+
+AUDIT = AuditRow.__table__
+
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "recorded_at",
+    "user_id",
+    "username",
+    "role",
+    "site_oid",
+    "study_oid",
+    "subject_id",
+    "subject_key",
+    "reason",
+    "source",
+    "form_version",
+    "study_event_oid",
+    "study_event_repeat_key",
+    "form_oid",
+    "form_repeat_key",
+    "item_group_oid",
+    "item_group_repeat_key",
+    "item_oid",
+    "transaction_type",
+    "old_value",
+    "new_value",
+    "old_is_null",
+    "new_is_null",
+)
+"""Column order of audit tuples on the bulk path: who/where/why first, then the change."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """What every audit row of one transaction shares: who, when, where, why, from where."""
+
+    recorded_at: datetime
+    user_id: int
+    username: str
+    role: str
+    study_oid: str
+    site_oid: str | None
+    subject_id: int
+    subject_key: str
+    reason: str | None
+    source: str
+
+    def row(
+        self,
+        key: ItemKey,
+        transaction_type: TransactionType,
+        old: tuple[str | None, str | None],
+        new: tuple[str | None, str | None],
+        form_version: int,
+    ) -> dict[str, object]:
+        """One audit row as a dict for a Core insert. ``old``/``new`` are (value, is_null)."""
+        return {
+            "recorded_at": self.recorded_at,
+            "user_id": self.user_id,
+            "username": self.username,
+            "role": self.role,
+            "site_oid": self.site_oid,
+            "study_oid": self.study_oid,
+            "subject_id": self.subject_id,
+            "subject_key": self.subject_key,
+            "reason": self.reason,
+            "source": self.source,
+            "form_version": form_version,
+            "study_event_oid": key.study_event_oid,
+            "study_event_repeat_key": key.study_event_repeat_key,
+            "form_oid": key.form_oid,
+            "form_repeat_key": key.form_repeat_key,
+            "item_group_oid": key.item_group_oid,
+            "item_group_repeat_key": key.item_group_repeat_key,
+            "item_oid": key.item_oid,
+            "transaction_type": transaction_type.value,
+            "old_value": old[0],
+            "old_is_null": old[1],
+            "new_value": new[0],
+            "new_is_null": new[1],
+        }
+
+    def status_row(
+        self, form: FormKey, old_status: str, new_status: str, form_version: int
+    ) -> dict[str, object]:
+        """A form-level row recording a status change (item group and item OIDs empty)."""
+        key = ItemKey(
+            form.study_event_oid,
+            form.study_event_repeat_key,
+            form.form_oid,
+            form.form_repeat_key,
+            "",
+            "",
+            "",
+        )
+        return self.row(
+            key, TransactionType.STATUS, (old_status, None), (new_status, None), form_version
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit row as read back."""
+
+    seq: int
+    recorded_at: datetime
+    username: str
+    role: str
+    site_oid: str | None
+    study_oid: str
+    subject_key: str
+    key: ItemKey
+    transaction_type: str
+    old_value: str | None
+    new_value: str | None
+    old_is_null: str | None
+    new_is_null: str | None
+    reason: str | None
+    source: str
+    form_version: int
+
+
+def history(
+    conn: Connection,
+    study_oid: str,
+    subject_key: str,
+    *,
+    item_oid: str | None = None,
+    form: FormKey | None = None,
+    after_form_version: int | None = None,
+) -> list[AuditEntry]:
+    """The audit rows of a subject (or one item, or one form) in ``seq`` order."""
+    return list(
+        iter_history(
+            conn,
+            study_oid,
+            subject_key,
+            item_oid=item_oid,
+            form=form,
+            after_form_version=after_form_version,
+        )
+    )
+
+
+def iter_history(
+    conn: Connection,
+    study_oid: str,
+    subject_key: str,
+    *,
+    item_oid: str | None = None,
+    form: FormKey | None = None,
+    after_form_version: int | None = None,
+) -> Iterator[AuditEntry]:
+    subject_id = (
+        select(Subject.id)
+        .join(Study, Study.id == Subject.study_id)
+        .where(Study.oid == study_oid, Subject.subject_key == subject_key)
+    )
+    a = AuditRow
+    query = select(AUDIT).where(a.subject_id == subject_id.scalar_subquery())
+    if item_oid is not None:
+        query = query.where(a.item_oid == item_oid)
+    if form is not None:
+        query = query.where(
+            a.study_event_oid == form.study_event_oid,
+            a.study_event_repeat_key == form.study_event_repeat_key,
+            a.form_oid == form.form_oid,
+            a.form_repeat_key == form.form_repeat_key,
+        )
+    if after_form_version is not None:
+        query = query.where(a.form_version > after_form_version)
+    for r in conn.execute(query.order_by(a.seq)).mappings():
+        yield AuditEntry(
+            seq=r["seq"],
+            recorded_at=r["recorded_at"],
+            username=r["username"],
+            role=r["role"],
+            site_oid=r["site_oid"],
+            study_oid=r["study_oid"],
+            subject_key=r["subject_key"],
+            key=ItemKey(
+                r["study_event_oid"],
+                r["study_event_repeat_key"],
+                r["form_oid"],
+                r["form_repeat_key"],
+                r["item_group_oid"],
+                r["item_group_repeat_key"],
+                r["item_oid"],
+            ),
+            transaction_type=r["transaction_type"],
+            old_value=r["old_value"],
+            new_value=r["new_value"],
+            old_is_null=r["old_is_null"],
+            new_is_null=r["new_is_null"],
+            reason=r["reason"],
+            source=r["source"],
+            form_version=r["form_version"],
+        )
+
+
+def replay_entries(subject_key: str, entries: Iterable[AuditEntry]) -> SubjectSnapshot:
+    """Apply item changes in order: the values and null reasons they leave behind."""
+    values: dict[ItemKey, str] = {}
+    nulls: dict[ItemKey, str] = {}
+    for e in entries:
+        if e.transaction_type == TransactionType.STATUS:
+            continue
+        values.pop(e.key, None)
+        nulls.pop(e.key, None)
+        if e.transaction_type == TransactionType.REMOVE:
+            continue
+        if e.new_is_null is not None:
+            nulls[e.key] = e.new_is_null
+        elif e.new_value is not None:
+            values[e.key] = e.new_value
+    return SubjectSnapshot(subject_key, None, values, nulls)
+
+
+def replay(conn: Connection, study_oid: str, subject_key: str) -> SubjectSnapshot:
+    """A subject's data rebuilt from its audit rows alone."""
+    return replay_entries(subject_key, iter_history(conn, study_oid, subject_key))

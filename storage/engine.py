@@ -1,0 +1,76 @@
+"""Engines and transactions: SQLite in WAL mode with foreign keys, or PostgreSQL.
+
+The URL comes from the caller (``--db``), else ``EDC_DATABASE_URL``, else
+``sqlite:///edc.sqlite3``. Write transactions start with :func:`write_transaction`, which on
+SQLite issues ``BEGIN IMMEDIATE`` so a writer never fails half-way when upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+DEFAULT_URL = "sqlite:///edc.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def database_url(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``explicit`` if given, else ``EDC_DATABASE_URL``, else ``sqlite:///edc.sqlite3``."""
+    env = os.environ if environ is None else environ
+    return explicit or env.get("EDC_DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (see :func:`database_url`), set up for this application.
+
+    SQLite: WAL journal, ``foreign_keys=ON``, ``busy_timeout``, and real transactions
+    (pysqlite's own transaction handling is turned off; SQLAlchemy emits BEGIN).
+    """
+    url = database_url(url)
+    if make_url(url).get_backend_name() == "postgresql" and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("edc_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that writes: committed on success, rolled back on error."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(edc_begin="IMMEDIATE")  # modifies conn in place
+        with conn.begin():
+            yield conn
+
+
+def connection_of(target: Connection | Session) -> Connection:
+    """The Core connection behind a Session (joining its transaction), or the connection."""
+    return target.connection() if isinstance(target, Session) else target

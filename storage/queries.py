@@ -1,0 +1,214 @@
+"""Data queries on items: opened by soft checks or by people, answered, closed.
+
+Every step is kept in ``query_messages`` (who, role, when, text), so a query's history is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from odm_engine.clinical import ItemKey
+from storage.errors import NotFoundError
+from storage.models import Query, QueryMessage, QueryStatus, Role
+from storage.subjects import find_subject
+from storage.validation import CheckResultLike
+
+NEXT_STATUS = {
+    "answer": (QueryStatus.OPEN, QueryStatus.ANSWERED),
+    "close": (None, QueryStatus.CLOSED),
+    "reopen": (QueryStatus.ANSWERED, QueryStatus.OPEN),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueryInfo:
+    id: int
+    key: ItemKey
+    status: QueryStatus
+    origin: str
+    check_id: str | None
+    message: str
+    opened_by: str
+    opened_at: datetime
+
+
+KEY_COLUMNS = (
+    "study_event_oid",
+    "study_event_repeat_key",
+    "form_oid",
+    "form_repeat_key",
+    "item_group_oid",
+    "item_group_repeat_key",
+    "item_oid",
+)
+
+
+def _key_columns(key: ItemKey) -> dict[str, str]:
+    return {
+        "study_event_oid": key.study_event_oid,
+        "study_event_repeat_key": key.study_event_repeat_key,
+        "form_oid": key.form_oid,
+        "form_repeat_key": key.form_repeat_key,
+        "item_group_oid": key.item_group_oid,
+        "item_group_repeat_key": key.item_group_repeat_key,
+        "item_oid": key.item_oid,
+    }
+
+
+def _open(
+    conn: Connection,
+    subject_id: int,
+    key: ItemKey,
+    *,
+    origin: str,
+    check_id: str | None,
+    message: str,
+    user: str,
+    role: str,
+    now: datetime,
+) -> int:
+    query_id = conn.execute(
+        insert(Query).values(
+            subject_id=subject_id,
+            status=QueryStatus.OPEN.value,
+            origin=origin,
+            check_id=check_id,
+            message=message,
+            opened_by=user,
+            opened_at=now,
+            updated_at=now,
+            **_key_columns(key),
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(QueryMessage).values(
+            query_id=query_id,
+            action="open",
+            text=message,
+            username=user,
+            role=role,
+            recorded_at=now,
+        )
+    )
+    return int(query_id)
+
+
+def open_check_queries(
+    conn: Connection,
+    subject_id: int,
+    *,
+    results: Iterable[CheckResultLike],
+    user: str,
+    role: str,
+    now: datetime,
+) -> list[int]:
+    """A query per failed soft check, unless the same check already has one open on the item."""
+    opened = []
+    for r in results:
+        if r.item_key is None:
+            continue
+        existing = conn.scalar(
+            select(Query.id).where(
+                Query.subject_id == subject_id,
+                Query.check_id == r.check_id,
+                Query.status != QueryStatus.CLOSED.value,
+                *(getattr(Query, c) == v for c, v in _key_columns(r.item_key).items()),
+            )
+        )
+        if existing is None:
+            opened.append(
+                _open(
+                    conn,
+                    subject_id,
+                    r.item_key,
+                    origin="check",
+                    check_id=r.check_id,
+                    message=r.message,
+                    user=user,
+                    role=role,
+                    now=now,
+                )
+            )
+    return opened
+
+
+def open_query(
+    conn: Connection,
+    *,
+    study: str,
+    subject_key: str,
+    key: ItemKey,
+    message: str,
+    user: str,
+    role: Role | str,
+) -> int:
+    """A query raised by a person (a monitor or data manager) on one item."""
+    subject = find_subject(conn, study, subject_key)
+    return _open(
+        conn,
+        subject.id,
+        key,
+        origin="person",
+        check_id=None,
+        message=message,
+        user=user,
+        role=str(Role(role)),
+        now=datetime.now(UTC),
+    )
+
+
+def transition(
+    conn: Connection, query_id: int, action: str, *, text: str, user: str, role: Role | str
+) -> QueryStatus:
+    """``answer`` (open -> answered), ``close`` (any -> closed), ``reopen`` (answered -> open)."""
+    required, target = NEXT_STATUS[action]
+    status = conn.scalar(select(Query.status).where(Query.id == query_id))
+    if status is None:
+        raise NotFoundError(f"No query {query_id}.")
+    if (required is not None and status != required.value) or status == QueryStatus.CLOSED:
+        raise ValueError(f"Query {query_id} is {status}; it cannot be {action}ed.")
+    now = datetime.now(UTC)
+    conn.execute(
+        update(Query).where(Query.id == query_id).values(status=target.value, updated_at=now)
+    )
+    conn.execute(
+        insert(QueryMessage).values(
+            query_id=query_id,
+            action=action,
+            text=text,
+            username=user,
+            role=str(Role(role)),
+            recorded_at=now,
+        )
+    )
+    return target
+
+
+def list_queries(
+    conn: Connection, study: str, subject_key: str, *, status: QueryStatus | None = None
+) -> list[QueryInfo]:
+    subject = find_subject(conn, study, subject_key)
+    query = select(Query.__table__).where(Query.subject_id == subject.id)
+    if status is not None:
+        query = query.where(Query.status == status.value)
+    out = []
+    for q in conn.execute(query.order_by(Query.id)).mappings():
+        key = ItemKey(*(q[c] for c in KEY_COLUMNS))
+        out.append(
+            QueryInfo(
+                q["id"],
+                key,
+                QueryStatus(q["status"]),
+                q["origin"],
+                q["check_id"],
+                q["message"],
+                q["opened_by"],
+                q["opened_at"],
+            )
+        )
+    return out

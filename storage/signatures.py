@@ -1,0 +1,174 @@
+"""Electronic signatures of forms (21 CFR 11.50, 11.70, 11.200).
+
+Signing asks for the password again, records who, when, the meaning and the SignatureDef, and
+the SHA-256 of exactly what was signed (the form's values in a canonical serialisation), so a
+later change is visible: the hash no longer matches and ``save_form`` moves the form back
+from ``signed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select
+
+from odm_engine.clinical import FormKey
+from storage.audit import AUDIT, AuditContext
+from storage.errors import AccessDeniedError, ConflictError, NotFoundError
+from storage.models import Form, FormStatus, Role, StudyEvent
+from storage.models import Signature as SignatureRow
+from storage.subjects import find_subject, form_state
+from storage.users import SIGN_ROLES, authenticate, require_role
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    id: int
+    username: str
+    role: str
+    signed_at: datetime
+    signature_def_oid: str
+    meaning: str
+    form_version: int
+    content_sha256: str
+
+
+def form_content_hash(conn: Connection, study: str, subject_key: str, form: FormKey) -> str:
+    """SHA-256 of the form's values and null reasons, keyed by ODM path, in key order."""
+    state = form_state(conn, study, subject_key, form)
+    content = {
+        "study": study,
+        "subject": subject_key,
+        "form": [
+            form.study_event_oid,
+            form.study_event_repeat_key,
+            form.form_oid,
+            form.form_repeat_key,
+        ],
+        "values": sorted([k.describe(), v] for k, v in state.values.items()),
+        "nulls": sorted([k.describe(), v] for k, v in state.null_reasons.items()),
+    }
+    blob = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def sign_form(
+    conn: Connection,
+    *,
+    study: str,
+    subject_key: str,
+    form: FormKey,
+    user: str,
+    password: str,
+    role: Role | str = Role.INVESTIGATOR,
+    signature_def_oid: str,
+    meaning: str,
+    expected_version: int,
+) -> SignatureInfo:
+    """Sign a form as ``user`` (password re-checked). The form must not have changed since
+    ``expected_version``; it becomes ``signed`` and an audit row records the signing."""
+    if authenticate(conn, user, password) is None:
+        raise AccessDeniedError("Signature refused: wrong user name or password.")
+    subject = find_subject(conn, study, subject_key)
+    user_id = require_role(
+        conn,
+        user,
+        role,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        allowed=SIGN_ROLES,
+        action="sign forms",
+    )
+    state = form_state(conn, study, subject_key, form)
+    if state.version != expected_version or state.version == 0:
+        raise ConflictError(
+            f"{form.study_event_oid}/{form.form_oid}", expected_version, state.version, []
+        )
+    form_id = conn.scalar(
+        select(Form.id)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(
+            StudyEvent.subject_id == subject.id,
+            StudyEvent.study_event_oid == form.study_event_oid,
+            StudyEvent.repeat_key == form.study_event_repeat_key,
+            Form.form_oid == form.form_oid,
+            Form.repeat_key == form.form_repeat_key,
+        )
+    )
+    if form_id is None:
+        raise NotFoundError("The form has no data to sign.")
+    now = datetime.now(UTC)
+    digest = form_content_hash(conn, study, subject_key, form)
+    version = state.version + 1
+    done = conn.execute(
+        Form.__table__.update()
+        .where(Form.id == form_id, Form.version == expected_version)
+        .values(status=FormStatus.SIGNED.value, version=version, updated_at=now, updated_by=user)
+    )
+    if done.rowcount != 1:
+        raise ConflictError(form.form_oid, expected_version, version, [])
+    role_name = str(Role(role))
+    sig_id = conn.execute(
+        insert(SignatureRow).values(
+            form_id=form_id,
+            user_id=user_id,
+            username=user,
+            role=role_name,
+            signed_at=now,
+            signature_def_oid=signature_def_oid,
+            meaning=meaning,
+            form_version=version,
+            content_sha256=digest,
+        )
+    ).inserted_primary_key[0]
+    ctx = AuditContext(
+        now,
+        user_id,
+        user,
+        role_name,
+        study,
+        subject.site_oid,
+        subject.id,
+        subject_key,
+        f"Signed ({signature_def_oid}): {meaning}",
+        "signature",
+    )
+    conn.execute(insert(AUDIT), [ctx.status_row(form, state.status.value, "signed", version)])
+    return SignatureInfo(
+        int(sig_id), user, role_name, now, signature_def_oid, meaning, version, digest
+    )
+
+
+def signatures_of(
+    conn: Connection, study: str, subject_key: str, form: FormKey
+) -> list[SignatureInfo]:
+    subject = find_subject(conn, study, subject_key)
+    rows = conn.execute(
+        select(SignatureRow.__table__)
+        .join(Form, Form.id == SignatureRow.form_id)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(
+            StudyEvent.subject_id == subject.id,
+            StudyEvent.study_event_oid == form.study_event_oid,
+            StudyEvent.repeat_key == form.study_event_repeat_key,
+            Form.form_oid == form.form_oid,
+            Form.repeat_key == form.form_repeat_key,
+        )
+        .order_by(SignatureRow.id)
+    )
+    return [
+        SignatureInfo(
+            r.id,
+            r.username,
+            r.role,
+            r.signed_at,
+            r.signature_def_oid,
+            r.meaning,
+            r.form_version,
+            r.content_sha256,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,174 @@
+"""Subjects and what is stored for them, read back as frozen snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select
+
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from storage.errors import NotFoundError
+from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, Site, Study, StudyEvent
+from storage.models import Subject as SubjectRow
+from storage.users import WRITE_ROLES, require_role
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    id: int
+    study_id: int
+    study_oid: str
+    subject_key: str
+    site_id: int | None
+    site_oid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FormState:
+    """A form instance as stored: status, version (for optimistic locking) and values."""
+
+    key: FormKey
+    status: FormStatus
+    version: int
+    values: dict[ItemKey, str]
+    null_reasons: dict[ItemKey, str]
+
+
+def find_subject(conn: Connection, study_oid: str, subject_key: str) -> SubjectRef:
+    row = conn.execute(
+        select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid)
+        .join(Study, Study.id == SubjectRow.study_id)
+        .outerjoin(Site, Site.id == SubjectRow.site_id)
+        .where(Study.oid == study_oid, SubjectRow.subject_key == subject_key)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"No subject {subject_key!r} in study {study_oid}.")
+    return SubjectRef(row[0], row[1], study_oid, subject_key, row[2], row[3])
+
+
+def create_subject(
+    conn: Connection,
+    *,
+    study: str,
+    subject_key: str,
+    site_oid: str | None,
+    user: str,
+    role: Role | str,
+) -> SubjectRef:
+    """Enrol a subject at a site. SubjectKey is unique per study."""
+    study_id = conn.scalar(select(Study.id).where(Study.oid == study))
+    if study_id is None:
+        raise NotFoundError(f"No study {study!r}. Load its metadata with `edc study load`.")
+    site_id = None
+    if site_oid is not None:
+        site_id = conn.scalar(
+            select(Site.id).where(Site.study_id == study_id, Site.oid == site_oid)
+        )
+        if site_id is None:
+            raise NotFoundError(f"No site {site_oid!r} in study {study}.")
+    require_role(
+        conn,
+        user,
+        role,
+        study_id=study_id,
+        site_id=site_id,
+        allowed=WRITE_ROLES,
+        action="enrol subjects",
+    )
+    if conn.scalar(
+        select(SubjectRow.id).where(
+            SubjectRow.study_id == study_id, SubjectRow.subject_key == subject_key
+        )
+    ):
+        raise ValueError(f"Subject {subject_key!r} exists already in study {study}.")
+    subject_id = conn.execute(
+        insert(SubjectRow).values(
+            study_id=study_id,
+            subject_key=subject_key,
+            site_id=site_id,
+            created_at=datetime.now(UTC),
+        )
+    ).inserted_primary_key[0]
+    return SubjectRef(int(subject_id), int(study_id), study, subject_key, site_id, site_oid)
+
+
+def list_subjects(conn: Connection, study_oid: str, site_oid: str | None = None) -> list[str]:
+    query = (
+        select(SubjectRow.subject_key)
+        .join(Study, Study.id == SubjectRow.study_id)
+        .outerjoin(Site, Site.id == SubjectRow.site_id)
+        .where(Study.oid == study_oid)
+    )
+    if site_oid is not None:
+        query = query.where(Site.oid == site_oid)
+    return list(conn.scalars(query.order_by(SubjectRow.subject_key)))
+
+
+def _item_rows(conn: Connection, subject_id: int, form: FormKey | None = None):  # type: ignore[no-untyped-def]
+    query = (
+        select(
+            StudyEvent.study_event_oid,
+            StudyEvent.repeat_key,
+            Form.form_oid,
+            Form.repeat_key,
+            ItemGroup.item_group_oid,
+            ItemGroup.repeat_key,
+            ItemData.item_oid,
+            ItemData.value,
+            ItemData.is_null,
+            ItemData.id,
+        )
+        .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
+        .join(Form, Form.id == ItemGroup.form_id)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(StudyEvent.subject_id == subject_id)
+    )
+    if form is not None:
+        query = query.where(
+            StudyEvent.study_event_oid == form.study_event_oid,
+            StudyEvent.repeat_key == form.study_event_repeat_key,
+            Form.form_oid == form.form_oid,
+            Form.repeat_key == form.form_repeat_key,
+        )
+    return conn.execute(query)
+
+
+def stored_items(
+    conn: Connection, subject_id: int, form: FormKey | None = None
+) -> dict[ItemKey, tuple[int, str | None, str | None]]:
+    """ItemKey -> (item_data id, value, is_null) for a subject, or one of its forms."""
+    return {ItemKey(*r[:7]): (r[9], r[7], r[8]) for r in _item_rows(conn, subject_id, form)}
+
+
+def snapshot_of(
+    subject: SubjectRef, items: dict[ItemKey, tuple[int, str | None, str | None]]
+) -> SubjectSnapshot:
+    values = {k: v for k, (_, v, n) in items.items() if n is None and v is not None}
+    nulls = {k: n for k, (_, _, n) in items.items() if n is not None}
+    return SubjectSnapshot(subject.subject_key, subject.site_oid, values, nulls)
+
+
+def subject_snapshot(conn: Connection, study_oid: str, subject_key: str) -> SubjectSnapshot:
+    """A subject's current data, as the engine's checks read it."""
+    subject = find_subject(conn, study_oid, subject_key)
+    return snapshot_of(subject, stored_items(conn, subject.id))
+
+
+def form_state(conn: Connection, study_oid: str, subject_key: str, form: FormKey) -> FormState:
+    """Status, version and values of one form instance (version 0 if never saved)."""
+    subject = find_subject(conn, study_oid, subject_key)
+    row = conn.execute(
+        select(Form.status, Form.version)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(
+            StudyEvent.subject_id == subject.id,
+            StudyEvent.study_event_oid == form.study_event_oid,
+            StudyEvent.repeat_key == form.study_event_repeat_key,
+            Form.form_oid == form.form_oid,
+            Form.repeat_key == form.form_repeat_key,
+        )
+    ).one_or_none()
+    status, version = (row[0], row[1]) if row else (FormStatus.NOT_STARTED.value, 0)
+    snap = snapshot_of(subject, stored_items(conn, subject.id, form))
+    return FormState(form, FormStatus(status), version, dict(snap.values), dict(snap.null_reasons))

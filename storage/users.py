@@ -1,0 +1,184 @@
+"""Users and their roles per study and site; passwords as werkzeug hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, insert, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storage.errors import AccessDeniedError, NotFoundError
+from storage.models import Role, RoleAssignment, Site, Study, User
+
+WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
+"""Roles that may enter or change clinical data through ``save_form``."""
+IMPORT_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMIN})
+"""Roles that may import clinical data through the bulk path."""
+SIGN_ROLES = frozenset({Role.INVESTIGATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    study_oid: str
+    site_oid: str | None
+    """None: the role holds at every site of the study."""
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    active: bool
+    roles: tuple[RoleGrant, ...]
+
+
+def add_user(
+    conn: Connection,
+    username: str,
+    password: str,
+    *,
+    full_name: str = "",
+    email: str | None = None,
+) -> int:
+    """Create a user; returns its id. The password is stored as a werkzeug hash only."""
+    if not username.strip():
+        raise ValueError("username must not be empty")
+    if conn.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValueError(f"user {username!r} exists already")
+    result = conn.execute(
+        insert(User).values(
+            username=username,
+            full_name=full_name,
+            email=email,
+            password_hash=generate_password_hash(password),
+            active=True,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def authenticate(conn: Connection, username: str, password: str) -> UserInfo | None:
+    """The user if the password matches and the account is active, else None."""
+    row = conn.execute(
+        select(User.password_hash, User.active).where(User.username == username)
+    ).one_or_none()
+    if row is None or not row.active or not check_password_hash(row.password_hash, password):
+        return None
+    return get_user(conn, username)
+
+
+def get_user(conn: Connection, username: str) -> UserInfo:
+    row = conn.execute(select(User).where(User.username == username)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"No user {username!r}. Add it with `edc user add`.")
+    grants = conn.execute(
+        select(Study.oid, Site.oid, RoleAssignment.role)
+        .join(Study, Study.id == RoleAssignment.study_id)
+        .outerjoin(Site, Site.id == RoleAssignment.site_id)
+        .where(RoleAssignment.user_id == row.id)
+        .order_by(Study.oid, Site.oid, RoleAssignment.role)
+    ).all()
+    return UserInfo(
+        id=row.id,
+        username=row.username,
+        full_name=row.full_name,
+        email=row.email,
+        active=row.active,
+        roles=tuple(RoleGrant(s, site, Role(r)) for s, site, r in grants),
+    )
+
+
+def list_users(conn: Connection) -> list[UserInfo]:
+    names = conn.scalars(select(User.username).order_by(User.username)).all()
+    return [get_user(conn, n) for n in names]
+
+
+def set_role(
+    conn: Connection,
+    username: str,
+    study_oid: str,
+    role: Role | str,
+    *,
+    site_oid: str | None = None,
+    replace: bool = True,
+) -> None:
+    """Give ``username`` ``role`` in the study at ``site_oid`` (None: every site).
+
+    With ``replace`` the user's other roles at that same site (or study-wide) are removed,
+    so a user holds one role per site.
+    """
+    role = Role(role)
+    user = get_user(conn, username)
+    study_id = _study_id(conn, study_oid)
+    site_id = _site_id(conn, study_id, site_oid) if site_oid else None
+    same_place = (
+        RoleAssignment.site_id.is_(None) if site_id is None else RoleAssignment.site_id == site_id
+    )
+    where = (RoleAssignment.user_id == user.id, RoleAssignment.study_id == study_id, same_place)
+    if replace:
+        conn.execute(delete(RoleAssignment).where(*where, RoleAssignment.role != role.value))
+    exists = conn.scalar(select(RoleAssignment.id).where(*where, RoleAssignment.role == role.value))
+    if exists is None:
+        conn.execute(
+            insert(RoleAssignment).values(
+                user_id=user.id, study_id=study_id, site_id=site_id, role=role.value
+            )
+        )
+
+
+def require_role(
+    conn: Connection,
+    username: str,
+    role: Role | str,
+    *,
+    study_id: int,
+    site_id: int | None,
+    allowed: frozenset[Role],
+    action: str,
+) -> int:
+    """The user's id, if the user is active, holds ``role`` here and ``role`` may do ``action``."""
+    role = Role(role)
+    row = conn.execute(select(User.id, User.active).where(User.username == username)).one_or_none()
+    if row is None or not row.active:
+        raise AccessDeniedError(f"No active user {username!r}.")
+    if role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise AccessDeniedError(f"Role {role.value} may not {action}; {names} may.")
+    place = RoleAssignment.site_id.is_(None)
+    if site_id is not None:
+        place = place | (RoleAssignment.site_id == site_id)
+    held = conn.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == row.id,
+            RoleAssignment.study_id == study_id,
+            RoleAssignment.role == role.value,
+            place,
+        )
+    )
+    if held is None:
+        raise AccessDeniedError(
+            f"User {username} does not hold the role {role.value} at this site; "
+            "grant it with `edc user set-role`."
+        )
+    return int(row.id)
+
+
+def _study_id(conn: Connection, study_oid: str) -> int:
+    study_id = conn.scalar(select(Study.id).where(Study.oid == study_oid))
+    if study_id is None:
+        raise NotFoundError(f"No study {study_oid!r}. Load its metadata with `edc study load`.")
+    return int(study_id)
+
+
+def _site_id(conn: Connection, study_id: int, site_oid: str) -> int:
+    site_id = conn.scalar(select(Site.id).where(Site.study_id == study_id, Site.oid == site_oid))
+    if site_id is None:
+        raise NotFoundError(
+            f"No site {site_oid!r} in this study. Sites come from AdminData Locations."
+        )
+    return int(site_id)

@@ -1,0 +1,237 @@
+"""Validation of entered values against the study metadata, before anything is written.
+
+A :class:`FormValidator` turns requested changes into canonical ODM values plus check results.
+:class:`MetadataValidator` is the real one: the ItemDef's DataType and Length
+(``odm_engine.datatypes``), its CodeList, and the compiled check plan of the study
+(``odm_engine.checks``: RangeChecks, ConditionDefs and CollectionExceptionConditions,
+MethodDefs). The save path and the bulk
+path both go through it, so an import obeys the same rules as the web form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from odm_engine import model as m
+from odm_engine.checks import evaluate_form
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.datatypes import DataTypeProblem, Parsed, parse_value
+from odm_engine.expressions import CheckPlan, compile_study
+
+
+@dataclass(frozen=True, slots=True)
+class IsNull:
+    """A value recorded as null (ODM ``IsNull="Yes"``), with its reason."""
+
+    reason: str = "Yes"
+
+
+EnteredValue = str | IsNull | None
+"""Text as entered, an explicit null, or None / "" to remove the value."""
+
+
+class CheckResultLike(Protocol):
+    @property
+    def check_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def item_key(self) -> ItemKey | None: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ValueProblem:
+    """A value refused before any edit check runs (type, length, code list, unknown item)."""
+
+    check_id: str
+    kind: str
+    item_key: ItemKey | None
+    severity: str
+    message: str
+
+
+@dataclass(slots=True)
+class FormValidation:
+    values: dict[ItemKey, EnteredValue]
+    """The requested values in canonical form (None: remove)."""
+    results: list[CheckResultLike] = field(default_factory=list)
+    derived: dict[ItemKey, str | None] = field(default_factory=dict)
+    """Values computed by MethodDefs, to be written with the save."""
+    refusal: str | None = None
+    """Set when the form may not be saved at all (not collected for this subject)."""
+
+    @property
+    def hard(self) -> list[CheckResultLike]:
+        return [r for r in self.results if r.severity == "hard"]
+
+    @property
+    def soft(self) -> list[CheckResultLike]:
+        return [r for r in self.results if r.severity == "soft"]
+
+
+class FormValidator(Protocol):
+    def validate(
+        self, snapshot: SubjectSnapshot, form_key: FormKey, changes: Mapping[ItemKey, EnteredValue]
+    ) -> FormValidation: ...
+
+    def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem: ...
+
+    def form_has_checks(self, form_oid: str) -> bool: ...
+
+
+class MetadataValidator:
+    """Validates against one MetaDataVersion (and its check plan when the engine has one)."""
+
+    def __init__(self, mdv: m.MetaDataVersion, study: m.Study | None = None) -> None:
+        self.mdv = mdv
+        self._items_of_form: dict[str, set[tuple[str, str]]] = {}
+        for form in mdv.form_defs.values():
+            pairs = self._items_of_form.setdefault(form.oid, set())
+            for gref in form.item_group_refs:
+                group = mdv.item_group_defs.get(gref.item_group_oid)
+                for iref in group.item_refs if group else ():
+                    pairs.add((gref.item_group_oid, iref.item_oid))
+        self._code_values: dict[str, frozenset[str]] = {}
+        self._cache: dict[tuple[str, str], str | ValueProblem] = {}
+        self._plan = _compile(mdv, study)
+        self._forms_with_checks = _checks_of(self._plan)
+
+    @classmethod
+    def for_odm(cls, odm: m.ODM, study_oid: str | None = None) -> MetadataValidator:
+        study = odm.find_study(study_oid) if study_oid else odm.study
+        mdv = study.metadata_version() if study else None
+        if study is None or mdv is None:
+            raise ValueError("the ODM file holds no Study with a MetaDataVersion")
+        return cls(mdv, study)
+
+    def form_has_checks(self, form_oid: str) -> bool:
+        return form_oid in self._forms_with_checks
+
+    def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
+        """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
+        if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
+            return ValueProblem(
+                "metadata",
+                "metadata",
+                key,
+                "hard",
+                f"{key.describe()}: FormDef {key.form_oid} has no ItemGroupRef "
+                f"{key.item_group_oid} with an ItemRef to {key.item_oid}.",
+            )
+        if value is None or value == "" or isinstance(value, IsNull):
+            return None if value == "" else value
+        cache_key = (key.item_oid, value)
+        cached = self._cache.get(cache_key)
+        if cached is None:
+            cached = self._check_value(self.mdv.item_defs[key.item_oid], value)
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[cache_key] = cached
+        if isinstance(cached, ValueProblem):
+            return ValueProblem(cached.check_id, cached.kind, key, "hard", cached.message)
+        return cached
+
+    def _check_value(self, item: m.ItemDef, text: str) -> str | ValueProblem:
+        parsed = parse_value(
+            item.data_type, text, length=item.length, significant_digits=item.significant_digits
+        )
+        if isinstance(parsed, DataTypeProblem):
+            return ValueProblem(
+                f"{item.oid}:datatype", "datatype", None, "hard", f"{item.oid}: {parsed.message}"
+            )
+        code_list = self.mdv.item_code_list(item)
+        if code_list is not None and code_list.items:
+            allowed = self._coded_values(code_list, item)
+            if parsed.canonical not in allowed:
+                shown = ", ".join(code_list.coded_values[:10])
+                return ValueProblem(
+                    f"{item.oid}:codelist",
+                    "codelist",
+                    None,
+                    "hard",
+                    f'{item.oid}: "{text}" is not in CodeList {code_list.oid} ({shown}). '
+                    "Choose one of its coded values.",
+                )
+        return str(parsed.canonical)
+
+    def _coded_values(self, code_list: m.CodeList, item: m.ItemDef) -> frozenset[str]:
+        cached = self._code_values.get(code_list.oid)
+        if cached is None:
+            values = set(code_list.coded_values)
+            for coded in code_list.coded_values:
+                parsed = parse_value(item.data_type, coded)
+                if isinstance(parsed, Parsed):
+                    values.add(str(parsed.canonical))
+            cached = self._code_values[code_list.oid] = frozenset(values)
+        return cached
+
+    def validate(
+        self, snapshot: SubjectSnapshot, form_key: FormKey, changes: Mapping[ItemKey, EnteredValue]
+    ) -> FormValidation:
+        result = FormValidation(values={})
+        for key, value in changes.items():
+            checked = self.canonical(key, value)
+            if isinstance(checked, ValueProblem):
+                result.results.append(checked)
+            else:
+                result.values[key] = checked
+        if result.hard:
+            return result
+        evaluation = evaluate_form(self._plan, apply_changes(snapshot, result.values), form_key)
+        if form_key in evaluation.hidden:
+            why = ", ".join(
+                cid
+                for (cid, where), truth in evaluation.conditions.items()
+                if where == form_key and truth is True
+            )
+            result.refusal = (
+                f"Form {form_key.form_oid} is not collected for subject {snapshot.subject_key}: "
+                f"its collection exception condition ({why}) is true. It cannot be saved."
+            )
+        result.results.extend(evaluation.check_results)
+        result.derived.update(evaluation.derived)
+        return result
+
+
+def apply_changes(
+    snapshot: SubjectSnapshot, values: Mapping[ItemKey, EnteredValue]
+) -> SubjectSnapshot:
+    plain: dict[ItemKey, str | None] = {
+        k: (None if isinstance(v, IsNull) else v) for k, v in values.items()
+    }
+    after = snapshot.with_values(plain)
+    nulls = dict(after.null_reasons)
+    for k, v in values.items():
+        if isinstance(v, IsNull):
+            nulls[k] = v.reason
+        else:
+            nulls.pop(k, None)
+    return SubjectSnapshot(after.subject_key, after.site_oid, after.values, nulls)
+
+
+def _compile(mdv: m.MetaDataVersion, study: m.Study | None) -> CheckPlan:
+    units = study.basic_definitions.measurement_units if study else {}
+    return compile_study(mdv, units=units).plan
+
+
+def _checks_of(plan: CheckPlan) -> frozenset[str]:
+    """FormOIDs whose evaluation can fail beyond type and code list: conditions on the form
+    (FormRef, StudyEventRef, group, item), RangeChecks and derivations."""
+    forms = {form for (_event, form) in plan.form_conditions}
+    for event_oid in plan.event_conditions:
+        event = plan.mdv.study_event_defs.get(event_oid)
+        forms.update(ref.form_oid for ref in event.form_refs if event)
+    for oid, form in plan.forms.items():
+        if form.derivation_order or any(
+            g.condition is not None
+            or any(i.condition or i.method or i.range_rules for i in g.items)
+            for g in form.groups
+        ):
+            forms.add(oid)
+    return frozenset(forms)

@@ -1,0 +1,376 @@
+"""The one write path for a form: validate, write changed values, audit each, in one transaction.
+
+``save_form`` runs inside the caller's transaction and never commits: commit on return, roll
+back on any exception (``storage.engine.write_transaction`` does both). When it returns with
+``saved=False`` (a hard check failed) nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from odm_engine.clinical import FormKey, ItemKey
+from storage.audit import AUDIT, AuditContext, history
+from storage.engine import connection_of
+from storage.errors import (
+    ChangeSince,
+    ConflictError,
+    FormNotEditableError,
+    ReasonRequiredError,
+)
+from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
+from storage.queries import open_check_queries
+from storage.studies import current_metadata
+from storage.subjects import SubjectRef, find_subject, snapshot_of, stored_items
+from storage.users import WRITE_ROLES, require_role
+from storage.validation import (
+    CheckResultLike,
+    EnteredValue,
+    FormValidator,
+    IsNull,
+    MetadataValidator,
+)
+
+ValueKey = tuple[str, str, str]
+"""(ItemGroupOID, ItemGroupRepeatKey, ItemOID) of a value on the form being saved."""
+Stored = tuple[str | None, str | None]
+"""(value, is_null) as stored; (None, None) when absent."""
+
+ABSENT: Stored = (None, None)
+RESET_ON_CHANGE = {FormStatus.NOT_STARTED, FormStatus.VERIFIED, FormStatus.SIGNED}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    key: ItemKey
+    transaction_type: TransactionType
+    old: Stored
+    new: Stored
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    saved: bool
+    """False when a hard check failed: nothing was written, see ``check_results``."""
+    form_version: int
+    """The form's version after the save; pass it as ``expected_version`` next time."""
+    status: FormStatus
+    changes: tuple[ItemChange, ...] = ()
+    check_results: tuple[CheckResultLike, ...] = ()
+    queries_opened: tuple[int, ...] = ()
+
+    @property
+    def hard_failures(self) -> tuple[CheckResultLike, ...]:
+        return tuple(r for r in self.check_results if r.severity == "hard")
+
+    @property
+    def soft_failures(self) -> tuple[CheckResultLike, ...]:
+        return tuple(r for r in self.check_results if r.severity == "soft")
+
+
+def save_form(
+    target: Connection | Session,
+    *,
+    study: str,
+    subject_key: str,
+    form_key: FormKey,
+    values: Mapping[ValueKey, EnteredValue],
+    user: str,
+    role: Role | str,
+    expected_version: int,
+    reason: str | None = None,
+    source: str = "web",
+    complete: bool = False,
+    validator: FormValidator | None = None,
+) -> SaveResult:
+    """Save the values of one form of one subject.
+
+    ``values`` maps (ItemGroupOID, ItemGroupRepeatKey, ItemOID) to the entered text, an
+    :class:`IsNull`, or None / "" to remove the value; items not named stay as they are.
+    ``expected_version`` is the form version the user read (0 for a form never saved).
+
+    Returns ``saved=False`` with the check results when a hard check fails. Raises
+    ConflictError (stale version), ReasonRequiredError (a change after the first save without
+    a reason), FormNotEditableError (locked, or not collected), AccessDeniedError, NotFoundError.
+    """
+    conn = connection_of(target)
+    subject = find_subject(conn, study, subject_key)
+    user_id = require_role(
+        conn,
+        user,
+        role,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        allowed=WRITE_ROLES,
+        action="enter or change data",
+    )
+    form = _form_row(conn, subject.id, form_key)
+    status = FormStatus(form[1]) if form else FormStatus.NOT_STARTED
+    version = form[2] if form else 0
+    if version != expected_version:
+        raise _conflict(conn, subject, form_key, expected_version, version)
+    if status is FormStatus.LOCKED:
+        raise FormNotEditableError(f"Form {_path(form_key)} is locked; it cannot be changed.")
+
+    items = stored_items(conn, subject.id)
+    requested = {form_key_item(form_key, k): v for k, v in values.items()}
+    validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
+    validation = validator.validate(snapshot_of(subject, items), form_key, requested)
+    if validation.refusal:
+        raise FormNotEditableError(validation.refusal)
+    if validation.hard:
+        return SaveResult(False, version, status, check_results=tuple(validation.results))
+
+    wanted: dict[ItemKey, EnteredValue] = dict(validation.values)
+    wanted.update({k: v for k, v in validation.derived.items() if k.form_key == form_key})
+    changes = _changes(items, wanted)
+    new_status = FormStatus.COMPLETE if complete else status
+    if not changes and new_status is status:
+        return SaveResult(True, version, status, check_results=tuple(validation.results))
+    if version > 0 and not (reason and reason.strip()):
+        raise ReasonRequiredError(
+            f"Form {_path(form_key)} was saved before: give a reason for change."
+        )
+    if changes and new_status in RESET_ON_CHANGE:
+        new_status = FormStatus.IN_PROGRESS
+    now = datetime.now(UTC)
+    form_id, new_version = _bump(
+        conn,
+        subject=subject,
+        key=form_key,
+        form=form,
+        expected=expected_version,
+        status=new_status,
+        user=user,
+        now=now,
+    )
+    ctx = AuditContext(
+        now,
+        user_id,
+        user,
+        str(Role(role)),
+        study,
+        subject.site_oid,
+        subject.id,
+        subject_key,
+        reason.strip() if reason else None,
+        source,
+    )
+    audit_rows = []
+    if new_status is not status:
+        audit_rows.append(ctx.status_row(form_key, status.value, new_status.value, new_version))
+    audit_rows += [ctx.row(c.key, c.transaction_type, c.old, c.new, new_version) for c in changes]
+    _write_items(conn, form_id, items, changes)
+    conn.execute(insert(AUDIT), audit_rows)
+    soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
+    opened = open_check_queries(
+        conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
+    )
+    return SaveResult(
+        True, new_version, new_status, tuple(changes), tuple(validation.results), tuple(opened)
+    )
+
+
+def form_key_item(form_key: FormKey, key: ValueKey) -> ItemKey:
+    group_oid, group_repeat_key, item_oid = key
+    return ItemKey(
+        form_key.study_event_oid,
+        form_key.study_event_repeat_key,
+        form_key.form_oid,
+        form_key.form_repeat_key,
+        group_oid,
+        group_repeat_key,
+        item_oid,
+    )
+
+
+def as_stored(value: EnteredValue) -> Stored:
+    if isinstance(value, IsNull):
+        return (None, value.reason)
+    return ABSENT if value is None or value == "" else (value, None)
+
+
+def transaction_type(old: Stored, new: Stored) -> TransactionType | None:
+    """Insert, Update or Remove for a change from ``old`` to ``new``; None if no change."""
+    if old == new:
+        return None
+    if old == ABSENT:
+        return TransactionType.INSERT
+    return TransactionType.REMOVE if new == ABSENT else TransactionType.UPDATE
+
+
+def _changes(
+    items: Mapping[ItemKey, tuple[int, str | None, str | None]],
+    wanted: Mapping[ItemKey, EnteredValue],
+) -> list[ItemChange]:
+    changes = []
+    for key, value in wanted.items():
+        stored = items.get(key)
+        old = (stored[1], stored[2]) if stored else ABSENT
+        new = as_stored(value)
+        kind = transaction_type(old, new)
+        if kind is not None:
+            changes.append(ItemChange(key, kind, old, new))
+    return changes
+
+
+def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
+    row = conn.execute(
+        select(Form.id, Form.status, Form.version)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(
+            StudyEvent.subject_id == subject_id,
+            StudyEvent.study_event_oid == key.study_event_oid,
+            StudyEvent.repeat_key == key.study_event_repeat_key,
+            Form.form_oid == key.form_oid,
+            Form.repeat_key == key.form_repeat_key,
+        )
+    ).one_or_none()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _bump(
+    conn: Connection,
+    *,
+    subject: SubjectRef,
+    key: FormKey,
+    form: tuple[int, str, int] | None,
+    expected: int,
+    status: FormStatus,
+    user: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Claim the next form version (creating the event and form if needed): (form id, version).
+
+    The UPDATE ... WHERE version = expected is the optimistic lock: a concurrent save that
+    got there first leaves no row to update, and this save becomes a conflict.
+    """
+    if form is not None:
+        done = conn.execute(
+            update(Form)
+            .where(Form.id == form[0], Form.version == expected)
+            .values(version=expected + 1, status=status.value, updated_at=now, updated_by=user)
+        )
+        if done.rowcount != 1:
+            raise _conflict(conn, subject, key, expected, expected + 1)
+        return form[0], expected + 1
+    try:
+        event_id = conn.scalar(
+            select(StudyEvent.id).where(
+                StudyEvent.subject_id == subject.id,
+                StudyEvent.study_event_oid == key.study_event_oid,
+                StudyEvent.repeat_key == key.study_event_repeat_key,
+            )
+        )
+        if event_id is None:
+            event_id = conn.execute(
+                insert(StudyEvent).values(
+                    subject_id=subject.id,
+                    study_event_oid=key.study_event_oid,
+                    repeat_key=key.study_event_repeat_key,
+                )
+            ).inserted_primary_key[0]
+        form_id = conn.execute(
+            insert(Form).values(
+                study_event_id=event_id,
+                form_oid=key.form_oid,
+                repeat_key=key.form_repeat_key,
+                status=status.value,
+                version=1,
+                updated_at=now,
+                updated_by=user,
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError as exc:  # another save created the form first
+        raise _conflict(conn, subject, key, expected, expected + 1) from exc
+    return int(form_id), 1
+
+
+def _write_items(
+    conn: Connection,
+    form_id: int,
+    items: Mapping[ItemKey, tuple[int, str | None, str | None]],
+    changes: list[ItemChange],
+) -> None:
+    groups: dict[tuple[str, str], int] = {
+        (oid, rk): gid
+        for oid, rk, gid in conn.execute(
+            select(ItemGroup.item_group_oid, ItemGroup.repeat_key, ItemGroup.id).where(
+                ItemGroup.form_id == form_id
+            )
+        )
+    }
+    inserts, updates, deletes = [], [], []
+    for c in changes:
+        if c.transaction_type is TransactionType.INSERT:
+            gkey = (c.key.item_group_oid, c.key.item_group_repeat_key)
+            if gkey not in groups:
+                groups[gkey] = conn.execute(
+                    insert(ItemGroup).values(
+                        form_id=form_id, item_group_oid=gkey[0], repeat_key=gkey[1]
+                    )
+                ).inserted_primary_key[0]
+            inserts.append(
+                {"gid": groups[gkey], "oid": c.key.item_oid, "v": c.new[0], "n": c.new[1]}
+            )
+        elif c.transaction_type is TransactionType.UPDATE:
+            updates.append({"rid": items[c.key][0], "v": c.new[0], "n": c.new[1]})
+        else:
+            deletes.append({"rid": items[c.key][0]})
+    table = ItemData.__table__
+    if inserts:
+        conn.execute(
+            insert(table).values(
+                item_group_id=bindparam("gid"),
+                item_oid=bindparam("oid"),
+                value=bindparam("v"),
+                is_null=bindparam("n"),
+            ),
+            inserts,
+        )
+    if updates:
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("rid"))
+            .values(value=bindparam("v"), is_null=bindparam("n")),
+            updates,
+        )
+    if deletes:
+        conn.execute(delete(table).where(table.c.id == bindparam("rid")), deletes)
+
+
+def _conflict(
+    conn: Connection, subject: SubjectRef, key: FormKey, expected: int, current: int
+) -> ConflictError:
+    since = history(
+        conn, subject.study_oid, subject.subject_key, form=key, after_form_version=expected
+    )
+    changes = [
+        ChangeSince(
+            e.seq,
+            e.username,
+            e.role,
+            e.recorded_at.isoformat(timespec="seconds"),
+            e.key.describe() if e.key.item_oid else f"{_path(key)} status",
+            e.old_value,
+            e.new_value if e.new_is_null is None else f"(null: {e.new_is_null})",
+        )
+        for e in since
+    ]
+    return ConflictError(_path(key), expected, current, changes)
+
+
+def _path(key: FormKey) -> str:
+    def part(oid: str, rk: str) -> str:
+        return f"{oid}[{rk}]" if rk else oid
+
+    return (
+        f"{part(key.study_event_oid, key.study_event_repeat_key)}/"
+        f"{part(key.form_oid, key.form_repeat_key)}"
+    )

@@ -1,0 +1,196 @@
+"""Metadata versions, sites, users and roles, signatures, engine set-up and migrations."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, select
+
+from storage.engine import database_url, make_engine, write_transaction
+from storage.errors import AccessDeniedError, ConflictError
+from storage.migrate import current_revision, head_revision
+from storage.models import Base, FormStatus, Role, User
+from storage.signatures import form_content_hash, sign_form, signatures_of
+from storage.studies import current_metadata, list_sites, load_study, metadata_xml
+from storage.users import authenticate, get_user, list_users, set_role
+from storage.writes import save_form
+from tests.storage.conftest import INVESTIGATOR, STUDY_BODY, Db, study_xml
+from tests.storage.helpers import DM, audit_of, count, state_of
+
+
+def test_schema_from_migrations_matches_the_models(db: Db) -> None:
+    """Alembic migrations and SQLAlchemy models describe the same schema."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert current_revision(db.engine) == head_revision()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(db: Db) -> None:
+    if db.kind != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def test_database_url_comes_from_the_option_then_the_environment_then_the_default() -> None:
+    assert (
+        database_url("sqlite:///a.db", {"EDC_DATABASE_URL": "sqlite:///b.db"}) == "sqlite:///a.db"
+    )
+    assert database_url(None, {"EDC_DATABASE_URL": "sqlite:///b.db"}) == "sqlite:///b.db"
+    assert database_url(None, {}) == "sqlite:///edc.sqlite3"
+    assert make_engine("postgresql://u@h/d").dialect.driver == "psycopg"
+
+
+def test_load_is_a_no_op_when_unchanged_and_stores_a_new_version_when_changed(
+    study: Engine,
+) -> None:
+    with write_transaction(study) as conn:
+        again = load_study(conn, study_xml(), path="study.xml")
+    assert again.status == "unchanged" and again.version_number == 1
+    assert again.message.startswith("Study S.1: metadata unchanged (version 1, sha256 ")
+    changed = study_xml(STUDY_BODY.replace('Name="Demographics" Repeating', 'Name="DM" Repeating'))
+    with write_transaction(study) as conn:
+        stored = load_study(conn, changed, path="v2.xml")
+        assert stored.status == "stored" and stored.version_number == 2
+        assert metadata_xml(conn, "S.1") == changed
+        assert metadata_xml(conn, "S.1", 1) == study_xml()
+        assert current_metadata(conn, "S.1").mdv.form_defs["F.DM"].name == "DM"
+
+
+def test_sites_come_from_admindata_locations(study: Engine) -> None:
+    with study.connect() as conn:
+        sites = list_sites(conn, "S.1")
+    assert [(s.oid, s.name, s.location_type, s.subjects) for s in sites] == [
+        ("SITE.1", "Hamburg", "Site", 1),
+        ("SITE.2", "Lyon", "Site", 0),
+    ]
+
+
+def test_a_version_that_would_orphan_stored_data_is_refused_naming_the_items(
+    study: Engine,
+) -> None:
+    with write_transaction(study) as conn:
+        save_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form_key=DM,
+            values={("IG.DM", "", "IT.INITIALS"): "AB"},
+            user=INVESTIGATOR,
+            role=Role.INVESTIGATOR,
+            expected_version=0,
+        )
+    body = STUDY_BODY.replace('<ItemRef ItemOID="IT.INITIALS" Mandatory="No" OrderNumber="3"/>', "")
+    with write_transaction(study) as conn:
+        result = load_study(conn, study_xml(body, mdv_oid="MDV.2"), path="v2.xml")
+    assert result.status == "refused"
+    orphan = [f for f in result.findings if f.code == "EDC-STORE-001"]
+    assert [f.message for f in orphan] == [
+        'MetaDataVersion "MDV.2" would orphan stored data: item IT.INITIALS '
+        "(SE.SCREEN/F.DM/IG.DM) holds values for 1 subject(s) but ItemGroupDef IG.DM no longer "
+        "references ItemDef IT.INITIALS. Keep the definition in the new version, or migrate the "
+        "data first."
+    ]
+    assert orphan[0].oid == "IT.INITIALS" and orphan[0].path == "v2.xml"
+    assert count(study, "metadata_versions") == 1
+
+
+def test_metadata_with_error_findings_is_refused(engine: Engine) -> None:
+    bad = study_xml(STUDY_BODY.replace('CodeListOID="CL.SEX"/>', 'CodeListOID="CL.NOPE"/>'))
+    with write_transaction(engine) as conn:
+        result = load_study(conn, bad, path="bad.xml")
+    assert result.status == "refused"
+    assert any("CL.NOPE" in f.message for f in result.findings)
+    assert count(engine, "studies") == 0
+
+
+def test_users_roles_and_password_hashes(study: Engine) -> None:
+    with write_transaction(study) as conn:
+        assert authenticate(conn, INVESTIGATOR, "ivy-secret-1") is not None
+        assert authenticate(conn, INVESTIGATOR, "wrong") is None
+        stored = conn.scalar(select(User.password_hash).where(User.username == INVESTIGATOR))
+        assert "ivy-secret-1" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+        set_role(conn, INVESTIGATOR, "S.1", Role.MONITOR, site_oid="SITE.1")
+        roles = get_user(conn, INVESTIGATOR).roles
+        assert [(r.study_oid, r.site_oid, r.role) for r in roles] == [
+            ("S.1", "SITE.1", Role.MONITOR)
+        ]
+        assert [u.username for u in list_users(conn)] == ["dan", "ivy", "mona"]
+        with pytest.raises(ValueError, match="'nurse' is not a valid Role"):
+            set_role(conn, INVESTIGATOR, "S.1", "nurse")
+
+
+def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
+    study: Engine,
+) -> None:
+    """21 CFR 11.50: signed records show the signer, date and time, and meaning."""
+    with write_transaction(study) as conn:
+        save_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form_key=DM,
+            values={("IG.DM", "", "IT.AGE"): "42"},
+            user=INVESTIGATOR,
+            role=Role.INVESTIGATOR,
+            expected_version=0,
+        )
+    with write_transaction(study) as conn, pytest.raises(AccessDeniedError):
+        sign_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form=DM,
+            user=INVESTIGATOR,
+            password="no",
+            signature_def_oid="SD.PI",
+            meaning="Approved",
+            expected_version=1,
+        )
+    with write_transaction(study) as conn, pytest.raises(ConflictError):
+        sign_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form=DM,
+            user=INVESTIGATOR,
+            password="ivy-secret-1",
+            signature_def_oid="SD.PI",
+            meaning="Approved",
+            expected_version=0,
+        )
+    with write_transaction(study) as conn:
+        digest = form_content_hash(conn, "S.1", "001", DM)
+        sig = sign_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form=DM,
+            user=INVESTIGATOR,
+            password="ivy-secret-1",
+            signature_def_oid="SD.PI",
+            meaning="I approve the data of this form",
+            expected_version=1,
+        )
+    assert (sig.username, sig.content_sha256, sig.form_version) == (INVESTIGATOR, digest, 2)
+    assert state_of(study, DM).status is FormStatus.SIGNED
+    assert audit_of(study)[-1].reason == "Signed (SD.PI): I approve the data of this form"
+    with write_transaction(study) as conn:
+        save_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form_key=DM,
+            values={("IG.DM", "", "IT.AGE"): "43"},
+            user=INVESTIGATOR,
+            role=Role.INVESTIGATOR,
+            expected_version=2,
+            reason="Correction",
+        )
+        assert form_content_hash(conn, "S.1", "001", DM) != digest
+        assert len(signatures_of(conn, "S.1", "001", DM)) == 1
+    assert state_of(study, DM).status is FormStatus.IN_PROGRESS
