@@ -47,7 +47,10 @@ class Finding:
 # code -> (severity, template). Templates use str.format with keyword fields.
 CATALOGUE: dict[str, tuple[Severity, str]] = {
     # reading the file
-    "ODM-XML-001": (Severity.ERROR, "The file is not well-formed XML: {detail}. Fix the XML syntax."),
+    "ODM-XML-001": (
+        Severity.ERROR,
+        "The file is not well-formed XML: {detail}. Fix the XML syntax.",
+    ),
     "ODM-XML-002": (
         Severity.ERROR,
         "The file has a DOCTYPE declaration; ODM never needs one and it is refused because "
@@ -72,7 +75,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "ODM-VER-001": (
         Severity.ERROR,
         "The root element is <{tag}>, not ODM. Give an ODM 1.3.x file whose root is "
-        "<ODM xmlns=\"http://www.cdisc.org/ns/odm/v1.3\">.",
+        '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3">.',
     ),
     "ODM-VER-002": (
         Severity.ERROR,
@@ -80,18 +83,18 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "ODM-VER-003": (
         Severity.WARNING,
-        "ODMVersion=\"{version}\" is not 1.3, 1.3.1 or 1.3.2; the file is read as ODM 1.3.2. "
-        "Set ODMVersion=\"1.3.2\" if the content follows it.",
+        'ODMVersion="{version}" is not 1.3, 1.3.1 or 1.3.2; the file is read as ODM 1.3.2. '
+        'Set ODMVersion="1.3.2" if the content follows it.',
     ),
     "ODM-NS-001": (
         Severity.WARNING,
         "The root element has no namespace; it is read as ODM 1.3.2. Add "
-        "xmlns=\"http://www.cdisc.org/ns/odm/v1.3\" to the ODM element.",
+        'xmlns="http://www.cdisc.org/ns/odm/v1.3" to the ODM element.',
     ),
     "ODM-NS-002": (
         Severity.WARNING,
-        "{count} ODM elements below line {line} are in no namespace (an xmlns=\"\" reset); "
-        "they are read as ODM. Remove the xmlns=\"\" declaration.",
+        '{count} ODM elements below line {line} are in no namespace (an xmlns="" reset); '
+        'they are read as ODM. Remove the xmlns="" declaration.',
     ),
     "ODM-EXT-001": (
         Severity.INFO,
@@ -108,7 +111,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # semantics the schema cannot see
     "ODM-OID-001": (
         Severity.ERROR,
-        "Duplicate {element} OID=\"{oid}\" (first defined on line {first_line}). "
+        'Duplicate {element} OID="{oid}" (first defined on line {first_line}). '
         "Give each {element} its own OID.",
     ),
     "ODM-OID-002": (
@@ -117,31 +120,37 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "ODM-REF-001": (
         Severity.ERROR,
-        "{element} {attribute}=\"{oid}\" names no {target} in {scope}. "
+        '{element} {attribute}="{oid}" names no {target} in {scope}. '
         "Add the {target} or correct the OID.",
     ),
     "ODM-CL-001": (
         Severity.ERROR,
-        "CodeList {codelist} has DataType=\"{cl_type}\" but ItemDef {item} has "
-        "DataType=\"{item_type}\". Make the two DataTypes agree.",
+        'CodeList {codelist} has DataType="{cl_type}" but ItemDef {item} has '
+        'DataType="{item_type}". Make the two DataTypes agree.',
+    ),
+    "ODM-CL-005": (
+        Severity.WARNING,
+        'CodeList {codelist} has DataType="{cl_type}" but ItemDef {item} has '
+        'DataType="{item_type}"; every CodedValue is a valid {item_type}, so entries '
+        "still work. Make the two DataTypes agree.",
     ),
     "ODM-CL-002": (
         Severity.ERROR,
-        "CodedValue \"{value}\" in CodeList {codelist} is not a valid {data_type}: {detail}",
+        'CodedValue "{value}" in CodeList {codelist} is not a valid {data_type}: {detail}',
     ),
     "ODM-CL-003": (
         Severity.ERROR,
-        "CodedValue \"{value}\" appears twice in CodeList {codelist}. Give each item its "
+        'CodedValue "{value}" appears twice in CodeList {codelist}. Give each item its '
         "own CodedValue.",
     ),
     "ODM-CL-004": (
         Severity.WARNING,
-        "CodeList {codelist} has DataType=\"{cl_type}\", which is not an ODM CodeList "
+        'CodeList {codelist} has DataType="{cl_type}", which is not an ODM CodeList '
         "DataType; read as {read_as}. Use integer, float, text or string.",
     ),
     "ODM-RC-001": (
         Severity.ERROR,
-        "RangeCheck on {item}: CheckValue \"{value}\" is not a valid {data_type}: {detail}",
+        'RangeCheck on {item}: CheckValue "{value}" is not a valid {data_type}: {detail}',
     ),
     "ODM-RC-002": (
         Severity.ERROR,
@@ -156,13 +165,13 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "ODM-LEN-001": (Severity.ERROR, "ItemDef {item}: {detail}"),
     "ODM-ORD-001": (
         Severity.ERROR,
-        "{element} OrderNumber=\"{order}\" is used twice in {parent} (also on line "
+        '{element} OrderNumber="{order}" is used twice in {parent} (also on line '
         "{first_line}). Give each child its own OrderNumber.",
     ),
     "ODM-MAN-001": (
         Severity.WARNING,
-        "{element} {oid} is Mandatory=\"Yes\" and has CollectionExceptionConditionOID="
-        "\"{condition}\": it is required only when the condition is false. Check that "
+        '{element} {oid} is Mandatory="Yes" and has CollectionExceptionConditionOID='
+        '"{condition}": it is required only when the condition is false. Check that '
         "this is intended.",
     ),
     "ODM-UNUSED-001": (
@@ -171,17 +180,125 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "ODM-EXPR-001": (
         Severity.WARNING,
-        "{owner} {oid}: FormalExpression Context=\"{context}\" is not understood by this "
-        "engine; the expression is kept but not evaluated. Write it in Context=\"OEL\".",
+        '{owner} {oid}: FormalExpression Context="{context}" is not understood by this '
+        'engine; the expression is kept but not evaluated. Write it in Context="OEL".',
+    ),
+    # expressions (OEL, docs/expressions.md); ODM-EXPR-001 above is the unknown Context
+    "ODM-EXPR-101": (
+        Severity.ERROR,
+        "{owner}: syntax error: {detail}. Correct the expression (OEL syntax: "
+        "docs/expressions.md).",
+    ),
+    "ODM-EXPR-102": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-103": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-104": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-105": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-106": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-107": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-108": (Severity.ERROR, "{owner}: {detail}; use one of the coded values."),
+    "ODM-EXPR-109": (
+        Severity.ERROR,
+        "{owner}: derivations form a cycle ({cycle}); none of them is computed. Break the "
+        "cycle: a derived item cannot depend on itself.",
+    ),
+    "ODM-EXPR-110": (Severity.ERROR, "{owner}: {detail}."),
+    "ODM-EXPR-111": (
+        Severity.WARNING,
+        '{owner}: {dialect} expression {expression} (Context="{context}") cannot be '
+        "translated: {reason}. It is kept but not evaluated{effect}. Rewrite it in "
+        'Context="OEL".',
+    ),
+    "ODM-EXPR-112": (
+        Severity.INFO,
+        '{owner}: {dialect} expression {expression} (Context="{context}") is evaluated '
+        "as the OEL expression: {oel}",
+    ),
+    "ODM-EXPR-113": (
+        Severity.WARNING,
+        "RangeCheck {check} on {item}: its CheckValue is in {check_unit} but the item is "
+        "entered in {entered_unit}, and no conversion between them is known; the check is "
+        "not applied to values in {entered_unit}. Give the CheckValue in {entered_unit}.",
     ),
     "ODM-DT-001": (
         Severity.ERROR,
-        "{element} {oid}: DataType=\"{data_type}\" is not an ODM 1.3.2 DataType.",
+        '{element} {oid}: DataType="{data_type}" is not an ODM 1.3.2 DataType.',
     ),
     "ODM-DATA-001": (
         Severity.ERROR,
-        "{element} {oid_attr}=\"{oid}\" in ClinicalData names no {target} in the "
+        '{element} {oid_attr}="{oid}" in ClinicalData names no {target} in the '
         "metadata. Correct the OID or add the definition.",
+    ),
+    # exchange: streaming ClinicalData import (odm_engine.exchange)
+    "ODM-PROF-001": (
+        Severity.INFO,
+        "Dialect profile {profile} applied ({why}): {mapping}.",
+    ),
+    "ODM-IMP-001": (
+        Severity.WARNING,
+        "{count} FormData element(s) sit directly under SubjectData, which ODM 1.3.2 does "
+        'not allow; profile {profile} reads them into study event "{event}". Put FormData '
+        "inside StudyEventData to choose the event yourself.",
+    ),
+    "ODM-IMP-002": (
+        Severity.INFO,
+        "{count} {element} element(s) of {namespace} kept as vendor extensions: nothing in "
+        "them is imported. Map them by hand if their content matters.",
+    ),
+    "ODM-IMP-003": (
+        Severity.ERROR,
+        'The root element is <{tag}> in namespace "{namespace}", not an ODM 1.3 file; no '
+        "ClinicalData was read. Export the data as ODM 1.3.2.",
+    ),
+    "ODM-IMP-004": (
+        Severity.WARNING,
+        "{count} <{element}> element(s) inside {parent} are not ODM 1.3.2 ClinicalData; "
+        "they are kept as extensions but not imported. Remove them or map them by hand.",
+    ),
+    "ODM-IMP-005": (
+        Severity.WARNING,
+        "{count} ItemGroupData element(s) sit directly under {parent} (Dataset-XML or "
+        "reference data), with no subject, event or form; they are skipped. Convert them to "
+        "ODM ClinicalData first.",
+    ),
+    "ODM-IMP-006": (
+        Severity.ERROR,
+        "{element} has no {attribute}; it and everything in it is skipped. Add the "
+        "{attribute} attribute.",
+    ),
+    "ODM-IMP-010": (
+        Severity.WARNING,
+        "ItemGroupData in FormData {form} has an empty ItemGroupOID; read as "
+        'ItemGroupOID="{group}", the item group of that form holding its items '
+        "({items}). Correct the ItemGroupOID in the source.",
+    ),
+    "ODM-IMP-007": (
+        Severity.ERROR,
+        '{element} has TransactionType="{value}", not one of Insert, Update, Remove, '
+        "Upsert, Context. Correct the TransactionType.",
+    ),
+    "ODM-IMP-008": (
+        Severity.INFO,
+        "Profile {profile}: {audits} vendor audit entries and {notes} notes read from "
+        "{namespace} extensions.",
+    ),
+    "ODM-IMP-009": (
+        Severity.WARNING,
+        'ClinicalData names Study "{study}" but the data is imported into study '
+        '"{target}". Check that the file belongs to this study.',
+    ),
+    "ODM-IMP-020": (
+        Severity.ERROR,
+        "Subject {subject}: {where}: {why}",
+    ),
+    "ODM-IMP-021": (
+        Severity.INFO,
+        "File {file_oid} (sha256 {sha256}) was imported already on {when}; nothing was written.",
+    ),
+    "ODM-IMP-022": (
+        Severity.WARNING,
+        "{count} AuditRecord(s), {signatures} Signature(s) of the source were read; the "
+        "audit trail records this import (user, time, file) for each change, and the "
+        "source's own audit records are kept only in the source file.",
     ),
 }
 

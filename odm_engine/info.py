@@ -36,7 +36,8 @@ def describe(odm: m.ODM, lang: str | None = None) -> Iterator[str]:
 def _describe_mdv(mdv: m.MetaDataVersion, lang: str | None) -> Iterator[str]:
     yield f"  MetaDataVersion {mdv.oid}: {mdv.name}"
     mandatory_events = {
-        r.study_event_oid: r.mandatory for r in (mdv.protocol.study_event_refs if mdv.protocol else ())
+        r.study_event_oid: r.mandatory
+        for r in (mdv.protocol.study_event_refs if mdv.protocol else ())
     }
     for sed in mdv.study_events_in_order():
         yield (

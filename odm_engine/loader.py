@@ -74,9 +74,7 @@ class LoadResult:
 
     @property
     def ok(self) -> bool:
-        return self.odm is not None and not any(
-            f.severity is Severity.ERROR for f in self.findings
-        )
+        return self.odm is not None and not any(f.severity is Severity.ERROR for f in self.findings)
 
     @property
     def study(self) -> m.Study | None:
@@ -125,20 +123,30 @@ def load_tree(tree: etree._ElementTree, *, path: str | None = None) -> LoadResul
     ns = qname.namespace or ""
     if ns == m.ODM2_NS:
         return LoadResult(
-            None, [finding("ODM-VER-002", path=path, line=root.sourceline, namespace=ns)],
-            tree=tree, namespace=ns, path=path,
+            None,
+            [finding("ODM-VER-002", path=path, line=root.sourceline, namespace=ns)],
+            tree=tree,
+            namespace=ns,
+            path=path,
         )
     if qname.localname != "ODM" or ns not in (m.ODM_NS, ""):
         return LoadResult(
             None,
             [finding("ODM-VER-001", path=path, line=root.sourceline, tag=root.tag)],
-            tree=tree, namespace=ns, path=path,
+            tree=tree,
+            namespace=ns,
+            path=path,
         )
     reader = _Reader(ns, path)
     odm = reader.odm(root)
     result = LoadResult(
-        odm, reader.findings, tree=tree, namespace=ns, path=path,
-        define_version=reader.define_version(root), data_refs=reader.data_refs,
+        odm,
+        reader.findings,
+        tree=tree,
+        namespace=ns,
+        path=path,
+        define_version=reader.define_version(root),
+        data_refs=reader.data_refs,
     )
     if not ns:
         result.findings.insert(0, finding("ODM-NS-001", path=path, line=root.sourceline))
@@ -224,9 +232,7 @@ class _Reader:
             return m.EMPTY_TEXT
         return m.Text(
             translations=tuple(
-                m.TranslatedText(
-                    lang=tt.get(f"{{{m.XML_NS}}}lang"), text=(tt.text or "").strip()
-                )
+                m.TranslatedText(lang=tt.get(f"{{{m.XML_NS}}}lang"), text=(tt.text or "").strip())
                 for tt in self.children(el, "TranslatedText")
             )
         )
@@ -246,7 +252,10 @@ class _Reader:
         )
 
     def index(
-        self, parent: etree._Element, name: str, build: Callable[[etree._Element], T],
+        self,
+        parent: etree._Element,
+        name: str,
+        build: Callable[[etree._Element], T],
     ) -> dict[str, T]:
         """OID -> definition; a repeated OID is a finding and the first one is kept."""
         out: dict[str, T] = {}
@@ -261,8 +270,12 @@ class _Reader:
             if oid in out:
                 self.findings.append(
                     finding(
-                        "ODM-OID-001", path=self.path, line=el.sourceline, oid=oid,
-                        element=name, first_line=first_line[oid],
+                        "ODM-OID-001",
+                        path=self.path,
+                        line=el.sourceline,
+                        oid=oid,
+                        element=name,
+                        first_line=first_line[oid],
                     )
                 )
                 continue
@@ -307,8 +320,12 @@ class _Reader:
             elif oid in seen:
                 self.findings.append(
                     finding(
-                        "ODM-OID-001", path=self.path, line=el.sourceline, oid=oid,
-                        element="Study", first_line=seen[oid],
+                        "ODM-OID-001",
+                        path=self.path,
+                        line=el.sourceline,
+                        oid=oid,
+                        element="Study",
+                        first_line=seen[oid],
                     )
                 )
             else:
@@ -344,15 +361,16 @@ class _Reader:
                         counts[ans] += 1
         out = [
             finding(
-                "ODM-EXT-001", path=self.path, namespace=ns, count=n,
+                "ODM-EXT-001",
+                path=self.path,
+                namespace=ns,
+                count=n,
                 vendor=VENDORS.get(ns, "unknown vendor"),
             )
             for ns, n in counts.most_common()
         ]
         if reset_count:
-            out.append(
-                finding("ODM-NS-002", path=self.path, line=reset_line, count=reset_count)
-            )
+            out.append(finding("ODM-NS-002", path=self.path, line=reset_line, count=reset_count))
         return out
 
     # -- Study and metadata ---------------------------------------------------------
@@ -375,9 +393,7 @@ class _Reader:
         bd = m.BasicDefinitions()
         if bd_el is not None:
             bd = m.BasicDefinitions(
-                measurement_units=self.index(
-                    bd_el, "MeasurementUnit", self.measurement_unit
-                ),
+                measurement_units=self.index(bd_el, "MeasurementUnit", self.measurement_unit),
                 **self.base(bd_el),
             )
         return m.Study(
@@ -392,8 +408,10 @@ class _Reader:
 
     def measurement_unit(self, el: etree._Element) -> m.MeasurementUnit:
         return m.MeasurementUnit(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
-            symbol=self.text(self.child(el, "Symbol")), aliases=self.aliases(el),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
+            symbol=self.text(self.child(el, "Symbol")),
+            aliases=self.aliases(el),
             **self.base(el),
         )
 
@@ -416,9 +434,7 @@ class _Reader:
                         study_event_oid=r.get("StudyEventOID", ""),
                         order_number=_int(r.get("OrderNumber")),
                         mandatory=_bool(r.get("Mandatory")),
-                        collection_exception_condition_oid=r.get(
-                            "CollectionExceptionConditionOID"
-                        ),
+                        collection_exception_condition_oid=r.get("CollectionExceptionConditionOID"),
                         **self.base(r),
                     )
                     for r in self.children(protocol_el, "StudyEventRef")
@@ -445,13 +461,16 @@ class _Reader:
 
     def study_event_def(self, el: etree._Element) -> m.StudyEventDef:
         return m.StudyEventDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
-            repeating=_bool(el.get("Repeating")), type=el.get("Type", "Scheduled"),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
+            repeating=_bool(el.get("Repeating")),
+            type=el.get("Type", "Scheduled"),
             category=el.get("Category"),
             description=self.text(self.child(el, "Description")),
             form_refs=tuple(
                 m.FormRef(
-                    form_oid=r.get("FormOID", ""), order_number=_int(r.get("OrderNumber")),
+                    form_oid=r.get("FormOID", ""),
+                    order_number=_int(r.get("OrderNumber")),
                     mandatory=_bool(r.get("Mandatory")),
                     collection_exception_condition_oid=r.get("CollectionExceptionConditionOID"),
                     **self.base(r),
@@ -464,7 +483,8 @@ class _Reader:
 
     def form_def(self, el: etree._Element) -> m.FormDef:
         return m.FormDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
             repeating=_bool(el.get("Repeating")),
             description=self.text(self.child(el, "Description")),
             item_group_refs=tuple(
@@ -479,7 +499,8 @@ class _Reader:
             ),
             archive_layouts=tuple(
                 m.ArchiveLayout(
-                    oid=a.get("OID", ""), pdf_file_name=a.get("PdfFileName", ""),
+                    oid=a.get("OID", ""),
+                    pdf_file_name=a.get("PdfFileName", ""),
                     presentation_oid=a.get("PresentationOID"),
                     **self.base(a),
                 )
@@ -491,11 +512,15 @@ class _Reader:
 
     def item_group_def(self, el: etree._Element) -> m.ItemGroupDef:
         return m.ItemGroupDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
             repeating=_bool(el.get("Repeating")),
             is_reference_data=_bool(el.get("IsReferenceData")),
-            sas_dataset_name=el.get("SASDatasetName"), domain=el.get("Domain"),
-            origin=el.get("Origin"), role=el.get("Role"), purpose=el.get("Purpose"),
+            sas_dataset_name=el.get("SASDatasetName"),
+            domain=el.get("Domain"),
+            origin=el.get("Origin"),
+            role=el.get("Role"),
+            purpose=el.get("Purpose"),
             comment=el.get("Comment"),
             description=self.text(self.child(el, "Description")),
             item_refs=tuple(self.item_ref(r) for r in self.children(el, "ItemRef")),
@@ -505,10 +530,14 @@ class _Reader:
 
     def item_ref(self, r: etree._Element) -> m.ItemRef:
         return m.ItemRef(
-            item_oid=r.get("ItemOID", ""), order_number=_int(r.get("OrderNumber")),
-            mandatory=_bool(r.get("Mandatory")), key_sequence=_int(r.get("KeySequence")),
-            method_oid=r.get("MethodOID"), imputation_method_oid=r.get("ImputationMethodOID"),
-            role=r.get("Role"), role_code_list_oid=r.get("RoleCodeListOID"),
+            item_oid=r.get("ItemOID", ""),
+            order_number=_int(r.get("OrderNumber")),
+            mandatory=_bool(r.get("Mandatory")),
+            key_sequence=_int(r.get("KeySequence")),
+            method_oid=r.get("MethodOID"),
+            imputation_method_oid=r.get("ImputationMethodOID"),
+            role=r.get("Role"),
+            role_code_list_oid=r.get("RoleCodeListOID"),
             collection_exception_condition_oid=r.get("CollectionExceptionConditionOID"),
             **self.base(r),
         )
@@ -517,14 +546,23 @@ class _Reader:
         eq = self.child(el, "ExternalQuestion")
         clr = self.child(el, "CodeListRef")
         return m.ItemDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""), data_type=el.get("DataType", ""),
-            length=_int(el.get("Length")), significant_digits=_int(el.get("SignificantDigits")),
-            sas_field_name=el.get("SASFieldName"), sds_var_name=el.get("SDSVarName"),
-            origin=el.get("Origin"), comment=el.get("Comment"),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
+            data_type=el.get("DataType", ""),
+            length=_int(el.get("Length")),
+            significant_digits=_int(el.get("SignificantDigits")),
+            sas_field_name=el.get("SASFieldName"),
+            sds_var_name=el.get("SDSVarName"),
+            origin=el.get("Origin"),
+            comment=el.get("Comment"),
             description=self.text(self.child(el, "Description")),
             question=self.text(self.child(el, "Question")),
-            external_question=None if eq is None else m.ExternalQuestion(
-                dictionary=eq.get("Dictionary"), version=eq.get("Version"), code=eq.get("Code"),
+            external_question=None
+            if eq is None
+            else m.ExternalQuestion(
+                dictionary=eq.get("Dictionary"),
+                version=eq.get("Version"),
+                code=eq.get("Code"),
                 **self.base(eq),
             ),
             measurement_unit_oids=tuple(
@@ -540,7 +578,8 @@ class _Reader:
     def range_check(self, el: etree._Element) -> m.RangeCheck:
         unit = self.child(el, "MeasurementUnitRef")
         return m.RangeCheck(
-            comparator=el.get("Comparator"), soft_hard=el.get("SoftHard", "Hard"),
+            comparator=el.get("Comparator"),
+            soft_hard=el.get("SoftHard", "Hard"),
             check_values=tuple((cv.text or "") for cv in self.children(el, "CheckValue")),
             formal_expressions=self.expressions(el),
             measurement_unit_oid=None if unit is None else unit.get("MeasurementUnitOID"),
@@ -553,28 +592,39 @@ class _Reader:
             m.CodeListItem(
                 coded_value=i.get("CodedValue", ""),
                 decode=self.text(self.child(i, "Decode")),
-                rank=i.get("Rank"), order_number=_int(i.get("OrderNumber")),
-                aliases=self.aliases(i), **self.base(i),
+                rank=i.get("Rank"),
+                order_number=_int(i.get("OrderNumber")),
+                aliases=self.aliases(i),
+                **self.base(i),
             )
             for i in self.children(el, "CodeListItem")
         ]
         enumerated = [
             m.CodeListItem(
-                coded_value=i.get("CodedValue", ""), rank=i.get("Rank"),
-                order_number=_int(i.get("OrderNumber")), aliases=self.aliases(i),
+                coded_value=i.get("CodedValue", ""),
+                rank=i.get("Rank"),
+                order_number=_int(i.get("OrderNumber")),
+                aliases=self.aliases(i),
                 **self.base(i),
             )
             for i in self.children(el, "EnumeratedItem")
         ]
         ext = self.child(el, "ExternalCodeList")
         return m.CodeList(
-            oid=el.get("OID", ""), name=el.get("Name", ""), data_type=el.get("DataType", ""),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
+            data_type=el.get("DataType", ""),
             sas_format_name=el.get("SASFormatName"),
             description=self.text(self.child(el, "Description")),
-            items=tuple(items + enumerated), enumerated=bool(enumerated) and not items,
-            external_code_list=None if ext is None else m.ExternalCodeList(
-                dictionary=ext.get("Dictionary"), version=ext.get("Version"),
-                ref=ext.get("ref"), href=ext.get("href"),
+            items=tuple(items + enumerated),
+            enumerated=bool(enumerated) and not items,
+            external_code_list=None
+            if ext is None
+            else m.ExternalCodeList(
+                dictionary=ext.get("Dictionary"),
+                version=ext.get("Version"),
+                ref=ext.get("ref"),
+                href=ext.get("href"),
                 **self.base(ext),
             ),
             aliases=self.aliases(el),
@@ -583,24 +633,30 @@ class _Reader:
 
     def presentation(self, el: etree._Element) -> m.Presentation:
         return m.Presentation(
-            oid=el.get("OID", ""), lang=el.get(f"{{{m.XML_NS}}}lang"),
-            content=(el.text or ""), **self.base(el),
+            oid=el.get("OID", ""),
+            lang=el.get(f"{{{m.XML_NS}}}lang"),
+            content=(el.text or ""),
+            **self.base(el),
         )
 
     def condition_def(self, el: etree._Element) -> m.ConditionDef:
         return m.ConditionDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
             description=self.text(self.child(el, "Description")),
-            formal_expressions=self.expressions(el), aliases=self.aliases(el),
+            formal_expressions=self.expressions(el),
+            aliases=self.aliases(el),
             **self.base(el),
         )
 
     def method_def(self, el: etree._Element) -> m.MethodDef:
         return m.MethodDef(
-            oid=el.get("OID", ""), name=el.get("Name", ""),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
             type=el.get("Type", "Computation"),
             description=self.text(self.child(el, "Description")),
-            formal_expressions=self.expressions(el), aliases=self.aliases(el),
+            formal_expressions=self.expressions(el),
+            aliases=self.aliases(el),
             **self.base(el),
         )
 
@@ -649,19 +705,24 @@ class _Reader:
             return (c.text or "").strip() if c is not None else None
 
         return m.User(
-            oid=el.get("OID", ""), user_type=el.get("UserType"), login_name=t("LoginName"),
-            display_name=t("DisplayName"), full_name=t("FullName"), first_name=t("FirstName"),
-            last_name=t("LastName"), organization=t("Organization"),
+            oid=el.get("OID", ""),
+            user_type=el.get("UserType"),
+            login_name=t("LoginName"),
+            display_name=t("DisplayName"),
+            full_name=t("FullName"),
+            first_name=t("FirstName"),
+            last_name=t("LastName"),
+            organization=t("Organization"),
             emails=tuple((e.text or "").strip() for e in self.children(el, "Email")),
-            location_oids=tuple(
-                r.get("LocationOID", "") for r in self.children(el, "LocationRef")
-            ),
+            location_oids=tuple(r.get("LocationOID", "") for r in self.children(el, "LocationRef")),
             **self.base(el),
         )
 
     def location(self, el: etree._Element) -> m.Location:
         return m.Location(
-            oid=el.get("OID", ""), name=el.get("Name", ""), location_type=el.get("LocationType"),
+            oid=el.get("OID", ""),
+            name=el.get("Name", ""),
+            location_type=el.get("LocationType"),
             metadata_version_refs=tuple(
                 m.MetaDataVersionRef(
                     study_oid=r.get("StudyOID", ""),
@@ -680,8 +741,11 @@ class _Reader:
             return (c.text or "").strip() if c is not None else ""
 
         return m.SignatureDef(
-            oid=el.get("OID", ""), methodology=el.get("Methodology"), meaning=t("Meaning"),
-            legal_reason=t("LegalReason"), **self.base(el),
+            oid=el.get("OID", ""),
+            methodology=el.get("Methodology"),
+            meaning=t("Meaning"),
+            legal_reason=t("LegalReason"),
+            **self.base(el),
         )
 
     # -- ClinicalData references -------------------------------------------------------
@@ -695,7 +759,12 @@ class _Reader:
             if oid is not None:
                 refs.append(
                     DataRef(
-                        self._local(el), attr, oid, el.sourceline or 0, study_oid, mdv_oid,
+                        self._local(el),
+                        attr,
+                        oid,
+                        el.sourceline or 0,
+                        study_oid,
+                        mdv_oid,
                         parent,
                     )
                 )

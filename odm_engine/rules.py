@@ -37,15 +37,26 @@ class RuleContext:
 Rule = Callable[[RuleContext], Iterator[Finding]]
 
 
-def _ref(
-    ctx: RuleContext, node: m.Node, element: str, attribute: str, oid: str | None,
-    target: str, table: Mapping[str, object], scope: str | None = None,
+def _ref(  # noqa: PLR0917 -- one positional call shape per reference kind
+    ctx: RuleContext,
+    node: m.Node,
+    element: str,
+    attribute: str,
+    oid: str | None,
+    target: str,
+    table: Mapping[str, object],
+    scope: str | None = None,
 ) -> Iterator[Finding]:
     if oid is None or oid in table:
         return
     yield finding(
-        "ODM-REF-001", path=ctx.path, line=node.line, oid=oid, element=element,
-        attribute=attribute, target=target,
+        "ODM-REF-001",
+        path=ctx.path,
+        line=node.line,
+        oid=oid,
+        element=element,
+        attribute=attribute,
+        target=target,
         scope=scope or f'MetaDataVersion "{ctx.mdv.oid}"',
     )
 
@@ -58,7 +69,12 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
 
     def condition(node: m.Node, element: str, oid: str | None) -> Iterator[Finding]:
         yield from _ref(
-            ctx, node, element, "CollectionExceptionConditionOID", oid, "ConditionDef",
+            ctx,
+            node,
+            element,
+            "CollectionExceptionConditionOID",
+            oid,
+            "ConditionDef",
             mdv.condition_defs,
         )
 
@@ -71,15 +87,25 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
         )
         if not found:
             yield finding(
-                "ODM-REF-001", path=ctx.path, line=inc.line, oid=inc.metadata_version_oid,
-                element="Include", attribute="MetaDataVersionOID", target="MetaDataVersion",
+                "ODM-REF-001",
+                path=ctx.path,
+                line=inc.line,
+                oid=inc.metadata_version_oid,
+                element="Include",
+                attribute="MetaDataVersionOID",
+                target="MetaDataVersion",
                 scope=f'Study "{inc.study_oid}" in this file',
             )
     if mdv.protocol is not None:
         for ser in mdv.protocol.study_event_refs:
             yield from _ref(
-                ctx, ser, "StudyEventRef", "StudyEventOID", ser.study_event_oid,
-                "StudyEventDef", mdv.study_event_defs,
+                ctx,
+                ser,
+                "StudyEventRef",
+                "StudyEventOID",
+                ser.study_event_oid,
+                "StudyEventDef",
+                mdv.study_event_defs,
             )
             yield from condition(ser, "StudyEventRef", ser.collection_exception_condition_oid)
     for sed in mdv.study_event_defs.values():
@@ -89,14 +115,24 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
     for fd in mdv.form_defs.values():
         for gr in fd.item_group_refs:
             yield from _ref(
-                ctx, gr, "ItemGroupRef", "ItemGroupOID", gr.item_group_oid, "ItemGroupDef",
+                ctx,
+                gr,
+                "ItemGroupRef",
+                "ItemGroupOID",
+                gr.item_group_oid,
+                "ItemGroupDef",
                 mdv.item_group_defs,
             )
             yield from condition(gr, "ItemGroupRef", gr.collection_exception_condition_oid)
         for layout in fd.archive_layouts:
             yield from _ref(
-                ctx, layout, "ArchiveLayout", "PresentationOID", layout.presentation_oid,
-                "Presentation", mdv.presentations,
+                ctx,
+                layout,
+                "ArchiveLayout",
+                "PresentationOID",
+                layout.presentation_oid,
+                "Presentation",
+                mdv.presentations,
             )
     for igd in mdv.item_group_defs.values():
         for ir in igd.item_refs:
@@ -105,28 +141,55 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
                 ctx, ir, "ItemRef", "MethodOID", ir.method_oid, "MethodDef", mdv.method_defs
             )
             yield from _ref(
-                ctx, ir, "ItemRef", "ImputationMethodOID", ir.imputation_method_oid,
-                "MethodDef", mdv.method_defs,
+                ctx,
+                ir,
+                "ItemRef",
+                "ImputationMethodOID",
+                ir.imputation_method_oid,
+                "MethodDef",
+                mdv.method_defs,
             )
             yield from _ref(
-                ctx, ir, "ItemRef", "RoleCodeListOID", ir.role_code_list_oid, "CodeList",
+                ctx,
+                ir,
+                "ItemRef",
+                "RoleCodeListOID",
+                ir.role_code_list_oid,
+                "CodeList",
                 mdv.code_lists,
             )
             yield from condition(ir, "ItemRef", ir.collection_exception_condition_oid)
     for item in mdv.item_defs.values():
         yield from _ref(
-            ctx, item, "CodeListRef", "CodeListOID", item.code_list_oid, "CodeList",
+            ctx,
+            item,
+            "CodeListRef",
+            "CodeListOID",
+            item.code_list_oid,
+            "CodeList",
             mdv.code_lists,
         )
         for unit in item.measurement_unit_oids:
             yield from _ref(
-                ctx, item, "MeasurementUnitRef", "MeasurementUnitOID", unit,
-                "MeasurementUnit", units, study_scope,
+                ctx,
+                item,
+                "MeasurementUnitRef",
+                "MeasurementUnitOID",
+                unit,
+                "MeasurementUnit",
+                units,
+                study_scope,
             )
         for rc in item.range_checks:
             yield from _ref(
-                ctx, rc, "RangeCheck MeasurementUnitRef", "MeasurementUnitOID",
-                rc.measurement_unit_oid, "MeasurementUnit", units, study_scope,
+                ctx,
+                rc,
+                "RangeCheck MeasurementUnitRef",
+                "MeasurementUnitOID",
+                rc.measurement_unit_oid,
+                "MeasurementUnit",
+                units,
+                study_scope,
             )
 
 
@@ -138,8 +201,12 @@ def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
                 study = odm.find_study(ref.study_oid)
                 if study is None or study.metadata_version(ref.metadata_version_oid) is None:
                     yield finding(
-                        "ODM-REF-001", path=path, line=ref.line, oid=ref.metadata_version_oid,
-                        element="MetaDataVersionRef", attribute="MetaDataVersionOID",
+                        "ODM-REF-001",
+                        path=path,
+                        line=ref.line,
+                        oid=ref.metadata_version_oid,
+                        element="MetaDataVersionRef",
+                        attribute="MetaDataVersionOID",
                         target="MetaDataVersion",
                         scope=f'Study "{ref.study_oid}" in this file',
                     )
@@ -147,9 +214,14 @@ def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
             for loc_oid in user.location_oids:
                 if loc_oid not in admin.locations:
                     yield finding(
-                        "ODM-REF-001", path=path, line=user.line, oid=loc_oid,
-                        element=f"User {user.oid} LocationRef", attribute="LocationOID",
-                        target="Location", scope="AdminData",
+                        "ODM-REF-001",
+                        path=path,
+                        line=user.line,
+                        oid=loc_oid,
+                        element=f"User {user.oid} LocationRef",
+                        attribute="LocationOID",
+                        target="Location",
+                        scope="AdminData",
                     )
 
 
@@ -190,8 +262,13 @@ def data_references(odm: m.ODM, refs: Iterable[DataRef], path: str | None) -> It
 
 def _data_finding(path: str | None, ref: DataRef, target: str) -> Finding:
     return finding(
-        "ODM-DATA-001", path=path, line=ref.line, oid=ref.oid, element=ref.element,
-        oid_attr=ref.attribute, target=target,
+        "ODM-DATA-001",
+        path=path,
+        line=ref.line,
+        oid=ref.oid,
+        element=ref.element,
+        oid_attr=ref.attribute,
+        target=target,
     )
 
 
@@ -199,7 +276,11 @@ def data_types(ctx: RuleContext) -> Iterator[Finding]:
     for item in ctx.mdv.item_defs.values():
         if item.data_type not in datatypes.DATA_TYPES:
             yield finding(
-                "ODM-DT-001", path=ctx.path, line=item.line, oid=item.oid, element="ItemDef",
+                "ODM-DT-001",
+                path=ctx.path,
+                line=item.line,
+                oid=item.oid,
+                element="ItemDef",
                 data_type=item.data_type,
             )
 
@@ -212,8 +293,13 @@ def code_lists(ctx: RuleContext) -> Iterator[Finding]:
         if cl_type not in CODELIST_TYPES:
             read_as = _REDCAP_BOOLEAN_AS if cl_type == "boolean" else "text"
             yield finding(
-                "ODM-CL-004", path=ctx.path, line=cl.line, oid=cl.oid, codelist=cl.oid,
-                cl_type=cl_type, read_as=read_as,
+                "ODM-CL-004",
+                path=ctx.path,
+                line=cl.line,
+                oid=cl.oid,
+                codelist=cl.oid,
+                cl_type=cl_type,
+                read_as=read_as,
             )
             cl_type = read_as
         seen: set[str] = set()
@@ -221,25 +307,48 @@ def code_lists(ctx: RuleContext) -> Iterator[Finding]:
             parsed = datatypes.parse_value(cl_type, item.coded_value)
             if isinstance(parsed, datatypes.DataTypeProblem):
                 yield finding(
-                    "ODM-CL-002", path=ctx.path, line=item.line, oid=cl.oid,
-                    value=item.coded_value, codelist=cl.oid, data_type=cl_type,
+                    "ODM-CL-002",
+                    path=ctx.path,
+                    line=item.line,
+                    oid=cl.oid,
+                    value=item.coded_value,
+                    codelist=cl.oid,
+                    data_type=cl_type,
                     detail=parsed.message,
                 )
             if item.coded_value in seen:
                 yield finding(
-                    "ODM-CL-003", path=ctx.path, line=item.line, oid=cl.oid,
-                    value=item.coded_value, codelist=cl.oid,
+                    "ODM-CL-003",
+                    path=ctx.path,
+                    line=item.line,
+                    oid=cl.oid,
+                    value=item.coded_value,
+                    codelist=cl.oid,
                 )
             seen.add(item.coded_value)
     for item in mdv.item_defs.values():
         cl = mdv.item_code_list(item)
         if cl is None or cl.data_type not in CODELIST_TYPES:
             continue
-        if cl.data_type not in _COMPATIBLE.get(item.data_type, {item.data_type}):
-            yield finding(
-                "ODM-CL-001", path=ctx.path, line=item.line, oid=item.oid, codelist=cl.oid,
-                cl_type=cl.data_type, item=item.oid, item_type=item.data_type,
+        if cl.data_type in _COMPATIBLE.get(item.data_type, {item.data_type}):
+            continue
+        # Values that all parse as the item's type still work: a warning, not an error.
+        fits = item.data_type in datatypes.DATA_TYPES and all(
+            not isinstance(
+                datatypes.parse_value(item.data_type, i.coded_value), datatypes.DataTypeProblem
             )
+            for i in cl.items
+        )
+        yield finding(
+            "ODM-CL-005" if fits else "ODM-CL-001",
+            path=ctx.path,
+            line=item.line,
+            oid=item.oid,
+            codelist=cl.oid,
+            cl_type=cl.data_type,
+            item=item.oid,
+            item_type=item.data_type,
+        )
 
 
 def range_checks(ctx: RuleContext) -> Iterator[Finding]:
@@ -258,22 +367,39 @@ def range_checks(ctx: RuleContext) -> Iterator[Finding]:
             if rc.comparator in ("IN", "NOTIN"):
                 if count < 1:
                     yield finding(
-                        "ODM-RC-002", path=ctx.path, line=rc.line, oid=item.oid, item=item.oid,
-                        comparator=rc.comparator, expected="at least one", count=count,
+                        "ODM-RC-002",
+                        path=ctx.path,
+                        line=rc.line,
+                        oid=item.oid,
+                        item=item.oid,
+                        comparator=rc.comparator,
+                        expected="at least one",
+                        count=count,
                         fix="List the allowed values, one CheckValue each.",
                     )
             elif count != 1 and not (count == 0 and rc.formal_expressions):
                 yield finding(
-                    "ODM-RC-002", path=ctx.path, line=rc.line, oid=item.oid, item=item.oid,
-                    comparator=rc.comparator, expected="exactly one", count=count,
+                    "ODM-RC-002",
+                    path=ctx.path,
+                    line=rc.line,
+                    oid=item.oid,
+                    item=item.oid,
+                    comparator=rc.comparator,
+                    expected="exactly one",
+                    count=count,
                     fix="Use IN or NOTIN to compare with several values.",
                 )
             for value in rc.check_values:
                 parsed = datatypes.parse_value(item.data_type, value)
                 if isinstance(parsed, datatypes.DataTypeProblem):
                     yield finding(
-                        "ODM-RC-001", path=ctx.path, line=rc.line, oid=item.oid,
-                        item=item.oid, value=value, data_type=item.data_type,
+                        "ODM-RC-001",
+                        path=ctx.path,
+                        line=rc.line,
+                        oid=item.oid,
+                        item=item.oid,
+                        value=value,
+                        data_type=item.data_type,
                         detail=parsed.message,
                     )
 
@@ -290,7 +416,7 @@ def lengths(ctx: RuleContext) -> Iterator[Finding]:
                 )
             elif item.data_type not in ("float", "double", "hexFloat", "base64Float"):
                 problems.append(
-                    f'SignificantDigits applies to float items only, not DataType='
+                    f"SignificantDigits applies to float items only, not DataType="
                     f'"{item.data_type}". Remove it.'
                 )
             elif item.length is not None and item.significant_digits > item.length:
@@ -301,7 +427,11 @@ def lengths(ctx: RuleContext) -> Iterator[Finding]:
                 )
         for detail in problems:
             yield finding(
-                "ODM-LEN-001", path=ctx.path, line=item.line, oid=item.oid, item=item.oid,
+                "ODM-LEN-001",
+                path=ctx.path,
+                line=item.line,
+                oid=item.oid,
+                item=item.oid,
                 detail=detail,
             )
 
@@ -319,35 +449,46 @@ def order_numbers(ctx: RuleContext) -> Iterator[Finding]:
                 continue
             if order in seen:
                 yield finding(
-                    "ODM-ORD-001", path=ctx.path, line=line, oid=oid, element=element,
-                    order=order, parent=parent, first_line=seen[order],
+                    "ODM-ORD-001",
+                    path=ctx.path,
+                    line=line,
+                    oid=oid,
+                    element=element,
+                    order=order,
+                    parent=parent,
+                    first_line=seen[order],
                 )
             else:
                 seen[order] = line
 
     if mdv.protocol is not None:
         yield from check(
-            "Protocol", "StudyEventRef",
+            "Protocol",
+            "StudyEventRef",
             ((r.order_number, r.line, r.study_event_oid) for r in mdv.protocol.study_event_refs),
         )
     for sed in mdv.study_event_defs.values():
         yield from check(
-            f"StudyEventDef {sed.oid}", "FormRef",
+            f"StudyEventDef {sed.oid}",
+            "FormRef",
             ((r.order_number, r.line, r.form_oid) for r in sed.form_refs),
         )
     for fd in mdv.form_defs.values():
         yield from check(
-            f"FormDef {fd.oid}", "ItemGroupRef",
+            f"FormDef {fd.oid}",
+            "ItemGroupRef",
             ((r.order_number, r.line, r.item_group_oid) for r in fd.item_group_refs),
         )
     for igd in mdv.item_group_defs.values():
         yield from check(
-            f"ItemGroupDef {igd.oid}", "ItemRef",
+            f"ItemGroupDef {igd.oid}",
+            "ItemRef",
             ((r.order_number, r.line, r.item_oid) for r in igd.item_refs),
         )
     for cl in mdv.code_lists.values():
         yield from check(
-            f"CodeList {cl.oid}", "CodeListItem",
+            f"CodeList {cl.oid}",
+            "CodeListItem",
             ((i.order_number, i.line, cl.oid) for i in cl.items),
         )
 
@@ -357,8 +498,13 @@ def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
     refs: list[tuple[str, str, m.Node, bool, str | None]] = []
     if mdv.protocol is not None:
         refs += [
-            ("StudyEventRef", r.study_event_oid, r, r.mandatory,
-             r.collection_exception_condition_oid)
+            (
+                "StudyEventRef",
+                r.study_event_oid,
+                r,
+                r.mandatory,
+                r.collection_exception_condition_oid,
+            )
             for r in mdv.protocol.study_event_refs
         ]
     for sed in mdv.study_event_defs.values():
@@ -368,8 +514,7 @@ def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
         ]
     for fd in mdv.form_defs.values():
         refs += [
-            ("ItemGroupRef", r.item_group_oid, r, r.mandatory,
-             r.collection_exception_condition_oid)
+            ("ItemGroupRef", r.item_group_oid, r, r.mandatory, r.collection_exception_condition_oid)
             for r in fd.item_group_refs
         ]
     for igd in mdv.item_group_defs.values():
@@ -380,7 +525,11 @@ def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
     for element, oid, node, mandatory, cond in refs:
         if mandatory and cond:
             yield finding(
-                "ODM-MAN-001", path=ctx.path, line=node.line, oid=oid, element=element,
+                "ODM-MAN-001",
+                path=ctx.path,
+                line=node.line,
+                oid=oid,
+                element=element,
                 condition=cond,
             )
 
@@ -390,10 +539,19 @@ def unused_definitions(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.is_define:
         return  # Define-XML datasets and VLM are referenced from def: elements
     mdv = ctx.mdv
-    used: dict[str, set[str]] = {k: set() for k in (
-        "StudyEventDef", "FormDef", "ItemGroupDef", "ItemDef", "CodeList", "ConditionDef",
-        "MethodDef", "MeasurementUnit",
-    )}
+    used: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "StudyEventDef",
+            "FormDef",
+            "ItemGroupDef",
+            "ItemDef",
+            "CodeList",
+            "ConditionDef",
+            "MethodDef",
+            "MeasurementUnit",
+        )
+    }
     if mdv.protocol is not None:
         for r in mdv.protocol.study_event_refs:
             used["StudyEventDef"].add(r.study_event_oid)
@@ -460,7 +618,10 @@ RULES: tuple[Rule, ...] = (
 
 
 def iter_rule_findings(
-    odm: m.ODM, *, path: str | None = None, is_define: bool = False,
+    odm: m.ODM,
+    *,
+    path: str | None = None,
+    is_define: bool = False,
     data_refs: Iterable[DataRef] = (),
 ) -> Iterator[Finding]:
     for study in odm.studies:

@@ -79,7 +79,7 @@ def core_copy(
             ns, local = tag[1:].split("}", 1)
         else:
             ns, local = "", tag
-        if ns == "" or ns == odm_ns:
+        if ns in ("", odm_ns):
             el.tag = f"{{{ODM_NS}}}{local}"
         elif ns not in kept:
             doomed.append(el)
@@ -128,7 +128,8 @@ def iter_xsd_findings(
     for n, err in enumerate(xsd.error_log):
         if n >= _MAX_XSD_FINDINGS:
             yield finding(
-                "ODM-XSD-001", path=path,
+                "ODM-XSD-001",
+                path=path,
                 detail=f"{len(xsd.error_log) - n} more schema errors not shown; fix the "
                 "ones above first.",
             )
@@ -159,9 +160,7 @@ def _friendly(message: str) -> str:
     return text
 
 
-def iter_xsd_findings_streaming(
-    stream: BinaryIO, *, path: str | None = None
-) -> Iterator[Finding]:
+def iter_xsd_findings_streaming(stream: BinaryIO, *, path: str | None = None) -> Iterator[Finding]:
     """Validate a large, extension-free ODM file while streaming it (lxml iterparse).
 
     libxml2 stops at the first schema error when streaming, so this yields at most one

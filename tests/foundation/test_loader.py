@@ -40,8 +40,8 @@ def test_model_carries_every_level_with_lines() -> None:
 
 def test_vendor_extensions_are_kept_with_their_namespace() -> None:
     body = one_item_study(
-        f'<ItemDef OID="IT.A" Name="A" DataType="integer" redcap:Variable="a">'
-        f"<redcap:FieldNote>kept</redcap:FieldNote></ItemDef>",
+        '<ItemDef OID="IT.A" Name="A" DataType="integer" redcap:Variable="a">'
+        "<redcap:FieldNote>kept</redcap:FieldNote></ItemDef>",
     )
     result = load_odm(odm(body, extra_ns=f' xmlns:redcap="{REDCAP}"'))
     item = result.metadata_version.item_defs["IT.A"]  # type: ignore[union-attr]
@@ -87,7 +87,9 @@ def test_duplicate_oid_keeps_the_first_and_reports_the_second() -> None:
 
 
 def test_namespace_less_file_is_read_with_a_warning() -> None:
-    xml = odm(one_item_study()).replace(f' xmlns="{"http://www.cdisc.org/ns/odm/v1.3"}"'.encode(), b"")
+    xml = odm(one_item_study()).replace(
+        f' xmlns="{"http://www.cdisc.org/ns/odm/v1.3"}"'.encode(), b""
+    )
     result = load_odm(xml)
     assert result.metadata_version is not None
     assert "IT.A" in result.metadata_version.item_defs
