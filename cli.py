@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -98,6 +99,641 @@ def info(path: str) -> None:
 
 def database_url(db: str | None) -> str:
     return db or os.environ.get("EDC_DATABASE_URL") or "sqlite:///edc.sqlite3"
+
+
+@main.command()
+@click.argument("metadata")
+@click.argument("data")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", default=None, help="Language of the messages (xml:lang), e.g. de.")
+def check(metadata: str, data: str, fmt: str, lang: str | None) -> None:
+    """Evaluate every edit check of METADATA against the ClinicalData in DATA.
+
+    Prints one line per failed check. Exit status: 0 nothing fails, 1 a check fails,
+    2 unreadable input.
+    """
+    from odm_engine.check_report import run_check
+
+    paths = [Path(metadata), Path(data)]
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    code, lines, findings = run_check(
+        _read(paths[0]),
+        _read(paths[1]),
+        metadata_path=metadata,
+        data_path=data,
+        output=fmt,
+        lang=lang,
+    )
+    for f in findings:
+        if f.severity is Severity.ERROR:
+            click.echo(f.format(), err=True)
+    for line in lines:
+        click.echo(line, err=code == EXIT_USAGE)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("form_oid")
+@click.option("--metadata", required=True, metavar="M.xml", help="ODM file with the FormDef.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="HTML file to write.")
+@click.option("--lang", default=None, help="Language of the ODM text (xml:lang), e.g. de.")
+def render(form_oid: str, metadata: str, output: str, lang: str | None) -> None:
+    """Write a standalone HTML preview of FORM_OID (open it from disk; nothing is saved).
+
+    Exit status: 0 written, 2 unreadable or unwritable file or no such FormDef.
+    """
+    from odm_engine.loader import load_odm
+    from renderers.html import FormRenderer, UnknownFormError
+
+    source = Path(metadata)
+    if not source.is_file():
+        raise UsageError(f"{metadata}: no such file")
+    result = load_odm(_read(source), path=metadata)
+    if result.study is None:
+        for f in result.findings:
+            click.echo(f.format(), err=True)
+        raise UsageError(f"{metadata}: no ODM Study with metadata could be read")
+    try:
+        page = FormRenderer(result.study).preview_html(form_oid, lang=lang)
+    except UnknownFormError as exc:
+        raise UsageError(f"{metadata}: {exc}") from exc
+    try:
+        Path(output).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{output}: preview of {form_oid} written", err=True)
+
+
+# --- storage: db, study, site, user, audit (storage is imported inside each command) ---
+
+db_option = click.option(
+    "--db", "db", default=None, metavar="URL",
+    help="Database URL (default: $EDC_DATABASE_URL, else sqlite:///edc.sqlite3).",
+)  # fmt: skip
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from storage.engine import make_engine
+
+    return make_engine(database_url(db))
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Domain errors of the store, turned into click errors in one place."""
+    from storage.errors import StorageError
+
+    try:
+        yield
+    except (StorageError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+@main.group()
+def db() -> None:
+    """The database: create or upgrade its schema."""
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade(db: str | None) -> None:
+    """Create the tables or bring them to the newest schema (Alembic migrations)."""
+    from storage.migrate import upgrade
+
+    before, after = upgrade(_engine(db))
+    if before == after:
+        click.echo(f"Database is up to date (revision {after}).")
+    else:
+        click.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+
+
+@main.group()
+def study() -> None:
+    """Studies: load metadata versions."""
+
+
+@study.command("load")
+@click.argument("metadata")
+@db_option
+@click.option("--user", default=None, help="Who loads the metadata (kept with the version).")
+def study_load(metadata: str, db: str | None, user: str | None) -> None:
+    """Store METADATA as the study's next metadata version and create its sites.
+
+    Unchanged file: nothing to do. A version that would orphan stored data is refused with a
+    finding per item. Exit status: 0 stored or unchanged, 1 refused, 2 unreadable input.
+    """
+    from storage.engine import write_transaction
+    from storage.studies import load_study
+
+    path = Path(metadata)
+    if not path.is_file():
+        raise UsageError(f"{metadata}: no such file")
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        result = load_study(conn, _read(path), path=metadata, loaded_by=user)
+    shown = [f for f in result.findings if f.severity is Severity.ERROR]
+    for f in shown if result.status == "refused" else []:
+        click.echo(f.format(), err=True)
+    click.echo(result.message)
+    if result.sites_added:
+        click.echo(f"Sites added: {', '.join(result.sites_added)}")
+    if result.status == "refused":
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.group()
+def site() -> None:
+    """Sites (AdminData Locations)."""
+
+
+@site.command("list")
+@click.option("--study", "study_oid", default=None, help="Only this study's sites.")
+@db_option
+def site_list(study_oid: str | None, db: str | None) -> None:
+    """List the sites with their study and number of subjects."""
+    from storage.studies import list_sites
+
+    with _engine(db).connect() as conn:
+        sites = list_sites(conn, study_oid)
+    click.echo(f"{'STUDY':<16} {'SITE':<16} {'SUBJECTS':>8}  NAME")
+    for s in sites:
+        click.echo(f"{s.study_oid:<16} {s.oid:<16} {s.subjects:>8}  {s.name}")
+
+
+@main.group()
+def user() -> None:
+    """Users and their roles per study and site."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--full-name", default="")
+@click.option("--email", default=None)
+@db_option
+def user_add(
+    username: str, password: str, full_name: str, email: str | None, db: str | None
+) -> None:
+    """Add a user (the password is stored as a werkzeug hash only)."""
+    from storage.engine import write_transaction
+    from storage.users import add_user
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        add_user(conn, username, password, full_name=full_name, email=email)
+    click.echo(f"User {username} added.")
+
+
+@user.command("list")
+@db_option
+def user_list(db: str | None) -> None:
+    """List users with their roles (study/site:role)."""
+    from storage.users import list_users
+
+    with _engine(db).connect() as conn:
+        users = list_users(conn)
+    for u in users:
+        roles = ", ".join(f"{r.study_oid}/{r.site_oid or '*'}:{r.role.value}" for r in u.roles)
+        state = "" if u.active else " (inactive)"
+        click.echo(f"{u.username:<20} {u.full_name:<30} {roles or '-'}{state}")
+
+
+@user.command("set-role")
+@click.argument("username")
+@click.argument(
+    "role",
+    type=click.Choice(["investigator", "monitor", "data_manager", "study_designer", "admin"]),
+)
+@click.option("--study", "study_oid", required=True, help="Study OID.")
+@click.option("--site", "site_oid", default=None, help="Site (Location OID); default all.")
+@db_option
+def user_set_role(
+    username: str, role: str, study_oid: str, site_oid: str | None, db: str | None
+) -> None:
+    """Give USERNAME the ROLE in a study, at one site or at every site."""
+    from storage.engine import write_transaction
+    from storage.users import set_role
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        set_role(conn, username, study_oid, role, site_oid=site_oid)
+    click.echo(f"{username} is {role} in {study_oid} at {site_oid or 'every site'}.")
+
+
+@main.command()
+@click.argument("subject")
+@click.option("--study", "study_oid", default=None, help="Study OID (needed if several).")
+@click.option("--item", "item_oid", default=None, help="Only this ItemOID.")
+@db_option
+def audit(subject: str, study_oid: str | None, item_oid: str | None, db: str | None) -> None:
+    """The audit trail of SUBJECT (or of one item) as a table, oldest first."""
+    from sqlalchemy import select
+
+    from storage.audit import history
+    from storage.models import Study
+    from storage.subjects import find_subject
+
+    with _storage_errors(), _engine(db).connect() as conn:
+        if study_oid is None:
+            oids = conn.scalars(select(Study.oid)).all()
+            if len(oids) != 1:
+                raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
+            study_oid = oids[0]
+        find_subject(conn, study_oid, subject)
+        rows = history(conn, study_oid, subject, item_oid=item_oid)
+    click.echo(
+        f"{'SEQ':>6}  {'WHEN (UTC)':<19}  {'WHO':<24} {'SITE':<10} {'WHAT':<44} "
+        f"{'TYPE':<7} {'OLD':<12} {'NEW':<12} {'REASON':<24} SOURCE"
+    )
+    for r in rows:
+        what = r.key.describe() if r.key.item_oid else f"{r.key.form_key.form_oid} (status)"
+        who = f"{r.username} ({r.role})"
+        old = r.old_value if r.old_is_null is None else f"null:{r.old_is_null}"
+        new = r.new_value if r.new_is_null is None else f"null:{r.new_is_null}"
+        click.echo(
+            f"{r.seq:>6}  {r.recorded_at:%Y-%m-%d %H:%M:%S}  {who:<24} "
+            f"{r.site_oid or '-':<10} {what:<44} {r.transaction_type:<7} {old or '':<12} "
+            f"{new or '':<12} {r.reason or '':<24} {r.source}"
+        )
+
+
+# --- exchange: import, export odm/define/csv/dataset-json (issue 7) ---
+
+
+def _only_study(conn, study_oid: str | None) -> str:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from storage.models import Study
+
+    if study_oid is not None:
+        return study_oid
+    oids = conn.scalars(select(Study.oid)).all()
+    if len(oids) != 1:
+        raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
+    return str(oids[0])
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[object]:
+    """A rich progress line on a terminal; a no-op callback otherwise."""
+    if not sys.stdout.isatty():
+        yield lambda *_args: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(label)
+
+        def update(subjects: int, items: int) -> None:
+            bar.update(task, description=f"{label}: {subjects} subjects, {items} items")
+
+        yield update
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _Rollback(Exception):  # control flow, never escapes the command
+    """Raised inside the import transaction to undo it (dry run or a rejected file)."""
+
+
+@main.command("import")
+@click.argument("file")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--user", "username", required=True, help="Importing user (data manager).")
+@click.option("--reason", default=None, help="Reason for change, for values that change.")
+@click.option("--study", "study_oid", default=None, help="Import into this study OID.")
+@db_option
+def import_(  # noqa: PLR0917 - click passes options by name
+    file: str,
+    dry_run: bool,
+    fmt: str,
+    username: str,
+    reason: str | None,
+    study_oid: str | None,
+    db: str | None,
+) -> None:
+    """Import ODM ClinicalData from FILE: all or nothing, in one transaction.
+
+    Exit status: 0 imported (or already imported, or a clean dry run), 1 rejected with a
+    report of every problem, 2 unreadable input or usage error.
+    """
+    from odm_engine.exchange import read_clinical_data
+    from odm_engine.findings import finding, has_errors
+    from storage.engine import write_transaction
+    from storage.errors import BulkRejectedError
+    from storage.exchange import ImportOutcome, import_source, import_subjects, imported_at
+
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"{file}: no such file")
+    sha = _sha256(path)
+    reader = read_clinical_data(str(path), path=file)
+    records = iter(reader)
+    first = next(records, None)
+    findings = list(reader.findings)
+    if first is None:
+        _print_findings(findings, fmt)
+        if has_errors(findings):
+            sys.exit(EXIT_USAGE)
+        raise UsageError(f"{file}: holds no SubjectData to import")
+    target = study_oid or first.study_oid
+    if target != first.study_oid:
+        findings.append(finding("ODM-IMP-009", path=file, study=first.study_oid, target=target))
+    source = import_source(reader.header.file_oid, sha)
+    outcome = ImportOutcome()
+    status = "imported"
+
+    def stream():  # type: ignore[no-untyped-def]
+        yield first
+        yield from records
+
+    with _storage_errors(), _progress(f"Importing {path.name}") as update:
+        engine = _engine(db)
+        with engine.connect() as conn:
+            when = imported_at(conn, source)
+        if when is not None:
+            status = "already imported"
+            findings.append(
+                finding(
+                    "ODM-IMP-021",
+                    path=file,
+                    file_oid=reader.header.file_oid,
+                    sha256=sha[:12],
+                    when=f"{when:%Y-%m-%d %H:%M:%S} UTC",
+                )
+            )
+        else:
+            try:
+                with write_transaction(engine) as conn:
+                    outcome = import_subjects(
+                        conn,
+                        target,
+                        stream(),
+                        user=username,
+                        source=source,
+                        reason=reason,
+                        on_subject=update,  # type: ignore[arg-type]
+                        outcome=outcome,
+                    )
+                    if has_errors(reader.findings):
+                        status = "rejected"
+                        raise _Rollback
+                    if dry_run:
+                        status = "dry run"
+                        raise _Rollback
+            except BulkRejectedError:
+                status = "rejected"
+            except _Rollback:
+                pass
+    findings = _dedupe([*findings, *reader.findings])
+    for p in outcome.problems:
+        where = p.key.describe() if p.key is not None else "SubjectData"
+        why = p.message.removeprefix(f"Subject {p.subject_key}: ")
+        why = why if p.value is None else f'value "{p.value}": {why}'
+        findings.append(
+            finding("ODM-IMP-020", path=file, subject=p.subject_key, where=where, why=why)
+        )
+    _import_report(fmt, file, status, reader, outcome, findings, dry_run)
+    if status == "rejected":
+        sys.exit(EXIT_FINDINGS)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, int | None]] = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.message, f.line)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _import_report(  # type: ignore[no-untyped-def]  # noqa: PLR0917
+    fmt: str, file: str, status: str, reader, outcome, findings: list[Finding], dry_run: bool
+) -> None:
+    result = outcome.result
+    summary = {
+        "file": file,
+        "status": status,
+        "file_oid": reader.header.file_oid,
+        "sha256": reader.sha256,
+        "profile": reader.profile.name,
+        "subjects": outcome.subjects,
+        "items": outcome.items_read,
+        "subjects_created": result.subjects_created if result else 0,
+        "items_written": result.items_written if result else 0,
+        "audit_rows": result.audit_rows if result else 0,
+        "queries_opened": outcome.queries_opened,
+        "problems": len(outcome.problems),
+    }
+    if fmt == "json":
+        summary["findings"] = [f.as_dict() for f in findings]
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    for f in findings:
+        click.echo(f.format())
+    if status == "already imported":
+        click.echo(f"{file}: already imported; nothing was written.")
+    elif status == "rejected":
+        click.echo(
+            f"{file}: rejected, {len(outcome.problems)} problem(s); nothing was written.",
+            err=True,
+        )
+    else:
+        verb = "would write" if dry_run else "wrote"
+        click.echo(
+            f"{file}: {status} ({reader.profile.name}): {outcome.subjects} subjects, "
+            f"{outcome.items_read} items read; {verb} {summary['items_written']} values "
+            f"({summary['subjects_created']} new subjects, {summary['audit_rows']} audit rows, "
+            f"{outcome.queries_opened} queries){'; nothing was written' if dry_run else ''}."
+        )
+
+
+@main.group("export")
+def export() -> None:
+    """Export the study: ODM 1.3.2, Define-XML 2.1, CSV, Dataset-JSON."""
+
+
+def _since(value: str | None):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"--since {value}: not an ISO 8601 date or timestamp") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@export.command("odm")
+@click.option("-o", "--output", required=True, metavar="FILE")
+@click.option("--snapshot/--transactional", default=True, help="Current values or changes.")
+@click.option("--audit", is_flag=True, help="Every change with its AuditRecord (transactional).")
+@click.option("--since", default=None, metavar="TIMESTAMP", help="Only what changed after it.")
+@click.option("--site", "site_oid", default=None, metavar="LOCATION_OID")
+@click.option("--subject", "subjects", multiple=True, metavar="KEY")
+@click.option("--metadata", "with_metadata", is_flag=True, help="Include the study metadata.")
+@click.option("--admin", "with_admin", is_flag=True, help="Include AdminData (users, sites).")
+@click.option("--study", "study_oid", default=None)
+@db_option
+def export_odm(  # noqa: PLR0917 - click passes options by name
+    output: str,
+    snapshot: bool,
+    audit: bool,
+    since: str | None,
+    site_oid: str | None,
+    subjects: tuple[str, ...],
+    with_metadata: bool,
+    with_admin: bool,
+    study_oid: str | None,
+    db: str | None,
+) -> None:
+    """Write the study's ClinicalData as ODM 1.3.2 (streamed; memory stays flat)."""
+    import uuid
+
+    from renderers.odm import OdmExportOptions, write_odm
+    from storage.exchange import admin_data, iter_changes, iter_snapshot
+    from storage.studies import metadata_xml
+
+    if audit and snapshot:
+        raise UsageError("--audit needs --transactional (a snapshot holds current values only)")
+    moment = _since(since)
+    with _storage_errors(), _engine(db).connect() as conn, _progress("Exporting") as update:
+        oid = _only_study(conn, study_oid)
+        if audit:
+            records = iter_changes(conn, oid, site=site_oid, subject_keys=subjects, since=moment)
+        else:
+            records = iter_snapshot(
+                conn,
+                oid,
+                site=site_oid,
+                subject_keys=subjects,
+                since=moment,
+                transaction_type=None if snapshot else "Upsert",
+            )
+        options = OdmExportOptions(
+            file_oid=f"{oid}.export.{uuid.uuid4()}",
+            file_type="Snapshot" if snapshot else "Transactional",
+            description=f"Changes after {since}" if since else None,
+        )
+        try:
+            with open(output, "wb") as out:
+                stats = write_odm(
+                    out,
+                    records,
+                    options,
+                    metadata=metadata_xml(conn, oid) if with_metadata else None,
+                    admin=admin_data(conn, oid) if with_admin else None,
+                    study_oid=oid,
+                    on_subject=lambda s: update(s.subjects, s.items),  # type: ignore[operator]
+                )
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{output}: {stats.subjects} subjects, {stats.items} items ({options.file_type}).")
+
+
+def _study_metadata(db: str | None, metadata: str | None, study_oid: str | None):  # type: ignore[no-untyped-def]
+    """The ODM model to describe: from a file, or the study's current metadata."""
+    from odm_engine.loader import load_odm
+
+    if metadata is not None:
+        path = Path(metadata)
+        if not path.is_file():
+            raise UsageError(f"{metadata}: no such file")
+        result = load_odm(_read(path), path=metadata)
+        if result.odm is None or result.study is None:
+            _print_findings(result.findings, "text")
+            raise UsageError(f"{metadata}: no ODM Study with metadata could be read")
+        return result.odm, study_oid
+    from storage.studies import current_metadata
+
+    with _storage_errors(), _engine(db).connect() as conn:
+        oid = _only_study(conn, study_oid)
+        return current_metadata(conn, oid).odm, oid
+
+
+@export.command("define")
+@click.option("-o", "--output", required=True, metavar="define.xml")
+@click.option("--metadata", default=None, metavar="M.xml", help="Describe this file instead.")
+@click.option(
+    "--crf-pages",
+    default=None,
+    metavar="PAGES.json",
+    help='Item OID -> aCRF page numbers, e.g. {"IT.AGE": [3]}.',
+)
+@click.option("--study", "study_oid", default=None)
+@db_option
+def export_define(
+    output: str,
+    metadata: str | None,
+    crf_pages: str | None,
+    study_oid: str | None,
+    db: str | None,
+) -> None:
+    """Write Define-XML 2.1 generated from the study metadata."""
+    from renderers.define import DefineOptions, write_define
+
+    odm, oid = _study_metadata(db, metadata, study_oid)
+    pages: dict[str, list[int]] = {}
+    if crf_pages is not None:
+        try:
+            pages = json.loads(Path(crf_pages).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{crf_pages}: not a JSON object of item OID -> pages") from exc
+    try:
+        data = write_define(odm, DefineOptions(crf_pages=pages), study_oid=oid)
+        Path(output).write_bytes(data)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{output}: Define-XML 2.1 written")
+
+
+def _tabular(output: str, study_oid: str | None, db: str | None, kind: str) -> None:
+    from renderers.tabular import write_csv, write_dataset_json
+    from storage.exchange import iter_snapshot
+    from storage.studies import current_metadata
+
+    with _storage_errors(), _engine(db).connect() as conn:
+        oid = _only_study(conn, study_oid)
+        stored = current_metadata(conn, oid)
+        writer = write_csv if kind == "csv" else write_dataset_json
+        try:
+            files = writer(Path(output), stored.odm, iter_snapshot(conn, oid), study_oid=oid)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{output}: {len(files)} files written")
+
+
+@export.command("csv")
+@click.option("-o", "--output", required=True, metavar="DIR")
+@click.option("--study", "study_oid", default=None)
+@db_option
+def export_csv(output: str, study_oid: str | None, db: str | None) -> None:
+    """One CSV per item group (a row per repeat), plus a header file of labels."""
+    _tabular(output, study_oid, db, "csv")
+
+
+@export.command("dataset-json")
+@click.option("-o", "--output", required=True, metavar="DIR")
+@click.option("--study", "study_oid", default=None)
+@db_option
+def export_dataset_json(output: str, study_oid: str | None, db: str | None) -> None:
+    """CDISC Dataset-JSON 1.1, one file per item group, matching the Define-XML export."""
+    _tabular(output, study_oid, db, "dataset-json")
 
 
 if __name__ == "__main__":

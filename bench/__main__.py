@@ -13,9 +13,7 @@ from bench.common import Row
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
-    )
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = {f"bench_{a.removeprefix('bench_')}" for a in argv}
     failed = False
     for name in names:

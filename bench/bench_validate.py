@@ -48,7 +48,10 @@ def run() -> list[Row]:
     return [
         Row(
             "load + validate CDASH library (292 items)",
-            ours, theirs, "s", "<0.1 s and >=5x odmlib",
+            ours,
+            theirs,
+            "s",
+            "<0.1 s and >=5x odmlib",
             met=ours < 0.1 and theirs / ours >= 5,
         )
     ]

@@ -104,9 +104,7 @@ class SubjectSnapshot:
         for key in sorted(k for k in self.values if k.item_oid == item_oid):
             yield key, self.values[key]
 
-    def with_values(
-        self, changes: Mapping[ItemKey, str | None]
-    ) -> SubjectSnapshot:
+    def with_values(self, changes: Mapping[ItemKey, str | None]) -> SubjectSnapshot:
         """A copy with ``changes`` applied (None removes the value)."""
         values = dict(self.values)
         for key, value in changes.items():

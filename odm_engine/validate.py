@@ -28,16 +28,23 @@ def iter_findings(
         return
     if result.define_version:
         yield finding(
-            "ODM-DEF-001", path=path, line=result.odm.line or None,
+            "ODM-DEF-001",
+            path=path,
+            line=result.odm.line or None,
             version=result.define_version,
         )
     if xsd:
         yield from iter_xsd_findings(
-            result.tree, path=path, odm_ns=result.namespace,
-            define_version=result.define_version, in_place=owned,
+            result.tree,
+            path=path,
+            odm_ns=result.namespace,
+            define_version=result.define_version,
+            in_place=owned,
         )
     yield from iter_rule_findings(
-        result.odm, path=path, is_define=result.define_version is not None,
+        result.odm,
+        path=path,
+        is_define=result.define_version is not None,
         data_refs=result.data_refs,
     )
     for study in result.odm.studies:
@@ -66,6 +73,4 @@ def check(source: bytes | LoadResult, *, path: str | None = None, xsd: bool = Tr
 
 
 def is_valid(source: bytes | LoadResult, *, path: str | None = None, xsd: bool = True) -> bool:
-    return not any(
-        f.severity is Severity.ERROR for f in iter_findings(source, path=path, xsd=xsd)
-    )
+    return not any(f.severity is Severity.ERROR for f in iter_findings(source, path=path, xsd=xsd))
