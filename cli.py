@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from odm_engine.errors import EdcError
 from odm_engine.findings import Finding, Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -54,7 +55,17 @@ def _print_findings(findings: list[Finding], fmt: str) -> None:
     click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
 
 
-@click.group()
+class EdcGroup(click.Group):
+    """Translates the engine's faults into clean CLI errors, in this one place."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except EdcError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=EdcGroup)
 @click.version_option(package_name="odm-edc")
 def main() -> None:
     """ODM-native EDC: validate, check, store, render and exchange CDISC ODM studies."""

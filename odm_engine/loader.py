@@ -789,19 +789,15 @@ class _Reader:
 
 def _merge(parent: m.MetaDataVersion, child: m.MetaDataVersion) -> m.MetaDataVersion:
     """The child's definitions over the parent's (ODM 1.3.2 §3.1.2.1 Include)."""
-
-    def both(a: object, b: object) -> dict[str, object]:
-        return {**a, **b}  # type: ignore[dict-item]
-
     return dataclasses.replace(
         child,
         protocol=child.protocol or parent.protocol,
-        study_event_defs=both(parent.study_event_defs, child.study_event_defs),
-        form_defs=both(parent.form_defs, child.form_defs),
-        item_group_defs=both(parent.item_group_defs, child.item_group_defs),
-        item_defs=both(parent.item_defs, child.item_defs),
-        code_lists=both(parent.code_lists, child.code_lists),
-        presentations=both(parent.presentations, child.presentations),
-        condition_defs=both(parent.condition_defs, child.condition_defs),
-        method_defs=both(parent.method_defs, child.method_defs),
+        study_event_defs={**parent.study_event_defs, **child.study_event_defs},
+        form_defs={**parent.form_defs, **child.form_defs},
+        item_group_defs={**parent.item_group_defs, **child.item_group_defs},
+        item_defs={**parent.item_defs, **child.item_defs},
+        code_lists={**parent.code_lists, **child.code_lists},
+        presentations={**parent.presentations, **child.presentations},
+        condition_defs={**parent.condition_defs, **child.condition_defs},
+        method_defs={**parent.method_defs, **child.method_defs},
     )

@@ -326,28 +326,28 @@ def code_lists(ctx: RuleContext) -> Iterator[Finding]:
                     codelist=cl.oid,
                 )
             seen.add(item.coded_value)
-    for item in mdv.item_defs.values():
-        cl = mdv.item_code_list(item)
-        if cl is None or cl.data_type not in CODELIST_TYPES:
+    for item_def in mdv.item_defs.values():
+        item_cl = mdv.item_code_list(item_def)
+        if item_cl is None or item_cl.data_type not in CODELIST_TYPES:
             continue
-        if cl.data_type in _COMPATIBLE.get(item.data_type, {item.data_type}):
+        if item_cl.data_type in _COMPATIBLE.get(item_def.data_type, {item_def.data_type}):
             continue
         # Values that all parse as the item's type still work: a warning, not an error.
-        fits = item.data_type in datatypes.DATA_TYPES and all(
+        fits = item_def.data_type in datatypes.DATA_TYPES and all(
             not isinstance(
-                datatypes.parse_value(item.data_type, i.coded_value), datatypes.DataTypeProblem
+                datatypes.parse_value(item_def.data_type, i.coded_value), datatypes.DataTypeProblem
             )
-            for i in cl.items
+            for i in item_cl.items
         )
         yield finding(
             "ODM-CL-005" if fits else "ODM-CL-001",
             path=ctx.path,
-            line=item.line,
-            oid=item.oid,
-            codelist=cl.oid,
-            cl_type=cl.data_type,
-            item=item.oid,
-            item_type=item.data_type,
+            line=item_def.line,
+            oid=item_def.oid,
+            codelist=item_cl.oid,
+            cl_type=item_cl.data_type,
+            item=item_def.oid,
+            item_type=item_def.data_type,
         )
 
 
@@ -557,13 +557,13 @@ def unused_definitions(ctx: RuleContext) -> Iterator[Finding]:
             used["StudyEventDef"].add(r.study_event_oid)
             _add(used["ConditionDef"], r.collection_exception_condition_oid)
     for sed in mdv.study_event_defs.values():
-        for r in sed.form_refs:
-            used["FormDef"].add(r.form_oid)
-            _add(used["ConditionDef"], r.collection_exception_condition_oid)
+        for fr in sed.form_refs:
+            used["FormDef"].add(fr.form_oid)
+            _add(used["ConditionDef"], fr.collection_exception_condition_oid)
     for fd in mdv.form_defs.values():
-        for r in fd.item_group_refs:
-            used["ItemGroupDef"].add(r.item_group_oid)
-            _add(used["ConditionDef"], r.collection_exception_condition_oid)
+        for gr in fd.item_group_refs:
+            used["ItemGroupDef"].add(gr.item_group_oid)
+            _add(used["ConditionDef"], gr.collection_exception_condition_oid)
     for igd in mdv.item_group_defs.values():
         for ir in igd.item_refs:
             used["ItemDef"].add(ir.item_oid)

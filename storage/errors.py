@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from odm_engine.errors import EdcError
 
-class StorageError(Exception):
+
+class StorageError(EdcError):
     """Base of every storage fault."""
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey
+from odm_engine.errors import EdcError
 from odm_engine.expressions import CheckPlan
 from renderers.html import evaluation, naming
 from renderers.html.ui_text import ui_text
@@ -51,7 +52,7 @@ _LOCAL_CLOCK = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T)?[0-9]{2}:[0-9]{2}(:[0-
 """Values a browser time / datetime-local input can show (no time zone)."""
 
 
-class UnknownFormError(LookupError):
+class UnknownFormError(EdcError, LookupError):
     """The MetaDataVersion has no FormDef with the OID asked for."""
 
 

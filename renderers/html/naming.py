@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from odm_engine.errors import EdcError
+
 ROW_PLACEHOLDER = "%ROW%"
 """KEY of the template row; replaced by the browser with a fresh repeat key."""
 
@@ -49,7 +51,7 @@ _NAME = re.compile(
 )
 
 
-class FieldNameError(ValueError):
+class FieldNameError(EdcError, ValueError):
     """A name that is not one the renderer writes."""
 
 
