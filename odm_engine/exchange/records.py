@@ -1,0 +1,221 @@
+"""ClinicalData as typed records: what the streaming reader yields and the ODM writer takes.
+
+One :class:`SubjectRecord` holds one SubjectData element with everything under it, named as
+in ODM 1.3.2 §3.1.6 (StudyEventData, FormData, ItemGroupData, ItemData and the typed
+``ItemDataString``/``ItemDataInteger``/... variants, TransactionType, AuditRecord, Signature,
+Annotation, IsNull). Vendor content is kept as :class:`~odm_engine.model.Extension` on the
+record it belongs to, so a writer can put it back and nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from odm_engine.clinical import ItemKey
+from odm_engine.model import Extension
+
+TRANSACTION_TYPES = ("Insert", "Update", "Remove", "Upsert", "Context")
+
+TYPED_ITEM_DATA = {
+    "ItemDataAny": None,
+    "ItemDataString": "string",
+    "ItemDataInteger": "integer",
+    "ItemDataFloat": "float",
+    "ItemDataDate": "date",
+    "ItemDataTime": "time",
+    "ItemDataDatetime": "datetime",
+    "ItemDataBoolean": "boolean",
+    "ItemDataDouble": "double",
+    "ItemDataHexBinary": "hexBinary",
+    "ItemDataBase64Binary": "base64Binary",
+    "ItemDataHexFloat": "hexFloat",
+    "ItemDataBase64Float": "base64Float",
+    "ItemDataPartialDate": "partialDate",
+    "ItemDataPartialTime": "partialTime",
+    "ItemDataPartialDatetime": "partialDatetime",
+    "ItemDataDurationDatetime": "durationDatetime",
+    "ItemDataIntervalDatetime": "intervalDatetime",
+    "ItemDataIncompleteDatetime": "incompleteDatetime",
+    "ItemDataIncompleteDate": "incompleteDate",
+    "ItemDataIncompleteTime": "incompleteTime",
+    "ItemDataURI": "URI",
+}
+"""Element name -> ODM DataType of the typed ItemData variants (ODM 1.3.2 §3.1.6.6)."""
+ELEMENT_OF_TYPE = {v: k for k, v in TYPED_ITEM_DATA.items() if v}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """ODM AuditRecord: who (UserRef), where (LocationRef), when, why and from what source."""
+
+    user_oid: str | None = None
+    location_oid: str | None = None
+    date_time_stamp: str | None = None
+    reason_for_change: str | None = None
+    source_id: str | None = None
+    edit_point: str | None = None
+    used_imputation_method: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    user_oid: str | None = None
+    location_oid: str | None = None
+    signature_oid: str | None = None
+    date_time_stamp: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    value: str
+    value_code_list_oid: str | None = None
+    type: str | None = None
+    type_code_list_oid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """ODM Annotation: a comment (a query, a note) and flags on the element it sits in."""
+
+    seq_num: str = "1"
+    comment: str | None = None
+    sponsor_or_site: str | None = None
+    flags: tuple[Flag, ...] = ()
+    transaction_type: str | None = None
+    id: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClinicalNode:
+    """What every ClinicalData level carries besides its children."""
+
+    transaction_type: str | None = None
+    audit: AuditRecord | None = None
+    signature: Signature | None = None
+    annotations: tuple[Annotation, ...] = ()
+    ext_attributes: tuple[tuple[str, str], ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    line: int = 0
+
+
+class ItemValue(NamedTuple):
+    """One ItemData (or typed ItemData*) with its full key.
+
+    ``value`` is the text as written (None when absent, for IsNull or Remove); ``data_type``
+    is the DataType the typed variant declares (None for plain ItemData). A NamedTuple, not a
+    frozen dataclass: a large file holds millions and this builds four times faster; the
+    fields after ``unit_oid`` are those of :class:`ClinicalNode`.
+    """
+
+    key: ItemKey
+    value: str | None = None
+    is_null: bool = False
+    data_type: str | None = None
+    unit_oid: str | None = None
+    transaction_type: str | None = None
+    audit: AuditRecord | None = None
+    signature: Signature | None = None
+    annotations: tuple[Annotation, ...] = ()
+    ext_attributes: tuple[tuple[str, str], ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemGroupRecord(ClinicalNode):
+    item_group_oid: str
+    repeat_key: str = ""
+    items: tuple[ItemValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormRecord(ClinicalNode):
+    form_oid: str
+    repeat_key: str = ""
+    groups: tuple[ItemGroupRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyEventRecord(ClinicalNode):
+    study_event_oid: str
+    repeat_key: str = ""
+    forms: tuple[FormRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VendorAudit:
+    """An audit entry a vendor keeps outside ODM (OpenClinica:AuditLog), mapped by a profile."""
+
+    entity: str
+    user: str | None
+    date_time_stamp: str | None
+    action: str
+    old_value: str | None
+    new_value: str | None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A query or note on an item (ODM Annotation comment, OpenClinica discrepancy note)."""
+
+    key: ItemKey | None
+    text: str
+    status: str | None = None
+    author: str | None = None
+    date_time_stamp: str | None = None
+    source: str = "Annotation"
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectRecord(ClinicalNode):
+    """One SubjectData element and everything in it."""
+
+    study_oid: str
+    metadata_version_oid: str
+    subject_key: str
+    site_oid: str | None = None
+    investigator_oid: str | None = None
+    events: tuple[StudyEventRecord, ...] = ()
+    vendor_audit: tuple[VendorAudit, ...] = ()
+    notes: tuple[Note, ...] = ()
+    clinical_index: int = 0
+    """Which ClinicalData element of the file (0-based) the subject came from."""
+
+    def items(self) -> Iterator[ItemValue]:
+        """Every ItemValue in document order."""
+        for event in self.events:
+            for form in event.forms:
+                for group in form.groups:
+                    yield from group.items
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(g.items) for e in self.events for f in e.forms for g in f.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class FileHeader:
+    """The ODM root's attributes: what the file says about itself."""
+
+    file_oid: str = ""
+    file_type: str = ""
+    odm_version: str | None = None
+    creation_datetime: str = ""
+    as_of_datetime: str | None = None
+    source_system: str | None = None
+    source_system_version: str | None = None
+    originator: str | None = None
+    granularity: str | None = None
+    namespace: str = ""
+    namespaces: tuple[tuple[str | None, str], ...] = field(default=())
+
+    @property
+    def transactional(self) -> bool:
+        return self.file_type == "Transactional"

@@ -1,0 +1,214 @@
+"""Datasets of the collected data: one per ItemGroupDef, columns in OrderNumber order.
+
+The plan is computed from the metadata alone and shared by every tabular writer and by the
+Define-XML writer, so the CSV files, the Dataset-JSON files and define.xml always agree on
+dataset names, variable names, labels, types and key variables.
+
+Each dataset starts with the ODM key as variables (study, site, subject, study event and its
+repeat key, form and its repeat key, item group repeat key), then the group's items.
+Variable and dataset names are SAS names: at most 8 characters, ``[A-Z_][A-Z0-9_]*``,
+unique within their dataset (a numeric suffix resolves clashes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from odm_engine import model as m
+
+DEFINE_TYPES = {
+    "text": "text",
+    "string": "text",
+    "integer": "integer",
+    "float": "float",
+    "double": "float",
+    "date": "date",
+    "time": "time",
+    "datetime": "datetime",
+    "partialDate": "partialDate",
+    "partialTime": "partialTime",
+    "partialDatetime": "partialDatetime",
+    "incompleteDatetime": "incompleteDatetime",
+    "durationDatetime": "durationDatetime",
+    "intervalDatetime": "intervalDatetime",
+}
+"""ODM 1.3.2 DataType -> Define-XML 2.1 DataType; anything else is written as ``text``."""
+
+DEFAULT_TEXT_LENGTH = 200
+KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("study", "STUDYID", "Study Identifier"),
+    ("site", "SITEID", "Study Site Identifier"),
+    ("subject", "SUBJID", "Subject Identifier for the Study"),
+    ("event", "VISITOID", "Study Event OID"),
+    ("event_repeat", "VISITRK", "Study Event Repeat Key"),
+    ("form", "FORMOID", "Form OID"),
+    ("form_repeat", "FORMRK", "Form Repeat Key"),
+    ("group_repeat", "IGRK", "Item Group Repeat Key"),
+)
+"""(source, variable name, label) of the key variables that open every dataset."""
+_KEY_SEQUENCE = {
+    "study": 1,
+    "subject": 2,
+    "event": 3,
+    "event_repeat": 4,
+    "form": 5,
+    "form_repeat": 6,
+    "group_repeat": 7,
+}
+_SAS_BAD = re.compile(r"[^A-Z0-9_]")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One variable of a dataset: an ODM key part (``source``) or an item (``item_oid``)."""
+
+    oid: str
+    """The ItemDef OID in define.xml (``IT.EDC.<NAME>`` for key variables)."""
+    name: str
+    label: str
+    data_type: str
+    """Define-XML DataType."""
+    length: int | None
+    significant_digits: int | None = None
+    key_sequence: int | None = None
+    source: str = "item"
+    """``item`` or one of the KEY_COLUMNS sources."""
+    item_oid: str | None = None
+    mandatory: bool = False
+    method_oid: str | None = None
+    order: int = 0
+
+    @property
+    def is_key(self) -> bool:
+        return self.source != "item"
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    oid: str
+    """The ItemGroupDef OID."""
+    name: str
+    label: str
+    repeating: bool
+    columns: tuple[Column, ...]
+    group: m.ItemGroupDef
+    structure: str
+
+    @property
+    def item_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if not c.is_key)
+
+    @property
+    def file_stem(self) -> str:
+        return self.name.lower()
+
+
+def sas_name(raw: str, taken: set[str], *, limit: int = 8) -> str:
+    """A SAS name for ``raw`` not in ``taken`` (which it is added to)."""
+    base = _SAS_BAD.sub("_", raw.upper())[:limit] or "VAR"
+    if base[0].isdigit():
+        base = ("_" + base)[:limit]
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        suffix = str(n)
+        name = base[: limit - len(suffix)] + suffix
+    taken.add(name)
+    return name
+
+
+def item_label(item: m.ItemDef) -> str:
+    text = item.description.get() or item.question.get() or item.name
+    return " ".join(text.split())
+
+
+def item_length(item: m.ItemDef, mdv: m.MetaDataVersion) -> int | None:
+    """Length for Define: the ItemDef's, else the longest coded value, else a default."""
+    data_type = DEFINE_TYPES.get(item.data_type, "text")
+    if item.length is not None:
+        return item.length
+    code_list = mdv.item_code_list(item)
+    if code_list is not None and code_list.items:
+        return max(len(v) for v in code_list.coded_values)
+    if data_type == "text":
+        return DEFAULT_TEXT_LENGTH
+    if data_type == "integer":
+        return 11
+    if data_type == "float":
+        return 32
+    return None
+
+
+def _ordered_refs(group: m.ItemGroupDef) -> list[m.ItemRef]:
+    refs = list(enumerate(group.item_refs))
+    refs.sort(key=lambda p: (p[1].order_number is None, p[1].order_number or 0, p[0]))
+    return [r for _, r in refs]
+
+
+def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
+    """One Dataset per ItemGroupDef of ``mdv``, in definition order."""
+    datasets: list[Dataset] = []
+    taken_datasets: set[str] = set()
+    for group in mdv.item_group_defs.values():
+        raw_name = group.sas_dataset_name or group.domain or _short(group.oid)
+        name = sas_name(raw_name, taken_datasets)
+        taken: set[str] = set()
+        columns: list[Column] = []
+        for source, var, label in KEY_COLUMNS:
+            if source == "group_repeat" and not group.repeating:
+                continue
+            sequence = _KEY_SEQUENCE.get(source)
+            taken.add(var)
+            columns.append(
+                Column(
+                    oid=f"IT.EDC.{var}",
+                    name=var,
+                    label=label,
+                    data_type="text",
+                    length=100,
+                    key_sequence=sequence,
+                    source=source,
+                    mandatory=source not in ("site",),
+                    order=len(columns) + 1,
+                )
+            )
+        for ref in _ordered_refs(group):
+            item = mdv.item_defs.get(ref.item_oid)
+            if item is None:
+                continue
+            raw = item.sas_field_name or item.sds_var_name or _variable_name(item)
+            columns.append(
+                Column(
+                    oid=item.oid,
+                    name=sas_name(raw, taken),
+                    label=item_label(item),
+                    data_type=DEFINE_TYPES.get(item.data_type, "text"),
+                    length=item_length(item, mdv),
+                    significant_digits=item.significant_digits,
+                    item_oid=item.oid,
+                    mandatory=ref.mandatory,
+                    method_oid=ref.method_oid,
+                    order=len(columns) + 1,
+                )
+            )
+        label = " ".join((group.description.get() or group.name or group.oid).split())
+        structure = "One record per subject per study event per form" + (
+            " per item group repeat" if group.repeating else ""
+        )
+        datasets.append(
+            Dataset(group.oid, name, label, group.repeating, tuple(columns), group, structure)
+        )
+    return tuple(datasets)
+
+
+def _variable_name(item: m.ItemDef) -> str:
+    """The Name when it is already an identifier (REDCap, CDASH), else the OID's last part."""
+    if item.name and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", item.name):
+        return item.name
+    return _short(item.oid)
+
+
+def _short(oid: str) -> str:
+    """``IG.DEMOG`` -> ``DEMOG``: the last dotted part of an OID."""
+    return oid.rsplit(".", 1)[-1] or oid

@@ -1,0 +1,194 @@
+"""CSV and Dataset-JSON 1.1 exports: one file per item group, one row per group instance.
+
+Both take the study's ODM model and an iterator of SubjectRecords (current values) and write
+as the records arrive, so memory holds one subject at a time. Datasets, columns, names and
+labels come from :func:`renderers.tabular.plan.dataset_plan`, the same plan the Define-XML
+export uses, so ``define.xml`` describes exactly these files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from odm_engine import model as m
+from odm_engine.exchange.records import SubjectRecord
+from renderers.tabular.plan import Column, Dataset, dataset_plan
+
+HEADER_FILE = "header.csv"
+DATASET_JSON_VERSION = "1.1.0"
+_JSON_TYPES = {
+    "text": "string",
+    "integer": "integer",
+    "float": "decimal",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+}
+
+
+def _rows(
+    datasets: dict[str, Dataset], subject: SubjectRecord, study_oid: str
+) -> Iterable[tuple[Dataset, list[str | None]]]:
+    """(dataset, row) for every ItemGroupData of one subject; values as ODM text."""
+    for event in subject.events:
+        for form in event.forms:
+            for group in form.groups:
+                ds = datasets.get(group.item_group_oid)
+                if ds is None:
+                    continue
+                values = {i.key.item_oid: (None if i.is_null else i.value) for i in group.items}
+                keys = {
+                    "study": study_oid,
+                    "site": subject.site_oid,
+                    "subject": subject.subject_key,
+                    "event": event.study_event_oid,
+                    "event_repeat": event.repeat_key,
+                    "form": form.form_oid,
+                    "form_repeat": form.repeat_key,
+                    "group_repeat": group.repeat_key,
+                }
+                yield (
+                    ds,
+                    [
+                        keys[c.source] if c.is_key else values.get(c.item_oid or "")
+                        for c in ds.columns
+                    ],
+                )
+
+
+def _plan(odm: m.ODM, study_oid: str | None) -> tuple[m.Study, m.MetaDataVersion, list[Dataset]]:
+    study = odm.find_study(study_oid) if study_oid else odm.study
+    mdv = study.metadata_version() if study else None
+    if study is None or mdv is None:
+        raise ValueError("the metadata holds no Study with a MetaDataVersion")
+    return study, mdv, list(dataset_plan(mdv))
+
+
+def write_csv(
+    out_dir: Path,
+    odm: m.ODM,
+    subjects: Iterable[SubjectRecord],
+    *,
+    study_oid: str | None = None,
+) -> list[Path]:
+    """``<dataset>.csv`` per item group (variable names as header) and ``header.csv`` with
+    every variable's label, type and item OID. Returns the files written."""
+    study, _mdv, plan = _plan(odm, study_oid)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_oid = {ds.oid: ds for ds in plan}
+    handles: dict[str, IO[str]] = {}
+    writers: dict[str, Any] = {}
+    try:
+        for ds in plan:
+            fh = (out_dir / f"{ds.file_stem}.csv").open("w", newline="", encoding="utf-8")
+            handles[ds.oid] = fh
+            writers[ds.oid] = csv.writer(fh)
+            writers[ds.oid].writerow([c.name for c in ds.columns])
+        for subject in subjects:
+            for ds, row in _rows(by_oid, subject, study.oid):
+                writers[ds.oid].writerow(["" if v is None else v for v in row])
+    finally:
+        for fh in handles.values():
+            fh.close()
+    header = out_dir / HEADER_FILE
+    with header.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["dataset", "file", "order", "variable", "label", "data_type", "item_oid"])
+        for ds in plan:
+            for c in ds.columns:
+                w.writerow(
+                    [ds.name, f"{ds.file_stem}.csv", c.order, c.name, c.label, c.data_type, c.oid]
+                )
+    return [header, *(out_dir / f"{ds.file_stem}.csv" for ds in plan)]
+
+
+def _json_column(c: Column) -> dict[str, Any]:
+    col: dict[str, Any] = {
+        "itemOID": c.oid,
+        "name": c.name,
+        "label": c.label,
+        "dataType": _JSON_TYPES.get(c.data_type, "string"),
+    }
+    if c.data_type == "float":
+        col["targetDataType"] = "decimal"
+    if c.length is not None and c.data_type in ("text", "integer", "float"):
+        col["length"] = c.length
+    if c.key_sequence:
+        col["keySequence"] = c.key_sequence
+    return col
+
+
+def _json_value(c: Column, value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    if c.data_type == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def write_dataset_json(
+    out_dir: Path,
+    odm: m.ODM,
+    subjects: Iterable[SubjectRecord],
+    *,
+    study_oid: str | None = None,
+    define_href: str = "define.xml",
+) -> list[Path]:
+    """CDISC Dataset-JSON 1.1: ``<dataset>.json`` per item group, as named in define.xml."""
+    study, mdv, plan = _plan(odm, study_oid)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_oid = {ds.oid: ds for ds in plan}
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    spool: dict[str, IO[str]] = {}
+    counts = dict.fromkeys(by_oid, 0)
+    try:
+        for ds in plan:
+            spool[ds.oid] = tempfile.TemporaryFile("w+", encoding="utf-8")
+        for subject in subjects:
+            for ds, row in _rows(by_oid, subject, study.oid):
+                fh = spool[ds.oid]
+                fh.write(",\n  " if counts[ds.oid] else "\n  ")
+                values = [_json_value(c, v) for c, v in zip(ds.columns, row, strict=True)]
+                fh.write(json.dumps(values, ensure_ascii=False))
+                counts[ds.oid] += 1
+        files = []
+        for ds in plan:
+            head = {
+                "datasetJSONCreationDateTime": now,
+                "datasetJSONVersion": DATASET_JSON_VERSION,
+                "fileOID": f"{study.oid}.{ds.name}",
+                "dbLastModifiedDateTime": now,
+                "originator": "odm-edc",
+                "sourceSystem": {"name": "odm-edc", "version": "0.1.0"},
+                "studyOID": study.oid,
+                "metaDataVersionOID": mdv.oid,
+                "metaDataRef": define_href,
+                "itemGroupOID": ds.oid,
+                "records": counts[ds.oid],
+                "name": ds.name,
+                "label": ds.label,
+                "columns": [_json_column(c) for c in ds.columns],
+            }
+            path = out_dir / f"{ds.file_stem}.json"
+            with path.open("w", encoding="utf-8") as out:
+                text = json.dumps(head, ensure_ascii=False, indent=1)
+                out.write(text[:-2] + ',\n "rows": [')
+                fh = spool[ds.oid]
+                fh.seek(0)
+                shutil.copyfileobj(fh, out)
+                out.write("\n ]\n}\n")
+            files.append(path)
+    finally:
+        for fh in spool.values():
+            fh.close()
+    return files
