@@ -510,7 +510,8 @@ def import_(  # noqa: PLR0917 - click passes options by name
     for p in outcome.problems:
         where = p.key.describe() if p.key is not None else "SubjectData"
         why = p.message.removeprefix(f"Subject {p.subject_key}: ")
-        why = why if p.value is None else f'value "{p.value}": {why}'
+        shown = p.value if p.value is None or len(p.value) <= 60 else f"{p.value[:57]}..."
+        why = why if shown is None else f'value "{shown}": {why}'
         findings.append(
             finding("ODM-IMP-020", path=file, subject=p.subject_key, where=where, why=why)
         )
@@ -745,6 +746,263 @@ def export_csv(output: str, study_oid: str | None, db: str | None) -> None:
 def export_dataset_json(output: str, study_oid: str | None, db: str | None) -> None:
     """CDISC Dataset-JSON 1.1, one file per item group, matching the Define-XML export."""
     _tabular(output, study_oid, db, "dataset-json")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default 2).")
+@click.option("--study", "study_oid", default=None, help="Study OID (default: the only one).")
+@click.option("--access-log", is_flag=True, help="Log every request to stderr.")
+@db_option
+def serve(  # noqa: PLR0917 - click passes options by name
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    study_oid: str | None,
+    access_log: bool,
+    db: str | None,
+) -> None:
+    """Serve the web app with gunicorn. Settings: flags, else EDC_* variables (EDC_SECRET_KEY,
+    EDC_SESSION_IDLE_MINUTES, ...; see webapp/settings.py), else defaults."""
+    from webapp.serve import serve as run
+    from webapp.settings import Settings
+
+    try:
+        settings = Settings.load(
+            overrides={
+                "host": host,
+                "port": port,
+                "workers": workers,
+                "study": study_oid,
+                "database_url": database_url(db) if db else None,
+            }
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    click.echo(f"Serving on http://{settings.host}:{settings.port}/ ({settings.workers} workers)")
+    run(settings, access_log=access_log)
+
+
+@main.group()
+def demo() -> None:
+    """Demo data for `make demo`."""
+
+
+@demo.command("seed")
+@click.option("--study", "study_oid", default=None, help="Study OID (needed if several).")
+@db_option
+def demo_seed(study_oid: str | None, db: str | None) -> None:
+    """Add demo users (random passwords, printed once) and a few synthetic subjects.
+
+    Re-runnable: existing users and subjects are left as they are.
+    """
+    from storage.engine import write_transaction
+    from webapp.demo import seed_demo
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        report = seed_demo(conn, _only_study(conn, study_oid))
+    if report.created:
+        click.echo("Demo users (passwords are shown this once and stored only as hashes):")
+        for name, password, what in report.created:
+            click.echo(f"  {name:<28} {password:<18} {what}")
+    if report.existing:
+        click.echo(f"Users kept as they were: {', '.join(report.existing)}")
+    click.echo(f"Subjects added: {', '.join(report.subjects) or 'none (all exist)'}")
+
+
+# --- printing: blank CRF, aCRF, casebook (issue 9) ---
+
+DEFAULT_METADATA = Path(__file__).resolve().parent / "metadata" / "bortezomib-retreatment.xml"
+
+
+@main.group("print")
+def print_() -> None:
+    """Printable CRFs as PDF: blank, SDTM-annotated (aCRF) and subject casebooks."""
+
+
+def _print_study(metadata: str | None, db: str | None, study_oid: str | None):  # type: ignore[no-untyped-def]
+    """The Study to print: --metadata, else the study in --db, else the example study."""
+    if metadata is None and db is None:
+        metadata = str(DEFAULT_METADATA)
+    odm, oid = _study_metadata(db, metadata, study_oid)
+    study = odm.find_study(oid) if oid else odm.study
+    if study is None:
+        raise UsageError(f"{metadata or 'the database'}: no Study {oid!r} to print")
+    return study
+
+
+def _write_printed(output: str, printed, what: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        Path(output).write_bytes(printed.pdf)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{output}: {what}, {printed.page_count} pages", err=True)
+
+
+lang_option = click.option(
+    "--lang", default=None, help="Language of the ODM text (xml:lang), e.g. de."
+)
+study_option = click.option("--study", "study_oid", default=None, help="Study OID.")
+
+
+@print_.command("blank")
+@click.option("-o", "--output", required=True, metavar="crf.pdf")
+@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
+@lang_option
+@study_option
+@db_option
+def print_blank(
+    output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """The blank CRF: every event and form in Protocol order, with answer boxes.
+
+    Default metadata: the study in --db when given, else metadata/bortezomib-retreatment.xml.
+    """
+    from renderers.print import UnknownMetaDataVersionError, print_blank
+
+    study = _print_study(metadata, db, study_oid)
+    try:
+        printed = print_blank(study, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, "blank CRF written")
+
+
+@print_.command("acrf")
+@click.option("-o", "--output", required=True, metavar="acrf.pdf")
+@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
+@lang_option
+@study_option
+@db_option
+def print_acrf(
+    output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """The SDTM-annotated CRF, and its page map (acrf.pdf -> acrf.pages.json) for Define-XML."""
+    from renderers.print import (
+        UnknownMetaDataVersionError,
+        page_map_path,
+        print_acrf,
+        write_page_map,
+    )
+
+    study = _print_study(metadata, db, study_oid)
+    try:
+        printed = print_acrf(study, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, "annotated CRF written")
+    pages = page_map_path(output)
+    try:
+        write_page_map(printed.page_map, pages, document=Path(output).name)
+    except OSError as exc:
+        raise UsageError(f"{pages}: cannot write: {exc.strerror}") from exc
+    click.echo(f"{pages}: page map of {len(printed.page_map.items)} items written", err=True)
+
+
+def _casebook_data(conn, study_oid: str, subject: str):  # type: ignore[no-untyped-def]
+    """A subject's data, audit trail, queries and signatures as the print renderer's records."""
+    from itertools import chain
+
+    from renderers.print import AuditRow, CasebookData, QueryRow, SignatureRow
+    from storage.audit import history
+    from storage.queries import list_queries
+    from storage.signatures import signatures_of
+    from storage.studies import list_sites
+    from storage.subjects import form_state, subject_snapshot
+
+    snapshot = subject_snapshot(conn, study_oid, subject)
+    entries = history(conn, study_oid, subject)
+    forms = sorted(
+        {k.form_key for k in chain(snapshot.values, snapshot.null_reasons)}
+        | {e.key.form_key for e in entries}
+    )
+    sites = {s.oid: s.name for s in list_sites(conn, study_oid)}
+    return CasebookData(
+        snapshot=snapshot,
+        site_name=sites.get(snapshot.site_oid or ""),
+        form_status={f: form_state(conn, study_oid, subject, f).status.value for f in forms},
+        audit=tuple(
+            AuditRow(
+                e.seq,
+                e.recorded_at,
+                e.username,
+                e.role,
+                e.key,
+                e.transaction_type,
+                e.old_value,
+                e.new_value,
+                e.old_is_null,
+                e.new_is_null,
+                e.reason,
+                e.source,
+            )  # fmt: skip
+            for e in entries
+        ),
+        queries=tuple(
+            QueryRow(
+                q.id,
+                q.key,
+                str(q.status),
+                q.origin,
+                q.message,
+                q.opened_by,
+                q.opened_at,
+                q.check_id,
+            )  # fmt: skip
+            for q in list_queries(conn, study_oid, subject)
+        ),
+        signatures=tuple(
+            SignatureRow(
+                f,
+                s.username,
+                s.role,
+                s.signed_at,
+                s.meaning,
+                s.signature_def_oid,
+                s.form_version,
+                s.content_sha256,
+            )  # fmt: skip
+            for f in forms
+            for s in signatures_of(conn, study_oid, subject, f)
+        ),
+    )
+
+
+@print_.command("casebook")
+@click.argument("subject")
+@click.option("-o", "--output", required=True, metavar="subject.pdf")
+@lang_option
+@study_option
+@db_option
+def print_casebook(
+    subject: str, output: str, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """SUBJECT's casebook: the CRF pages with the entered data; audit trail, queries and
+    signatures as appendices. Printed with the study's current metadata in the database."""
+    from renderers.print import UnknownMetaDataVersionError, print_casebook
+    from storage.studies import current_metadata
+
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with _storage_errors(), _engine(db).connect() as conn:
+            oid = _only_study(conn, study_oid)
+            stored = current_metadata(conn, oid)
+            data = _casebook_data(conn, oid, subject)
+    except DBAPIError as exc:
+        raise UsageError(
+            f"{database_url(db)}: cannot read the study database ({exc.orig}). "
+            "Create or upgrade it with `edc db upgrade`."
+        ) from exc
+    study = stored.odm.find_study(oid) or stored.odm.study
+    if study is None:
+        raise UsageError(f"Study {oid}: the stored metadata holds no Study")
+    try:
+        printed = print_casebook(study, data, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, f"casebook of subject {subject} written")
 
 
 if __name__ == "__main__":

@@ -229,6 +229,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         "metadata. Correct the OID or add the definition.",
     ),
     # exchange: streaming ClinicalData import (odm_engine.exchange)
+    "ODM-PROF-002": (
+        Severity.WARNING,
+        "{profile} profile: {action}. The file deviates from ODM 1.3.2 here ({original}); "
+        "the study is loaded as the profile reads it.",
+    ),
     "ODM-PROF-001": (
         Severity.INFO,
         "Dialect profile {profile} applied ({why}): {mapping}.",

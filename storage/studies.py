@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import Connection, func, insert, select
 
 from odm_engine import model as m
+from odm_engine.exchange.profiles import normalise, profile_for_odm, tolerate
 from odm_engine.findings import Finding, Severity, has_errors
 from odm_engine.loader import load_odm
 from odm_engine.validate import iter_findings
@@ -91,6 +92,10 @@ METADATA_CACHE = MetadataCache()
 def _parse(xml: bytes, path: str | None = None) -> tuple[m.ODM | None, list[Finding]]:
     result = load_odm(xml, path=path)
     findings = list(iter_findings(result, path=path))
+    if result.odm is not None:
+        # A vendor's declared dialect (REDCap boolean code lists, ...) does not block a load.
+        profile, _why = profile_for_odm(result.odm)
+        findings = tolerate(findings, profile)
     return result.odm, findings
 
 
@@ -282,6 +287,7 @@ def current_metadata(conn: Connection, study_oid: str) -> StoredMetadata:
         odm = load_odm(bytes(xml or b"")).odm
         if odm is None:
             raise NotFoundError(f"Study {study_oid}: stored metadata cannot be read.")
+        odm = normalise(odm)
         METADATA_CACHE.put(row.sha256, odm)
     study = odm.find_study(study_oid) or odm.study
     mdv = study.metadata_version() if study else None

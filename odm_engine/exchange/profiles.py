@@ -28,9 +28,13 @@ ODM 1.3.2 (generic)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
+from odm_engine import model as m
 from odm_engine.exchange.records import FileHeader
+from odm_engine.findings import Finding, Severity, finding
 
 REDCAP_NS = "https://projectredcap.org"
 OPENCLINICA_NS = "http://www.openclinica.org/ns/odm_ext_v130/v3.1"
@@ -47,6 +51,9 @@ class Profile:
     mapping: str
     """One sentence: what the profile maps, shown in ODM-PROF-001."""
     vendor_namespace: str | None = None
+    tolerates: tuple[tuple[str, str, str], ...] = ()
+    """(finding code, message pattern, what the engine does instead): schema or rule errors
+    that are this vendor's known dialect, handled by the profile when a study is loaded."""
 
     @property
     def maps_openclinica(self) -> bool:
@@ -60,6 +67,24 @@ REDCAP = Profile(
     f"{IMPLICIT_STUDY_EVENT_OID}; checkbox items (field___N) import as one item per choice; "
     "redcap: attributes are kept",
     REDCAP_NS,
+    tolerates=(
+        (
+            "ODM-XSD-001",
+            r"Element 'CodeList', attribute 'DataType'.*'boolean'",
+            "REDCap's boolean code lists are read as integer code lists (0/1)",
+        ),
+        (
+            "ODM-XSD-001",
+            r"Element 'FormData': This element is not expected",
+            f"FormData directly under SubjectData is read into study event "
+            f"{IMPLICIT_STUDY_EVENT_OID}",
+        ),
+        (
+            "ODM-DATA-001",
+            r'ItemGroupData ItemGroupOID=""',
+            "an empty ItemGroupOID is resolved from the form's metadata",
+        ),
+    ),
 )
 OPENCLINICA = Profile(
     "OpenClinica 3",
@@ -72,6 +97,14 @@ RAVE = Profile(
     'mdsol: attributes are kept; ODMVersion="1.3" is read as 1.3.2; repeated ClinicalData '
     "blocks apply in order",
     MDSOL_NS,
+    tolerates=(
+        (
+            "ODM-XSD-001",
+            r"Duplicate key-sequence .* in unique identity-constraint 'UC-MDV-OID-unique'",
+            "Rave gives a FormDef and its ItemGroupDef the same OID; the engine keeps "
+            "definitions of different kinds apart",
+        ),
+    ),
 )
 OPENEDC = Profile(
     "OpenEDC",
@@ -98,3 +131,72 @@ def choose_profile(header: FileHeader) -> tuple[Profile, str]:
     if lowered == "openedc":
         return OPENEDC, f'SourceSystem="{source}"'
     return GENERIC, "no vendor SourceSystem or namespace"
+
+
+def normalise(odm: m.ODM) -> m.ODM:
+    """The metadata as its profile reads it (ODM 1.3.2 files come back unchanged).
+
+    REDCap: ``DataType="boolean"`` code lists become integer code lists (their codes are 0
+    and 1), and file-upload fields (``redcap:FieldType="file"``) lose their Length, which
+    REDCap sets for the file name while its exports carry the file content.
+    """
+    profile, _why = profile_for_odm(odm)
+    if profile is not REDCAP:
+        return odm
+    studies = []
+    for study in odm.studies:
+        versions = []
+        for mdv in study.metadata_versions:
+            code_lists = {
+                oid: replace(cl, data_type="integer") if cl.data_type == "boolean" else cl
+                for oid, cl in mdv.code_lists.items()
+            }
+            items = {
+                oid: replace(item, length=None)
+                if item.ext_attribute(REDCAP_NS, "FieldType") == "file"
+                else item
+                for oid, item in mdv.item_defs.items()
+            }
+            versions.append(replace(mdv, code_lists=code_lists, item_defs=items))
+        studies.append(replace(study, metadata_versions=tuple(versions)))
+    return replace(odm, studies=tuple(studies))
+
+
+def profile_for_odm(odm: m.ODM) -> tuple[Profile, str]:
+    """The profile of a loaded metadata file (same choice as for ClinicalData)."""
+    header = FileHeader(
+        file_oid=odm.file_oid,
+        file_type=odm.file_type,
+        odm_version=odm.odm_version,
+        source_system=odm.source_system,
+        namespace=odm.namespace,
+        namespaces=odm.namespaces,
+    )
+    return choose_profile(header)
+
+
+def tolerate(findings: Iterable[Finding], profile: Profile) -> list[Finding]:
+    """Errors the profile declares as its vendor's dialect become located warnings.
+
+    Each keeps its line and OID and says what the engine does instead (ODM-PROF-002);
+    every other finding passes through unchanged.
+    """
+    rules = [(code, re.compile(pattern), action) for code, pattern, action in profile.tolerates]
+    out: list[Finding] = []
+    for f in findings:
+        action = next((a for code, rx, a in rules if f.code == code and rx.search(f.message)), None)
+        if action is None or f.severity is not Severity.ERROR:
+            out.append(f)
+            continue
+        out.append(
+            finding(
+                "ODM-PROF-002",
+                path=f.path,
+                line=f.line,
+                oid=f.oid,
+                profile=profile.name,
+                action=action,
+                original=f.message,
+            )
+        )
+    return out
