@@ -166,17 +166,21 @@ def iter_xsd_findings_streaming(stream: BinaryIO, *, path: str | None = None) ->
     libxml2 stops at the first schema error when streaming, so this yields at most one
     finding; use :func:`iter_xsd_findings` on files that fit in memory to see them all.
     """
+    last_line = 0
     try:
-        for _event, el in etree.iterparse(
-            stream, events=("end",), schema=schema(), **iterparse_options()
+        for event, el in etree.iterparse(
+            stream, events=("start", "end"), schema=schema(), **iterparse_options()
         ):
-            if el.tag == _SUBJECT_DATA:
+            last_line = el.sourceline or last_line
+            if event == "end" and el.tag == _SUBJECT_DATA:
                 # Free what has been validated so memory stays flat on large files.
                 el.clear(keep_tail=True)
                 parent = el.getparent()
                 while parent is not None and el.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        yield finding(
-            "ODM-XSD-001", path=path, line=exc.lineno or None, detail=_friendly(str(exc.msg))
-        )
+        # libxml2's streaming validator gives no line: report where reading had got to.
+        detail = _friendly(str(exc.msg))
+        if not exc.lineno:
+            detail += f" (found while streaming, at or after line {last_line})"
+        yield finding("ODM-XSD-001", path=path, line=exc.lineno or last_line or None, detail=detail)

@@ -163,3 +163,28 @@ def test_code_list_type_mismatch_whose_values_fit_is_a_warning() -> None:
         'CodeList CL.A has DataType="text" but ItemDef IT.A has DataType="integer"; every '
         "CodedValue is a valid integer, so entries still work. Make the two DataTypes agree."
     )
+
+
+def test_streaming_schema_validation_of_a_large_file() -> None:
+    """lxml iterparse(schema=...) validates ClinicalData without building the whole tree."""
+    import io
+
+    from odm_engine.xsd import iter_xsd_findings_streaming
+
+    subjects = "".join(
+        f'<SubjectData SubjectKey="{n}"><StudyEventData StudyEventOID="SE.1">'
+        '<FormData FormOID="F.1"><ItemGroupData ItemGroupOID="IG.1">'
+        f'<ItemData ItemOID="IT.A" Value="{n}"/></ItemGroupData></FormData>'
+        "</StudyEventData></SubjectData>"
+        for n in range(2000)
+    )
+    clinical = f'<ClinicalData StudyOID="S.1" MetaDataVersionOID="MDV.1">{subjects}</ClinicalData>'
+    good = odm(one_item_study(), clinical=clinical)
+    assert list(iter_xsd_findings_streaming(io.BytesIO(good), path="big.xml")) == []
+    bad = good.replace(b'<SubjectData SubjectKey="1500">', b'<SubjectData Key="1500">')
+    [f] = iter_xsd_findings_streaming(io.BytesIO(bad), path="big.xml")
+    assert f.code == "ODM-XSD-001"
+    assert f.line is not None
+    assert f.line <= good[: good.index(b'SubjectKey="1500"')].count(b"\n") + 1
+    assert "at or after line" in f.message
+    assert "SubjectKey" in f.message
