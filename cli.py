@@ -683,27 +683,36 @@ def _study_metadata(db: str | None, metadata: str | None, study_oid: str | None)
     "--crf-pages",
     default=None,
     metavar="PAGES.json",
-    help='Item OID -> aCRF page numbers, e.g. {"IT.AGE": [3]}.',
+    help='The page map `edc print acrf` wrote, or {"IT.AGE": [3]}.',
+)
+@click.option(
+    "--acrf",
+    default=None,
+    metavar="acrf.pdf",
+    help="The annotated CRF printed by `edc print acrf`: its page map gives def:PDFPageRef.",
 )
 @click.option("--study", "study_oid", default=None)
 @db_option
-def export_define(
+def export_define(  # noqa: PLR0917 - click passes options by name
     output: str,
     metadata: str | None,
     crf_pages: str | None,
+    acrf: str | None,
     study_oid: str | None,
     db: str | None,
 ) -> None:
     """Write Define-XML 2.1 generated from the study metadata."""
     from renderers.define import DefineOptions, write_define
+    from renderers.print import PageMapError, load_page_map, page_map_path
 
     odm, oid = _study_metadata(db, metadata, study_oid)
     pages: dict[str, list[int]] = {}
-    if crf_pages is not None:
+    map_file = crf_pages or (str(page_map_path(acrf)) if acrf else None)
+    if map_file is not None:
         try:
-            pages = json.loads(Path(crf_pages).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{crf_pages}: not a JSON object of item OID -> pages") from exc
+            pages = load_page_map(map_file)
+        except PageMapError as exc:
+            raise UsageError(str(exc)) from exc
     try:
         data = write_define(odm, DefineOptions(crf_pages=pages), study_oid=oid)
         Path(output).write_bytes(data)
@@ -936,7 +945,7 @@ def _casebook_data(conn, study_oid: str, subject: str):  # type: ignore[no-untyp
                 e.new_is_null,
                 e.reason,
                 e.source,
-            )  # fmt: skip
+            )
             for e in entries
         ),
         queries=tuple(
@@ -949,7 +958,7 @@ def _casebook_data(conn, study_oid: str, subject: str):  # type: ignore[no-untyp
                 q.opened_by,
                 q.opened_at,
                 q.check_id,
-            )  # fmt: skip
+            )
             for q in list_queries(conn, study_oid, subject)
         ),
         signatures=tuple(
@@ -962,7 +971,7 @@ def _casebook_data(conn, study_oid: str, subject: str):  # type: ignore[no-untyp
                 s.signature_def_oid,
                 s.form_version,
                 s.content_sha256,
-            )  # fmt: skip
+            )
             for f in forms
             for s in signatures_of(conn, study_oid, subject, f)
         ),
@@ -980,10 +989,10 @@ def print_casebook(
 ) -> None:
     """SUBJECT's casebook: the CRF pages with the entered data; audit trail, queries and
     signatures as appendices. Printed with the study's current metadata in the database."""
+    from sqlalchemy.exc import DBAPIError
+
     from renderers.print import UnknownMetaDataVersionError, print_casebook
     from storage.studies import current_metadata
-
-    from sqlalchemy.exc import DBAPIError
 
     try:
         with _storage_errors(), _engine(db).connect() as conn:
