@@ -16,9 +16,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Re-runnable: the schema is upgraded, an unchanged study is left alone, existing demo users
+# and subjects are kept (new users' random passwords are printed once, stored only hashed).
 demo: $(STAMP)
-	$(BIN)/edc validate metadata/
-	@echo "Metadata is valid. The web app arrives with the forms issue: 'make demo' will then serve it on 127.0.0.1:8000."
+	$(BIN)/edc db upgrade --db $(DEMO_DB)
+	$(BIN)/edc study load metadata/bortezomib-retreatment.xml --db $(DEMO_DB)
+	$(BIN)/edc demo seed --db $(DEMO_DB)
+	exec $(BIN)/edc serve --host 127.0.0.1 --port 8000 --db $(DEMO_DB)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -324,3 +324,36 @@ class Signature(Base):
     meaning: Mapped[str] = mapped_column(Text)
     form_version: Mapped[int]
     content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """A signed-in web session. The browser holds a random token; this row holds its SHA-256,
+    so any web worker on the database can check it and logout ends it everywhere."""
+
+    __tablename__ = "web_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """The absolute end of the session; idle expiry is measured from ``last_seen_at``."""
+    lang: Mapped[str | None] = mapped_column(String(10))
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted per user name to throttle password guessing."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_failed_at", "username", "failed_at"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AppSecret(Base):
+    """Secrets every web worker shares (the session signing key), made once and kept here."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

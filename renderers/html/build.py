@@ -320,6 +320,7 @@ class _Ctx:
             "method_oid": ref.method_oid,
             "condition_oid": ref.collection_exception_condition_oid,
             "messages": messages,
+            "history_url": self.state.history_urls.get(field_ref, "") if field_ref else "",
         }
         view.update(self._widget(item, ref, fid, value))
         view.update(self._units(item, group.oid, key, field_ref))

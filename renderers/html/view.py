@@ -53,6 +53,8 @@ class FormState:
     subject: SubjectSnapshot | None = None
     not_collected: frozenset[FieldRef] = frozenset()
     repeat_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    history_urls: Mapping[FieldRef, str] = field(default_factory=dict)
+    """Where the web app shows a field's audit trail: a link next to the field."""
 
     @classmethod
     def from_snapshot(
@@ -138,6 +140,7 @@ class FieldView:
     answered: bool = False
     """Checkbox only: a value (true or false) is stored; unchecked then means false."""
     messages: tuple[MessageView, ...] = ()
+    history_url: str = ""
 
     @property
     def has_error(self) -> bool:

@@ -1,0 +1,90 @@
+"""Who may see and do what: the signed-in user's roles per site, and the rules of each area.
+
+Roles come from ``storage`` (one per site, or study-wide). Clinical data is visible to
+investigators, monitors and data managers at their sites; anyone else asking for a subject
+of a site they do not hold gets 404, as if the subject did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from storage.errors import NotFoundError
+from storage.models import Role
+from storage.subjects import SubjectRef, find_subject
+from storage.users import RoleGrant
+from webapp.errors import HttpError
+
+CLINICAL = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER})
+"""Roles that read subjects and their casebooks."""
+ENTER = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
+"""Roles that add subjects and enter or change data (``storage.users.WRITE_ROLES``)."""
+RAISE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+CLOSE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+ANSWER_QUERY = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
+VERIFY = frozenset({Role.MONITOR})
+LOCK = frozenset({Role.DATA_MANAGER})
+SIGN = frozenset({Role.INVESTIGATOR})
+DESIGN = frozenset({Role.STUDY_DESIGNER})
+ADMIN = frozenset({Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user: who, their roles in the served study, their session."""
+
+    user_id: int
+    username: str
+    full_name: str
+    grants: tuple[RoleGrant, ...]
+    session_hash: str
+    lang: str | None
+
+    def role_at(self, site_oid: str | None) -> Role | None:
+        """The role held at ``site_oid``: a grant for that site, else a study-wide one."""
+        for g in self.grants:
+            if site_oid is not None and g.site_oid == site_oid:
+                return g.role
+        for g in self.grants:
+            if g.site_oid is None:
+                return g.role
+        return None
+
+    def holds(self, roles: frozenset[Role]) -> bool:
+        """True when the user holds one of ``roles`` anywhere in the study."""
+        return any(g.role in roles for g in self.grants)
+
+    def sites(self, roles: frozenset[Role], all_sites: list[str]) -> list[str]:
+        """The sites (of ``all_sites``) at which the user holds one of ``roles``."""
+        return [s for s in all_sites if self.role_at(s) in roles]
+
+    def require(self, roles: frozenset[Role], site_oid: str | None, what: str) -> Role:
+        """The role at the site if it is one of ``roles``; else 403."""
+        role = self.role_at(site_oid)
+        if role not in roles:
+            names = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
+            raise HttpError(403, f"Only a {names} may {what}.")
+        assert role is not None
+        return role
+
+    def require_anywhere(self, roles: frozenset[Role], what: str) -> Role:
+        for g in self.grants:
+            if g.role in roles:
+                return g.role
+        names = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
+        raise HttpError(403, f"Only a {names} may {what}.")
+
+
+def visible_subject(
+    conn: Connection, viewer: Viewer, study_oid: str, subject_key: str
+) -> SubjectRef:
+    """The subject, if the viewer holds a clinical role at its site; 404 otherwise."""
+    try:
+        subject = find_subject(conn, study_oid, subject_key)
+    except NotFoundError as exc:
+        raise HttpError(404, "") from exc
+    if viewer.role_at(subject.site_oid) not in CLINICAL:
+        raise HttpError(404, "")
+    return subject

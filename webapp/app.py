@@ -1,0 +1,114 @@
+"""The app factory: ``create_app(settings)`` builds the Flask app; nothing happens at import.
+
+Each request: find the served study, look up the session in the database, check the CSRF
+token of a POST, then require a signed-in user for every page but sign-in and static files.
+Every response gets the security headers; every error goes through one handler.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, Response, g, redirect, request, session, url_for
+from jinja2 import StrictUndefined
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from renderers.html import STATIC_DIR
+from webapp import errors, security, sessions
+from webapp.i18n import catalogue, choose_language
+from webapp.runtime import Runtime, make_runtime, reading, runtime, writing
+from webapp.settings import Settings
+from webapp.studyview import served_study
+
+HERE = Path(__file__).resolve().parent
+PUBLIC = frozenset(
+    {"auth.login", "auth.login_post", "auth.logout", "auth.language", "static", "form_static"}
+)
+SESSION_KEY = "sid"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The web app for ``settings`` (default: EDC_* environment variables and defaults)."""
+    settings = settings or Settings.load()
+    app = Flask(
+        "webapp",
+        root_path=str(HERE),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.jinja_options = {"undefined": StrictUndefined, "autoescape": True}
+    rt: Runtime = make_runtime(settings)
+    app.extensions["edc"] = rt
+    app.secret_key = rt.secret_key
+    app.config.update(
+        SESSION_COOKIE_NAME="edc_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+    )
+    app.add_url_rule("/static/form/<path:filename>", "form_static", _form_static, methods=["GET"])
+    from webapp.views import admin, auth, design, entry, queries, subjects  # noqa: PLC0415
+
+    for module in (auth, subjects, entry, queries, design, admin):
+        app.register_blueprint(module.bp)
+    app.before_request(_before)
+    app.after_request(_after)
+    errors.register(app)
+    return app
+
+
+def _form_static(filename: str) -> Response:
+    from flask import send_from_directory  # noqa: PLC0415
+
+    return send_from_directory(STATIC_DIR, filename, max_age=3600)
+
+
+def _before() -> BaseResponse | None:
+    rt = runtime()
+    g.viewer = None
+    g.study = None
+    g.expired = False
+    g.lang, g.languages = "en", ("en",)
+    g.t = catalogue("en")
+    if request.endpoint in ("static", "form_static"):
+        return None
+    with reading() as conn:
+        g.study = served_study(conn, rt.settings)
+        study_oid = g.study.oid if g.study is not None else None
+        token = session.get(SESSION_KEY)
+        found = (
+            sessions.look_up(conn, rt.settings, token, study_oid)
+            if isinstance(token, str)
+            else sessions.Lookup(None)
+        )
+    if found.expired or (isinstance(token, str) and found.viewer is None):
+        with writing() as conn:
+            sessions.end_expired(conn, str(token))
+        session.pop(SESSION_KEY, None)
+        g.expired = found.expired
+    elif found.touch and found.viewer is not None:
+        with writing() as conn:
+            sessions.touch(conn, found.viewer.session_hash)
+    g.viewer = found.viewer
+    g.languages = g.study.languages if g.study is not None else ("en",)
+    g.lang = choose_language(
+        (g.viewer.lang if g.viewer else None) or session.get("lang"),
+        request.accept_languages,
+        g.languages,
+    )
+    g.t = catalogue(g.lang)
+    if request.routing_exception is not None:
+        return None  # 404 / 405: the error handler answers
+    security.check_csrf()
+    if g.viewer is None and request.endpoint not in PUBLIC:
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        raise errors.HttpError(401, "Sign in first.")
+    return None
+
+
+def _after(response: Response) -> Response:
+    return security.add_headers(response)

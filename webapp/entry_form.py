@@ -1,0 +1,119 @@
+"""Reading a posted form back into ODM values: field names, date entry, checkboxes, rows.
+
+Names follow ``renderers.html.naming`` (``IG.OID[KEY].IT.OID``); other names (the CSRF
+token, the expected version, the reason) are not values. Dates and times go through
+``renderers.html.normalise_entry``; an entry that is not a date is a hard problem shown next
+to its field, and nothing is saved. Derived items are never taken from the browser: the
+server computes them. Items that the saved values make not collected are cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from werkzeug.datastructures import MultiDict
+
+from odm_engine.checks import evaluate_form
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from renderers.html import DateEntryProblem, FieldRef, classify_field, normalise_entry
+from storage.validation import EnteredValue, apply_changes
+from webapp.studyview import StudyContext
+
+ValueKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProblem:
+    """A value refused before saving (a date that is not one): shown as a hard error."""
+
+    check_id: str
+    item_key: ItemKey | None
+    message: str
+    severity: str = "hard"
+    kind: str = "entry"
+
+
+@dataclass(slots=True)
+class Posted:
+    values: dict[ValueKey, EnteredValue] = field(default_factory=dict)
+    """What to save: (ItemGroupOID, repeat key, ItemOID) -> canonical text, or "" to clear."""
+    shown: dict[FieldRef, str] = field(default_factory=dict)
+    """What the user typed, to show again when the save is refused."""
+    problems: list[EntryProblem] = field(default_factory=list)
+
+
+def _form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(ItemGroupOID, ItemOID) -> (DataType, derived) for every ItemRef of the form."""
+    mdv = study.mdv
+    out: dict[tuple[str, str], tuple[str, bool]] = {}
+    form = mdv.form_defs[form_oid]
+    for gref in form.item_group_refs:
+        group = mdv.item_group_defs.get(gref.item_group_oid)
+        for ref in group.item_refs if group else ():
+            item = mdv.item_defs.get(ref.item_oid)
+            if item is not None:
+                out[(group.oid, item.oid)] = (item.data_type, bool(ref.method_oid))
+    return out
+
+
+def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str]) -> Posted:
+    items = _form_items(study, form_key.form_oid)
+    posted = Posted()
+    answered: set[ValueKey] = set()
+    removed: set[tuple[str, str]] = set()
+    for name in data:
+        parsed = classify_field(name)
+        if parsed is None:
+            continue
+        vkey = (parsed.ig_oid, parsed.ig_repeat_key, parsed.item_oid)
+        if parsed.part == "remove":
+            removed.add((parsed.ig_oid, parsed.ig_repeat_key))
+        elif parsed.part == "checkbox":
+            answered.add(vkey)
+        elif parsed.part == "value":
+            data_type, derived = items.get((parsed.ig_oid, parsed.item_oid), ("text", False))
+            if derived:
+                continue
+            text = data.get(name, "")
+            posted.shown[FieldRef(*vkey)] = text
+            entry = normalise_entry(data_type, text)
+            if isinstance(entry, DateEntryProblem):
+                key = ItemKey(*_form_fields(form_key), *vkey)
+                posted.problems.append(EntryProblem(f"{parsed.item_oid}:date", key, entry.message))
+            else:
+                posted.values[vkey] = entry
+    for vkey in answered - set(posted.values):  # an answered checkbox left unticked
+        posted.values[vkey] = "false"
+    for ig_oid, repeat_key in removed:
+        for group_oid, item_oid in items:
+            if group_oid == ig_oid:
+                posted.values[(ig_oid, repeat_key, item_oid)] = ""
+    return posted
+
+
+def _form_fields(key: FormKey) -> tuple[str, str, str, str]:
+    return (key.study_event_oid, key.study_event_repeat_key, key.form_oid, key.form_repeat_key)
+
+
+def clear_not_collected(
+    study: StudyContext,
+    snapshot: SubjectSnapshot,
+    form_key: FormKey,
+    values: Mapping[ValueKey, EnteredValue],
+) -> dict[ValueKey, EnteredValue]:
+    """``values`` plus "" for every stored value of the form that the save makes not collected
+    (the browser does not send disabled fields, so their old values would stay)."""
+    changes = {ItemKey(*_form_fields(form_key), *k): v for k, v in values.items()}
+    after = apply_changes(snapshot, changes)
+    hidden = evaluate_form(study.plan, after, form_key).hidden
+    out = dict(values)
+    for key in snapshot.values:
+        if key.form_key != form_key:
+            continue
+        vkey = (key.item_group_oid, key.item_group_repeat_key, key.item_oid)
+        if vkey in out:
+            continue
+        if key in hidden or key.group_key in hidden:
+            out[vkey] = ""
+    return out

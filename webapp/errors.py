@@ -1,0 +1,68 @@
+"""HTTP faults of the web app and the one handler that renders every error page.
+
+Views raise :class:`HttpError` (or let storage errors through); the handler turns each into
+an HTML page with the right status. Tracebacks go to the log, never to the user.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, render_template
+from werkzeug.exceptions import HTTPException
+
+from storage.errors import AccessDeniedError, ConflictError, FormNotEditableError, NotFoundError
+
+
+class HttpError(Exception):
+    """A page that cannot be shown to this user: status code and a message for them."""
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def not_found(message: str = "") -> HttpError:
+    return HttpError(404, message)
+
+
+def forbidden(message: str = "") -> HttpError:
+    return HttpError(403, message)
+
+
+def _status_of(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, HttpError):
+        return exc.status, exc.message
+    if isinstance(exc, HTTPException):
+        return exc.code or 500, ""
+    if isinstance(exc, NotFoundError):
+        return 404, ""
+    if isinstance(exc, AccessDeniedError):
+        return 403, str(exc)
+    if isinstance(exc, ConflictError | FormNotEditableError):
+        return 409, str(exc)
+    return 500, ""
+
+
+def handle_error(exc: Exception) -> tuple[str, int] | Response:
+    """Every error, as one HTML page. 500s are logged with their traceback."""
+    from webapp.pages import chrome  # noqa: PLC0415 (pages imports this module)
+
+    status, message = _status_of(exc)
+    if status >= 500:
+        current_app.logger.exception("Unhandled error", exc_info=exc)
+    try:
+        frame = chrome()
+    except Exception:
+        current_app.logger.exception("Error page without navigation")
+        frame = chrome(bare=True)
+    html = render_template("error.html", chrome=frame, status=status, message=message)
+    response = Response(html, status=status, mimetype="text/html")
+    if isinstance(exc, HTTPException) and status == 405 and exc.get_response().headers:
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(Exception, handle_error)

@@ -1,0 +1,89 @@
+"""The frame every page shares (``chrome``) and rendering a page with its typed context.
+
+Templates get two objects: ``chrome`` (who is signed in, navigation, language, CSRF token,
+the message catalogue) and ``page``, a small frozen dataclass made by the view. Templates
+never see ORM rows or ODM model objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, render_template, request, url_for
+
+from storage.models import Role
+from webapp import access
+from webapp.i18n import Catalogue, catalogue
+from webapp.security import csrf_token
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Chrome:
+    t: Catalogue
+    lang: str
+    languages: tuple[str, ...]
+    csrf: str
+    user: str
+    """Display name of the signed-in user; "" when nobody is signed in."""
+    roles: str
+    study: str
+    nav: tuple[NavLink, ...]
+    path: str
+
+
+def _nav(t: Catalogue) -> tuple[NavLink, ...]:
+    viewer = getattr(g, "viewer", None)
+    if viewer is None:
+        return ()
+    links: list[tuple[str, str]] = []
+    if viewer.holds(access.CLINICAL):
+        links += [
+            (t("nav.sites"), url_for("subjects.sites")),
+            (t("nav.queries"), url_for("queries.index")),
+        ]
+    if viewer.holds(access.DESIGN):
+        links.append((t("nav.design"), url_for("design.index")))
+    if viewer.holds(access.ADMIN):
+        links.append((t("nav.users"), url_for("admin.users")))
+    return tuple(NavLink(label, url, request.path.startswith(url)) for label, url in links)
+
+
+def _roles(t: Catalogue) -> str:
+    viewer = getattr(g, "viewer", None)
+    if viewer is None:
+        return ""
+    parts = []
+    for grant in viewer.grants:
+        where = grant.site_oid.rsplit(".", 1)[-1] if grant.site_oid else t("all_sites")
+        parts.append(f"{t('role.' + Role(grant.role).value)} ({where})")
+    return ", ".join(parts)
+
+
+def chrome(*, bare: bool = False) -> Chrome:
+    """The frame of the current request's page (``bare``: no database, for error pages)."""
+    lang = getattr(g, "lang", "en")
+    t = catalogue(lang)
+    viewer = None if bare else getattr(g, "viewer", None)
+    study = getattr(g, "study", None)
+    return Chrome(
+        t=t,
+        lang=lang,
+        languages=getattr(g, "languages", ("en",)),
+        csrf="" if bare else csrf_token(),
+        user=(viewer.full_name or viewer.username) if viewer else "",
+        roles="" if bare else _roles(t),
+        study=study.name if study is not None and not bare else "",
+        nav=() if bare else _nav(t),
+        path=request.full_path.rstrip("?"),
+    )
+
+
+def render(template: str, page: object, status: int = 200) -> tuple[str, int]:
+    return render_template(template, chrome=chrome(), page=page), status

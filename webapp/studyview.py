@@ -1,0 +1,200 @@
+"""The served study as the web app reads it: parsed once per metadata version (by SHA-256).
+
+``served_study(conn, settings)`` gives a :class:`StudyContext`: the ODM model, the compiled
+check plan, one :class:`~renderers.html.FormRenderer` and one validator for saves, the
+languages the study is written in, its sites and its SignatureDefs. Built objects are cached
+by the metadata's SHA-256: a cache of database content, so every worker builds the same one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from odm_engine import model as m
+from odm_engine.checks import evaluate_form
+from odm_engine.clinical import FormKey, SubjectSnapshot
+from odm_engine.expressions import CheckPlan, compile_study
+from renderers.html import FormRenderer
+from storage.models import MetadataVersion, Site, Study
+from storage.studies import current_metadata, study_id_of
+from storage.validation import MetadataValidator
+from webapp.errors import HttpError
+from webapp.settings import Settings
+
+UI_LANGUAGES = ("en", "de")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRef:
+    oid: str
+    name: str
+
+    @property
+    def code(self) -> str:
+        """The short site code that starts its SubjectKeys: ``LOC.DE01`` -> ``DE01``."""
+        return self.oid.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyContext:
+    oid: str
+    name: str
+    number: int
+    sha256: str
+    odm: m.ODM
+    study: m.Study
+    mdv: m.MetaDataVersion
+    plan: CheckPlan
+    renderer: FormRenderer
+    validator: MetadataValidator
+    languages: tuple[str, ...]
+    """Interface languages the study's text is written in (a subset of UI_LANGUAGES)."""
+    default_lang: str
+    signature_defs: tuple[m.SignatureDef, ...]
+    forms_with_conditions: frozenset[str]
+    """FormOIDs with an item or item group CollectionExceptionCondition (skip logic)."""
+
+    def text(self, text: m.Text, lang: str) -> str:
+        return text.get(lang, self.default_lang)
+
+    def event_name(self, event: m.StudyEventDef, lang: str) -> str:
+        return self.text(event.description, lang) or event.name
+
+    def form_name(self, form_oid: str, lang: str) -> str:
+        form = self.mdv.form_defs.get(form_oid)
+        return (self.text(form.description, lang) or form.name) if form else form_oid
+
+    def has_form(self, event_oid: str, form_oid: str) -> bool:
+        event = self.mdv.study_event_defs.get(event_oid)
+        return event is not None and any(r.form_oid == form_oid for r in event.form_refs)
+
+    def not_collected(self, snapshot: SubjectSnapshot, key: FormKey, lang: str) -> str | None:
+        """Why the form is not collected for this subject (its ConditionDef's text), or None."""
+        evaluation = evaluate_form(self.plan, snapshot, key, lang=lang)
+        if key not in evaluation.hidden:
+            return None
+        reasons = []
+        for (cid, where), truth in evaluation.conditions.items():
+            if where == key and truth is True:
+                cond = self.mdv.condition_defs.get(cid)
+                reasons.append(self.text(cond.description, lang) if cond else cid)
+        return " ".join(dict.fromkeys(reasons)) or "A collection exception condition is true."
+
+
+_CACHE: OrderedDict[str, StudyContext] = OrderedDict()
+_LOCK = Lock()
+
+
+def _languages(mdv: m.MetaDataVersion) -> tuple[str, ...]:
+    found: set[str] = set()
+    for item in mdv.item_defs.values():
+        found.update(lang.split("-")[0].lower() for lang in item.question.languages)
+    for form in mdv.form_defs.values():
+        found.update(lang.split("-")[0].lower() for lang in form.description.languages)
+    return tuple(lang for lang in UI_LANGUAGES if lang in found) or ("en",)
+
+
+def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyContext:
+    study = odm.find_study(oid) or odm.study
+    mdv = study.metadata_version() if study else None
+    if study is None or mdv is None:
+        raise HttpError(500, f"Study {oid}: the stored metadata has no MetaDataVersion.")
+    plan = compile_study(mdv, units=study.basic_definitions.measurement_units).plan
+    languages = _languages(mdv)
+    default = plan.default_lang or languages[0]
+    sigs = tuple(s for a in odm.admin_data for s in a.signature_defs.values())
+    return StudyContext(
+        oid=oid,
+        name=name,
+        number=number,
+        sha256=sha,
+        odm=odm,
+        study=study,
+        mdv=mdv,
+        plan=plan,
+        renderer=FormRenderer(study, plan=plan),
+        validator=MetadataValidator(mdv, study),
+        languages=languages,
+        default_lang=default.split("-")[0],
+        signature_defs=sigs,
+        forms_with_conditions=frozenset(
+            oid
+            for oid, form in plan.forms.items()
+            if any(
+                g.condition is not None or any(i.condition for i in g.items) for g in form.groups
+            )
+        ),
+    )
+
+
+_LATER = aliased(MetadataVersion)
+_SERVED = (
+    select(Study.oid, Study.name, MetadataVersion.number, MetadataVersion.sha256)
+    .join(MetadataVersion, MetadataVersion.study_id == Study.id)
+    .where(
+        MetadataVersion.number
+        == select(func.max(_LATER.number)).where(_LATER.study_id == Study.id).scalar_subquery()
+    )
+    .order_by(Study.oid)
+    .limit(2)
+)
+"""Each study with its newest metadata version (built once; executed per request)."""
+_SERVED_ONE = _SERVED.where(Study.oid == bindparam("oid"))
+
+
+def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
+    """The configured study, else the only study in the database; None when none is loaded.
+
+    One query finds the study and its newest metadata version; the parsed context is built
+    once per SHA-256 and reused.
+    """
+    query = _SERVED_ONE if settings.study else _SERVED
+    rows = conn.execute(query, {"oid": settings.study}).all()
+    if len(rows) > 1:
+        raise HttpError(500, "Several studies are loaded: set EDC_STUDY to the one to serve.")
+    if not rows:
+        return None
+    oid, name, _number, sha = rows[0]
+    with _LOCK:
+        found = _CACHE.get(sha)
+    if found is not None and found.oid == oid:
+        return found
+    stored = current_metadata(conn, oid)
+    built = _build(oid, name, stored.number, stored.sha256, stored.odm)
+    with _LOCK:
+        _CACHE[stored.sha256] = built
+        while len(_CACHE) > 4:
+            _CACHE.popitem(last=False)
+    return built
+
+
+def sites_of(conn: Connection, study_oid: str) -> list[SiteRef]:
+    """The study's sites (AdminData Locations of type Site, or of no type), by OID."""
+    rows = conn.execute(
+        select(Site.oid, Site.name, Site.location_type)
+        .where(Site.study_id == study_id_of(conn, study_oid))
+        .order_by(Site.oid)
+    ).all()
+    return [SiteRef(oid, name) for oid, name, kind in rows if kind in (None, "Site")]
+
+
+SUBJECT_KEY = re.compile(r"^(?P<site>[A-Za-z0-9]+)-(?P<number>[0-9]{3,6})$")
+
+
+def subject_key_problem(key: str, site: SiteRef) -> str | None:
+    """Why ``key`` is not a SubjectKey for ``site`` (``DE01-001``: site code, dash, number)."""
+    match = SUBJECT_KEY.fullmatch(key)
+    if match is None:
+        return (
+            f"'{key}' is not a subject number: write the site code, a dash and 3 to 6 digits, "
+            f"e.g. {site.code}-001."
+        )
+    if match["site"] != site.code:
+        return f"'{key}' does not start with this site's code {site.code}: e.g. {site.code}-001."
+    return None

@@ -1,0 +1,80 @@
+"""Sign in, sign out and the interface language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, g, redirect, request, session, url_for
+from werkzeug.wrappers.response import Response
+
+from webapp import sessions
+from webapp.pages import render
+from webapp.runtime import runtime, writing
+
+bp = Blueprint("auth", __name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPage:
+    username: str
+    next: str
+    error: str
+    notice: str
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (``/x``, never ``//host`` or a URL) may follow sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("subjects.home")
+
+
+@bp.get("/login")
+def login() -> tuple[str, int] | Response:
+    if g.viewer is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    notice = g.t("login.expired") if g.expired else ""
+    return render("login.html", LoginPage("", request.args.get("next", ""), "", notice))
+
+
+@bp.post("/login")
+def login_post() -> tuple[str, int] | Response:
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    target = request.form.get("next", "")
+    rt = runtime()
+    with writing() as conn:
+        result = sessions.sign_in(conn, rt.settings, username, password, request.remote_addr or "")
+    if result.token is None:
+        if result.throttled:
+            error = g.t("login.throttled", minutes=rt.settings.login_window_minutes)
+            return render("login.html", LoginPage(username, target, error, ""), 429)
+        return render("login.html", LoginPage(username, target, g.t("login.failed"), ""), 401)
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["sid"] = result.token
+    if isinstance(lang, str):
+        session["lang"] = lang
+    return redirect(_safe_next(target), 303)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    token = session.get("sid")
+    if isinstance(token, str):
+        with writing() as conn:
+            sessions.sign_out(conn, token)
+    session.clear()
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.post("/language")
+def language() -> Response:
+    lang = request.form.get("lang", "")
+    if lang in g.languages:
+        session["lang"] = lang
+        if g.viewer is not None:
+            with writing() as conn:
+                sessions.set_language(conn, g.viewer.session_hash, lang)
+    return redirect(_safe_next(request.form.get("next")), 303)

@@ -1,0 +1,91 @@
+"""Study designers load metadata versions: upload an ODM file, see what was stored or why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, g, request
+from sqlalchemy import select
+
+from storage.models import MetadataVersion, Study
+from storage.studies import load_study
+from webapp import access
+from webapp.pages import render
+from webapp.runtime import reading, writing
+
+bp = Blueprint("design", __name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionLine:
+    number: int
+    oid: str
+    sha256: str
+    loaded_at: datetime
+    loaded_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingLine:
+    code: str
+    severity: str
+    where: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DesignPage:
+    versions: tuple[VersionLine, ...]
+    result: str
+    status: str
+    """``stored``, ``unchanged``, ``refused`` or "" (nothing uploaded)."""
+    findings: tuple[FindingLine, ...]
+
+
+def _versions() -> tuple[VersionLine, ...]:
+    if g.study is None:
+        return ()
+    with reading() as conn:
+        rows = conn.execute(
+            select(
+                MetadataVersion.number,
+                MetadataVersion.oid,
+                MetadataVersion.sha256,
+                MetadataVersion.loaded_at,
+                MetadataVersion.loaded_by,
+            )
+            .join(Study, Study.id == MetadataVersion.study_id)
+            .where(Study.oid == g.study.oid)
+            .order_by(MetadataVersion.number.desc())
+        ).all()
+    return tuple(VersionLine(r[0], r[1], r[2][:12], r[3], r[4] or "") for r in rows)
+
+
+@bp.get("/design")
+def index() -> tuple[str, int]:
+    g.viewer.require_anywhere(access.DESIGN, g.t("action.design"))
+    return render("design.html", DesignPage(_versions(), "", "", ()))
+
+
+@bp.post("/design")
+def upload() -> tuple[str, int]:
+    g.viewer.require_anywhere(access.DESIGN, g.t("action.design"))
+    upload = request.files.get("metadata")
+    if upload is None or not upload.filename:
+        page = DesignPage(_versions(), g.t("design.no_file"), "refused", ())
+        return render("design.html", page, 422)
+    xml = upload.read()
+    with writing() as conn:
+        result = load_study(conn, xml, path=upload.filename, loaded_by=g.viewer.username)
+    findings = tuple(
+        FindingLine(
+            f.code,
+            f.severity.value,
+            f"line {f.line}" if f.line else (f.oid or ""),
+            f.message,
+        )
+        for f in result.findings
+    )
+    page = DesignPage(_versions(), result.message, result.status, findings)
+    return render("design.html", page, 422 if result.status == "refused" else 200)

@@ -1,0 +1,379 @@
+"""Form entry: show a form of a subject's casebook, save it, its item history, its status.
+
+A save goes through ``storage.writes.save_form`` with the version the page was read at:
+hard check failures re-render the form with the user's entries and nothing is saved; soft
+failures are saved and open queries; a change after the first save needs a reason; a save
+against a form changed meanwhile shows who changed what instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from urllib.parse import quote
+
+from flask import Blueprint, g, redirect, request, url_for
+from markupsafe import Markup
+from werkzeug.wrappers.response import Response
+
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from renderers.html import SCRIPTS, FieldRef, FormState, field_name, parse_field_name
+from renderers.html.naming import FieldNameError
+from storage.audit import history
+from storage.errors import (
+    ChangeSince,
+    ConflictError,
+    FormNotEditableError,
+    NotFoundError,
+    ReasonRequiredError,
+)
+from storage.form_status import set_form_status
+from storage.models import FormStatus, QueryStatus
+from storage.subjects import SubjectRef, snapshot_of, stored_items, subject_snapshot
+from storage.writes import save_form
+from webapp import access
+from webapp.casebook import SignatureState, form_queries, signature_states, stored_forms
+from webapp.entry_form import Posted, clear_not_collected, read_post
+from webapp.errors import HttpError
+from webapp.pages import render
+from webapp.runtime import reading, writing
+from webapp.studyview import StudyContext
+from webapp.views.subjects import served
+
+bp = Blueprint("entry", __name__)
+FORM_URL = "/subjects/<subject_key>/<event_oid>/<form_oid>"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryShown:
+    """An open query as a soft message next to its field."""
+
+    check_id: str
+    item_key: ItemKey | None
+    message: str
+    severity: str = "soft"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLine:
+    id: int
+    item: str
+    status: str
+    message: str
+    opened_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormPage:
+    subject_key: str
+    casebook_url: str
+    event_name: str
+    form_name: str
+    body: Markup
+    version: int
+    status: str
+    can_edit: bool
+    not_collected: str | None
+    notice: str
+    error: str
+    reason: str
+    conflict: tuple[ChangeSince, ...] | None
+    queries: tuple[QueryLine, ...]
+    fields: tuple[tuple[str, str], ...]
+    """(field name, question) of the form, for raising a query on one item."""
+    can_raise: bool
+    can_answer: bool
+    can_close: bool
+    can_verify: bool
+    can_lock: bool
+    can_unlock: bool
+    signature: SignatureState | None
+    queries_url: str
+    status_url: str
+    event_oid: str
+    form_oid: str
+    scripts: tuple[str, ...] = SCRIPTS
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    study: StudyContext
+    subject: SubjectRef
+    key: FormKey
+
+
+def _place(subject_key: str, event_oid: str, form_oid: str) -> Place:
+    study = served()
+    if not study.has_form(event_oid, form_oid):
+        raise HttpError(404, "")
+    with reading() as conn:
+        subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
+    return Place(study, subject, FormKey(event_oid, "", form_oid, ""))
+
+
+def _history_urls(p: Place, snapshot: SubjectSnapshot) -> dict[FieldRef, str]:
+    mdv, urls = p.study.mdv, {}
+    base = url_for(
+        ".item_history",
+        subject_key=p.subject.subject_key,
+        event_oid=p.key.study_event_oid,
+        form_oid=p.key.form_oid,
+    )
+    keys: dict[str, set[str]] = {}
+    for k in snapshot.values:
+        if k.form_key == p.key:
+            keys.setdefault(k.item_group_oid, set()).add(k.item_group_repeat_key)
+    for gref in mdv.form_defs[p.key.form_oid].item_group_refs:
+        group = mdv.item_group_defs.get(gref.item_group_oid)
+        if group is None:
+            continue
+        for repeat_key in keys.get(group.oid, set()) | ({""} if not group.repeating else set()):
+            for ref in group.item_refs:
+                name = field_name(group.oid, repeat_key, ref.item_oid)
+                urls[FieldRef(group.oid, repeat_key, ref.item_oid)] = (
+                    f"{base}?field={quote(name, safe='')}"
+                )
+    return urls
+
+
+def _fields(p: Place) -> tuple[tuple[str, str], ...]:
+    mdv, out = p.study.mdv, []
+    for gref in mdv.form_defs[p.key.form_oid].item_group_refs:
+        group = mdv.item_group_defs.get(gref.item_group_oid)
+        for ref in group.item_refs if group and not group.repeating else ():
+            item = mdv.item_defs.get(ref.item_oid)
+            if item is not None:
+                label = p.study.text(item.question, g.lang) or item.name
+                out.append((field_name(group.oid, "", item.oid), f"{item.oid}: {label}"))
+    return tuple(out)
+
+
+def form_page(
+    p: Place,
+    *,
+    posted: Posted | None = None,
+    results: tuple[object, ...] = (),
+    notice: str = "",
+    error: str = "",
+    conflict: tuple[ChangeSince, ...] | None = None,
+) -> FormPage:
+    study, key, sk = p.study, p.key, p.subject.subject_key
+    place = (key.study_event_oid, key.form_oid)
+    with reading() as conn:
+        items = stored_items(conn, p.subject.id)
+        form_row = stored_forms(conn, p.subject.id).get(place)
+        queries = form_queries(conn, p.subject.id, key)
+        signature = signature_states(conn, p.subject, place).get(place)
+    snapshot = snapshot_of(p.subject, items)
+    status = form_row.status if form_row else FormStatus.NOT_STARTED
+    version = form_row.version if form_row else 0
+    live = [q for q in queries if q.status is not QueryStatus.CLOSED]
+    shown = [QueryShown(f"query:{q.id}", q.key, f"{q.message} ({q.status.value})") for q in live]
+    state = FormState.from_snapshot(
+        snapshot,
+        key,
+        check_results=[*results, *shown],  # type: ignore[list-item]
+        entered=posted.shown if posted else {},
+    )
+    state = replace(state, history_urls=_history_urls(p, snapshot))
+    not_collected = study.not_collected(snapshot, key, g.lang)
+    role = g.viewer.role_at(p.subject.site_oid)
+    event = study.mdv.study_event_defs[key.study_event_oid]
+    return FormPage(
+        subject_key=sk,
+        casebook_url=url_for("subjects.casebook", subject_key=sk),
+        event_name=study.event_name(event, g.lang),
+        form_name=study.form_name(key.form_oid, g.lang),
+        body=study.renderer.form_html(key.form_oid, state, lang=g.lang),
+        version=version,
+        status=status.value,
+        can_edit=role in access.ENTER and status is not FormStatus.LOCKED and not not_collected,
+        not_collected=not_collected,
+        notice=notice,
+        error=error,
+        reason=request.form.get("reason", "") if request.method == "POST" else "",
+        conflict=conflict,
+        queries=tuple(
+            QueryLine(q.id, q.key.describe(), q.status.value, q.message, q.opened_by)
+            for q in queries
+        ),
+        fields=_fields(p),
+        can_raise=role in access.RAISE_QUERY,
+        can_answer=role in access.ANSWER_QUERY,
+        can_close=role in access.CLOSE_QUERY,
+        can_verify=role in access.VERIFY
+        and status in (FormStatus.IN_PROGRESS, FormStatus.COMPLETE),
+        can_lock=role in access.LOCK and version > 0 and status is not FormStatus.LOCKED,
+        can_unlock=role in access.LOCK and status is FormStatus.LOCKED,
+        signature=signature,
+        queries_url=url_for("queries.subject_queries", subject_key=sk),
+        status_url=url_for(
+            ".status", subject_key=sk, event_oid=key.study_event_oid, form_oid=key.form_oid
+        ),
+        event_oid=key.study_event_oid,
+        form_oid=key.form_oid,
+    )
+
+
+@bp.get(FORM_URL)
+def form(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int]:
+    p = _place(subject_key, event_oid, form_oid)
+    notice = ""
+    if request.args.get("saved"):
+        opened = request.args.get("opened", "0")
+        notice = g.t("form.saved", opened=opened if opened.isdigit() else "0")
+    return render("form.html", form_page(p, notice=notice))
+
+
+def _expected_version() -> int:
+    raw = request.form.get("expected_version", "")
+    if not raw.isdigit():
+        raise HttpError(400, g.t("form.no_version"))
+    return int(raw)
+
+
+@bp.post(FORM_URL)
+def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | Response:
+    p = _place(subject_key, event_oid, form_oid)
+    role = g.viewer.require(access.ENTER, p.subject.site_oid, g.t("action.enter"))
+    expected = _expected_version()
+    posted = read_post(p.study, p.key, request.form)
+    if posted.problems:
+        page = form_page(p, posted=posted, results=tuple(posted.problems), error=g.t("form.hard"))
+        return render("form.html", page, 422)
+    try:
+        with writing() as conn:
+            values = posted.values
+            if form_oid in p.study.forms_with_conditions:
+                snapshot = subject_snapshot(conn, p.study.oid, subject_key)
+                values = clear_not_collected(p.study, snapshot, p.key, posted.values)
+            result = save_form(
+                conn,
+                study=p.study.oid,
+                subject_key=subject_key,
+                form_key=p.key,
+                values=values,
+                user=g.viewer.username,
+                role=role,
+                expected_version=expected,
+                reason=request.form.get("reason") or None,
+                complete=request.form.get("action") == "complete",
+                validator=p.study.validator,
+            )
+    except ReasonRequiredError:
+        page = form_page(p, posted=posted, error=g.t("form.reason_required"))
+        return render("form.html", page, 422)
+    except ConflictError as exc:
+        page = form_page(p, error=g.t("form.conflict"), conflict=exc.changes)
+        return render("form.html", page, 409)
+    except FormNotEditableError as exc:
+        return render("form.html", form_page(p, posted=posted, error=str(exc)), 409)
+    if not result.saved:
+        page = form_page(p, posted=posted, results=result.hard_failures, error=g.t("form.hard"))
+        return render("form.html", page, 422)
+    return redirect(
+        url_for(
+            ".form",
+            subject_key=subject_key,
+            event_oid=event_oid,
+            form_oid=form_oid,
+            saved=1,
+            opened=len(result.queries_opened),
+        ),
+        303,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    seq: int
+    recorded_at: str
+    username: str
+    role: str
+    transaction_type: str
+    old: str
+    new: str
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    subject_key: str
+    item: str
+    question: str
+    form_url: str
+    lines: tuple[HistoryLine, ...]
+
+
+def _shown(value: str | None, is_null: str | None) -> str:
+    return f"(null: {is_null})" if is_null is not None else (value or "")
+
+
+@bp.get(FORM_URL + "/history")
+def item_history(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int]:
+    p = _place(subject_key, event_oid, form_oid)
+    try:
+        ref = parse_field_name(request.args.get("field", ""))
+    except FieldNameError as exc:
+        raise HttpError(404, "") from exc
+    with reading() as conn:
+        rows = history(conn, p.study.oid, subject_key, item_oid=ref.item_oid, form=p.key)
+    item = p.study.mdv.item_defs.get(ref.item_oid)
+    lines = tuple(
+        HistoryLine(
+            e.seq,
+            e.recorded_at.isoformat(timespec="seconds"),
+            e.username,
+            e.role,
+            e.transaction_type,
+            _shown(e.old_value, e.old_is_null),
+            _shown(e.new_value, e.new_is_null),
+            e.reason or "",
+            e.source,
+        )
+        for e in rows
+        if (e.key.item_group_oid, e.key.item_group_repeat_key) == (ref.ig_oid, ref.ig_repeat_key)
+    )
+    page = HistoryPage(
+        subject_key,
+        ItemKey(event_oid, "", form_oid, "", *ref).describe(),
+        p.study.text(item.question, g.lang) if item else ref.item_oid,
+        url_for(".form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid),
+        lines,
+    )
+    return render("history.html", page)
+
+
+TARGETS = {
+    "verified": (FormStatus.VERIFIED, access.VERIFY),
+    "locked": (FormStatus.LOCKED, access.LOCK),
+    "unlocked": (FormStatus.COMPLETE, access.LOCK),
+}
+
+
+@bp.post(FORM_URL + "/status")
+def status(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | Response:
+    p = _place(subject_key, event_oid, form_oid)
+    target = TARGETS.get(request.form.get("target", ""))
+    if target is None:
+        raise HttpError(400, g.t("form.bad_status"))
+    role = g.viewer.require(target[1], p.subject.site_oid, g.t("action.status"))
+    try:
+        with writing() as conn:
+            set_form_status(
+                conn,
+                study=p.study.oid,
+                subject_key=subject_key,
+                form=p.key,
+                status=target[0],
+                user=g.viewer.username,
+                role=role,
+                expected_version=_expected_version(),
+            )
+    except ConflictError:
+        return render("form.html", form_page(p, error=g.t("form.conflict_status")), 409)
+    except (FormNotEditableError, NotFoundError) as exc:
+        return render("form.html", form_page(p, error=str(exc)), 409)
+    return redirect(
+        url_for(".form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid), 303
+    )

@@ -1,0 +1,161 @@
+"""Queries: the list across the user's sites (filtered by status), raising one on an item,
+answering, closing and reopening."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, g, redirect, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers.response import Response
+
+from odm_engine.clinical import ItemKey
+from renderers.html import parse_field_name
+from renderers.html.naming import FieldNameError
+from storage.models import Query, Site
+from storage.models import Subject as SubjectRow
+from storage.queries import open_query, transition
+from storage.studies import study_id_of
+from webapp import access
+from webapp.errors import HttpError
+from webapp.pages import render
+from webapp.runtime import reading, writing
+from webapp.studyview import sites_of
+from webapp.views.subjects import served
+
+bp = Blueprint("queries", __name__)
+STATUS_FILTERS = ("open", "answered", "closed", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRow:
+    id: int
+    subject_key: str
+    site: str
+    where: str
+    status: str
+    message: str
+    opened_by: str
+    opened_at: datetime
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueriesPage:
+    status: str
+    filters: tuple[str, ...]
+    rows: tuple[QueryRow, ...]
+
+
+@bp.get("/queries")
+def index() -> tuple[str, int]:
+    study = served()
+    g.viewer.require_anywhere(access.CLINICAL, g.t("action.read_queries"))
+    status = request.args.get("status", "open")
+    if status not in STATUS_FILTERS:
+        raise HttpError(400, g.t("queries.bad_filter", allowed=", ".join(STATUS_FILTERS)))
+    with reading() as conn:
+        visible = g.viewer.sites(access.CLINICAL, [s.oid for s in sites_of(conn, study.oid)])
+        q = (
+            select(
+                Query.__table__, SubjectRow.subject_key.label("subject_key"), Site.oid.label("site")
+            )
+            .join(SubjectRow, SubjectRow.id == Query.subject_id)
+            .join(Site, Site.id == SubjectRow.site_id)
+            .where(SubjectRow.study_id == study_id_of(conn, study.oid), Site.oid.in_(visible))
+            .order_by(Query.id.desc())
+            .limit(500)
+        )
+        if status != "all":
+            q = q.where(Query.status == status)
+        rows = conn.execute(q).mappings().all()
+    page = QueriesPage(
+        status,
+        STATUS_FILTERS,
+        tuple(
+            QueryRow(
+                r["id"],
+                r["subject_key"],
+                r["site"],
+                f"{r['study_event_oid']}/{r['form_oid']}/{r['item_oid']}",
+                r["status"],
+                r["message"],
+                r["opened_by"],
+                r["opened_at"],
+                url_for(
+                    "entry.form",
+                    subject_key=r["subject_key"],
+                    event_oid=r["study_event_oid"],
+                    form_oid=r["form_oid"],
+                ),
+            )
+            for r in rows
+        ),
+    )
+    return render("queries.html", page)
+
+
+def _back(subject_key: str) -> Response:
+    event_oid = request.form.get("event_oid", "")
+    form_oid = request.form.get("form_oid", "")
+    if served().has_form(event_oid, form_oid):
+        return redirect(
+            url_for("entry.form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid),
+            303,
+        )
+    return redirect(url_for("subjects.casebook", subject_key=subject_key), 303)
+
+
+@bp.post("/subjects/<subject_key>/queries")
+def subject_queries(subject_key: str) -> Response:
+    study = served()
+    with reading() as conn:
+        subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
+    role = g.viewer.require(access.RAISE_QUERY, subject.site_oid, g.t("action.raise_query"))
+    event_oid = request.form.get("event_oid", "")
+    form_oid = request.form.get("form_oid", "")
+    message = request.form.get("message", "").strip()
+    try:
+        ref = parse_field_name(request.form.get("field", ""))
+    except FieldNameError as exc:
+        raise HttpError(400, g.t("queries.bad_item")) from exc
+    if not study.has_form(event_oid, form_oid) or not message:
+        raise HttpError(400, g.t("queries.bad_item"))
+    with writing() as conn:
+        open_query(
+            conn,
+            study=study.oid,
+            subject_key=subject_key,
+            key=ItemKey(event_oid, "", form_oid, "", *ref),
+            message=message,
+            user=g.viewer.username,
+            role=role,
+        )
+    return _back(subject_key)
+
+
+ACTIONS = {"answer": access.ANSWER_QUERY, "close": access.CLOSE_QUERY, "reopen": access.CLOSE_QUERY}
+
+
+@bp.post("/subjects/<subject_key>/queries/<int:query_id>")
+def query_action(subject_key: str, query_id: int) -> Response:
+    study = served()
+    with reading() as conn:
+        subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
+        owner = conn.scalar(select(Query.subject_id).where(Query.id == query_id))
+    if owner != subject.id:
+        raise HttpError(404, "")
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        raise HttpError(400, g.t("queries.bad_action"))
+    role = g.viewer.require(ACTIONS[action], subject.site_oid, g.t("action.query_" + action))
+    text = request.form.get("text", "").strip()
+    if action == "answer" and not text:
+        raise HttpError(400, g.t("queries.answer_text"))
+    try:
+        with writing() as conn:
+            transition(conn, query_id, action, text=text, user=g.viewer.username, role=role)
+    except ValueError as exc:
+        raise HttpError(409, str(exc)) from exc
+    return _back(subject_key)
