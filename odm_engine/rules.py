@@ -61,6 +61,49 @@ def _ref(  # noqa: PLR0917 -- one positional call shape per reference kind
     )
 
 
+StructureRef = m.StudyEventRef | m.FormRef | m.ItemGroupRef | m.ItemRef
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """One structural Ref with where it stands: the one walk every structure rule shares."""
+
+    parent: str
+    """Where the Ref stands, e.g. ``Protocol`` or ``FormDef F.AE``."""
+    element: str
+    """StudyEventRef, FormRef, ItemGroupRef or ItemRef."""
+    target: str
+    """The kind of definition it names (StudyEventDef ...)."""
+    oid: str
+    ref: StructureRef
+
+
+def _structure(mdv: m.MetaDataVersion) -> Iterator[_Placed]:
+    if mdv.protocol is not None:
+        for ser in mdv.protocol.study_event_refs:
+            yield _Placed("Protocol", "StudyEventRef", "StudyEventDef", ser.study_event_oid, ser)
+    for sed in mdv.study_event_defs.values():
+        for fr in sed.form_refs:
+            yield _Placed(f"StudyEventDef {sed.oid}", "FormRef", "FormDef", fr.form_oid, fr)
+    for fd in mdv.form_defs.values():
+        for gr in fd.item_group_refs:
+            yield _Placed(
+                f"FormDef {fd.oid}", "ItemGroupRef", "ItemGroupDef", gr.item_group_oid, gr
+            )
+    for igd in mdv.item_group_defs.values():
+        for ir in igd.item_refs:
+            yield _Placed(f"ItemGroupDef {igd.oid}", "ItemRef", "ItemDef", ir.item_oid, ir)
+
+
+def _tables(mdv: m.MetaDataVersion) -> dict[str, Mapping[str, object]]:
+    return {
+        "StudyEventDef": mdv.study_event_defs,
+        "FormDef": mdv.form_defs,
+        "ItemGroupDef": mdv.item_group_defs,
+        "ItemDef": mdv.item_defs,
+    }
+
+
 def references(ctx: RuleContext) -> Iterator[Finding]:
     """ODM 1.3.2 §3.1: every Ref and OID attribute names a definition that exists."""
     mdv = ctx.mdv
@@ -96,34 +139,42 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
                 target="MetaDataVersion",
                 scope=f'Study "{inc.study_oid}" in this file',
             )
-    if mdv.protocol is not None:
-        for ser in mdv.protocol.study_event_refs:
+    tables = _tables(mdv)
+    for placed in _structure(mdv):
+        ref = placed.ref
+        yield from _ref(
+            ctx,
+            ref,
+            placed.element,
+            f"{placed.target.removesuffix('Def')}OID",
+            placed.oid,
+            placed.target,
+            tables[placed.target],
+        )
+        if isinstance(ref, m.ItemRef):
+            yield from _ref(
+                ctx, ref, "ItemRef", "MethodOID", ref.method_oid, "MethodDef", mdv.method_defs
+            )
             yield from _ref(
                 ctx,
-                ser,
-                "StudyEventRef",
-                "StudyEventOID",
-                ser.study_event_oid,
-                "StudyEventDef",
-                mdv.study_event_defs,
+                ref,
+                "ItemRef",
+                "ImputationMethodOID",
+                ref.imputation_method_oid,
+                "MethodDef",
+                mdv.method_defs,
             )
-            yield from condition(ser, "StudyEventRef", ser.collection_exception_condition_oid)
-    for sed in mdv.study_event_defs.values():
-        for fr in sed.form_refs:
-            yield from _ref(ctx, fr, "FormRef", "FormOID", fr.form_oid, "FormDef", mdv.form_defs)
-            yield from condition(fr, "FormRef", fr.collection_exception_condition_oid)
+            yield from _ref(
+                ctx,
+                ref,
+                "ItemRef",
+                "RoleCodeListOID",
+                ref.role_code_list_oid,
+                "CodeList",
+                mdv.code_lists,
+            )
+        yield from condition(ref, placed.element, ref.collection_exception_condition_oid)
     for fd in mdv.form_defs.values():
-        for gr in fd.item_group_refs:
-            yield from _ref(
-                ctx,
-                gr,
-                "ItemGroupRef",
-                "ItemGroupOID",
-                gr.item_group_oid,
-                "ItemGroupDef",
-                mdv.item_group_defs,
-            )
-            yield from condition(gr, "ItemGroupRef", gr.collection_exception_condition_oid)
         for layout in fd.archive_layouts:
             yield from _ref(
                 ctx,
@@ -134,31 +185,6 @@ def references(ctx: RuleContext) -> Iterator[Finding]:
                 "Presentation",
                 mdv.presentations,
             )
-    for igd in mdv.item_group_defs.values():
-        for ir in igd.item_refs:
-            yield from _ref(ctx, ir, "ItemRef", "ItemOID", ir.item_oid, "ItemDef", mdv.item_defs)
-            yield from _ref(
-                ctx, ir, "ItemRef", "MethodOID", ir.method_oid, "MethodDef", mdv.method_defs
-            )
-            yield from _ref(
-                ctx,
-                ir,
-                "ItemRef",
-                "ImputationMethodOID",
-                ir.imputation_method_oid,
-                "MethodDef",
-                mdv.method_defs,
-            )
-            yield from _ref(
-                ctx,
-                ir,
-                "ItemRef",
-                "RoleCodeListOID",
-                ir.role_code_list_oid,
-                "CodeList",
-                mdv.code_lists,
-            )
-            yield from condition(ir, "ItemRef", ir.collection_exception_condition_oid)
     for item in mdv.item_defs.values():
         yield from _ref(
             ctx,
@@ -438,98 +464,42 @@ def lengths(ctx: RuleContext) -> Iterator[Finding]:
 
 def order_numbers(ctx: RuleContext) -> Iterator[Finding]:
     """OrderNumber is unique among the children of one parent."""
-    mdv = ctx.mdv
-
-    def check(
-        parent: str, element: str, refs: Iterable[tuple[int | None, int, str]]
-    ) -> Iterator[Finding]:
-        seen: dict[int, int] = {}
-        for order, line, oid in refs:
-            if order is None:
-                continue
-            if order in seen:
-                yield finding(
-                    "ODM-ORD-001",
-                    path=ctx.path,
-                    line=line,
-                    oid=oid,
-                    element=element,
-                    order=order,
-                    parent=parent,
-                    first_line=seen[order],
-                )
-            else:
-                seen[order] = line
-
-    if mdv.protocol is not None:
-        yield from check(
-            "Protocol",
-            "StudyEventRef",
-            ((r.order_number, r.line, r.study_event_oid) for r in mdv.protocol.study_event_refs),
-        )
-    for sed in mdv.study_event_defs.values():
-        yield from check(
-            f"StudyEventDef {sed.oid}",
-            "FormRef",
-            ((r.order_number, r.line, r.form_oid) for r in sed.form_refs),
-        )
-    for fd in mdv.form_defs.values():
-        yield from check(
-            f"FormDef {fd.oid}",
-            "ItemGroupRef",
-            ((r.order_number, r.line, r.item_group_oid) for r in fd.item_group_refs),
-        )
-    for igd in mdv.item_group_defs.values():
-        yield from check(
-            f"ItemGroupDef {igd.oid}",
-            "ItemRef",
-            ((r.order_number, r.line, r.item_oid) for r in igd.item_refs),
-        )
-    for cl in mdv.code_lists.values():
-        yield from check(
-            f"CodeList {cl.oid}",
-            "CodeListItem",
-            ((i.order_number, i.line, cl.oid) for i in cl.items),
-        )
+    first_line: dict[tuple[str, int], int] = {}
+    numbered = [
+        (p.parent, p.element, p.ref.order_number, p.ref.line, p.oid) for p in _structure(ctx.mdv)
+    ] + [
+        (f"CodeList {cl.oid}", "CodeListItem", item.order_number, item.line, cl.oid)
+        for cl in ctx.mdv.code_lists.values()
+        for item in cl.items
+    ]
+    for parent, element, order, line, oid in numbered:
+        if order is None:
+            continue
+        if (parent, order) in first_line:
+            yield finding(
+                "ODM-ORD-001",
+                path=ctx.path,
+                line=line,
+                oid=oid,
+                element=element,
+                order=order,
+                parent=parent,
+                first_line=first_line[parent, order],
+            )
+        else:
+            first_line[parent, order] = line
 
 
 def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
-    mdv = ctx.mdv
-    refs: list[tuple[str, str, m.Node, bool, str | None]] = []
-    if mdv.protocol is not None:
-        refs += [
-            (
-                "StudyEventRef",
-                r.study_event_oid,
-                r,
-                r.mandatory,
-                r.collection_exception_condition_oid,
-            )
-            for r in mdv.protocol.study_event_refs
-        ]
-    for sed in mdv.study_event_defs.values():
-        refs += [
-            ("FormRef", r.form_oid, r, r.mandatory, r.collection_exception_condition_oid)
-            for r in sed.form_refs
-        ]
-    for fd in mdv.form_defs.values():
-        refs += [
-            ("ItemGroupRef", r.item_group_oid, r, r.mandatory, r.collection_exception_condition_oid)
-            for r in fd.item_group_refs
-        ]
-    for igd in mdv.item_group_defs.values():
-        refs += [
-            ("ItemRef", r.item_oid, r, r.mandatory, r.collection_exception_condition_oid)
-            for r in igd.item_refs
-        ]
-    for element, oid, node, mandatory, cond in refs:
-        if mandatory and cond:
+    for placed in _structure(ctx.mdv):
+        cond = placed.ref.collection_exception_condition_oid
+        if placed.ref.mandatory and cond:
             yield finding(
                 "ODM-MAN-001",
                 path=ctx.path,
-                line=node.line,
-                oid=oid,
-                element=element,
+                line=placed.ref.line,
+                oid=placed.oid,
+                element=placed.element,
                 condition=cond,
             )
 
@@ -552,25 +522,13 @@ def unused_definitions(ctx: RuleContext) -> Iterator[Finding]:
             "MeasurementUnit",
         )
     }
-    if mdv.protocol is not None:
-        for r in mdv.protocol.study_event_refs:
-            used["StudyEventDef"].add(r.study_event_oid)
-            _add(used["ConditionDef"], r.collection_exception_condition_oid)
-    for sed in mdv.study_event_defs.values():
-        for fr in sed.form_refs:
-            used["FormDef"].add(fr.form_oid)
-            _add(used["ConditionDef"], fr.collection_exception_condition_oid)
-    for fd in mdv.form_defs.values():
-        for gr in fd.item_group_refs:
-            used["ItemGroupDef"].add(gr.item_group_oid)
-            _add(used["ConditionDef"], gr.collection_exception_condition_oid)
-    for igd in mdv.item_group_defs.values():
-        for ir in igd.item_refs:
-            used["ItemDef"].add(ir.item_oid)
-            _add(used["ConditionDef"], ir.collection_exception_condition_oid)
-            _add(used["MethodDef"], ir.method_oid)
-            _add(used["MethodDef"], ir.imputation_method_oid)
-            _add(used["CodeList"], ir.role_code_list_oid)
+    for placed in _structure(mdv):
+        used[placed.target].add(placed.oid)
+        _add(used["ConditionDef"], placed.ref.collection_exception_condition_oid)
+        if isinstance(placed.ref, m.ItemRef):
+            _add(used["MethodDef"], placed.ref.method_oid)
+            _add(used["MethodDef"], placed.ref.imputation_method_oid)
+            _add(used["CodeList"], placed.ref.role_code_list_oid)
     for item in mdv.item_defs.values():
         _add(used["CodeList"], item.code_list_oid)
         used["MeasurementUnit"].update(item.measurement_unit_oids)
