@@ -38,7 +38,16 @@ def _expand(paths: tuple[str, ...]) -> Iterator[Path]:
 
 
 def _read(path: Path) -> bytes:
+    from odm_engine.findings import finding
+    from odm_engine.safexml import max_xml_bytes
+
     try:
+        size = path.stat().st_size
+        # Security fix (issue 8): an over-limit file is refused before it is read; reading
+        # it whole first put a 512 MB file in memory before parse_bytes refused it.
+        if size > max_xml_bytes():
+            found = finding("ODM-XML-003", path=str(path), size=size, limit=max_xml_bytes())
+            raise UsageError(found.format())
         return path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
@@ -438,11 +447,14 @@ def import_(  # noqa: PLR0917 - click passes options by name
     Exit status: 0 imported (or already imported, or a clean dry run), 1 rejected with a
     report of every problem, 2 unreadable input or usage error.
     """
+    from itertools import chain
+
     from odm_engine.exchange import read_clinical_data
     from odm_engine.findings import finding, has_errors
     from storage.engine import write_transaction
     from storage.errors import BulkRejectedError
     from storage.exchange import ImportOutcome, import_source, import_subjects, imported_at
+    from storage.studies import parent_of_site_study, site_level_studies
 
     path = Path(file)
     if not path.is_file():
@@ -457,21 +469,39 @@ def import_(  # noqa: PLR0917 - click passes options by name
         if has_errors(findings):
             sys.exit(EXIT_USAGE)
         raise UsageError(f"{file}: holds no SubjectData to import")
-    target = study_oid or first.study_oid
-    if target != first.study_oid:
-        findings.append(finding("ODM-IMP-009", path=file, study=first.study_oid, target=target))
     source = import_source(reader.header.file_oid, sha)
     outcome = ImportOutcome()
     status = "imported"
 
+    sites: dict[str, int] = {}  # site-level Study OIDs resolved to the parent study
+
     def stream():  # type: ignore[no-untyped-def]
-        yield first
-        yield from records
+        seen: set[str] = set()
+        for record in chain([first], records):
+            if record.study_oid in sites and record.study_oid not in seen:
+                seen.add(record.study_oid)
+                findings.append(
+                    finding(
+                        "ODM-IMP-011",
+                        path=file,
+                        line=record.line,
+                        site=record.study_oid,
+                        study=named,
+                    )
+                )
+            yield record
 
     with _storage_errors(), _progress(f"Importing {path.name}") as update:
         engine = _engine(db)
         with engine.connect() as conn:
             when = imported_at(conn, source)
+            # a site-level Study of the stored metadata (OpenClinica 3) means its parent study
+            named = parent_of_site_study(conn, first.study_oid) or first.study_oid
+            if named != first.study_oid:
+                sites.update(site_level_studies(conn, named))
+        target = study_oid or named
+        if target != named:
+            findings.append(finding("ODM-IMP-009", path=file, study=named, target=target))
         if when is not None:
             status = "already imported"
             findings.append(

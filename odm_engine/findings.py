@@ -276,6 +276,13 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         'ItemGroupOID="{group}", the item group of that form holding its items '
         "({items}). Correct the ItemGroupOID in the source.",
     ),
+    "ODM-IMP-011": (
+        Severity.INFO,
+        'ClinicalData names Study "{site}", a site-level Study of the stored metadata of '
+        'study "{study}" (its MetaDataVersion Includes that of "{study}"); the data is '
+        'imported into study "{study}". Rule: a site-level StudyOID resolves to its parent '
+        "study (OpenClinica 3 extracts).",
+    ),
     "ODM-IMP-007": (
         Severity.ERROR,
         '{element} has TransactionType="{value}", not one of Insert, Update, Remove, '

@@ -164,7 +164,8 @@ def load_study(
             loaded_by=loaded_by,
         )
     )
-    METADATA_CACHE.put(sha, odm)
+    # cached as current_metadata reads it: the profile's reading, not the raw file
+    METADATA_CACHE.put(sha, normalise(odm))
     return StudyLoadResult(
         "stored",
         f"Study {study.oid}: stored metadata version {number} ({mdv.oid}, sha256 {sha[:12]}).",
@@ -294,6 +295,40 @@ def current_metadata(conn: Connection, study_oid: str) -> StoredMetadata:
     if mdv is None:
         raise NotFoundError(f"Study {study_oid}: stored metadata has no MetaDataVersion.")
     return StoredMetadata(study_oid, row.number, row.sha256, odm, mdv)
+
+
+def site_level_studies(conn: Connection, study_oid: str) -> dict[str, int]:
+    """Site-level Study elements stored with the study's metadata: OID -> source line.
+
+    OpenClinica 3 exports the parent study followed by one Study per site whose
+    MetaDataVersion Includes the parent's; its ClinicalData then names the site's StudyOID.
+    """
+    odm = current_metadata(conn, study_oid).odm
+    return {
+        study.oid: study.line
+        for study in odm.studies
+        if study.oid != study_oid
+        and any(
+            mdv.include is not None and mdv.include.study_oid == study_oid
+            for mdv in study.metadata_versions
+        )
+    }
+
+
+def parent_of_site_study(conn: Connection, study_oid: str) -> str | None:
+    """The stored study of which ``study_oid`` is a site-level Study, or None.
+
+    None as well when ``study_oid`` is itself a stored study.
+    """
+    if conn.scalar(select(Study.id).where(Study.oid == study_oid)) is not None:
+        return None
+    for oid in conn.scalars(select(Study.oid).order_by(Study.oid)):
+        try:
+            if study_oid in site_level_studies(conn, oid):
+                return oid
+        except NotFoundError:
+            continue
+    return None
 
 
 def metadata_xml(conn: Connection, study_oid: str, number: int | None = None) -> bytes:
