@@ -7,9 +7,16 @@ an HTML page with the right status. Tracebacks go to the log, never to the user.
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, render_template
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from storage.errors import AccessDeniedError, ConflictError, FormNotEditableError, NotFoundError
+
+DATABASE_UNAVAILABLE = (
+    "The database could not take the change (it may be full, read-only or restarting); "
+    "nothing was saved. Your entries are still in this page's form: go back and submit "
+    "again in a moment, or tell the administrator if it persists."
+)
 
 
 class HttpError(Exception):
@@ -40,6 +47,10 @@ def _status_of(exc: Exception) -> tuple[int, str]:
         return 403, str(exc)
     if isinstance(exc, ConflictError | FormNotEditableError):
         return 409, str(exc)
+    if isinstance(exc, OperationalError):
+        # Fault fix (issue 8): a full disk, a read-only database or a lost database server
+        # was a bare 500; the transaction was rolled back, so say so and that it may pass.
+        return 503, DATABASE_UNAVAILABLE
     return 500, ""
 
 
@@ -48,7 +59,7 @@ def handle_error(exc: Exception) -> tuple[str, int] | Response:
     from webapp.pages import chrome  # noqa: PLC0415 (pages imports this module)
 
     status, message = _status_of(exc)
-    if status >= 500:
+    if status >= 500:  # 503 included: the administrator must learn of a full disk
         current_app.logger.exception("Unhandled error", exc_info=exc)
     try:
         frame = chrome()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -28,7 +29,10 @@ from odm_engine.safexml import iterparse_options, max_xml_bytes, sniff
 
 _HEAD = 65536
 _ODM_NAMESPACES = (m.ODM_NS, "")
-_TAGS = ("{*}ODM", "{*}SubjectData", "{*}ClinicalData", "{*}ReferenceData")
+_XINCLUDE = "{http://www.w3.org/2001/XInclude}*"
+# Security fix (issue 8): XInclude elements are watched for too, so the streaming reader
+# refuses them (ODM-XML-005) as parse_bytes does, instead of keeping them as extensions.
+_TAGS = ("{*}ODM", "{*}SubjectData", "{*}ClinicalData", "{*}ReferenceData", _XINCLUDE)
 
 
 class _HashingReader(io.RawIOBase):
@@ -72,7 +76,9 @@ class ClinicalDataReader:
         elif isinstance(source, str):
             path = path or source
             self._stream = open(source, "rb")  # closed after iteration
-            size = None
+            # Security fix (issue 8): the size of a file is known, so an over-limit file is
+            # refused by sniff (ODM-XML-003) before any of it is parsed.
+            size = os.fstat(self._stream.fileno()).st_size
         else:
             self._stream = source
             size = None
@@ -116,6 +122,12 @@ class ClinicalDataReader:
             for event, el in events:
                 name = _local(el.tag)
                 if event == "start":
+                    if el.tag.startswith("{http://www.w3.org/2001/XInclude}"):
+                        # Security fix (issue 8): refused, as parse_bytes refuses it.
+                        self.findings.append(
+                            finding("ODM-XML-005", path=self.path, line=el.sourceline)
+                        )
+                        return
                     if name == "ODM" and self._root is None:
                         if not self._start(el):
                             return
@@ -166,6 +178,12 @@ class ClinicalDataReader:
     def _start(self, root: etree._Element) -> bool:
         """Read the ODM root: header, profile. False when the file is not ODM 1.3."""
         self._root = root
+        if root.getroottree().docinfo.doctype:
+            # Security fix (issue 8): sniff looks for a DOCTYPE in the first 64 KB only; one
+            # behind a long comment reached the parser and its internal entities were
+            # expanded into imported values. Refused here, before any element is read.
+            self.findings.append(finding("ODM-XML-002", path=self.path, line=1))
+            return False
         namespace = _ns(root.tag)
         if namespace not in _ODM_NAMESPACES:
             self.findings.append(
@@ -222,10 +240,21 @@ class ClinicalDataReader:
         Call it after iterating, or from inside the loop once the first subject arrived
         (ODM puts Study and AdminData before ClinicalData).
         """
-        if self._root is None:
-            return None
+        if self._root is None or _ns(self._root.tag) not in _ODM_NAMESPACES:
+            return None  # not ODM 1.3: reported by _start (ODM-IMP-003)
         source = self._root
-        root = etree.Element(source.tag, attrib=dict(source.attrib), nsmap=source.nsmap)
+        try:
+            root = etree.Element(source.tag, nsmap=source.nsmap)
+        except ValueError:
+            return None  # a namespace URI lxml refuses (fuzzing, issue 8); not ODM metadata
+        for name, value in source.attrib.items():
+            # Security fix (issue 8, found by fuzzing): libxml2 keeps an attribute with an
+            # undeclared prefix ("mlns:xml") that lxml refuses to set again; copying the
+            # attributes in one go raised ValueError out of `edc import`. Such a name is skipped.
+            try:
+                root.set(name, value)
+            except ValueError:
+                continue
         for child in source:
             if isinstance(child.tag, str) and _local(child.tag) in ("Study", "AdminData"):
                 root.append(copy.deepcopy(child))

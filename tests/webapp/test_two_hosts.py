@@ -27,7 +27,7 @@ def pg_url() -> Iterator[str]:
     if not base:
         pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run this test")
     schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
+    admin = make_engine(base, pool_pre_ping=True)  # survives tests/faults restarting PostgreSQL
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in base else "?"
