@@ -68,10 +68,19 @@ class EdcGroup(click.Group):
     """Translates the engine's faults into clean CLI errors, in this one place."""
 
     def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             return super().invoke(ctx)
         except EdcError as exc:
             raise click.ClickException(str(exc)) from exc
+        except DBAPIError as exc:
+            # Disk full, read-only file, server gone: the transaction was rolled back.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(
+                f"The database refused the work ({reason}); nothing was written. Fix the "
+                "database (space, permissions, server) and run the command again."
+            ) from exc
 
 
 @click.group(cls=EdcGroup)

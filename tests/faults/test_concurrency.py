@@ -23,7 +23,7 @@ from tests.webapp.conftest import PASSWORD
 from tests.webapp.live import Http, gunicorn
 
 pytestmark = pytest.mark.slow
-CLIENTS, SHARED, SECONDS = 16, 8, 15
+CLIENTS, SHARED, SECONDS = 16, 8, 30  # issue 8: 16 clients for 30 s
 CONSENT = "/subjects/{key}/SE.ELIG/F.IC"
 VERSION = re.compile(r'name="expected_version" value="(\d+)"')
 

@@ -269,3 +269,27 @@ def test_read_only_database_gives_a_clear_error_and_keeps_what_was_committed(
     assert "nothing was saved" in page and "Traceback" not in page
     assert dump(web.engine) == committed
     assert sys.platform  # the file itself was never made unwritable: nothing to restore
+
+
+def test_edc_import_into_a_read_only_database_says_nothing_was_written(
+    web: Web, tmp_path: Path
+) -> None:
+    """The CLI translates a database refusal into one clear message (no traceback)."""
+    data = tmp_path / "small.xml"
+    big_import(data, 3)
+    before = dump(web.engine)
+    web.engine.dispose()
+    db_file = Path(urlparse(web.url).path)
+    read_only = f"sqlite:///file:{db_file}?mode=ro&uri=true"
+    proc = subprocess.run(
+        [str(EDC), "import", str(data), "--user", "dm", "--db", read_only],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "nothing was written" in proc.stderr
+    assert dump(make_engine(web.url)) == before
