@@ -30,6 +30,7 @@ import binascii
 import datetime as dt
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Context, Decimal
@@ -57,6 +58,8 @@ __all__ = [
     "PartialDate",
     "PartialDatetime",
     "PartialTime",
+    "canonical_checker",
+    "canonical_text",
     "compare_values",
     "format_value",
     "is_orderable",
@@ -491,6 +494,99 @@ def parse_value(
     if problem is not None:
         return problem
     return Parsed(value, format_value(data_type, value))
+
+
+_CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(?:\.([0-9]+))?")
+_FAST_DECIMAL_CHARS = 300  # far inside _MAX_EXPONENT, so no range check is needed
+_ZEROS = str.maketrans("", "", "-0.")
+_NON_ZERO = frozenset("123456789")
+
+
+def canonical_text(
+    data_type: str,
+    text: str,
+    *,
+    length: int | None = None,
+    significant_digits: int | None = None,
+) -> str | DataTypeProblem:
+    """``parse_value(...).canonical`` without the typed value: the canonical ODM text of a
+    valid value, or the same DataTypeProblem (see :func:`canonical_checker`)."""
+    return canonical_checker(data_type, length=length, significant_digits=significant_digits)(text)
+
+
+def canonical_checker(
+    data_type: str, *, length: int | None = None, significant_digits: int | None = None
+) -> Callable[[str], str | DataTypeProblem]:
+    """:func:`canonical_text` for one DataType and its limits: one call per value.
+
+    The bulk import checks a million values with it. Text that is already canonical and
+    plainly within the limits (an ASCII string, digits without a leading zero, a decimal
+    written as ``format_value`` writes it, a YYYY-MM-DD date) is returned as it is; anything
+    else goes through :func:`parse_value`, so both always agree (a property test checks it).
+    """
+    _spec(data_type)
+
+    def slow(text: str) -> str | DataTypeProblem:
+        parsed = parse_value(data_type, text, length=length, significant_digits=significant_digits)
+        return parsed.canonical if isinstance(parsed, Parsed) else parsed
+
+    if data_type in _TEXT_TYPES:
+        most = sys.maxsize if length is None else length
+
+        def text_value(text: str) -> str | DataTypeProblem:
+            if text and text.isascii() and text.isprintable() and len(text) <= most:
+                return text
+            return slow(text)
+
+        return text_value
+    if data_type == "integer":
+        most = _MAX_INTEGER_DIGITS if length is None else min(length, _MAX_INTEGER_DIGITS)
+
+        def integer_value(text: str) -> str | DataTypeProblem:
+            if text.isdigit() and text.isascii() and len(text) <= most:
+                if text[0] != "0" or len(text) == 1:
+                    return text
+            elif text[:1] == "-":
+                digits = text[1:]
+                if digits.isdigit() and digits.isascii() and digits[0] != "0":
+                    if len(digits) <= most:
+                        return text
+            return slow(text)
+
+        return integer_value
+    if data_type in ("float", "double"):
+        match = _CANONICAL_DECIMAL.fullmatch
+
+        def decimal_value(text: str) -> str | DataTypeProblem:
+            found = match(text) if len(text) <= _FAST_DECIMAL_CHARS else None
+            if found is not None and (text[0] != "-" or text.translate(_ZEROS)):
+                whole, fraction = found.groups()
+                decimals = len(fraction) if fraction else 0
+                if significant_digits is None or decimals <= significant_digits:
+                    if length is None:
+                        return text
+                    if (0 if whole == "0" and decimals else len(whole)) + decimals <= length:
+                        return text
+            return slow(text)
+
+        return decimal_value
+    if data_type == "date":
+        make_date = dt.date
+
+        def date_value(text: str) -> str | DataTypeProblem:
+            if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[0] in _NON_ZERO:
+                year, month, day = text[:4], text[5:7], text[8:]
+                if (year + month + day).isdigit() and text.isascii():
+                    try:
+                        make_date(int(year), int(month), int(day))
+                    except ValueError:
+                        pass
+                    else:
+                        return text
+            return slow(text)
+
+        return date_value
+    return slow
 
 
 def _limit_problem(

@@ -6,18 +6,34 @@ are checked as they arrive (type, length, code list, form membership) and each s
 are run through the check plan; after the first problem nothing more is written, validation
 goes on so the report lists every problem, and :meth:`BulkWriter.finish` raises
 :class:`BulkRejectedError`: the caller rolls back.
+
+Speed (a million values per import): what is known of an item key (its ItemDef check, form,
+group) is worked out once per key, not per value; rows are plain tuples; on SQLite the audit
+row of each newly inserted value is written by one ``INSERT ... SELECT`` per batch from the
+item rows just inserted (the same columns a tuple would carry: who, when, source, the full
+key, ``Insert``, the new value), so a million 23-column rows never pass through Python.
+Changes to stored values (Update, Remove) and form status rows are written as tuples.
+Also on SQLite, each batch's rows go to the database in multi-row INSERTs (thousands of rows
+per statement), written by a second thread while this one reads and checks the next batch:
+SQLite works without holding Python's GIL, so the two overlap. The statements, their order
+and the one transaction are those of writing in line: the thread writes one batch at a time,
+and every other use of the connection, and the end of the transaction (commit or rollback),
+waits for it.
 """
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, event, select
 
-from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.clinical import FormKey, GroupKey, ItemKey
 from storage.audit import AUDIT_COLUMNS
 from storage.errors import BulkRejectedError, ConflictError
 from storage.models import Form, FormStatus, ItemGroup, Role, Site, StudyEvent, TransactionType
@@ -33,7 +49,7 @@ from storage.validation import (
     ValueProblem,
     apply_changes,
 )
-from storage.writes import ABSENT, RESET_ON_CHANGE, as_stored, transaction_type
+from storage.writes import RESET_ON_CHANGE
 
 _TABLES = {
     "subjects": ("id", "study_id", "subject_key", "site_id", "created_at"),
@@ -60,11 +76,68 @@ UPDATE_FORM = (
 )
 UPDATE_ITEM = "UPDATE item_data SET value = ?, is_null = ? WHERE id = ?"
 DELETE_ITEM = "DELETE FROM item_data WHERE id = ?"
+AUDIT_OF_INSERTED = (
+    f"INSERT INTO audit_trail ({', '.join(AUDIT_COLUMNS)}) "  # noqa: S608 (module constants)
+    "SELECT ?, ?, ?, ?, site.oid, ?, s.id, s.subject_key, ?, ?, f.version, "
+    "e.study_event_oid, e.repeat_key, f.form_oid, f.repeat_key, g.item_group_oid, "
+    "g.repeat_key, d.item_oid, 'Insert', NULL, d.value, NULL, d.is_null "
+    "FROM item_data d JOIN item_groups g ON g.id = d.item_group_id "
+    "JOIN forms f ON f.id = g.form_id JOIN study_events e ON e.id = f.study_event_id "
+    "JOIN subjects s ON s.id = e.subject_id LEFT JOIN sites site ON site.id = s.site_id "
+    "WHERE d.id BETWEEN ? AND ? ORDER BY d.id"
+)
+"""The audit rows of the item rows a batch inserted (ids ``first`` to ``last``), in order:
+the columns of :data:`storage.audit.AUDIT_COLUMNS`, as ``_write`` would build them."""
+_INSERT = TransactionType.INSERT.value
+_UPDATE = TransactionType.UPDATE.value
+_REMOVE = TransactionType.REMOVE.value
+_ROWS_PER_STATEMENT = 5000
+"""SQLite: rows per multi-row INSERT (a statement is compiled once per distinct size)."""
+_MAX_KEYS = 200_000
+"""Item keys whose facts are remembered (a study has thousands; forgotten all at once)."""
 
 
 def _param(statement: str, mark: str) -> str:
     """``?`` placeholders (sqlite3) or ``%s`` (psycopg)."""
     return statement.replace("?", mark)
+
+
+def _variable_limit(dbapi: Any) -> int:
+    """SQLite's SQLITE_LIMIT_VARIABLE_NUMBER for this connection (999 before 3.32)."""
+    getlimit = getattr(dbapi, "getlimit", None)
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else 999
+
+
+@functools.lru_cache(maxsize=64)
+def _values_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
+    """SQLite: an INSERT of ``rows`` rows in one statement (one step, many parameters)."""
+    row = f"({', '.join('?' * len(columns))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"  # noqa: S608 (module constants)
+
+
+def _insert_rows(
+    cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], limit: int
+) -> None:
+    """Insert ``rows`` with as few statements as SQLite's parameter ``limit`` allows."""
+    per = max(1, min(limit // len(columns), _ROWS_PER_STATEMENT))
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        cursor.execute(_values_insert(table, columns, len(chunk)), [v for r in chunk for v in r])
+
+
+_KeyInfo = tuple[
+    ItemKey,
+    ItemKey,
+    "Callable[[str], Any] | None",
+    FormKey,
+    GroupKey,
+    bool,
+    str,
+    tuple[str, str, str],
+]
+"""What the bulk path knows of one ItemKey object: the key, its interned equal, the value
+check of its ItemDef (None: ask ``canonical``), its form and group keys (interned), whether its
+form has checks, its ItemOID, and (ItemGroupOID, ItemGroupRepeatKey, ItemOID)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +197,7 @@ class BulkWriter:
         source: str,
         reason: str | None = None,
         validator: FormValidator | None = None,
-        batch_size: int = 20_000,
+        batch_size: int = 50_000,
         on_flush: Callable[[int], None] | None = None,
     ) -> None:
         self.conn, self.study, self.source, self.reason = conn, study, source, reason
@@ -158,14 +231,38 @@ class BulkWriter:
                 )
             )
         }
-        self._ids = {t: _Ids(conn, t) for t in ("subjects", "study_events", "forms", "item_groups")}
+        self._derive = not self._pg
+        """SQLite: audit rows of inserted values by AUDIT_OF_INSERTED (PostgreSQL: COPY)."""
+        self._background = self._derive
+        """SQLite: batches are written by a second thread (see the module docstring)."""
+        self._job: threading.Thread | None = None
+        self._job_error: BaseException | None = None
+        self._job_audit = 0
+        self._listeners = (("commit", self._before_commit), ("rollback", self._before_rollback))
+        if self._background:
+            for name, listener in self._listeners:
+                event.listen(conn, name, listener)
+        self._ids = {
+            t: _Ids(conn, t)
+            for t in ("subjects", "study_events", "forms", "item_groups", "item_data")
+        }
         self._rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES}
         self._form_updates: list[tuple[Any, ...]] = []
         self._item_updates: list[tuple[Any, ...]] = []
         self._item_deletes: list[tuple[Any, ...]] = []
         self._touched: set[int] = set()
+        self._infos: dict[int, _KeyInfo] = {}
+        """id(ItemKey) -> facts of that key; the key itself is the first of them, so the id
+        stays its own while remembered."""
+        self._interned: dict[Any, Any] = {}
+        """One ItemKey / FormKey / GroupKey object per value: equal keys share facts."""
+        self._value_checker: Callable[[ItemKey], Any] | None = getattr(
+            self.validator, "value_checker", None
+        )
         self.problems: list[BulkProblem] = []
         self._created = self._items = self._audit = self._queries = 0
+        self._one_pass_misses = 0
+        """New subjects the one-pass path handed back (checks to run): past half, stop trying."""
 
     def _problem(self, subject_key: str, p: Any) -> None:
         self.problems.append(
@@ -179,57 +276,204 @@ class BulkWriter:
         items: Iterable[tuple[ItemKey, EnteredValue]],
     ) -> None:
         """Import one subject's values; None or "" removes a value, IsNull records a null."""
-        canonical = self.validator.canonical
-        wanted: dict[ItemKey, EnteredValue] = {}
-        for key, value in items:
-            checked = canonical(key, value)
-            if type(checked) is ValueProblem:
-                self._problem(subject_key, checked)
-            else:
-                wanted[key] = checked  # type: ignore[assignment]
+        if len(self._infos) > _MAX_KEYS:
+            self._infos.clear()
+            self._interned.clear()
         site_id = self._sites.get(site_oid) if site_oid else None
-        if site_oid and site_id is None:
-            self.problems.append(
-                BulkProblem(
-                    subject_key,
-                    "SiteRef",
-                    "metadata",
-                    None,
-                    "hard",
-                    f'Subject {subject_key}: SiteRef LocationOID="{site_oid}" names no '
-                    "site of this study. Add the Location to AdminData and load it.",
-                )
-            )
+        bad_site = bool(site_oid) and site_id is None
         existing = self._subjects.get(subject_key)
+        new_subject: SubjectRef | None = None
         if existing is None:
-            subject_id = self._ids["subjects"].take()
-            self._rows["subjects"].append(
-                (subject_id, self.study_id, subject_key, site_id, self._stamp)
-            )
-            self._subjects[subject_key] = (subject_id, site_id)
-            self._created += 1
+            new_subject = self._new_subject(subject_key, site_id)
+            if self._derive and self._one_pass_misses <= max(20, self._created // 2):
+                items = items if isinstance(items, list | tuple) else list(items)
+                if self._add_new(new_subject, items, bad_site):
+                    if bad_site:
+                        self._site_problem(subject_key, site_oid)
+                    self._after_subject()
+                    return
+        canonical = self.validator.canonical
+        infos = self._infos
+        wanted: dict[int, tuple[_KeyInfo, EnteredValue]] = {}
+        checks = False
+        for key, value in items:
+            info = infos.get(id(key))
+            if info is None or info[0] is not key:
+                info = self._key_info(key)
+            check = info[2]  # gives canonical text, or anything else: ask canonical()
+            if (
+                check is None
+                or value.__class__ is not str
+                or (checked := check(value)).__class__ is not str  # type: ignore[arg-type]
+            ):
+                checked = canonical(key, value)
+            if checked.__class__ is ValueProblem:
+                self._problem(subject_key, checked)
+                continue
+            wanted[id(info[1])] = (info, checked)  # type: ignore[assignment]
+            checks = checks or info[5]
+        if bad_site:
+            self._site_problem(subject_key, site_oid)
+        if new_subject is not None:
+            ref = new_subject
             stored: dict[ItemKey, tuple[int, str | None, str | None]] = {}
             tree = _Tree({}, {}, {})
         else:
+            assert existing is not None
             subject_id, site_id = existing
             if subject_id in self._touched:
                 self._flush()
+            self._wait()
             stored = stored_items(self.conn, subject_id)
             tree = _Tree.load(self.conn, subject_id)
-        self._touched.add(subject_id)
-        ref = SubjectRef(
-            subject_id,
-            self.study_id,
-            self.study,
-            subject_key,
-            site_id,
-            self._site_oids.get(site_id) if site_id else None,
-        )
-        self._check_forms(ref, stored, wanted)
+            self._touched.add(subject_id)
+            ref = self._ref(subject_id, subject_key, site_id)
+        if checks:
+            keyed = {info[1]: value for info, value in wanted.values()}
+            self._check_forms(ref, stored, keyed)
+            wanted = {}
+            for key, value in keyed.items():
+                info = infos.get(id(key))
+                if info is None or info[0] is not key:
+                    info = self._key_info(key)
+                wanted[id(info[1])] = (info, value)
         if not self.problems:
+            self._touched.add(ref.id)  # again: a soft check's query flushed the batch
             self._write(ref, stored, tree, wanted)
-            if len(self._rows["item_data"]) + len(self._rows["audit_trail"]) >= self.batch_size:
-                self._flush()
+        self._after_subject()
+
+    def _after_subject(self) -> None:
+        if len(self._rows["item_data"]) + len(self._rows["audit_trail"]) >= self.batch_size:
+            self._flush()
+
+    def _ref(self, subject_id: int, subject_key: str, site_id: int | None) -> SubjectRef:
+        site_oid = self._site_oids.get(site_id) if site_id else None
+        return SubjectRef(subject_id, self.study_id, self.study, subject_key, site_id, site_oid)
+
+    def _new_subject(self, subject_key: str, site_id: int | None) -> SubjectRef:
+        subject_id = self._ids["subjects"].take()
+        self._rows["subjects"].append(
+            (subject_id, self.study_id, subject_key, site_id, self._stamp)
+        )
+        self._subjects[subject_key] = (subject_id, site_id)
+        self._created += 1
+        self._touched.add(subject_id)
+        return self._ref(subject_id, subject_key, site_id)
+
+    def _site_problem(self, subject_key: str, site_oid: str | None) -> None:
+        self.problems.append(
+            BulkProblem(
+                subject_key,
+                "SiteRef",
+                "metadata",
+                None,
+                "hard",
+                f'Subject {subject_key}: SiteRef LocationOID="{site_oid}" names no '
+                "site of this study. Add the Location to AdminData and load it.",
+            )
+        )
+
+    def _add_new(
+        self,
+        ref: SubjectRef,
+        items: list[tuple[ItemKey, EnteredValue]] | tuple[Any, ...],
+        bad_site: bool,
+    ) -> bool:
+        """A new subject on SQLite, the common case: check and write each value in one pass
+        (its audit row comes from AUDIT_OF_INSERTED). False, with nothing kept, when a form
+        with checks or a repeated key needs the general path of :meth:`add_subject`."""
+        rows, ids = self._rows, self._ids
+        item_rows = rows["item_data"]
+        item_ids = ids["item_data"]
+        marks = (
+            {table: len(batch) for table, batch in rows.items()},
+            {table: counter._last for table, counter in ids.items()},
+            len(self.problems),
+            self._items,
+        )
+        infos, canonical = self._infos, self.validator.canonical
+        subject_key = ref.subject_key
+        writing = not self.problems and not bad_site
+        seen: set[int] = set()
+        tree = _Tree({}, {}, {})
+        last_form: FormKey | None = None
+        last_group: GroupKey | None = None
+        gid = 0
+        next_id = item_ids._last
+        count = 0
+        for key, value in items:
+            info = infos.get(id(key))
+            if info is None or info[0] is not key:
+                info = self._key_info(key)
+            check = info[2]  # gives canonical text, or anything else: ask canonical()
+            if (
+                check is None
+                or value.__class__ is not str
+                or (checked := check(value)).__class__ is not str  # type: ignore[arg-type]
+            ):
+                checked = canonical(key, value)
+                if checked.__class__ is ValueProblem:
+                    self._problem(subject_key, checked)
+                    writing = False
+                    continue
+            canon = id(info[1])
+            if info[5] or canon in seen:  # checks to run, or a key given twice
+                self._restore(marks)
+                self._one_pass_misses += 1
+                return False
+            seen.add(canon)
+            if not writing or checked is None:
+                continue  # nothing to remove from a new subject
+            if checked.__class__ is str:
+                new_value, new_null = checked, None
+            else:
+                new_value, new_null = None, checked.reason  # type: ignore[union-attr]
+            form = info[3]
+            if form is not last_form:
+                last_form, last_group = form, None
+                if form not in tree.forms:
+                    self._claim_form(ref, tree, form)
+            group = info[4]
+            if group is not last_group:
+                gid, last_group = self._group_id(tree, group, info), group
+            next_id += 1
+            item_rows.append((next_id, gid, info[6], new_value, new_null))
+            count += 1
+        item_ids._last = next_id
+        self._items += count
+        if not writing:  # a problem: this subject's rows are not written (nor any later)
+            self._restore((marks[0], marks[1], len(self.problems), marks[3]))
+        return True
+
+    def _restore(self, marks: tuple[dict[str, int], dict[str, int], int, int]) -> None:
+        """Undo what :meth:`_add_new` buffered for a subject (rows, ids, problems, count)."""
+        lengths, counters, problems, items = marks
+        for table, length in lengths.items():
+            del self._rows[table][length:]
+        for table, last in counters.items():
+            self._ids[table]._last = last
+        del self.problems[problems:]
+        self._items = items
+
+    def _key_info(self, key: ItemKey) -> _KeyInfo:
+        """What is known of ``key`` (see :data:`_KeyInfo`), worked out once and remembered."""
+        interned = self._interned
+        canon = interned.setdefault(key, key)
+        form = interned.setdefault(canon.form_key, canon.form_key)
+        group = interned.setdefault(canon.group_key, canon.group_key)
+        check = self._value_checker(canon) if self._value_checker is not None else None
+        info: _KeyInfo = (
+            key,
+            canon,
+            check if check.__class__ is not ValueProblem else None,  # type: ignore[misc]
+            form,  # type: ignore[arg-type]
+            group,  # type: ignore[arg-type]
+            self.validator.form_has_checks(key.form_oid),
+            key.item_oid,
+            (key.item_group_oid, key.item_group_repeat_key, key.item_oid),
+        )
+        self._infos[id(key)] = info
+        return info
 
     def _check_forms(
         self,
@@ -261,6 +505,7 @@ class BulkWriter:
             soft = [r for r in result.soft if r.kind != "mandatory"]
             if soft and not self.problems:
                 self._flush()
+                self._wait()
                 self._queries += len(
                     open_check_queries(
                         self.conn,
@@ -277,11 +522,13 @@ class BulkWriter:
         ref: SubjectRef,
         stored: dict[ItemKey, tuple[int, str | None, str | None]],
         tree: _Tree,
-        wanted: dict[ItemKey, EnteredValue],
+        wanted: dict[int, tuple[_KeyInfo, EnteredValue]],
     ) -> None:
-        rows, stamp = self._rows, self._stamp
+        item_rows, audit_rows = self._rows["item_data"], self._rows["audit_trail"]
+        derive = self._derive
+        take_item = self._ids["item_data"].take
         who = (
-            stamp,
+            self._stamp,
             self.user_id,
             self.user,
             self.role,
@@ -293,46 +540,62 @@ class BulkWriter:
             self.source,
         )
         prefixes: dict[FormKey, tuple[Any, ...]] = {}
-        for key, value in wanted.items():
-            old_row = stored.get(key)
-            old = (old_row[1], old_row[2]) if old_row else ABSENT
-            new = as_stored(value)
-            kind = transaction_type(old, new)
-            if kind is None:
-                continue
-            form = key.form_key
-            prefix = prefixes.get(form)
-            if prefix is None:
-                version = self._claim_form(ref, tree, form)
-                prefix = prefixes[form] = (
-                    *who,
-                    version,
-                    form.study_event_oid,
-                    form.study_event_repeat_key,
-                    form.form_oid,
-                    form.form_repeat_key,
-                )
+        last_form: FormKey | None = None
+        last_group: GroupKey | None = None
+        prefix: tuple[Any, ...] = ()
+        gid = 0
+        for info, value in wanted.values():
+            if value.__class__ is str:
+                new_value, new_null = value, None
+            elif value is None:
+                new_value = new_null = None
+            else:
+                new_value, new_null = None, value.reason  # type: ignore[union-attr]
+            old_row = stored.get(info[1]) if stored else None
             if old_row is None:
-                gid = self._group_id(tree, key)
-                rows["item_data"].append((gid, key.item_oid, new[0], new[1]))
-            elif new == ABSENT:
+                if new_value is None and new_null is None:
+                    continue  # removing what is not there
+                old_value = old_null = None
+                kind = _INSERT
+            else:
+                old_value, old_null = old_row[1], old_row[2]
+                if old_value == new_value and old_null == new_null:
+                    continue
+                if old_value is None and old_null is None:
+                    kind = _INSERT
+                elif new_value is None and new_null is None:
+                    kind = _REMOVE
+                else:
+                    kind = _UPDATE
+            form = info[3]
+            if form is not last_form:
+                last_form, last_group = form, None
+                found = prefixes.get(form)
+                if found is None:
+                    version = self._claim_form(ref, tree, form)
+                    found = prefixes[form] = (
+                        *who,
+                        version,
+                        form.study_event_oid,
+                        form.study_event_repeat_key,
+                        form.form_oid,
+                        form.form_repeat_key,
+                    )
+                prefix = found
+            self._items += 1
+            if old_row is None:
+                group = info[4]
+                if group is not last_group:
+                    gid, last_group = self._group_id(tree, group, info), group
+                if derive:  # its audit row: AUDIT_OF_INSERTED at the flush
+                    item_rows.append((take_item(), gid, info[6], new_value, new_null))
+                    continue
+                item_rows.append((gid, info[6], new_value, new_null))
+            elif kind == _REMOVE:
                 self._item_deletes.append((old_row[0],))
             else:
-                self._item_updates.append((new[0], new[1], old_row[0]))
-            rows["audit_trail"].append(
-                (
-                    *prefix,
-                    key.item_group_oid,
-                    key.item_group_repeat_key,
-                    key.item_oid,
-                    kind.value,
-                    old[0],
-                    new[0],
-                    old[1],
-                    new[1],
-                )
-            )
-            self._items += 1
+                self._item_updates.append((new_value, new_null, old_row[0]))
+            audit_rows.append((*prefix, *info[7], kind, old_value, new_value, old_null, new_null))
 
     def _claim_form(self, ref: SubjectRef, tree: _Tree, form: FormKey) -> int:
         """The next version of ``form``, creating its event and form rows when new."""
@@ -422,46 +685,134 @@ class BulkWriter:
                 )
             )
 
-    def _group_id(self, tree: _Tree, key: ItemKey) -> int:
-        gkey = key.group_key
-        gid = tree.groups.get(gkey)
+    def _group_id(self, tree: _Tree, group: GroupKey, info: _KeyInfo) -> int:
+        gid = tree.groups.get(group)
         if gid is None:
-            gid = tree.groups[gkey] = self._ids["item_groups"].take()
-            form_id = tree.forms[key.form_key][0]
-            self._rows["item_groups"].append(
-                (gid, form_id, key.item_group_oid, key.item_group_repeat_key)
-            )
+            gid = tree.groups[group] = self._ids["item_groups"].take()
+            form_id = tree.forms[info[3]][0]
+            self._rows["item_groups"].append((gid, form_id, info[7][0], info[7][1]))
         return gid
 
     def _flush(self) -> None:
         if self.problems:
             return
+        self._wait()
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         mark = "%s" if self._pg else "?"
+        inserted = self._rows["item_data"]
+        first_last = (inserted[0][0], inserted[-1][0]) if self._derive and inserted else None
         try:
-            for table, columns in _TABLES.items():
-                batch = self._rows[table]
-                if not batch:
-                    continue
-                if self._pg and table in ("item_data", "audit_trail"):
-                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                        for row in batch:
-                            copy.write_row(row)
-                else:
-                    cursor.executemany(
-                        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (names are module constants)
-                        f"VALUES ({', '.join([mark] * len(columns))})",
-                        batch,
-                    )
-                if table == "audit_trail":
-                    self._audit += len(batch)
-                batch.clear()
-            self._apply_updates(cursor, mark)
+            if self._background:
+                self._apply_updates(cursor, mark)  # forms' new versions before their audit
+                self._start_job(first_last)
+            else:
+                self._write_batch(cursor, mark, first_last)
         finally:
             cursor.close()
         self._touched.clear()
         if self.on_flush is not None:
             self.on_flush(self._items)
+
+    def _write_batch(self, cursor: Any, mark: str, first_last: tuple[int, int] | None) -> None:
+        for table, columns in _TABLES.items():
+            batch = self._rows[table]
+            if table == "audit_trail":
+                self._apply_updates(cursor, mark)  # forms' new versions before their audit
+            if not batch:
+                continue
+            names = ("id", *columns) if table == "item_data" and self._derive else columns
+            if self._pg and table in ("item_data", "audit_trail"):
+                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 (names are module constants)
+                    f"VALUES ({', '.join([mark] * len(names))})",
+                    batch,
+                )
+            if table == "audit_trail":
+                self._audit += len(batch)
+            batch.clear()
+        if first_last is not None:
+            self._job_audit += self._audit_inserted(cursor, *first_last)
+
+    def _start_job(self, first_last: tuple[int, int] | None) -> None:
+        """Hand this batch's rows, table by table in order, to the writing thread."""
+        tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = []
+        for table, columns in _TABLES.items():
+            batch = self._rows[table]
+            if batch:
+                names = ("id", *columns) if table == "item_data" else columns
+                tables.append((table, names, batch))
+                if table == "audit_trail":
+                    self._audit += len(batch)
+                self._rows[table] = []
+        dbapi = self.conn.connection.dbapi_connection
+        self._job = threading.Thread(
+            target=self._run_job, args=(dbapi, tables, first_last), daemon=True
+        )
+        self._job.start()
+
+    def _run_job(
+        self,
+        dbapi: Any,
+        tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]],
+        first_last: tuple[int, int] | None,
+    ) -> None:
+        try:
+            limit = _variable_limit(dbapi)
+            cursor = dbapi.cursor()
+            try:
+                for table, names, rows in tables:
+                    _insert_rows(cursor, table, names, rows, limit)
+                if first_last is not None:
+                    self._job_audit += self._audit_inserted(cursor, *first_last)
+            finally:
+                cursor.close()
+        except BaseException as error:  # handed to the importing thread by _wait
+            self._job_error = error
+
+    def _wait(self) -> None:
+        """Let the batch being written finish; raise what went wrong writing it."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.join()
+        error, self._job_error = self._job_error, None
+        if error is not None:
+            raise error  # as writing in line would have; the caller rolls back
+
+    def _before_commit(self, _conn: Connection) -> None:
+        """The import's transaction commits: never before its last batch is written."""
+        self._wait()
+
+    def _before_rollback(self, _conn: Connection) -> None:
+        """The import's transaction rolls back (something failed): the thread ends first."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.join()
+
+    def _audit_inserted(self, cursor: Any, first: int, last: int) -> int:
+        """One audit row per item row inserted by this batch (ids ``first`` to ``last``)."""
+        cursor.execute(
+            AUDIT_OF_INSERTED,
+            (
+                self._stamp,
+                self.user_id,
+                self.user,
+                self.role,
+                self.study,
+                self.reason,
+                self.source,
+                first,
+                last,
+            ),
+        )
+        if cursor.rowcount != last - first + 1:  # every value has its audit row, or none is kept
+            raise RuntimeError(
+                f"import: {cursor.rowcount} audit rows written for {last - first + 1} values"
+            )
+        return int(cursor.rowcount)
 
     def _apply_updates(self, cursor: Any, mark: str) -> None:
         if self._form_updates:
@@ -479,9 +830,14 @@ class BulkWriter:
     def finish(self) -> BulkResult:
         """Write what is buffered; raise BulkRejectedError (roll back!) if anything failed."""
         self._flush()
+        self._wait()
+        if self._background:
+            for name, listener in self._listeners:
+                event.remove(self.conn, name, listener)
         if self.problems:
             raise BulkRejectedError(self.problems)
-        return BulkResult(self._created, self._items, self._audit, self._queries)
+        audit = self._audit + self._job_audit
+        return BulkResult(self._created, self._items, audit, self._queries)
 
 
 @dataclass(slots=True)

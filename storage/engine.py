@@ -50,6 +50,11 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if engine.url.database not in (None, "", ":memory:"):
+                # WAL with synchronous=NORMAL: a commit is appended to the WAL without an
+                # fsync (the WAL is synced at each checkpoint). A killed process loses nothing
+                # committed and never corrupts the file; a power loss or OS crash can lose the
+                # last commits since the previous checkpoint, never consistency. FULL would
+                # fsync every commit for that last guarantee.
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:

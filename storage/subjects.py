@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.errors import NotFoundError
@@ -35,13 +37,18 @@ class FormState:
     null_reasons: dict[ItemKey, str]
 
 
+_FIND_SUBJECT = (
+    select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid)
+    .join(Study, Study.id == SubjectRow.study_id)
+    .outerjoin(Site, Site.id == SubjectRow.site_id)
+    .where(Study.oid == bindparam("study_oid"), SubjectRow.subject_key == bindparam("key"))
+)
+"""Hot-path statements are built once at import: SQLAlchemy then reuses their compiled form
+(building a select per call costs several times what executing it does)."""
+
+
 def find_subject(conn: Connection, study_oid: str, subject_key: str) -> SubjectRef:
-    row = conn.execute(
-        select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid)
-        .join(Study, Study.id == SubjectRow.study_id)
-        .outerjoin(Site, Site.id == SubjectRow.site_id)
-        .where(Study.oid == study_oid, SubjectRow.subject_key == subject_key)
-    ).one_or_none()
+    row = conn.execute(_FIND_SUBJECT, {"study_oid": study_oid, "key": subject_key}).one_or_none()
     if row is None:
         raise NotFoundError(f"No subject {subject_key!r} in study {study_oid}.")
     return SubjectRef(row[0], row[1], study_oid, subject_key, row[2], row[3])
@@ -105,33 +112,47 @@ def list_subjects(conn: Connection, study_oid: str, site_oid: str | None = None)
     return list(conn.scalars(query.order_by(SubjectRow.subject_key)))
 
 
-def _item_rows(conn: Connection, subject_id: int, form: FormKey | None = None):  # type: ignore[no-untyped-def]
-    query = (
-        select(
-            StudyEvent.study_event_oid,
-            StudyEvent.repeat_key,
-            Form.form_oid,
-            Form.repeat_key,
-            ItemGroup.item_group_oid,
-            ItemGroup.repeat_key,
-            ItemData.item_oid,
-            ItemData.value,
-            ItemData.is_null,
-            ItemData.id,
-        )
-        .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
-        .join(Form, Form.id == ItemGroup.form_id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(StudyEvent.subject_id == subject_id)
+_ITEMS = (
+    select(
+        StudyEvent.study_event_oid,
+        StudyEvent.repeat_key,
+        Form.form_oid,
+        Form.repeat_key,
+        ItemGroup.item_group_oid,
+        ItemGroup.repeat_key,
+        ItemData.item_oid,
+        ItemData.value,
+        ItemData.is_null,
+        ItemData.id,
     )
-    if form is not None:
-        query = query.where(
-            StudyEvent.study_event_oid == form.study_event_oid,
-            StudyEvent.repeat_key == form.study_event_repeat_key,
-            Form.form_oid == form.form_oid,
-            Form.repeat_key == form.form_repeat_key,
-        )
-    return conn.execute(query)
+    .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
+    .join(Form, Form.id == ItemGroup.form_id)
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(StudyEvent.subject_id == bindparam("subject_id"))
+)
+_FORM_ITEMS = _ITEMS.where(
+    StudyEvent.study_event_oid == bindparam("event_oid"),
+    StudyEvent.repeat_key == bindparam("event_key"),
+    Form.form_oid == bindparam("form_oid"),
+    Form.repeat_key == bindparam("form_key"),
+)
+
+
+def _item_rows(
+    conn: Connection, subject_id: int, form: FormKey | None = None
+) -> Iterable[Sequence[Any]]:
+    if form is None:
+        return conn.execute(_ITEMS, {"subject_id": subject_id})
+    return conn.execute(
+        _FORM_ITEMS,
+        {
+            "subject_id": subject_id,
+            "event_oid": form.study_event_oid,
+            "event_key": form.study_event_repeat_key,
+            "form_oid": form.form_oid,
+            "form_key": form.form_repeat_key,
+        },
+    )
 
 
 def stored_items(

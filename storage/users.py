@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.errors import AccessDeniedError, NotFoundError
@@ -131,6 +131,23 @@ def set_role(
         )
 
 
+_USER_AND_ROLE = (
+    select(User.id, User.active, RoleAssignment.id)
+    .outerjoin(
+        RoleAssignment,
+        (RoleAssignment.user_id == User.id)
+        & (RoleAssignment.study_id == bindparam("study_id"))
+        & (RoleAssignment.role == bindparam("role"))
+        & (RoleAssignment.site_id.is_(None) | (RoleAssignment.site_id == bindparam("site_id"))),
+    )
+    .where(User.username == bindparam("username"))
+    .limit(1)
+)
+"""The user and a grant of the role at the site (or study-wide): one statement per save,
+built once. A None ``site_id`` matches only study-wide grants (``site_id = NULL`` is never
+true)."""
+
+
 def require_role(
     conn: Connection,
     username: str,
@@ -143,29 +160,19 @@ def require_role(
 ) -> int:
     """The user's id, if the user is active, holds ``role`` here and ``role`` may do ``action``."""
     role = Role(role)
-    row = conn.execute(select(User.id, User.active).where(User.username == username)).one_or_none()
-    if row is None or not row.active:
+    params = {"username": username, "study_id": study_id, "role": role.value, "site_id": site_id}
+    row = conn.execute(_USER_AND_ROLE, params).first()
+    if row is None or not row[1]:
         raise AccessDeniedError(f"No active user {username!r}.")
     if role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise AccessDeniedError(f"Role {role.value} may not {action}; {names} may.")
-    place = RoleAssignment.site_id.is_(None)
-    if site_id is not None:
-        place = place | (RoleAssignment.site_id == site_id)
-    held = conn.scalar(
-        select(RoleAssignment.id).where(
-            RoleAssignment.user_id == row.id,
-            RoleAssignment.study_id == study_id,
-            RoleAssignment.role == role.value,
-            place,
-        )
-    )
-    if held is None:
+    if row[2] is None:
         raise AccessDeniedError(
             f"User {username} does not hold the role {role.value} at this site; "
             "grant it with `edc user set-role`."
         )
-    return int(row.id)
+    return int(row[0])
 
 
 def _study_id(conn: Connection, study_oid: str) -> int:

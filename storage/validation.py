@@ -10,14 +10,20 @@ path both go through it, so an import obeys the same rules as the web form.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
-from odm_engine.datatypes import DataTypeProblem, Parsed, parse_value
+from odm_engine.datatypes import (
+    DataTypeProblem,
+    Parsed,
+    canonical_checker,
+    canonical_text,
+    parse_value,
+)
 from odm_engine.expressions import CheckPlan, compile_study
 
 
@@ -30,6 +36,14 @@ class IsNull:
 
 EnteredValue = str | IsNull | None
 """Text as entered, an explicit null, or None / "" to remove the value."""
+
+_REMEMBERED = 20_000
+"""Checked (ItemOID, value) pairs remembered, then forgotten all at once."""
+_PLAIN_TYPES = frozenset({"text", "string", "integer", "float", "double", "date"})
+"""DataTypes whose canonical values ``canonical_text`` recognises without parsing."""
+
+ValueChecker = Callable[[str], object]
+"""Canonical text (a str) of a plainly valid value; anything else: ask ``canonical``."""
 
 
 class CheckResultLike(Protocol):
@@ -98,7 +112,8 @@ class MetadataValidator:
                 for iref in group.item_refs if group else ():
                     pairs.add((gref.item_group_oid, iref.item_oid))
         self._code_values: dict[str, frozenset[str]] = {}
-        self._cache: dict[tuple[str, str], str | ValueProblem] = {}
+        self._checkers: dict[str, tuple[ValueChecker, Callable[[str], str | ValueProblem]]] = {}
+        self._seen: dict[tuple[str, str], str | ValueProblem] = {}
         self._plan = _compile(mdv, study)
         self._forms_with_checks = _checks_of(self._plan)
 
@@ -116,39 +131,99 @@ class MetadataValidator:
     def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
         """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
         if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
-            return ValueProblem(
-                "metadata",
-                "metadata",
-                key,
-                "hard",
-                f"{key.describe()}: FormDef {key.form_oid} has no ItemGroupRef "
-                f"{key.item_group_oid} with an ItemRef to {key.item_oid}.",
-            )
+            return self._not_in_form(key)
         if value is None or value == "" or isinstance(value, IsNull):
             return None if value == "" else value
-        cache_key = (key.item_oid, value)
-        cached = self._cache.get(cache_key)
-        if cached is None:
-            cached = self._check_value(self.mdv.item_defs[key.item_oid], value)
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[cache_key] = cached
-        if isinstance(cached, ValueProblem):
-            return ValueProblem(cached.check_id, cached.kind, key, "hard", cached.message)
-        return cached
+        checked = self._checker(key.item_oid)(value)
+        if type(checked) is str:
+            return checked
+        assert isinstance(checked, ValueProblem)
+        return ValueProblem(checked.check_id, checked.kind, key, "hard", checked.message)
+
+    def value_checker(self, key: ItemKey) -> ValueChecker | ValueProblem:
+        """For the bulk path: a function giving the canonical text of a valid non-empty text
+        value for ``key``, or the ValueProblem when ``key`` names no item of its form.
+
+        When the function returns anything but a str, the value is not plainly valid:
+        :meth:`canonical` decides, and says why it is refused. The ItemDef's type, length and
+        code list are looked up once per key, not once per value.
+        """
+        if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
+            return self._not_in_form(key)
+        return self._checks(key.item_oid)[0]
+
+    @staticmethod
+    def _not_in_form(key: ItemKey) -> ValueProblem:
+        return ValueProblem(
+            "metadata",
+            "metadata",
+            key,
+            "hard",
+            f"{key.describe()}: FormDef {key.form_oid} has no ItemGroupRef "
+            f"{key.item_group_oid} with an ItemRef to {key.item_oid}.",
+        )
+
+    def _checker(self, item_oid: str) -> Callable[[str], str | ValueProblem]:
+        return self._checks(item_oid)[1]
+
+    def _checks(self, item_oid: str) -> tuple[ValueChecker, Callable[[str], str | ValueProblem]]:
+        """(fast, full) checks of one ItemDef. ``full`` gives the canonical text or a
+        ValueProblem without a key; ``fast`` gives the canonical text of plainly valid values
+        (a code list's own codes; canonical text of the plain types) and else not a str.
+
+        ``full`` remembers what it checked (dates with time zones, partial dates, codes
+        written differently), a bounded number of values.
+        """
+        found = self._checkers.get(item_oid)
+        if found is not None:
+            return found
+        item = self.mdv.item_defs[item_oid]
+        code_list = self.mdv.item_code_list(item)
+        coded: dict[str, str] = {}
+        if code_list is not None and code_list.items:
+            for value in code_list.coded_values:
+                checked = self._check_value(item, value)
+                if type(checked) is str:
+                    coded[value] = checked
+        seen = self._seen
+
+        def full(text: str) -> str | ValueProblem:
+            found = coded.get(text) or seen.get((item_oid, text))
+            if found is None:
+                found = self._check_value(item, text)
+                if len(seen) >= _REMEMBERED:
+                    seen.clear()
+                seen[(item_oid, text)] = found
+            return found
+
+        fast: ValueChecker
+        if code_list is not None and code_list.items:
+            fast = coded.get  # type: ignore[assignment]
+        elif item.data_type in _PLAIN_TYPES:
+            fast = canonical_checker(  # type: ignore[assignment]
+                item.data_type, length=item.length, significant_digits=item.significant_digits
+            )
+        else:
+            fast = full  # type: ignore[assignment]
+        self._checkers[item_oid] = (fast, full)
+        return fast, full
 
     def _check_value(self, item: m.ItemDef, text: str) -> str | ValueProblem:
-        parsed = parse_value(
+        canonical = canonical_text(
             item.data_type, text, length=item.length, significant_digits=item.significant_digits
         )
-        if isinstance(parsed, DataTypeProblem):
+        if isinstance(canonical, DataTypeProblem):
             return ValueProblem(
-                f"{item.oid}:datatype", "datatype", None, "hard", f"{item.oid}: {parsed.message}"
+                f"{item.oid}:datatype",
+                "datatype",
+                None,
+                "hard",
+                f"{item.oid}: {canonical.message}",
             )
         code_list = self.mdv.item_code_list(item)
         if code_list is not None and code_list.items:
             allowed = self._coded_values(code_list, item)
-            if parsed.canonical not in allowed:
+            if canonical not in allowed:
                 shown = ", ".join(code_list.coded_values[:10])
                 return ValueProblem(
                     f"{item.oid}:codelist",
@@ -158,7 +233,7 @@ class MetadataValidator:
                     f'{item.oid}: "{text}" is not in CodeList {code_list.oid} ({shown}). '
                     "Choose one of its coded values.",
                 )
-        return str(parsed.canonical)
+        return canonical
 
     def _coded_values(self, code_list: m.CodeList, item: m.ItemDef) -> frozenset[str]:
         cached = self._code_values.get(code_list.oid)

@@ -167,7 +167,7 @@ def save_form(
         audit_rows.append(ctx.status_row(form_key, status.value, new_status.value, new_version))
     audit_rows += [ctx.row(c.key, c.transaction_type, c.old, c.new, new_version) for c in changes]
     _write_items(conn, form_id, items, changes)
-    conn.execute(insert(AUDIT), audit_rows)
+    conn.execute(_INSERT_AUDIT, audit_rows)
     soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
     opened = open_check_queries(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
@@ -220,17 +220,66 @@ def _changes(
     return changes
 
 
+_FORM_ROW = (
+    select(Form.id, Form.status, Form.version)
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(
+        StudyEvent.subject_id == bindparam("subject_id"),
+        StudyEvent.study_event_oid == bindparam("event_oid"),
+        StudyEvent.repeat_key == bindparam("event_key"),
+        Form.form_oid == bindparam("form_oid"),
+        Form.repeat_key == bindparam("form_key"),
+    )
+)
+"""Statements of every save are built once at import: SQLAlchemy then reuses their compiled
+form (building a statement per call cost more than running it)."""
+_CLAIM_VERSION = (
+    update(Form)
+    .where(Form.id == bindparam("form_id"), Form.version == bindparam("expected"))
+    .values(
+        version=bindparam("new_version"),
+        status=bindparam("new_status"),
+        updated_at=bindparam("now"),
+        updated_by=bindparam("user"),
+    )
+)
+_EVENT_ID = select(StudyEvent.id).where(
+    StudyEvent.subject_id == bindparam("subject_id"),
+    StudyEvent.study_event_oid == bindparam("study_event_oid"),
+    StudyEvent.repeat_key == bindparam("repeat_key"),
+)
+_INSERT_EVENT = insert(StudyEvent)
+_INSERT_FORM = insert(Form)
+_INSERT_ITEM_GROUP = insert(ItemGroup)
+_ITEM_GROUPS = select(ItemGroup.item_group_oid, ItemGroup.repeat_key, ItemGroup.id).where(
+    ItemGroup.form_id == bindparam("form_id")
+)
+_ITEM_DATA = ItemData.__table__
+_INSERT_ITEMS = insert(_ITEM_DATA).values(
+    item_group_id=bindparam("gid"),
+    item_oid=bindparam("oid"),
+    value=bindparam("v"),
+    is_null=bindparam("n"),
+)
+_UPDATE_ITEMS = (
+    update(_ITEM_DATA)
+    .where(_ITEM_DATA.c.id == bindparam("rid"))
+    .values(value=bindparam("v"), is_null=bindparam("n"))
+)
+_DELETE_ITEMS = delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid"))
+_INSERT_AUDIT = insert(AUDIT)
+
+
 def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
     row = conn.execute(
-        select(Form.id, Form.status, Form.version)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(
-            StudyEvent.subject_id == subject_id,
-            StudyEvent.study_event_oid == key.study_event_oid,
-            StudyEvent.repeat_key == key.study_event_repeat_key,
-            Form.form_oid == key.form_oid,
-            Form.repeat_key == key.form_repeat_key,
-        )
+        _FORM_ROW,
+        {
+            "subject_id": subject_id,
+            "event_oid": key.study_event_oid,
+            "event_key": key.study_event_repeat_key,
+            "form_oid": key.form_oid,
+            "form_key": key.form_repeat_key,
+        },
     ).one_or_none()
     return (row[0], row[1], row[2]) if row else None
 
@@ -253,39 +302,39 @@ def _bump(
     """
     if form is not None:
         done = conn.execute(
-            update(Form)
-            .where(Form.id == form[0], Form.version == expected)
-            .values(version=expected + 1, status=status.value, updated_at=now, updated_by=user)
+            _CLAIM_VERSION,
+            {
+                "form_id": form[0],
+                "expected": expected,
+                "new_version": expected + 1,
+                "new_status": status.value,
+                "now": now,
+                "user": user,
+            },
         )
         if done.rowcount != 1:
             raise _conflict(conn, subject, key, expected, expected + 1)
         return form[0], expected + 1
+    event = {
+        "subject_id": subject.id,
+        "study_event_oid": key.study_event_oid,
+        "repeat_key": key.study_event_repeat_key,
+    }
     try:
-        event_id = conn.scalar(
-            select(StudyEvent.id).where(
-                StudyEvent.subject_id == subject.id,
-                StudyEvent.study_event_oid == key.study_event_oid,
-                StudyEvent.repeat_key == key.study_event_repeat_key,
-            )
-        )
+        event_id = conn.scalar(_EVENT_ID, event)
         if event_id is None:
-            event_id = conn.execute(
-                insert(StudyEvent).values(
-                    subject_id=subject.id,
-                    study_event_oid=key.study_event_oid,
-                    repeat_key=key.study_event_repeat_key,
-                )
-            ).inserted_primary_key[0]
+            event_id = conn.execute(_INSERT_EVENT, event).inserted_primary_key[0]
         form_id = conn.execute(
-            insert(Form).values(
-                study_event_id=event_id,
-                form_oid=key.form_oid,
-                repeat_key=key.form_repeat_key,
-                status=status.value,
-                version=1,
-                updated_at=now,
-                updated_by=user,
-            )
+            _INSERT_FORM,
+            {
+                "study_event_id": event_id,
+                "form_oid": key.form_oid,
+                "repeat_key": key.form_repeat_key,
+                "status": status.value,
+                "version": 1,
+                "updated_at": now,
+                "updated_by": user,
+            },
         ).inserted_primary_key[0]
     except IntegrityError as exc:  # another save created the form first
         raise _conflict(conn, subject, key, expected, expected + 1) from exc
@@ -298,23 +347,18 @@ def _write_items(
     items: Mapping[ItemKey, tuple[int, str | None, str | None]],
     changes: list[ItemChange],
 ) -> None:
-    groups: dict[tuple[str, str], int] = {
-        (oid, rk): gid
-        for oid, rk, gid in conn.execute(
-            select(ItemGroup.item_group_oid, ItemGroup.repeat_key, ItemGroup.id).where(
-                ItemGroup.form_id == form_id
-            )
-        )
-    }
+    groups: dict[tuple[str, str], int] | None = None  # read only when a value is inserted
     inserts, updates, deletes = [], [], []
     for c in changes:
         if c.transaction_type is TransactionType.INSERT:
+            if groups is None:
+                rows = conn.execute(_ITEM_GROUPS, {"form_id": form_id})
+                groups = {(oid, rk): gid for oid, rk, gid in rows}
             gkey = (c.key.item_group_oid, c.key.item_group_repeat_key)
             if gkey not in groups:
                 groups[gkey] = conn.execute(
-                    insert(ItemGroup).values(
-                        form_id=form_id, item_group_oid=gkey[0], repeat_key=gkey[1]
-                    )
+                    _INSERT_ITEM_GROUP,
+                    {"form_id": form_id, "item_group_oid": gkey[0], "repeat_key": gkey[1]},
                 ).inserted_primary_key[0]
             inserts.append(
                 {"gid": groups[gkey], "oid": c.key.item_oid, "v": c.new[0], "n": c.new[1]}
@@ -323,26 +367,12 @@ def _write_items(
             updates.append({"rid": items[c.key][0], "v": c.new[0], "n": c.new[1]})
         else:
             deletes.append({"rid": items[c.key][0]})
-    table = ItemData.__table__
     if inserts:
-        conn.execute(
-            insert(table).values(
-                item_group_id=bindparam("gid"),
-                item_oid=bindparam("oid"),
-                value=bindparam("v"),
-                is_null=bindparam("n"),
-            ),
-            inserts,
-        )
+        conn.execute(_INSERT_ITEMS, inserts)
     if updates:
-        conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("rid"))
-            .values(value=bindparam("v"), is_null=bindparam("n")),
-            updates,
-        )
+        conn.execute(_UPDATE_ITEMS, updates)
     if deletes:
-        conn.execute(delete(table).where(table.c.id == bindparam("rid")), deletes)
+        conn.execute(_DELETE_ITEMS, deletes)
 
 
 def _conflict(

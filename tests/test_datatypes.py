@@ -19,6 +19,7 @@ from odm_engine.datatypes import (
     PartialDate,
     PartialDatetime,
     PartialTime,
+    canonical_text,
     compare_values,
     format_value,
     is_orderable,
@@ -818,3 +819,54 @@ def test_day_time_durations_always_compare(
     expected = (seconds(left) > seconds(right)) - (seconds(left) < seconds(right))
     assert left.compare(right) == expected
     assert compare_values("durationDatetime", left, right) == expected
+
+
+def check_canonical_text(data_type: str, text: str, length: int | None, digits: int | None) -> None:
+    """The bulk import's fast canonical_text agrees with parse_value on every text."""
+    fast = canonical_text(data_type, text, length=length, significant_digits=digits)
+    slow = parse_value(data_type, text, length=length, significant_digits=digits)
+    assert fast == (slow.canonical if isinstance(slow, Parsed) else slow)
+
+
+@pytest.mark.parametrize("data_type", sorted(DATA_TYPES))
+@given(text=st.text(), length=LIMIT, digits=LIMIT)
+def test_canonical_text_agrees_with_parse_value(
+    data_type: str, text: str, length: int | None, digits: int | None
+) -> None:
+    check_canonical_text(data_type, text, length, digits)
+
+
+FAST_PATH_LIKE = {
+    "text": r"[ -~]{0,40}",
+    "string": r"[ -~]{0,40}|[a-z\t]{0,5}",
+    "integer": r"[+-]?[0-9]{1,12}|-?0+",
+    "float": r"-?[0-9]{1,12}(\.[0-9]{1,12})?|-?0+(\.0*)?",
+    "double": r"-?[0-9]{1,12}(\.[0-9]{1,12})?|-?0+(\.0*)?",
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[1-9][0-9]{3}-(0[1-9]|1[0-2])-([0-2][0-9]|3[01])",
+}
+
+
+@pytest.mark.parametrize("data_type", sorted(FAST_PATH_LIKE))
+@given(data=st.data(), length=LIMIT, digits=LIMIT)
+def test_canonical_text_fast_paths_agree_with_parse_value(
+    data_type: str, data: st.DataObject, length: int | None, digits: int | None
+) -> None:
+    text = data.draw(st.from_regex(FAST_PATH_LIKE[data_type], fullmatch=True))
+    check_canonical_text(data_type, text, length, digits)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "text"),
+    [
+        ("integer", "0"), ("integer", "-0"), ("integer", "007"), ("integer", "-12"),
+        ("float", "0"), ("float", "-0"), ("float", "-0.0"), ("float", "0.050"),
+        ("float", "-0.5"), ("float", "10.25"), ("float", "1" * 301), ("double", "12.5"),
+        ("text", "abc"), ("text", "a\x7f"), ("text", "\u00b5mol"), ("string", ""),
+        ("date", "2020-02-29"), ("date", "2021-02-29"), ("date", "0999-01-01"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("limits", [(None, None), (0, 0), (1, 1), (2, 1), (3, None)])
+def test_canonical_text_edge_cases(
+    data_type: str, text: str, limits: tuple[int | None, int | None]
+) -> None:
+    check_canonical_text(data_type, text, *limits)

@@ -17,7 +17,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from renderers.html import STATIC_DIR
 from webapp import errors, security, sessions
 from webapp.i18n import catalogue, choose_language
-from webapp.runtime import Runtime, make_runtime, reading, runtime, writing
+from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
 from webapp.studyview import served_study
 
@@ -47,6 +47,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        # The cookie is signed once, at sign-in, to expire with the session's absolute end;
+        # idle expiry is kept in web_sessions. Re-signing it on every response cost a
+        # serialisation, an HMAC and a Set-Cookie header per request for nothing.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     app.add_url_rule("/static/form/<path:filename>", "form_static", _form_static, methods=["GET"])
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(end_reading)
     errors.register(app)
     return app
 

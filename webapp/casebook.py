@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.models import Form, FormStatus, Query, QueryStatus, Signature, StudyEvent
@@ -36,38 +36,53 @@ class SignatureState:
     valid: bool
 
 
-def stored_forms(conn: Connection, subject_id: int) -> dict[tuple[str, str], StoredForm]:
-    rows = conn.execute(
-        select(
-            StudyEvent.study_event_oid,
-            Form.form_oid,
-            Form.status,
-            Form.version,
-            Form.updated_at,
-            Form.updated_by,
-        )
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(
-            StudyEvent.subject_id == subject_id,
-            StudyEvent.repeat_key == "",
-            Form.repeat_key == "",
-        )
+_STORED_FORMS = (
+    select(
+        StudyEvent.study_event_oid,
+        Form.form_oid,
+        Form.status,
+        Form.version,
+        Form.updated_at,
+        Form.updated_by,
     )
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(
+        StudyEvent.subject_id == bindparam("subject_id"),
+        StudyEvent.repeat_key == "",
+        Form.repeat_key == "",
+    )
+)
+"""The page reads run once or more per request: built once, so SQLAlchemy reuses their
+compiled form instead of building a statement per call."""
+_FORM_QUERIES = (
+    select(Query.__table__)
+    .where(
+        Query.subject_id == bindparam("subject_id"),
+        Query.study_event_oid == bindparam("event_oid"),
+        Query.study_event_repeat_key == bindparam("event_key"),
+        Query.form_oid == bindparam("form_oid"),
+        Query.form_repeat_key == bindparam("form_key"),
+    )
+    .order_by(Query.id)
+)
+
+
+def stored_forms(conn: Connection, subject_id: int) -> dict[tuple[str, str], StoredForm]:
+    rows = conn.execute(_STORED_FORMS, {"subject_id": subject_id})
     return {(r[0], r[1]): StoredForm(FormStatus(r[2]), r[3], r[4], r[5]) for r in rows}
 
 
 def form_queries(conn: Connection, subject_id: int, form: FormKey) -> list[QueryInfo]:
     """The queries of one form instance, oldest first."""
     rows = conn.execute(
-        select(Query.__table__)
-        .where(
-            Query.subject_id == subject_id,
-            Query.study_event_oid == form.study_event_oid,
-            Query.study_event_repeat_key == form.study_event_repeat_key,
-            Query.form_oid == form.form_oid,
-            Query.form_repeat_key == form.form_repeat_key,
-        )
-        .order_by(Query.id)
+        _FORM_QUERIES,
+        {
+            "subject_id": subject_id,
+            "event_oid": form.study_event_oid,
+            "event_key": form.study_event_repeat_key,
+            "form_oid": form.form_oid,
+            "form_key": form.form_repeat_key,
+        },
     ).mappings()
     return [
         QueryInfo(
@@ -93,28 +108,35 @@ def open_query_counts(conn: Connection, subject_id: int) -> dict[tuple[str, str]
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
+_SIGNATURES = (
+    select(
+        StudyEvent.study_event_oid,
+        Form.form_oid,
+        Signature.username,
+        Signature.signed_at,
+        Signature.meaning,
+        Signature.content_sha256,
+    )
+    .join(Form, Form.id == Signature.form_id)
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(StudyEvent.subject_id == bindparam("subject_id"))
+    .order_by(Signature.id)
+)
+_FORM_SIGNATURES = _SIGNATURES.where(
+    StudyEvent.study_event_oid == bindparam("event_oid"), Form.form_oid == bindparam("form_oid")
+)
+
+
 def signature_states(
     conn: Connection, subject: SubjectRef, form: tuple[str, str] | None = None
 ) -> dict[tuple[str, str], SignatureState]:
     """The latest signature of each signed form (or of ``form``: (event, form) OIDs), and
     whether the form is unchanged since."""
-    query = (
-        select(
-            StudyEvent.study_event_oid,
-            Form.form_oid,
-            Signature.username,
-            Signature.signed_at,
-            Signature.meaning,
-            Signature.content_sha256,
-        )
-        .join(Form, Form.id == Signature.form_id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(StudyEvent.subject_id == subject.id)
-        .order_by(Signature.id)
-    )
-    if form is not None:
-        query = query.where(StudyEvent.study_event_oid == form[0], Form.form_oid == form[1])
-    rows = conn.execute(query).all()
+    if form is None:
+        rows = conn.execute(_SIGNATURES, {"subject_id": subject.id}).all()
+    else:
+        params = {"subject_id": subject.id, "event_oid": form[0], "form_oid": form[1]}
+        rows = conn.execute(_FORM_SIGNATURES, params).all()
     latest = {(r[0], r[1]): r for r in rows}
     states = {}
     for (event_oid, form_oid), r in latest.items():

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.engine import make_engine, write_transaction
 from storage.models import AppSecret
 from webapp.settings import Settings
+from webapp.write_gate import WriteGate
 
 SECRET_NAME = "web.secret_key"  # noqa: S105 - the name of the row, not a secret
 
@@ -27,6 +28,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     secret_key: str
+    write_gate: WriteGate
 
 
 def shared_secret(engine: Engine, configured: str) -> str:
@@ -51,7 +53,8 @@ def shared_secret(engine: Engine, configured: str) -> str:
 def make_runtime(settings: Settings) -> Runtime:
     is_sqlite = settings.database_url.startswith("sqlite")
     engine = make_engine(settings.database_url, pool_pre_ping=not is_sqlite)
-    return Runtime(settings, engine, shared_secret(engine, settings.secret_key))
+    gate = WriteGate(engine)  # before the first connection: it sets up SQLite connections
+    return Runtime(settings, engine, shared_secret(engine, settings.secret_key), gate)
 
 
 def runtime() -> Runtime:
@@ -60,15 +63,50 @@ def runtime() -> Runtime:
     return rt
 
 
+READ_CONNECTION = "edc_read_connection"
+"""Where a request keeps its read connection (on ``flask.g``)."""
+
+
 @contextmanager
 def reading() -> Iterator[Connection]:
-    """A connection for reads (its transaction is rolled back on return)."""
-    with runtime().engine.connect() as conn:
+    """A connection for reads: within a request, one connection and one read transaction for
+    all its reads (one pool checkout and one BEGIN per page, and the page reads one state).
+
+    The read transaction ends before every write (:func:`writing`), so reads after a write
+    see it, and at the end of the request (:func:`end_reading`). On an error the connection
+    is closed (its transaction rolled back) and the next read opens another.
+    """
+    if not has_request_context():
+        with runtime().engine.connect() as conn:
+            yield conn
+        return
+    conn = g.get(READ_CONNECTION)
+    if conn is None:
+        conn = runtime().engine.connect()
+        setattr(g, READ_CONNECTION, conn)
+    try:
         yield conn
+    except BaseException:
+        end_reading()
+        raise
+
+
+def end_reading(_exc: BaseException | None = None) -> None:
+    """Close the request's read connection, if any (rolling back its read transaction)."""
+    if has_request_context():
+        conn = g.pop(READ_CONNECTION, None)
+        if conn is not None:
+            conn.close()
 
 
 @contextmanager
 def writing() -> Iterator[Connection]:
-    """A write transaction: committed on success, rolled back on any error."""
-    with write_transaction(runtime().engine) as conn:
+    """A write transaction: committed on success, rolled back on any error. On SQLite the
+    web workers take turns through the write gate (see ``webapp.write_gate``)."""
+    if has_request_context():
+        conn = g.get(READ_CONNECTION)
+        if conn is not None and conn.in_transaction():
+            conn.rollback()  # end the read snapshot: later reads must see this write
+    rt = runtime()
+    with rt.write_gate.held(), write_transaction(rt.engine) as conn:
         yield conn

@@ -15,9 +15,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from storage.models import LoginFailure, RoleAssignment, Site, Study, User, WebSession
+from storage.models import LoginFailure, Role, RoleAssignment, Site, Study, User, WebSession
 from storage.users import RoleGrant, authenticate
 from webapp.access import Viewer
 from webapp.settings import Settings
@@ -92,43 +92,48 @@ class Lookup:
     """The session is live and its ``last_seen_at`` should be written (see TOUCH_EVERY)."""
 
 
+_LOOK_UP = (
+    select(
+        WebSession.last_seen_at,
+        WebSession.expires_at,
+        WebSession.lang,
+        User.id,
+        User.username,
+        User.full_name,
+        User.active,
+        Study.oid,
+        Site.oid,
+        RoleAssignment.role,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+    .outerjoin(Study, Study.id == RoleAssignment.study_id)
+    .outerjoin(Site, Site.id == RoleAssignment.site_id)
+    .where(WebSession.token_sha256 == bindparam("digest"))
+    .order_by(Study.oid, Site.oid, RoleAssignment.role)
+)
+"""The session, its user and the user's roles: one statement, built once (run per request)."""
+
+
 def look_up(conn: Connection, settings: Settings, token: str, study_oid: str | None) -> Lookup:
     """The signed-in user of ``token``, with their roles in ``study_oid``."""
     digest = token_hash(token)
-    row = conn.execute(
-        select(
-            WebSession.last_seen_at,
-            WebSession.expires_at,
-            WebSession.lang,
-            User.id,
-            User.username,
-            User.full_name,
-            User.active,
-        )
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_sha256 == digest)
-    ).one_or_none()
-    if row is None:
+    rows = conn.execute(_LOOK_UP, {"digest": digest}).all()
+    if not rows:
         return Lookup(None)
+    row = rows[0]
     now = datetime.now(UTC)
     idle = timedelta(minutes=settings.session_idle_minutes)
     if not row.active or now >= row.expires_at or now - row.last_seen_at >= idle:
         return Lookup(None, expired=True)
-    grants = conn.execute(
-        select(Study.oid, Site.oid, RoleAssignment.role)
-        .join(Study, Study.id == RoleAssignment.study_id)
-        .outerjoin(Site, Site.id == RoleAssignment.site_id)
-        .where(RoleAssignment.user_id == row.id)
-        .order_by(Study.oid, Site.oid, RoleAssignment.role)
-    ).all()
     viewer = Viewer(
         user_id=row.id,
         username=row.username,
         full_name=row.full_name,
         grants=tuple(
-            RoleGrant(s, site, r)  # type: ignore[arg-type]
-            for s, site, r in grants
-            if study_oid is None or s == study_oid
+            RoleGrant(s, site, Role(r))
+            for *_, s, site, r in rows
+            if r is not None and (study_oid is None or s == study_oid)
         ),
         session_hash=digest,
         lang=row.lang,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from threading import Lock
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -20,7 +20,7 @@ from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from odm_engine.expressions import CheckPlan, compile_study
-from renderers.html import FormRenderer
+from renderers.html import FormRenderer, field_name
 from storage.models import MetadataVersion, Site, Study
 from storage.studies import current_metadata, study_id_of
 from storage.validation import MetadataValidator
@@ -59,6 +59,9 @@ class StudyContext:
     signature_defs: tuple[m.SignatureDef, ...]
     forms_with_conditions: frozenset[str]
     """FormOIDs with an item or item group CollectionExceptionCondition (skip logic)."""
+    _query_fields: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def text(self, text: m.Text, lang: str) -> str:
         return text.get(lang, self.default_lang)
@@ -74,8 +77,32 @@ class StudyContext:
         event = self.mdv.study_event_defs.get(event_oid)
         return event is not None and any(r.form_oid == form_oid for r in event.form_refs)
 
+    def query_fields(self, form_oid: str, lang: str) -> tuple[tuple[str, str], ...]:
+        """(field name, "ItemOID: question") of each item of the form's non-repeating groups,
+        for raising a query on one item; made once per form and language."""
+        found = self._query_fields.get((form_oid, lang))
+        if found is not None:
+            return found
+        out = []
+        for gref in self.mdv.form_defs[form_oid].item_group_refs:
+            group = self.mdv.item_group_defs.get(gref.item_group_oid)
+            if group is None or group.repeating:
+                continue
+            for ref in group.item_refs:
+                item = self.mdv.item_defs.get(ref.item_oid)
+                if item is not None:
+                    label = self.text(item.question, lang) or item.name
+                    out.append((field_name(group.oid, "", item.oid), f"{item.oid}: {label}"))
+        self._query_fields[(form_oid, lang)] = found = tuple(out)
+        return found
+
     def not_collected(self, snapshot: SubjectSnapshot, key: FormKey, lang: str) -> str | None:
         """Why the form is not collected for this subject (its ConditionDef's text), or None."""
+        if (
+            key.study_event_oid not in self.plan.event_conditions
+            and (key.study_event_oid, key.form_oid) not in self.plan.form_conditions
+        ):
+            return None  # no StudyEventRef or FormRef condition: the form is collected
         evaluation = evaluate_form(self.plan, snapshot, key, lang=lang)
         if key not in evaluation.hidden:
             return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from odm_engine import model as m
@@ -38,6 +39,8 @@ RADIO_LIMIT = 5
 """Code lists with at most this many items are radio buttons; longer ones a select."""
 TEXTAREA_ABOVE = 200
 """Text items longer than this (or without a Length) get a textarea."""
+BASES_KEPT = 20_000
+"""Field bases kept per builder (items x rows x languages); the cache restarts beyond."""
 
 _DATE_HINTS = {"date": "full_date_hint", "partialDate": "date_hint"}
 _TEXT_HINTS = {
@@ -119,6 +122,9 @@ class FormBuilder:
 
             plan = compile_study(mdv, units=self.units).plan
         self.plan = plan
+        self._bases: dict[
+            tuple[str, str | None, str, str], tuple[Mapping[str, Any], naming.FieldRef | None]
+        ] = {}
 
     @property
     def form_oids(self) -> tuple[str, ...]:
@@ -126,6 +132,42 @@ class FormBuilder:
 
     def _text(self, text: m.Text, lang: str | None) -> str:
         return text.get(lang, self.default_lang)
+
+    def field_base(
+        self, group: m.ItemGroupDef, key: str | None, ref: m.ItemRef, lang: str
+    ) -> tuple[Mapping[str, Any], naming.FieldRef | None]:
+        """What a field of ``ref`` in row ``key`` (None: the template row) takes from the
+        metadata alone (names, id, texts), and its FieldRef; made once per row and language."""
+        cache_key = (group.oid, key, ref.item_oid, lang)
+        found = self._bases.get(cache_key)
+        if found is not None:
+            return found
+        item = self.mdv.item_defs[ref.item_oid]
+        if key is None:
+            name = naming.template_name(group.oid, item.oid)
+            field_ref = None
+        else:
+            name = naming.field_name(group.oid, key, item.oid)
+            field_ref = naming.FieldRef(group.oid, key, item.oid)
+        base = MappingProxyType(
+            {
+                "name": name,
+                "id": naming.element_id(name),
+                "item_oid": item.oid,
+                "group_oid": group.oid,
+                "repeat_key": key if key is not None else naming.ROW_PLACEHOLDER,
+                "label": self._text(item.question, lang) or item.name,
+                "help": self._text(item.description, lang),
+                "data_type": item.data_type,
+                "mandatory": ref.mandatory,
+                "method_oid": ref.method_oid,
+                "condition_oid": ref.collection_exception_condition_oid,
+            }
+        )
+        if len(self._bases) >= BASES_KEPT:
+            self._bases.clear()
+        self._bases[cache_key] = found = (base, field_ref)
+        return found
 
     def build(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
@@ -291,34 +333,18 @@ class _Ctx:
         self, group: m.ItemGroupDef, key: str | None, ref: m.ItemRef, group_hidden: bool
     ) -> FieldView:
         """The field of ``ref`` in row ``key`` (None: the template row)."""
-        b, mdv = self.b, self.b.mdv
-        item = mdv.item_defs[ref.item_oid]
-        if key is None:
-            name = naming.template_name(group.oid, item.oid)
-            field_ref = None
-        else:
-            name = naming.field_name(group.oid, key, item.oid)
-            field_ref = naming.FieldRef(group.oid, key, item.oid)
+        item = self.b.mdv.item_defs[ref.item_oid]
+        base, field_ref = self.b.field_base(group, key, ref, self.lang)
         hidden = group_hidden or (field_ref is not None and field_ref in self.outcome.hidden)
         value = ""
         if field_ref is not None and not hidden:
             value = self.outcome.derived.get(field_ref, self.state.values.get(field_ref, ""))
         messages = () if field_ref is None or hidden else self.messages.take(field_ref)
-        fid = naming.element_id(name)
+        fid = base["id"]
         view: dict[str, Any] = {
-            "name": name,
-            "id": fid,
-            "item_oid": item.oid,
-            "group_oid": group.oid,
-            "repeat_key": key if key is not None else naming.ROW_PLACEHOLDER,
-            "label": b._text(item.question, self.lang) or item.name,
-            "help": b._text(item.description, self.lang),
-            "data_type": item.data_type,
+            **base,
             "value": value,
-            "mandatory": ref.mandatory,
             "hidden": hidden,
-            "method_oid": ref.method_oid,
-            "condition_oid": ref.collection_exception_condition_oid,
             "messages": messages,
             "history_url": self.state.history_urls.get(field_ref, "") if field_ref else "",
         }

@@ -32,6 +32,7 @@ Contract with the browser (``static/form.js``, ``static/oel.js``, ``static/dates
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -41,7 +42,8 @@ from markupsafe import Markup
 from odm_engine import model as m
 from odm_engine.expressions import CheckPlan
 from renderers.html.build import FormBuilder
-from renderers.html.view import FormState, FormView
+from renderers.html.fragments import FieldFragments
+from renderers.html.view import FieldView, FormState, FormView
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -53,12 +55,17 @@ STYLESHEET = "form.css"
 
 @cache
 def environment() -> Environment:
-    """The one Jinja2 environment of the renderer: autoescape on, undefined names are errors."""
+    """The one Jinja2 environment of the renderer: autoescape on, undefined names are errors.
+
+    The templates ship with the package, so they are compiled once per process and never
+    re-checked on disk (``auto_reload`` would stat every template on every include).
+    """
     return Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
 
 
@@ -101,6 +108,7 @@ class FormRenderer:
             plan=plan,
             default_lang=default_lang,
         )
+        self.fields = FieldFragments(environment())
 
     def view(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
@@ -112,14 +120,27 @@ class FormRenderer:
     ) -> Markup:
         """The form body (safe markup to embed in a page layout)."""
         form = self.view(form_oid, state, lang=lang)
-        return Markup(environment().get_template("form.html").render(form=form))  # noqa: S704
+        html = environment().get_template("form.html").render(form=form, **self._helpers(form))
+        return Markup(html)  # noqa: S704 (autoescaped template output)
 
     def preview_html(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
     ) -> str:
         """A complete HTML page with the form, its stylesheet and scripts inlined."""
         form = self.view(form_oid, state, lang=lang)
-        return environment().get_template("preview.html").render(form=form, page=_PreviewPage())
+        return (
+            environment()
+            .get_template("preview.html")
+            .render(form=form, page=_PreviewPage(), **self._helpers(form))
+        )
+
+    def _helpers(self, form: FormView) -> dict[str, Callable[..., Markup]]:
+        """Callables the templates use: ``field_html(field, compact)`` (see fragments.py)."""
+
+        def field_html(field: FieldView, compact: bool) -> Markup:
+            return self.fields.html(field, compact, form.ui, form.lang)
+
+        return {"field_html": field_html}
 
 
 def render_form(

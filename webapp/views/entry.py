@@ -9,6 +9,7 @@ against a form changed meanwhile shows who changed what instead of overwriting.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Blueprint, g, redirect, request, url_for
@@ -110,6 +111,12 @@ def _place(subject_key: str, event_oid: str, form_oid: str) -> Place:
     return Place(study, subject, FormKey(event_oid, "", form_oid, ""))
 
 
+@lru_cache(maxsize=4096)
+def _field_query(ig_oid: str, repeat_key: str, item_oid: str) -> str:
+    """``?field=NAME`` of a history link (the same for every subject: made once)."""
+    return f"?field={quote(field_name(ig_oid, repeat_key, item_oid), safe='')}"
+
+
 def _history_urls(p: Place, snapshot: SubjectSnapshot) -> dict[FieldRef, str]:
     mdv, urls = p.study.mdv, {}
     base = url_for(
@@ -128,23 +135,10 @@ def _history_urls(p: Place, snapshot: SubjectSnapshot) -> dict[FieldRef, str]:
             continue
         for repeat_key in keys.get(group.oid, set()) | ({""} if not group.repeating else set()):
             for ref in group.item_refs:
-                name = field_name(group.oid, repeat_key, ref.item_oid)
-                urls[FieldRef(group.oid, repeat_key, ref.item_oid)] = (
-                    f"{base}?field={quote(name, safe='')}"
+                urls[FieldRef(group.oid, repeat_key, ref.item_oid)] = base + _field_query(
+                    group.oid, repeat_key, ref.item_oid
                 )
     return urls
-
-
-def _fields(p: Place) -> tuple[tuple[str, str], ...]:
-    mdv, out = p.study.mdv, []
-    for gref in mdv.form_defs[p.key.form_oid].item_group_refs:
-        group = mdv.item_group_defs.get(gref.item_group_oid)
-        for ref in group.item_refs if group and not group.repeating else ():
-            item = mdv.item_defs.get(ref.item_oid)
-            if item is not None:
-                label = p.study.text(item.question, g.lang) or item.name
-                out.append((field_name(group.oid, "", item.oid), f"{item.oid}: {label}"))
-    return tuple(out)
 
 
 def form_page(
@@ -196,7 +190,7 @@ def form_page(
             QueryLine(q.id, q.key.describe(), q.status.value, q.message, q.opened_by)
             for q in queries
         ),
-        fields=_fields(p),
+        fields=study.query_fields(key.form_oid, g.lang),
         can_raise=role in access.RAISE_QUERY,
         can_answer=role in access.ANSWER_QUERY,
         can_close=role in access.CLOSE_QUERY,

@@ -1,0 +1,80 @@
+"""Field HTML made once per metadata version (``renderers.html.fragments``) is the same HTML
+a fresh render gives, whatever states the renderer saw before."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import DictLoader, Environment
+
+from odm_engine.clinical import ItemKey
+from renderers.html import FieldRef, FormRenderer, FormState
+from renderers.html.fragments import FieldFragments
+from renderers.html.view import FieldView
+
+from .helpers import load_study
+from .test_logic import FORM, STUDY
+
+
+@dataclass(frozen=True)
+class Result:
+    check_id: str
+    item_key: ItemKey | None
+    severity: str
+    message: str
+
+
+def _state(values: dict[FieldRef, str], *, links: bool, message: bool = False) -> FormState:
+    results = (
+        [Result("C.1", ItemKey("SE.1", "", "F.1", "", "IG.VS", "", "IT.H"), "hard", "Too <b>")]
+        if message
+        else []
+    )
+    urls = {ref: f"/h?field={ref.item_oid}&x=<'\">" for ref in values} if links else {}
+    return FormState(values=values, history_urls=urls, check_results=results, form_key=FORM)
+
+
+STATES = [
+    _state({}, links=False),
+    _state({FieldRef("IG.VS", "", "IT.H"): "180.5"}, links=True),
+    _state(
+        {
+            FieldRef("IG.VS", "", "IT.H"): "<script>alert(1)</script>",
+            FieldRef("IG.VS", "", "IT.W"): "",
+            FieldRef("IG.VS", "", "IT.SMOKER"): "Y",
+            FieldRef("IG.VS", "", "IT.CIGS"): '"20"&',
+            FieldRef("IG.AE", "2", "IT.TERM"): "Rash \x00edc-value\x00",
+        },
+        links=True,
+        message=True,
+    ),
+    _state({FieldRef("IG.VS", "", "IT.SMOKER"): "N"}, links=False),
+]
+
+
+def test_a_warm_renderer_writes_what_a_fresh_one_does() -> None:
+    study = load_study(STUDY)
+    warm = FormRenderer(study)
+    for lang in ("en", "de"):
+        for state in STATES + STATES[::-1]:
+            fresh = FormRenderer(study).form_html("F.1", state, lang=lang)
+            assert warm.form_html("F.1", state, lang=lang) == fresh
+
+
+def _field(**changes: object) -> FieldView:
+    base: dict[str, object] = {
+        "name": "IG.1[].IT.1", "id": "f-IG.1[].IT.1", "item_oid": "IT.1", "group_oid": "IG.1",
+        "repeat_key": "", "label": "Q", "help": "", "widget": "input", "input_type": "text",
+        "data_type": "text", "value": "v", "mandatory": False, "hidden": False,
+    }  # fmt: skip
+    return FieldView(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_a_template_that_filters_the_value_is_never_used_with_holes() -> None:
+    """A template that breaks the contract (here: a filter on the value) renders in full."""
+    env = Environment(
+        loader=DictLoader({"_field.html": "<i>{{ field.value|upper }}</i>"}), autoescape=True
+    )
+    fragments = FieldFragments(env)
+    assert fragments.html(_field(value="ab"), False, {}, "en") == "<i>AB</i>"
+    assert fragments.html(_field(value="<x>"), False, {}, "en") == "<i>&lt;X&gt;</i>"
