@@ -343,7 +343,9 @@ class BulkWriter:
         self._after_subject()
 
     def _after_subject(self) -> None:
-        if len(self._rows["item_data"]) + len(self._rows["audit_trail"]) >= self.batch_size:
+        """Flush a full batch: ``batch_size`` rows, counting each value's audit row."""
+        items, audit = len(self._rows["item_data"]), len(self._rows["audit_trail"])
+        if (items * 2 if self._derive else items) + audit >= self.batch_size:
             self._flush()
 
     def _ref(self, subject_id: int, subject_key: str, site_id: int | None) -> SubjectRef:

@@ -31,6 +31,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -100,8 +101,8 @@ class WriteGate:
 
     def _checkpoint(self) -> None:
         try:
-            assert self._database is not None
-            conn = sqlite3.connect(self._database, timeout=0, isolation_level=None)
+            uri = Path(str(self._database)).resolve().as_uri() + "?mode=rw"  # never creates it
+            conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             finally:
