@@ -3,7 +3,11 @@
 Synthetic study: 2,000 subjects x 20 forms x 30 items (1.2 M values, ~56 MB of ODM) at
 scale 1 (EDC_BENCH_SCALE shrinks it), measured at 1x and 2x size. Each measurement runs in
 its own subprocess on a fresh copy of a prepared SQLite database, so peak memory (VmHWM)
-is that job's alone.
+is that job's alone; each job runs EDC_BENCH_REPEAT times (3) and the fastest run counts
+(the machine is shared: report best-of-N). The bare import uses the application's connection
+settings (foreign keys enforced, WAL with synchronous=NORMAL) and writes the same rows,
+audit rows included, into the same tables and indexes. CPU seconds are shown beside the
+import rates: the import writes each batch from a second thread while it reads the next.
 
 Targets (issue 7): validated import with audit rows >= 0.5x the bare iterparse + executemany
 rate; >= 2x faster than odmlib merely loading the file, with a fifth of its memory (odmlib is
@@ -146,6 +150,10 @@ def job_bare_import(db: str, path: str) -> int:
     from odm_engine.safexml import iterparse_options
 
     conn = sqlite3.connect(db, isolation_level=None)
+    # The connection settings of storage.engine, as the import runs under: the same tables
+    # with their foreign keys enforced, WAL with synchronous=NORMAL.
+    for pragma in ("busy_timeout = 10000", "foreign_keys = ON", "synchronous = NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
     conn.execute("BEGIN IMMEDIATE")
     study_id, user_id = conn.execute("SELECT s.id, u.id FROM studies s, users u").fetchone()
     site_id = conn.execute("SELECT id FROM sites").fetchone()[0]
@@ -331,10 +339,10 @@ def _child(job: str, db: str, path: str) -> None:
 
     for name in PRELOAD.get(job, ("lxml.etree", "sqlite3")):
         importlib.import_module(name)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     count = JOBS[job](db, path)
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "count": count, "peak_mb": _peak_mb()}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "count": count, "peak_mb": _peak_mb()}))
 
 
 def _peak_mb() -> float:
@@ -348,16 +356,39 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _run(job: str, db: Path, path: Path) -> dict[str, float]:
+def _run(job: str, db: Path, path: Path, repeat: int = 1) -> dict[str, float]:
+    """The job in a child process on a fresh copy of ``db``, best (fastest) of ``repeat``."""
     repo = Path(__file__).resolve().parents[1]
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_exchange", job, str(db), str(path)],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    best: dict[str, float] | None = None
+    for _ in range(repeat):
+        work = db
+        if job in ("import", "bare_import"):  # each run writes: a fresh copy every time
+            work = db.with_name(f"{job}.db")
+            for suffix in ("", "-wal", "-shm"):
+                target = Path(f"{work}{suffix}")
+                target.unlink(missing_ok=True)
+                if Path(f"{db}{suffix}").exists():
+                    shutil.copy(f"{db}{suffix}", target)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.bench_exchange", job, str(work), str(path)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if best is None or result["seconds"] < best["seconds"]:
+            best = result
+    assert best is not None
+    return best
+
+
+def _repeat() -> int:
+    """EDC_BENCH_REPEAT: runs of each job, the best one reported (default 3)."""
+    try:
+        return max(1, int(os.environ.get("EDC_BENCH_REPEAT", "3")))
+    except ValueError:
+        return 3
 
 
 def _size(factor: float) -> list[Row]:
@@ -369,15 +400,9 @@ def _size(factor: float) -> list[Row]:
         size_mb = generate(odm_file, subjects) / 1e6
         empty = work / "empty.db"
         prepare_db(empty, odm_file)
-        dbs = {}
-        for job in ("import", "bare_import"):
-            dbs[job] = work / f"{job}.db"
-            shutil.copy(empty, dbs[job])
-            for suffix in ("-wal", "-shm"):
-                if (work / f"empty.db{suffix}").exists():
-                    shutil.copy(work / f"empty.db{suffix}", work / f"{job}.db{suffix}")
-        ours = _run("import", dbs["import"], odm_file)
-        bare = _run("bare_import", dbs["bare_import"], odm_file)
+        n = _repeat()
+        ours = _run("import", empty, odm_file, n)
+        bare = _run("bare_import", empty, odm_file, n)
         items = ours["count"]
         label = f"{factor:g}x: {subjects} subj, {items / 1e6:.2f} M items, {size_mb:.0f} MB"
         ours_rate, bare_rate = items / ours["seconds"], bare["count"] / bare["seconds"]
@@ -389,6 +414,7 @@ def _size(factor: float) -> list[Row]:
                 "items/s",
                 ">=0.5x bare iterparse+executemany",
                 met=ours_rate >= 0.5 * bare_rate,
+                note=f"best of {n}; cpu {ours['cpu']:.1f} s vs {bare['cpu']:.1f} s",
             )
         )
         rows.append(
@@ -402,7 +428,7 @@ def _size(factor: float) -> list[Row]:
             )
         )
         if os.environ.get("EDC_BENCH_ODMLIB"):
-            lib = _run("odmlib", empty, odm_file)
+            lib = _run("odmlib", empty, odm_file)  # once: 26 s and a GB per 56 MB
             lib_s, lib_mb, note = lib["seconds"], lib["peak_mb"], "odmlib measured"
         else:
             lib_s, lib_mb = 26.0 * size_mb / 56.5, 1130.0 * size_mb / 56.5
@@ -418,8 +444,9 @@ def _size(factor: float) -> list[Row]:
                 note=f"{note}; odmlib {lib_mb:.0f} MB",
             )
         )
-        out_ours = _run("export", dbs["import"], work / "out.xml")
-        out_bare = _run("bare_export", dbs["import"], work / "bare.xml")
+        imported = work / "import.db"  # what the last import run wrote
+        out_ours = _run("export", imported, work / "out.xml", n)
+        out_bare = _run("bare_export", imported, work / "bare.xml", n)
         e_rate = out_ours["count"] / out_ours["seconds"]
         b_rate = out_bare["count"] / out_bare["seconds"]
         rows.append(
@@ -430,6 +457,7 @@ def _size(factor: float) -> list[Row]:
                 "items/s",
                 ">=0.6x bare SELECT+xmlfile",
                 met=e_rate >= 0.6 * b_rate,
+                note=f"best of {n}",
             )
         )
         rows.append(

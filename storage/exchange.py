@@ -260,16 +260,19 @@ def iter_snapshot(
     signatures = _signatures(conn, study_id)
     builder = _Builder(study_oid, stored.mdv.oid, transaction_type, queries, signatures)
     rows = conn.execution_options(yield_per=10_000).execute(query)
-    for row in rows:
-        record = builder.add(row)
-        if record is not None:
-            yield record
+    add = builder.add
+    for partition in rows.partitions():  # a list of rows per fetch: no per-row fetch call
+        for row in partition:
+            record = add(row)
+            if record is not None:
+                yield record
     last = builder.finish()
     if last is not None:
         yield last
 
 
 _KEY_CACHE = 500_000
+_new_tuple = tuple.__new__
 
 
 class _Builder:
@@ -318,8 +321,24 @@ class _Builder:
                 self.keys.clear()
             key = self.keys[parts] = ItemKey(*parts)
         notes = tuple(self.queries.get((sid, key), ())) if self.queries else ()
-        self.items.append(
-            ItemValue(key, value, is_null is not None, None, None, self.tt, None, None, notes)
+        self.items.append(  # ItemValue, built without its Python-level __new__
+            _new_tuple(
+                ItemValue,
+                (
+                    key,
+                    value,
+                    is_null is not None,
+                    None,
+                    None,
+                    self.tt,
+                    None,
+                    None,
+                    notes,
+                    (),
+                    (),
+                    0,
+                ),
+            )
         )
         return done
 
