@@ -390,20 +390,11 @@ def range_checks(ctx: RuleContext) -> Iterator[Finding]:
                     )
                 continue
             count = len(rc.check_values)
-            if rc.comparator in ("IN", "NOTIN"):
-                if count < 1:
-                    yield finding(
-                        "ODM-RC-002",
-                        path=ctx.path,
-                        line=rc.line,
-                        oid=item.oid,
-                        item=item.oid,
-                        comparator=rc.comparator,
-                        expected="at least one",
-                        count=count,
-                        fix="List the allowed values, one CheckValue each.",
-                    )
-            elif count != 1 and not (count == 0 and rc.formal_expressions):
+            several = rc.comparator in ("IN", "NOTIN")
+            wrong = (
+                count < 1 if several else count != 1 and not (count == 0 and rc.formal_expressions)
+            )
+            if wrong:
                 yield finding(
                     "ODM-RC-002",
                     path=ctx.path,
@@ -411,9 +402,11 @@ def range_checks(ctx: RuleContext) -> Iterator[Finding]:
                     oid=item.oid,
                     item=item.oid,
                     comparator=rc.comparator,
-                    expected="exactly one",
+                    expected="at least one" if several else "exactly one",
                     count=count,
-                    fix="Use IN or NOTIN to compare with several values.",
+                    fix="List the allowed values, one CheckValue each."
+                    if several
+                    else "Use IN or NOTIN to compare with several values.",
                 )
             for value in rc.check_values:
                 parsed = datatypes.parse_value(item.data_type, value)
