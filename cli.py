@@ -617,15 +617,12 @@ def export() -> None:
 
 
 def _since(value: str | None):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
+    from storage.export_source import ExportRequestError, parse_since
 
-    if value is None:
-        return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"--since {value}: not an ISO 8601 date or timestamp") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_since(value)
+    except ExportRequestError as exc:
+        raise UsageError(f"--since {exc}") from exc
 
 
 @export.command("odm")
@@ -652,42 +649,31 @@ def export_odm(  # noqa: PLR0917 - click passes options by name
     db: str | None,
 ) -> None:
     """Write the study's ClinicalData as ODM 1.3.2 (streamed; memory stays flat)."""
-    import uuid
-
-    from renderers.odm import OdmExportOptions, write_odm
-    from storage.exchange import admin_data, iter_changes, iter_snapshot
-    from storage.studies import metadata_xml
+    from renderers.odm import export_options, write_odm
+    from storage.export_source import OdmSelection, odm_source
 
     if audit and snapshot:
         raise UsageError("--audit needs --transactional (a snapshot holds current values only)")
-    moment = _since(since)
+    selection = OdmSelection(
+        mode="audit" if audit else "snapshot" if snapshot else "transactional",
+        since=_since(since),
+        site=site_oid,
+        subject_keys=subjects,
+        with_metadata=with_metadata,
+        with_admin=with_admin,
+    )
     with _storage_errors(), _engine(db).connect() as conn, _progress("Exporting") as update:
-        oid = _only_study(conn, study_oid)
-        if audit:
-            records = iter_changes(conn, oid, site=site_oid, subject_keys=subjects, since=moment)
-        else:
-            records = iter_snapshot(
-                conn,
-                oid,
-                site=site_oid,
-                subject_keys=subjects,
-                since=moment,
-                transaction_type=None if snapshot else "Upsert",
-            )
-        options = OdmExportOptions(
-            file_oid=f"{oid}.export.{uuid.uuid4()}",
-            file_type="Snapshot" if snapshot else "Transactional",
-            description=f"Changes after {since}" if since else None,
-        )
+        source = odm_source(conn, _only_study(conn, study_oid), selection)
+        options = export_options(source.study_oid, selection.file_type, since=since)
         try:
             with open(output, "wb") as out:
                 stats = write_odm(
                     out,
-                    records,
+                    source.records,
                     options,
-                    metadata=metadata_xml(conn, oid) if with_metadata else None,
-                    admin=admin_data(conn, oid) if with_admin else None,
-                    study_oid=oid,
+                    metadata=source.metadata,
+                    admin=source.admin,
+                    study_oid=source.study_oid,
                     on_subject=lambda s: update(s.subjects, s.items),  # type: ignore[operator]
                 )
         except OSError as exc:
@@ -764,15 +750,13 @@ def export_define(  # noqa: PLR0917 - click passes options by name
 
 def _tabular(output: str, study_oid: str | None, db: str | None, kind: str) -> None:
     from renderers.tabular import write_csv, write_dataset_json
-    from storage.exchange import iter_snapshot
-    from storage.studies import current_metadata
+    from storage.export_source import tabular_source
 
     with _storage_errors(), _engine(db).connect() as conn:
-        oid = _only_study(conn, study_oid)
-        stored = current_metadata(conn, oid)
+        source = tabular_source(conn, _only_study(conn, study_oid))
         writer = write_csv if kind == "csv" else write_dataset_json
         try:
-            files = writer(Path(output), stored.odm, iter_snapshot(conn, oid), study_oid=oid)
+            files = writer(Path(output), source.odm, source.records, study_oid=source.study_oid)
         except OSError as exc:
             raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
     click.echo(f"{output}: {len(files)} files written")

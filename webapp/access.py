@@ -26,6 +26,9 @@ CLOSE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 ANSWER_QUERY = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 VERIFY = frozenset({Role.MONITOR})
 LOCK = frozenset({Role.DATA_MANAGER})
+EXPORT = frozenset({Role.DATA_MANAGER})
+"""Roles that download exports (of the sites where they hold it; all sites when study-wide).
+Administrators manage users and see no clinical data, so they do not export it either."""
 SIGN = frozenset({Role.INVESTIGATOR})
 DESIGN = frozenset({Role.STUDY_DESIGNER})
 ADMIN = frozenset({Role.ADMIN})

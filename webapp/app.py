@@ -54,9 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     app.add_url_rule("/static/form/<path:filename>", "form_static", _form_static, methods=["GET"])
-    from webapp.views import admin, auth, design, entry, queries, subjects  # noqa: PLC0415
+    from webapp.views import admin, auth, design, entry, exports, queries, subjects  # noqa: PLC0415
 
-    for module in (auth, subjects, entry, queries, design, admin):
+    for module in (auth, subjects, entry, queries, exports, design, admin):
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_after)

@@ -19,6 +19,7 @@ _EN: dict[str, str] = {
     "nav.queries": "Queries",
     "nav.design": "Metadata",
     "nav.users": "Users",
+    "nav.exports": "Exports",
     "logout": "Sign out",
     "all_sites": "all sites",
     "role.investigator": "Investigator",
@@ -59,6 +60,7 @@ _EN: dict[str, str] = {
     "action.design": "load metadata versions",
     "action.read_queries": "read queries",
     "action.admin": "manage users",
+    "action.export": "download exports",
     "sites.title": "Sites",
     "sites.site": "Site",
     "sites.name": "Name",
@@ -164,6 +166,39 @@ _EN: dict[str, str] = {
     "users.done": "Saved user {name}.",
     "users.bad_role": "Unknown role.",
     "users.short_password": "The password must have at least {n} characters.",
+    "exports.title": "Exports",
+    "exports.intro": "Each export is a file of the study as it is now, the same file the command "
+    "line writes (edc export). Exporting changes nothing in the study.",
+    "exports.odm": "ODM 1.3.2 clinical data",
+    "exports.odm_hint": "Every value with its keys; queries as Annotations, signatures as "
+    "Signatures. Passes the ODM 1.3.2 schema and imports into another odm-edc database.",
+    "exports.mode": "Content",
+    "exports.mode.snapshot": "Snapshot: the current values",
+    "exports.mode.transactional": "Transactional: the current values as Upsert transactions",
+    "exports.mode.audit": "Transactional with audit trail: every change with its AuditRecord",
+    "exports.site": "Site",
+    "exports.all_sites": "All sites",
+    "exports.since": "Changed after (ISO 8601, UTC when no zone is given; optional)",
+    "exports.metadata": "Include the study metadata",
+    "exports.admin": "Include AdminData (the sites and the users with a role in the study)",
+    "exports.define": "Define-XML 2.1",
+    "exports.define_hint": "The datasets and variables of the CSV and Dataset-JSON exports, "
+    "generated from the study metadata. Passes the Define-XML 2.1 schema.",
+    "exports.csv": "CSV (zip)",
+    "exports.csv_hint": "One file per item group, a row per group instance, and header.csv "
+    "with every variable's label, type and item OID.",
+    "exports.dataset-json": "Dataset-JSON 1.1 (zip)",
+    "exports.dataset-json_hint": "CDISC Dataset-JSON 1.1: one file per item group, as "
+    "define.xml names them.",
+    "exports.download": "Download",
+    "exports.bad_mode": "Unknown kind of ODM export: choose one of {allowed}.",
+    "exports.bad_site": "Unknown site {site}: choose one of your sites ({allowed}).",
+    "exports.choose_site": "Choose a site: you hold the data manager role at {allowed}, not "
+    "study-wide.",
+    "exports.bad_since": "Changed after: {value} is not an ISO 8601 date or timestamp. Write "
+    "e.g. 2026-03-01 or 2026-03-01T00:00:00Z.",
+    "exports.admin_everywhere": "AdminData lists the users of every site: only a data manager "
+    "of the whole study may include it.",
 }
 
 _DE: dict[str, str] = {
@@ -172,6 +207,7 @@ _DE: dict[str, str] = {
     "nav.queries": "Rückfragen",
     "nav.design": "Metadaten",
     "nav.users": "Benutzer",
+    "nav.exports": "Exporte",
     "logout": "Abmelden",
     "all_sites": "alle Zentren",
     "role.investigator": "Prüfarzt",
@@ -213,6 +249,7 @@ _DE: dict[str, str] = {
     "action.design": "Metadatenversionen laden",
     "action.read_queries": "Rückfragen lesen",
     "action.admin": "Benutzer verwalten",
+    "action.export": "Exporte herunterladen",
     "sites.title": "Zentren",
     "sites.site": "Zentrum",
     "sites.name": "Name",
@@ -319,6 +356,41 @@ _DE: dict[str, str] = {
     "users.done": "Benutzer {name} gespeichert.",
     "users.bad_role": "Unbekannte Rolle.",
     "users.short_password": "Das Passwort muss mindestens {n} Zeichen haben.",
+    "exports.title": "Exporte",
+    "exports.intro": "Jeder Export ist eine Datei der Studie in ihrem aktuellen Stand, dieselbe "
+    "Datei wie auf der Kommandozeile (edc export). Ein Export ändert nichts an der Studie.",
+    "exports.odm": "ODM-1.3.2-Studiendaten",
+    "exports.odm_hint": "Jeder Wert mit seinen Schlüsseln; Rückfragen als Annotations, "
+    "Unterschriften als Signatures. Entspricht dem ODM-1.3.2-Schema und lässt sich in eine "
+    "andere odm-edc-Datenbank importieren.",
+    "exports.mode": "Inhalt",
+    "exports.mode.snapshot": "Snapshot: die aktuellen Werte",
+    "exports.mode.transactional": "Transaktional: die aktuellen Werte als Upsert-Transaktionen",
+    "exports.mode.audit": "Transaktional mit Audit-Trail: jede Änderung mit ihrem AuditRecord",
+    "exports.site": "Zentrum",
+    "exports.all_sites": "Alle Zentren",
+    "exports.since": "Geändert nach (ISO 8601, UTC ohne Zeitzonenangabe; optional)",
+    "exports.metadata": "Studienmetadaten einschließen",
+    "exports.admin": "AdminData einschließen (die Zentren und die Benutzer mit einer Rolle in "
+    "der Studie)",
+    "exports.define": "Define-XML 2.1",
+    "exports.define_hint": "Die Datensätze und Variablen der CSV- und Dataset-JSON-Exporte, "
+    "erzeugt aus den Studienmetadaten. Entspricht dem Define-XML-2.1-Schema.",
+    "exports.csv": "CSV (zip)",
+    "exports.csv_hint": "Eine Datei je Item-Gruppe, eine Zeile je Gruppeninstanz, dazu "
+    "header.csv mit Beschriftung, Typ und Item-OID jeder Variablen.",
+    "exports.dataset-json": "Dataset-JSON 1.1 (zip)",
+    "exports.dataset-json_hint": "CDISC Dataset-JSON 1.1: eine Datei je Item-Gruppe, wie "
+    "define.xml sie benennt.",
+    "exports.download": "Herunterladen",
+    "exports.bad_mode": "Unbekannte Art von ODM-Export: wählen Sie eine von {allowed}.",
+    "exports.bad_site": "Unbekanntes Zentrum {site}: wählen Sie eines Ihrer Zentren ({allowed}).",
+    "exports.choose_site": "Wählen Sie ein Zentrum: Sie sind Datenmanager an {allowed}, nicht "
+    "für die ganze Studie.",
+    "exports.bad_since": "Geändert nach: {value} ist kein Datum oder Zeitpunkt nach ISO 8601. "
+    "Schreiben Sie z. B. 2026-03-01 oder 2026-03-01T00:00:00Z.",
+    "exports.admin_everywhere": "AdminData nennt die Benutzer aller Zentren: nur ein "
+    "Datenmanager der ganzen Studie darf sie einschließen.",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": _EN, "de": _DE}

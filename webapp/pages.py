@@ -48,6 +48,8 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
             (t("nav.sites"), url_for("subjects.sites")),
             (t("nav.queries"), url_for("queries.index")),
         ]
+    if viewer.holds(access.EXPORT):
+        links.append((t("nav.exports"), url_for("exports.index")))
     if viewer.holds(access.DESIGN):
         links.append((t("nav.design"), url_for("design.index")))
     if viewer.holds(access.ADMIN):

@@ -5,6 +5,8 @@ database itself: tests/storage/test_audit.py (triggers; revoked grants on Postgr
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import click
@@ -66,6 +68,12 @@ def test_password_hashes_never_appear_in_a_page_or_an_export(web: Web, tmp_path:
                 )[1]  # type: ignore[index]
                 body = client.get(url).get_data(as_text=True)
                 found += [f"{user} GET {url}: {x}" for x in leaks(body, secrets)]
+    dm = web.client("dm")
+    dm.get("/exports")
+    for url in ("/exports/odm", "/exports/define", "/exports/csv", "/exports/dataset-json"):
+        data = {"mode": "audit", "metadata": "1", "admin": "1"}
+        for body in _downloaded(dm.post(url, data).data):
+            found += [f"dm POST {url}: {x}" for x in leaks(body, secrets)]
     runner = CliRunner()
     outputs = []
     exports = tmp_path / "exports"  # tmp_path also holds the database file itself
@@ -87,6 +95,14 @@ def test_password_hashes_never_appear_in_a_page_or_an_export(web: Web, tmp_path:
     for body in outputs:
         found += leaks(body, secrets)
     assert not found, found
+
+
+def _downloaded(data: bytes) -> list[str]:
+    """The text of a web export: the file, or each file of a zip archive."""
+    if not data.startswith(b"PK"):
+        return [data.decode()]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [archive.read(name).decode() for name in archive.namelist()]
 
 
 def _place() -> dict[str, str]:

@@ -60,6 +60,8 @@ class Client:
         self.token = ""
 
     def _remember(self, response):  # type: ignore[no-untyped-def]
+        if response.mimetype != "text/html":
+            return response  # a download (exports): no token, maybe not text at all
         found = CSRF.search(response.get_data(as_text=True))
         if found:
             self.token = found.group(1)

@@ -1,0 +1,122 @@
+"""What an export reads, chosen once for every caller (``edc export`` and the web app).
+
+An :class:`OdmSelection` names what an ODM export holds (snapshot, transactional, with the
+audit trail; since a moment; one site; some subjects; with metadata and AdminData) and
+:func:`odm_source` turns it into the stream of records and the extra parts the writer takes
+(:func:`renderers.odm.write_odm`). :func:`tabular_source` does the same for the CSV and
+Dataset-JSON writers. Storage never imports a renderer: the caller hands one to the other.
+Every function here only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from odm_engine import model as m
+from odm_engine.exchange.records import SubjectRecord
+from storage.errors import StorageError
+from storage.exchange import admin_data, iter_changes, iter_snapshot
+from storage.studies import current_metadata, metadata_xml
+
+ODM_MODES = ("snapshot", "transactional", "audit")
+"""The kinds of ODM export: current values, the same as Upsert transactions, every change."""
+
+
+class ExportRequestError(StorageError, ValueError):
+    """An export asked for with parameters that name nothing (a bad timestamp, ...)."""
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """An ISO 8601 date or timestamp (UTC when it has no zone); None for None or ""."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ExportRequestError(
+            f"{text!r} is not an ISO 8601 date or timestamp: write e.g. 2026-03-01 or "
+            "2026-03-01T00:00:00Z."
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OdmSelection:
+    """What an ODM export holds."""
+
+    mode: str = "snapshot"
+    """One of :data:`ODM_MODES`."""
+    since: datetime | None = None
+    """Audit mode: only changes after it; else the current data of subjects changed after it."""
+    site: str | None = None
+    subject_keys: tuple[str, ...] = ()
+    with_metadata: bool = False
+    with_admin: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ODM_MODES:
+            raise ExportRequestError(
+                f"Unknown ODM export {self.mode!r}: choose one of {', '.join(ODM_MODES)}."
+            )
+
+    @property
+    def file_type(self) -> str:
+        """The ODM FileType: ``Snapshot`` or ``Transactional``."""
+        return "Snapshot" if self.mode == "snapshot" else "Transactional"
+
+
+@dataclass(frozen=True, slots=True)
+class OdmSource:
+    """The parts of one ODM export, for :func:`renderers.odm.write_odm`."""
+
+    study_oid: str
+    records: Iterator[SubjectRecord]
+    metadata: bytes | None
+    admin: m.AdminData | None
+
+
+def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> OdmSource:
+    """The records (streamed from one SELECT) and the metadata and AdminData asked for."""
+    records: Iterator[SubjectRecord]
+    if selection.mode == "audit":
+        records = iter_changes(
+            conn,
+            study_oid,
+            site=selection.site,
+            subject_keys=selection.subject_keys,
+            since=selection.since,
+        )
+    else:
+        records = iter_snapshot(
+            conn,
+            study_oid,
+            site=selection.site,
+            subject_keys=selection.subject_keys,
+            since=selection.since,
+            transaction_type="Upsert" if selection.mode == "transactional" else None,
+        )
+    return OdmSource(
+        study_oid,
+        records,
+        metadata_xml(conn, study_oid) if selection.with_metadata else None,
+        admin_data(conn, study_oid) if selection.with_admin else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TabularSource:
+    """The parts of a CSV or Dataset-JSON export, for :mod:`renderers.tabular`."""
+
+    study_oid: str
+    odm: m.ODM
+    records: Iterator[SubjectRecord]
+
+
+def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None) -> TabularSource:
+    """The study's current metadata and its current values (of one site, if named)."""
+    stored = current_metadata(conn, study_oid)
+    return TabularSource(study_oid, stored.odm, iter_snapshot(conn, study_oid, site=site))
