@@ -13,6 +13,7 @@ from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.errors import NotFoundError
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, Site, Study, StudyEvent
 from storage.models import Subject as SubjectRow
+from storage.prepared import Prepared
 from storage.users import WRITE_ROLES, require_role
 
 
@@ -37,18 +38,19 @@ class FormState:
     null_reasons: dict[ItemKey, str]
 
 
-_FIND_SUBJECT = (
+_FIND_SUBJECT = Prepared(
     select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid)
     .join(Study, Study.id == SubjectRow.study_id)
     .outerjoin(Site, Site.id == SubjectRow.site_id)
     .where(Study.oid == bindparam("study_oid"), SubjectRow.subject_key == bindparam("key"))
 )
-"""Hot-path statements are built once at import: SQLAlchemy then reuses their compiled form
-(building a select per call costs several times what executing it does)."""
+"""Hot-path statements are built once at import and run on the driver (``storage.prepared``):
+building a select per call, or running it through ``Connection.execute``, costs several
+times what the database takes to run it."""
 
 
 def find_subject(conn: Connection, study_oid: str, subject_key: str) -> SubjectRef:
-    row = conn.execute(_FIND_SUBJECT, {"study_oid": study_oid, "key": subject_key}).one_or_none()
+    row = _FIND_SUBJECT.first(conn, {"study_oid": study_oid, "key": subject_key})
     if row is None:
         raise NotFoundError(f"No subject {subject_key!r} in study {study_oid}.")
     return SubjectRef(row[0], row[1], study_oid, subject_key, row[2], row[3])
@@ -112,7 +114,7 @@ def list_subjects(conn: Connection, study_oid: str, site_oid: str | None = None)
     return list(conn.scalars(query.order_by(SubjectRow.subject_key)))
 
 
-_ITEMS = (
+_ITEMS_SELECT = (
     select(
         StudyEvent.study_event_oid,
         StudyEvent.repeat_key,
@@ -130,11 +132,14 @@ _ITEMS = (
     .join(StudyEvent, StudyEvent.id == Form.study_event_id)
     .where(StudyEvent.subject_id == bindparam("subject_id"))
 )
-_FORM_ITEMS = _ITEMS.where(
-    StudyEvent.study_event_oid == bindparam("event_oid"),
-    StudyEvent.repeat_key == bindparam("event_key"),
-    Form.form_oid == bindparam("form_oid"),
-    Form.repeat_key == bindparam("form_key"),
+_ITEMS = Prepared(_ITEMS_SELECT)
+_FORM_ITEMS = Prepared(
+    _ITEMS_SELECT.where(
+        StudyEvent.study_event_oid == bindparam("event_oid"),
+        StudyEvent.repeat_key == bindparam("event_key"),
+        Form.form_oid == bindparam("form_oid"),
+        Form.repeat_key == bindparam("form_key"),
+    )
 )
 
 
@@ -142,9 +147,9 @@ def _item_rows(
     conn: Connection, subject_id: int, form: FormKey | None = None
 ) -> Iterable[Sequence[Any]]:
     if form is None:
-        return conn.execute(_ITEMS, {"subject_id": subject_id})
-    return conn.execute(
-        _FORM_ITEMS,
+        return _ITEMS.all(conn, {"subject_id": subject_id})
+    return _FORM_ITEMS.all(
+        conn,
         {
             "subject_id": subject_id,
             "event_oid": form.study_event_oid,

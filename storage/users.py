@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.errors import AccessDeniedError, NotFoundError
 from storage.models import Role, RoleAssignment, Site, Study, User
+from storage.prepared import Prepared
 
 WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 """Roles that may enter or change clinical data through ``save_form``."""
@@ -131,7 +132,7 @@ def set_role(
         )
 
 
-_USER_AND_ROLE = (
+_USER_AND_ROLE = Prepared(
     select(User.id, User.active, RoleAssignment.id)
     .outerjoin(
         RoleAssignment,
@@ -161,7 +162,7 @@ def require_role(
     """The user's id, if the user is active, holds ``role`` here and ``role`` may do ``action``."""
     role = Role(role)
     params = {"username": username, "study_id": study_id, "role": role.value, "site_id": site_id}
-    row = conn.execute(_USER_AND_ROLE, params).first()
+    row = _USER_AND_ROLE.first(conn, params)
     if row is None or not row[1]:
         raise AccessDeniedError(f"No active user {username!r}.")
     if role not in allowed:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from odm_engine.clinical import FormKey, ItemKey
-from storage.audit import AUDIT, AuditContext, history
+from storage.audit import AUDIT, AUDIT_COLUMNS, AuditContext, history
 from storage.engine import connection_of
 from storage.errors import (
     ChangeSince,
@@ -25,6 +25,7 @@ from storage.errors import (
     ReasonRequiredError,
 )
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
+from storage.prepared import Prepared
 from storage.queries import open_check_queries
 from storage.studies import current_metadata
 from storage.subjects import SubjectRef, find_subject, snapshot_of, stored_items
@@ -88,19 +89,22 @@ def save_form(
     source: str = "web",
     complete: bool = False,
     validator: FormValidator | None = None,
+    subject: SubjectRef | None = None,
 ) -> SaveResult:
     """Save the values of one form of one subject.
 
     ``values`` maps (ItemGroupOID, ItemGroupRepeatKey, ItemOID) to the entered text, an
     :class:`IsNull`, or None / "" to remove the value; items not named stay as they are.
     ``expected_version`` is the form version the user read (0 for a form never saved).
+    ``subject``: the subject, when the caller has just looked it up (it is not read again).
 
     Returns ``saved=False`` with the check results when a hard check fails. Raises
     ConflictError (stale version), ReasonRequiredError (a change after the first save without
     a reason), FormNotEditableError (locked, or not collected), AccessDeniedError, NotFoundError.
     """
     conn = connection_of(target)
-    subject = find_subject(conn, study, subject_key)
+    if subject is None or (subject.study_oid, subject.subject_key) != (study, subject_key):
+        subject = find_subject(conn, study, subject_key)
     user_id = require_role(
         conn,
         user,
@@ -167,7 +171,7 @@ def save_form(
         audit_rows.append(ctx.status_row(form_key, status.value, new_status.value, new_version))
     audit_rows += [ctx.row(c.key, c.transaction_type, c.old, c.new, new_version) for c in changes]
     _write_items(conn, form_id, items, changes)
-    conn.execute(_INSERT_AUDIT, audit_rows)
+    _INSERT_AUDIT.executemany(conn, audit_rows)
     soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
     opened = open_check_queries(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
@@ -220,7 +224,7 @@ def _changes(
     return changes
 
 
-_FORM_ROW = (
+_FORM_ROW = Prepared(
     select(Form.id, Form.status, Form.version)
     .join(StudyEvent, StudyEvent.id == Form.study_event_id)
     .where(
@@ -231,9 +235,10 @@ _FORM_ROW = (
         Form.repeat_key == bindparam("form_key"),
     )
 )
-"""Statements of every save are built once at import: SQLAlchemy then reuses their compiled
-form (building a statement per call cost more than running it)."""
-_CLAIM_VERSION = (
+"""Statements of every save are built once at import and run on the driver
+(``storage.prepared``): building a statement per call, or running it through SQLAlchemy's
+execution machinery, cost more than the database took to run it."""
+_CLAIM_VERSION = Prepared(
     update(Form)
     .where(Form.id == bindparam("form_id"), Form.version == bindparam("expected"))
     .values(
@@ -251,28 +256,32 @@ _EVENT_ID = select(StudyEvent.id).where(
 _INSERT_EVENT = insert(StudyEvent)
 _INSERT_FORM = insert(Form)
 _INSERT_ITEM_GROUP = insert(ItemGroup)
-_ITEM_GROUPS = select(ItemGroup.item_group_oid, ItemGroup.repeat_key, ItemGroup.id).where(
-    ItemGroup.form_id == bindparam("form_id")
+_ITEM_GROUPS = Prepared(
+    select(ItemGroup.item_group_oid, ItemGroup.repeat_key, ItemGroup.id).where(
+        ItemGroup.form_id == bindparam("form_id")
+    )
 )
 _ITEM_DATA = ItemData.__table__
-_INSERT_ITEMS = insert(_ITEM_DATA).values(
-    item_group_id=bindparam("gid"),
-    item_oid=bindparam("oid"),
-    value=bindparam("v"),
-    is_null=bindparam("n"),
+_INSERT_ITEMS = Prepared(
+    insert(_ITEM_DATA).values(
+        item_group_id=bindparam("gid"),
+        item_oid=bindparam("oid"),
+        value=bindparam("v"),
+        is_null=bindparam("n"),
+    )
 )
-_UPDATE_ITEMS = (
+_UPDATE_ITEMS = Prepared(
     update(_ITEM_DATA)
     .where(_ITEM_DATA.c.id == bindparam("rid"))
     .values(value=bindparam("v"), is_null=bindparam("n"))
 )
-_DELETE_ITEMS = delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid"))
-_INSERT_AUDIT = insert(AUDIT)
+_DELETE_ITEMS = Prepared(delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid")))
+_INSERT_AUDIT = Prepared(insert(AUDIT).values({c: bindparam(c) for c in AUDIT_COLUMNS}))
 
 
 def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
-    row = conn.execute(
-        _FORM_ROW,
+    row = _FORM_ROW.first(
+        conn,
         {
             "subject_id": subject_id,
             "event_oid": key.study_event_oid,
@@ -280,7 +289,7 @@ def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str
             "form_oid": key.form_oid,
             "form_key": key.form_repeat_key,
         },
-    ).one_or_none()
+    )
     return (row[0], row[1], row[2]) if row else None
 
 
@@ -301,8 +310,8 @@ def _bump(
     got there first leaves no row to update, and this save becomes a conflict.
     """
     if form is not None:
-        done = conn.execute(
-            _CLAIM_VERSION,
+        done = _CLAIM_VERSION.execute(
+            conn,
             {
                 "form_id": form[0],
                 "expected": expected,
@@ -352,7 +361,7 @@ def _write_items(
     for c in changes:
         if c.transaction_type is TransactionType.INSERT:
             if groups is None:
-                rows = conn.execute(_ITEM_GROUPS, {"form_id": form_id})
+                rows = _ITEM_GROUPS.all(conn, {"form_id": form_id})
                 groups = {(oid, rk): gid for oid, rk, gid in rows}
             gkey = (c.key.item_group_oid, c.key.item_group_repeat_key)
             if gkey not in groups:
@@ -367,12 +376,9 @@ def _write_items(
             updates.append({"rid": items[c.key][0], "v": c.new[0], "n": c.new[1]})
         else:
             deletes.append({"rid": items[c.key][0]})
-    if inserts:
-        conn.execute(_INSERT_ITEMS, inserts)
-    if updates:
-        conn.execute(_UPDATE_ITEMS, updates)
-    if deletes:
-        conn.execute(_DELETE_ITEMS, deletes)
+    _INSERT_ITEMS.executemany(conn, inserts)
+    _UPDATE_ITEMS.executemany(conn, updates)
+    _DELETE_ITEMS.executemany(conn, deletes)
 
 
 def _conflict(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.models import Form, FormStatus, Query, QueryStatus, Signature, StudyEvent
+from storage.prepared import Prepared
 from storage.queries import KEY_COLUMNS, QueryInfo
 from storage.signatures import form_content_hash
 from storage.subjects import SubjectRef
@@ -36,7 +37,7 @@ class SignatureState:
     valid: bool
 
 
-_STORED_FORMS = (
+_STORED_FORMS = Prepared(
     select(
         StudyEvent.study_event_oid,
         Form.form_oid,
@@ -52,9 +53,10 @@ _STORED_FORMS = (
         Form.repeat_key == "",
     )
 )
-"""The page reads run once or more per request: built once, so SQLAlchemy reuses their
-compiled form instead of building a statement per call."""
-_FORM_QUERIES = (
+"""The page reads run once or more per request: built once and run on the driver
+(``storage.prepared``)."""
+_QUERY_COLUMNS = {c: i for i, c in enumerate(Query.__table__.columns.keys())}
+_FORM_QUERIES = Prepared(
     select(Query.__table__)
     .where(
         Query.subject_id == bindparam("subject_id"),
@@ -68,14 +70,14 @@ _FORM_QUERIES = (
 
 
 def stored_forms(conn: Connection, subject_id: int) -> dict[tuple[str, str], StoredForm]:
-    rows = conn.execute(_STORED_FORMS, {"subject_id": subject_id})
+    rows = _STORED_FORMS.all(conn, {"subject_id": subject_id})
     return {(r[0], r[1]): StoredForm(FormStatus(r[2]), r[3], r[4], r[5]) for r in rows}
 
 
 def form_queries(conn: Connection, subject_id: int, form: FormKey) -> list[QueryInfo]:
     """The queries of one form instance, oldest first."""
-    rows = conn.execute(
-        _FORM_QUERIES,
+    rows = _FORM_QUERIES.all(
+        conn,
         {
             "subject_id": subject_id,
             "event_oid": form.study_event_oid,
@@ -83,17 +85,19 @@ def form_queries(conn: Connection, subject_id: int, form: FormKey) -> list[Query
             "form_oid": form.form_oid,
             "form_key": form.form_repeat_key,
         },
-    ).mappings()
+    )
+    c = _QUERY_COLUMNS
+    key_at = [c[k] for k in KEY_COLUMNS]
     return [
         QueryInfo(
-            q["id"],
-            ItemKey(*(q[c] for c in KEY_COLUMNS)),
-            QueryStatus(q["status"]),
-            q["origin"],
-            q["check_id"],
-            q["message"],
-            q["opened_by"],
-            q["opened_at"],
+            q[c["id"]],
+            ItemKey(*(q[i] for i in key_at)),
+            QueryStatus(q[c["status"]]),
+            q[c["origin"]],
+            q[c["check_id"]],
+            q[c["message"]],
+            q[c["opened_by"]],
+            q[c["opened_at"]],
         )
         for q in rows
     ]
@@ -108,7 +112,7 @@ def open_query_counts(conn: Connection, subject_id: int) -> dict[tuple[str, str]
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
-_SIGNATURES = (
+_SIGNATURES_SELECT = (
     select(
         StudyEvent.study_event_oid,
         Form.form_oid,
@@ -122,8 +126,12 @@ _SIGNATURES = (
     .where(StudyEvent.subject_id == bindparam("subject_id"))
     .order_by(Signature.id)
 )
-_FORM_SIGNATURES = _SIGNATURES.where(
-    StudyEvent.study_event_oid == bindparam("event_oid"), Form.form_oid == bindparam("form_oid")
+_SIGNATURES = Prepared(_SIGNATURES_SELECT)
+_FORM_SIGNATURES = Prepared(
+    _SIGNATURES_SELECT.where(
+        StudyEvent.study_event_oid == bindparam("event_oid"),
+        Form.form_oid == bindparam("form_oid"),
+    )
 )
 
 
@@ -133,10 +141,10 @@ def signature_states(
     """The latest signature of each signed form (or of ``form``: (event, form) OIDs), and
     whether the form is unchanged since."""
     if form is None:
-        rows = conn.execute(_SIGNATURES, {"subject_id": subject.id}).all()
+        rows = _SIGNATURES.all(conn, {"subject_id": subject.id})
     else:
         params = {"subject_id": subject.id, "event_oid": form[0], "form_oid": form[1]}
-        rows = conn.execute(_FORM_SIGNATURES, params).all()
+        rows = _FORM_SIGNATURES.all(conn, params)
     latest = {(r[0], r[1]): r for r in rows}
     states = {}
     for (event_oid, form_oid), r in latest.items():

@@ -7,9 +7,12 @@ never see ORM rows or ODM model objects.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
-from flask import g, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 
 from storage.models import Role
 from webapp import access
@@ -87,5 +90,44 @@ def chrome(*, bare: bool = False) -> Chrome:
     )
 
 
+PAGE_MEMO = 128
+"""Pages an app instance keeps, by template and the whole of their context (see render)."""
+
+
+class _PageMemo:
+    __slots__ = ("lock", "pages")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pages: OrderedDict[Hashable, str] = OrderedDict()
+
+
 def render(template: str, page: object, status: int = 200) -> tuple[str, int]:
-    return render_template(template, chrome=chrome(), page=page), status
+    """``template`` rendered with the request's ``chrome`` and ``page``.
+
+    A page is a pure function of its template, ``chrome`` and ``page`` (templates read
+    nothing else but the static files' URLs, fixed per app and script root), and both are
+    frozen dataclasses: the last :data:`PAGE_MEMO` pages are kept by that context, so a page
+    asked for again with nothing changed (same user, data, messages, CSRF token) is not
+    rendered again. A context that cannot be hashed is simply rendered.
+    """
+    frame = chrome()
+    key = (template, request.script_root, frame, page)
+    try:
+        hash(key)
+    except TypeError:
+        return render_template(template, chrome=frame, page=page), status
+    memo = current_app.extensions.get("edc_pages")
+    if memo is None:
+        memo = current_app.extensions.setdefault("edc_pages", _PageMemo())
+    with memo.lock:
+        found = memo.pages.get(key)
+        if found is not None:
+            memo.pages.move_to_end(key)
+            return found, status
+    html = render_template(template, chrome=frame, page=page)
+    with memo.lock:
+        memo.pages[key] = html
+        while len(memo.pages) > PAGE_MEMO:
+            memo.pages.popitem(last=False)
+    return html, status

@@ -103,10 +103,27 @@ def end_reading(_exc: BaseException | None = None) -> None:
 def writing() -> Iterator[Connection]:
     """A write transaction: committed on success, rolled back on any error. On SQLite the
     web workers take turns through the write gate (see ``webapp.write_gate``)."""
-    if has_request_context():
-        conn = g.get(READ_CONNECTION)
-        if conn is not None and conn.in_transaction():
-            conn.rollback()  # end the read snapshot: later reads must see this write
     rt = runtime()
-    with rt.write_gate.held(), write_transaction(rt.engine) as conn:
-        yield conn
+    conn = g.get(READ_CONNECTION) if has_request_context() else None
+    if conn is None:
+        with rt.write_gate.held(), write_transaction(rt.engine) as conn:
+            yield conn
+        return
+    # The request's read connection writes too (no second pool checkout): its read snapshot
+    # ends first, so later reads see this write.
+    if conn.in_transaction():
+        conn.rollback()
+    sqlite = conn.dialect.name == "sqlite"
+    try:
+        with rt.write_gate.held():
+            if sqlite:
+                conn.execution_options(edc_begin="IMMEDIATE")  # in place, for this BEGIN
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if sqlite:
+                    conn.execution_options(edc_begin="DEFERRED")
+    except BaseException:
+        end_reading()  # a failed write leaves no connection behind for the next read
+        raise

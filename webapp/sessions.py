@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from storage.models import LoginFailure, Role, RoleAssignment, Site, Study, User, WebSession
+from storage.prepared import Prepared
 from storage.users import RoleGrant, authenticate
 from webapp.access import Viewer
 from webapp.settings import Settings
@@ -92,7 +93,7 @@ class Lookup:
     """The session is live and its ``last_seen_at`` should be written (see TOUCH_EVERY)."""
 
 
-_LOOK_UP = (
+_LOOK_UP = Prepared(
     select(
         WebSession.last_seen_at,
         WebSession.expires_at,
@@ -118,27 +119,27 @@ _LOOK_UP = (
 def look_up(conn: Connection, settings: Settings, token: str, study_oid: str | None) -> Lookup:
     """The signed-in user of ``token``, with their roles in ``study_oid``."""
     digest = token_hash(token)
-    rows = conn.execute(_LOOK_UP, {"digest": digest}).all()
+    rows = _LOOK_UP.all(conn, {"digest": digest})
     if not rows:
         return Lookup(None)
-    row = rows[0]
+    last_seen_at, expires_at, lang, user_id, username, full_name, active = rows[0][:7]
     now = datetime.now(UTC)
     idle = timedelta(minutes=settings.session_idle_minutes)
-    if not row.active or now >= row.expires_at or now - row.last_seen_at >= idle:
+    if not active or now >= expires_at or now - last_seen_at >= idle:
         return Lookup(None, expired=True)
     viewer = Viewer(
-        user_id=row.id,
-        username=row.username,
-        full_name=row.full_name,
+        user_id=user_id,
+        username=username,
+        full_name=full_name,
         grants=tuple(
             RoleGrant(s, site, Role(r))
             for *_, s, site, r in rows
             if r is not None and (study_oid is None or s == study_oid)
         ),
         session_hash=digest,
-        lang=row.lang,
+        lang=lang,
     )
-    return Lookup(viewer, touch=now - row.last_seen_at >= TOUCH_EVERY)
+    return Lookup(viewer, touch=now - last_seen_at >= TOUCH_EVERY)
 
 
 def touch(conn: Connection, session_hash: str) -> None:

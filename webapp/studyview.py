@@ -22,6 +22,7 @@ from odm_engine.clinical import FormKey, SubjectSnapshot
 from odm_engine.expressions import CheckPlan, compile_study
 from renderers.html import FormRenderer, field_name
 from storage.models import MetadataVersion, Site, Study
+from storage.prepared import Prepared
 from storage.studies import current_metadata, study_id_of
 from storage.validation import MetadataValidator
 from webapp.errors import HttpError
@@ -161,7 +162,7 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
 
 
 _LATER = aliased(MetadataVersion)
-_SERVED = (
+_SERVED_SELECT = (
     select(Study.oid, Study.name, MetadataVersion.number, MetadataVersion.sha256)
     .join(MetadataVersion, MetadataVersion.study_id == Study.id)
     .where(
@@ -172,7 +173,8 @@ _SERVED = (
     .limit(2)
 )
 """Each study with its newest metadata version (built once; executed per request)."""
-_SERVED_ONE = _SERVED.where(Study.oid == bindparam("oid"))
+_SERVED = Prepared(_SERVED_SELECT)
+_SERVED_ONE = Prepared(_SERVED_SELECT.where(Study.oid == bindparam("oid")))
 
 
 def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
@@ -182,7 +184,7 @@ def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
     once per SHA-256 and reused.
     """
     query = _SERVED_ONE if settings.study else _SERVED
-    rows = conn.execute(query, {"oid": settings.study}).all()
+    rows = query.all(conn, {"oid": settings.study} if settings.study else {})
     if len(rows) > 1:
         raise HttpError(500, "Several studies are loaded: set EDC_STUDY to the one to serve.")
     if not rows:

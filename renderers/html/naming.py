@@ -33,6 +33,7 @@ removed rows are ``disabled``, so the browser does not send them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from odm_engine.errors import EdcError
@@ -105,8 +106,12 @@ def template_name(ig_oid: str, item_oid: str, part: str = "value") -> str:
     return f"{prefix[:-1]}{ROW_PLACEHOLDER}]{name[len(prefix) :]}"
 
 
+@lru_cache(maxsize=8192)
 def classify_field(name: str) -> FieldName | None:
-    """The parts of any name the renderer writes, or None for other names (csrf_token...)."""
+    """The parts of any name the renderer writes, or None for other names (csrf_token...).
+
+    Remembered: a form posts the same names on every save (the answer is an immutable tuple).
+    """
     match = _NAME.fullmatch(name)
     if match is None:
         return None

@@ -32,7 +32,9 @@ Contract with the browser (``static/form.js``, ``static/oel.js``, ``static/dates
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
 
@@ -51,6 +53,8 @@ STATIC_DIR = PACKAGE_DIR / "static"
 SCRIPTS = ("oel.js", "dates.js", "form.js")
 """Static scripts of the form, in load order (files in STATIC_DIR)."""
 STYLESHEET = "form.css"
+MEMO_SIZE = 128
+"""Form bodies a renderer keeps, by everything they are made of (see :func:`state_key`)."""
 
 
 @cache
@@ -109,6 +113,8 @@ class FormRenderer:
             default_lang=default_lang,
         )
         self.fields = FieldFragments(environment())
+        self._memo: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def view(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
@@ -118,10 +124,27 @@ class FormRenderer:
     def form_html(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
     ) -> Markup:
-        """The form body (safe markup to embed in a page layout)."""
+        """The form body (safe markup to embed in a page layout).
+
+        A body is a pure function of the form, the language and the state, so the last
+        :data:`MEMO_SIZE` bodies are kept by :func:`state_key`: a page shown again with the
+        same values, messages and links (a casebook reviewed, a form re-opened) is not
+        rendered again. Any difference in the state is a different key.
+        """
+        key = (form_oid, lang, state_key(state))
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is not None:
+                self._memo.move_to_end(key)
+                return found
         form = self.view(form_oid, state, lang=lang)
         html = environment().get_template("form.html").render(form=form, **self._helpers(form))
-        return Markup(html)  # noqa: S704 (autoescaped template output)
+        body = Markup(html)  # noqa: S704 (autoescaped template output)
+        with self._memo_lock:
+            self._memo[key] = body
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return body
 
     def preview_html(
         self, form_oid: str, state: FormState | None = None, *, lang: str | None = None
@@ -141,6 +164,34 @@ class FormRenderer:
             return self.fields.html(field, compact, form.ui, form.lang)
 
         return {"field_html": field_html}
+
+
+def state_key(state: FormState | None) -> Hashable:
+    """Everything of ``state`` that the form body is made of, as one hashable value.
+
+    Keep it in step with :class:`FormState`: a field the builder reads and this key leaves
+    out would let a page show another state's body (``tests/renderers`` checks each field).
+    """
+    if state is None:
+        return None
+    subject = state.subject
+    return (
+        frozenset(state.values.items()),
+        frozenset(state.units.items()),
+        tuple((r.severity, r.item_key, r.message) for r in state.check_results),
+        state.form_key,
+        None
+        if subject is None
+        else (
+            subject.subject_key,
+            subject.site_oid,
+            frozenset(subject.values.items()),
+            frozenset(subject.null_reasons.items()),
+        ),
+        state.not_collected,
+        frozenset((k, tuple(v)) for k, v in state.repeat_keys.items()),
+        frozenset(state.history_urls.items()),
+    )
 
 
 def render_form(

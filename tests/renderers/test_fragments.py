@@ -3,13 +3,15 @@ a fresh render gives, whatever states the renderer saw before."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from jinja2 import DictLoader, Environment
 
-from odm_engine.clinical import ItemKey
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from renderers.html import FieldRef, FormRenderer, FormState
 from renderers.html.fragments import FieldFragments
+from renderers.html.render import state_key
 from renderers.html.view import FieldView
 
 from .helpers import load_study
@@ -78,3 +80,42 @@ def test_a_template_that_filters_the_value_is_never_used_with_holes() -> None:
     fragments = FieldFragments(env)
     assert fragments.html(_field(value="ab"), False, {}, "en") == "<i>AB</i>"
     assert fragments.html(_field(value="<x>"), False, {}, "en") == "<i>&lt;X&gt;</i>"
+
+
+_REF = FieldRef("IG.VS", "", "IT.H")
+_KEY = ItemKey("SE.1", "", "F.1", "", "IG.VS", "", "IT.H")
+VARIANTS: dict[str, object] = {
+    "values": {_REF: "181"},
+    "units": {_REF: "MU.CM"},
+    "check_results": [Result("C.2", _KEY, "soft", "Unusual")],
+    "form_key": FormKey("SE.1", "2", "F.1", ""),
+    "subject": SubjectSnapshot("S-001", "SITE.1", {_KEY: "180"}),
+    "not_collected": frozenset({_REF}),
+    "repeat_keys": {"IG.AE": ("1",)},
+    "history_urls": {_REF: "/h?field=IT.H"},
+}
+"""A value for every field of FormState that differs from its default."""
+
+
+def test_the_memo_key_covers_every_field_of_the_form_state() -> None:
+    """A FormState field left out of ``state_key`` would let a page show another state's
+    body: each field, changed alone, must change the key (a new field needs a variant)."""
+    names = {f.name for f in dataclasses.fields(FormState)}
+    assert names == set(VARIANTS), f"give state_key and VARIANTS the new fields: {names}"
+    base = state_key(FormState())
+    for name, value in VARIANTS.items():
+        assert state_key(FormState(**{name: value})) != base, name  # type: ignore[arg-type]
+    message = FormState(check_results=[Result("C.2", _KEY, "soft", "Other text")])
+    assert state_key(message) != state_key(
+        FormState(**{"check_results": VARIANTS["check_results"]})
+    )  # type: ignore[arg-type]
+
+
+def test_a_remembered_body_is_never_served_for_a_changed_state() -> None:
+    renderer = FormRenderer(load_study(STUDY))
+    first = renderer.form_html("F.1", _state({_REF: "180.5"}, links=False), lang="en")
+    again = renderer.form_html("F.1", _state({_REF: "180.5"}, links=False), lang="en")
+    changed = renderer.form_html("F.1", _state({_REF: "175"}, links=False), lang="en")
+    assert again is first  # the same state: the remembered body
+    assert 'value="175"' in changed and 'value="180.5"' not in changed
+    assert renderer.form_html("F.1", _state({_REF: "180.5"}, links=False), lang="de") != first

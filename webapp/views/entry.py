@@ -252,6 +252,7 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
                 reason=request.form.get("reason") or None,
                 complete=request.form.get("action") == "complete",
                 validator=p.study.validator,
+                subject=p.subject,
             )
     except ReasonRequiredError:
         page = form_page(p, posted=posted, error=g.t("form.reason_required"))
