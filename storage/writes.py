@@ -33,6 +33,7 @@ from storage.users import WRITE_ROLES, require_role
 from storage.validation import (
     CheckResultLike,
     EnteredValue,
+    FormValidation,
     FormValidator,
     IsNull,
     MetadataValidator,
@@ -75,6 +76,41 @@ class SaveResult:
         return tuple(r for r in self.check_results if r.severity == "soft")
 
 
+StoredItems = Mapping[ItemKey, tuple[int, str | None, str | None]]
+"""ItemKey -> (item_data id, value, is_null): a subject's stored values (``stored_items``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prevalidated:
+    """A save's validation done before its write transaction, against ``items``.
+
+    Validating (parsing, derivations, conditions, every edit check) is most of a save's work;
+    done inside the write transaction it holds SQLite's single write lock all that time and
+    saves queue behind it. ``save_form`` uses this result only if, inside its transaction,
+    the subject's stored values and the requested values are exactly these; otherwise it
+    validates again there. So every save is still checked against the very data it writes
+    over.
+    """
+
+    form_key: FormKey
+    items: StoredItems
+    requested: Mapping[ItemKey, EnteredValue]
+    validation: FormValidation
+
+
+def prevalidate(
+    subject: SubjectRef,
+    items: StoredItems,
+    form_key: FormKey,
+    values: Mapping[ValueKey, EnteredValue],
+    validator: FormValidator,
+) -> Prevalidated:
+    """Validate a save of ``values`` against ``items`` (read before the write transaction)."""
+    requested = {form_key_item(form_key, k): v for k, v in values.items()}
+    validation = validator.validate(snapshot_of(subject, dict(items)), form_key, requested)
+    return Prevalidated(form_key, items, requested, validation)
+
+
 def save_form(
     target: Connection | Session,
     *,
@@ -90,6 +126,7 @@ def save_form(
     complete: bool = False,
     validator: FormValidator | None = None,
     subject: SubjectRef | None = None,
+    prevalidated: Prevalidated | None = None,
 ) -> SaveResult:
     """Save the values of one form of one subject.
 
@@ -97,6 +134,8 @@ def save_form(
     :class:`IsNull`, or None / "" to remove the value; items not named stay as they are.
     ``expected_version`` is the form version the user read (0 for a form never saved).
     ``subject``: the subject, when the caller has just looked it up (it is not read again).
+    ``prevalidated``: the validation done before the transaction (see :class:`Prevalidated`);
+    used only if the stored and requested values are still the ones it checked.
 
     Returns ``saved=False`` with the check results when a hard check fails. Raises
     ConflictError (stale version), ReasonRequiredError (a change after the first save without
@@ -124,8 +163,16 @@ def save_form(
 
     items = stored_items(conn, subject.id)
     requested = {form_key_item(form_key, k): v for k, v in values.items()}
-    validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
-    validation = validator.validate(snapshot_of(subject, items), form_key, requested)
+    if (
+        prevalidated is not None
+        and prevalidated.form_key == form_key
+        and prevalidated.items == items
+        and prevalidated.requested == requested
+    ):
+        validation = prevalidated.validation
+    else:
+        validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
+        validation = validator.validate(snapshot_of(subject, items), form_key, requested)
     if validation.refusal:
         raise FormNotEditableError(validation.refusal)
     if validation.hard:

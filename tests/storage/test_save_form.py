@@ -16,9 +16,9 @@ from storage.errors import (
     ReasonRequiredError,
 )
 from storage.models import Form, FormStatus, Role
-from storage.subjects import create_subject
-from storage.validation import IsNull
-from storage.writes import SaveResult, save_form
+from storage.subjects import create_subject, find_subject, stored_items
+from storage.validation import FormValidation, IsNull, ValueProblem
+from storage.writes import Prevalidated, SaveResult, save_form
 from tests.storage.conftest import INVESTIGATOR, MANAGER, MONITOR
 from tests.storage.helpers import DM, ELIG, audit_of, count, dump, queries_of, snapshot, state_of
 
@@ -276,3 +276,49 @@ def test_form_not_collected_when_not_eligible_cannot_be_saved(study: Engine) -> 
     with pytest.raises(FormNotEditableError, match=r"F\.DM"):
         save(study, dm(age="42"), version=0)
     assert dump(study) == before
+
+
+def _prevalidated(engine: Engine, items_from: Engine | None = None) -> Prevalidated:
+    """A Prevalidated of ``dm(age="43")`` against the stored values, whose validation (a
+    stand-in) says a hard check failed: a save that uses it saves nothing."""
+    with (items_from or engine).connect() as conn:
+        subject = find_subject(conn, "S.1", "001")
+        items = stored_items(conn, subject.id)
+    requested = {key("IT.AGE"): "43"}
+    fake = FormValidation(
+        values=dict(requested),
+        results=[ValueProblem("X#Fake", "range", key("IT.AGE"), "hard", "stand-in failure")],
+    )
+    return Prevalidated(DM, items, requested, fake)
+
+
+def _save_with(engine: Engine, checked: Prevalidated, version: int) -> SaveResult:
+    with write_transaction(engine) as conn:
+        return save_form(
+            conn, study="S.1", subject_key="001", form_key=DM, values=dm(age="43"),
+            user=INVESTIGATOR, role=Role.INVESTIGATOR, expected_version=version,
+            reason="Correction", prevalidated=checked,
+        )  # fmt: skip
+
+
+def test_a_validation_made_before_the_transaction_is_used_while_the_data_is_unchanged(
+    study: Engine,
+) -> None:
+    save(study, dm(age="42"), version=0)
+    before = dump(study)
+    result = _save_with(study, _prevalidated(study), version=1)
+    assert not result.saved and [r.check_id for r in result.hard_failures] == ["X#Fake"]
+    assert dump(study) == before
+
+
+def test_a_validation_made_before_the_transaction_is_redone_when_the_data_changed(
+    study: Engine,
+) -> None:
+    """Another save (here of another form) between the read and the write: the stored values
+    differ from the ones checked, so the save validates again against what it writes over."""
+    save(study, dm(age="42"), version=0)
+    stale = _prevalidated(study)
+    save(study, {("IG.ELIG", "", "IT.ELIGIBLE"): "Y"}, version=0, form=ELIG)
+    result = _save_with(study, stale, version=1)
+    assert result.saved and [c.key.item_oid for c in result.changes] == ["IT.AGE"]
+    assert snapshot(study).values[key("IT.AGE")] == "43"

@@ -30,7 +30,7 @@ from storage.errors import (
 from storage.form_status import set_form_status
 from storage.models import FormStatus, QueryStatus
 from storage.subjects import SubjectRef, snapshot_of, stored_items, subject_snapshot
-from storage.writes import save_form
+from storage.writes import prevalidate, save_form
 from webapp import access
 from webapp.casebook import SignatureState, form_queries, signature_states, stored_forms
 from webapp.entry_form import Posted, clear_not_collected, read_post
@@ -234,10 +234,16 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
     if posted.problems:
         page = form_page(p, posted=posted, results=tuple(posted.problems), error=g.t("form.hard"))
         return render("form.html", page, 422)
+    conditions = form_oid in p.study.forms_with_conditions
+    with reading() as conn:  # validate before taking the write lock (see Prevalidated)
+        items = stored_items(conn, p.subject.id)
+    values = posted.values
+    if conditions:
+        values = clear_not_collected(p.study, snapshot_of(p.subject, items), p.key, values)
+    checked = prevalidate(p.subject, items, p.key, values, p.study.validator)
     try:
         with writing() as conn:
-            values = posted.values
-            if form_oid in p.study.forms_with_conditions:
+            if conditions:  # cleared against the data the save writes over
                 snapshot = subject_snapshot(conn, p.study.oid, subject_key)
                 values = clear_not_collected(p.study, snapshot, p.key, posted.values)
             result = save_form(
@@ -253,6 +259,7 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
                 complete=request.form.get("action") == "complete",
                 validator=p.study.validator,
                 subject=p.subject,
+                prevalidated=checked,
             )
     except ReasonRequiredError:
         page = form_page(p, posted=posted, error=g.t("form.reason_required"))
