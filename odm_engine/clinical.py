@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+# The three keys are named tuples: immutable, hashable and ordered field by field as the
+# frozen dataclasses they replace were, but made and hashed several times faster, and a form
+# save or an import makes and looks up one per value (a tenth of a web save's CPU went to
+# frozen-dataclass __init__ and __hash__). A key of one kind never equals one of another
+# kind (different lengths).
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ItemKey:
+class ItemKey(NamedTuple):
     study_event_oid: str
     study_event_repeat_key: str
     form_oid: str
@@ -55,16 +61,14 @@ class ItemKey:
         )
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class FormKey:
+class FormKey(NamedTuple):
     study_event_oid: str
     study_event_repeat_key: str
     form_oid: str
     form_repeat_key: str
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class GroupKey:
+class GroupKey(NamedTuple):
     study_event_oid: str
     study_event_repeat_key: str
     form_oid: str
