@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Response, g, redirect, request, session, url_for
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, TemplateError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
@@ -63,6 +64,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_request(end_reading)
     errors.register(app)
     return app
+
+
+def warm_up(app: Flask) -> None:
+    """Build what the first requests would (the served study's context, the compiled page
+    templates) before the worker takes requests. Whatever fails here (no study loaded yet,
+    a database not reachable) is left to the requests, which report it."""
+    rt: Runtime = app.extensions["edc"]
+    try:
+        with app.app_context(), rt.engine.connect() as conn:
+            served_study(conn, rt.settings)
+            for name in app.jinja_env.list_templates():
+                app.jinja_env.get_template(name)
+    except (SQLAlchemyError, errors.HttpError, TemplateError) as exc:
+        app.logger.info("warm-up skipped: %s", exc)
 
 
 def _form_static(filename: str) -> Response:

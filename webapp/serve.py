@@ -6,6 +6,7 @@ form versions live there, so several hosts can serve one study behind a load bal
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from flask import Flask
@@ -25,9 +26,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        from webapp.app import create_app  # noqa: PLC0415 (built in each worker, after fork)
+        from webapp.app import create_app, warm_up  # noqa: PLC0415 (in each worker, after fork)
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        warm_up(app)
+        # What the worker built to serve (the study's model, check plan, renderer, compiled
+        # templates and statements) lives as long as the worker: move it out of the cyclic
+        # garbage collector's generations, so no collection walks it again mid-request.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def serve(settings: Settings, *, access_log: bool = False) -> None:

@@ -10,11 +10,14 @@ from flask import g
 from sqlalchemy import select, update
 
 from storage.engine import make_engine
+from storage.migrate import upgrade
 from storage.models import Subject
+from webapp.app import create_app, warm_up
 from webapp.runtime import READ_CONNECTION, reading, writing
+from webapp.settings import Settings
 from webapp.write_gate import SUFFIX, WriteGate
 
-from .conftest import SUBJECT_A, Web
+from .conftest import STUDY, SUBJECT_A, Web
 
 
 def test_reads_of_a_request_share_one_connection_and_see_its_writes(web: Web) -> None:
@@ -68,3 +71,22 @@ def test_the_write_gate_lets_one_writer_in_at_a_time(tmp_path: Path) -> None:
 def test_an_in_memory_database_needs_no_lock_file() -> None:
     with WriteGate(make_engine("sqlite://")).held():
         pass
+
+
+def test_warm_up_builds_the_served_study_before_the_first_request(web: Web) -> None:
+    from webapp import studyview
+
+    studyview._CACHE.clear()
+    warm_up(web.app)
+    assert [c.oid for c in studyview._CACHE.values()] == [STUDY]
+
+
+def test_warm_up_without_a_study_loaded_leaves_the_app_serving(tmp_path: Path) -> None:
+    """Schema made, no study yet: warming builds nothing and the sign-in page is served."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(Settings.load(environ={}, overrides={"database_url": url}))
+    warm_up(app)
+    assert app.test_client().get("/login").status_code == 200
