@@ -68,8 +68,11 @@ class AuditContext:
         old: tuple[str | None, str | None],
         new: tuple[str | None, str | None],
         form_version: int,
+        *,
+        units: tuple[str | None, str | None] = (None, None),
     ) -> dict[str, object]:
-        """One audit row as a dict for a Core insert. ``old``/``new`` are (value, is_null)."""
+        """One audit row as a dict for a Core insert. ``old``/``new`` are (value, is_null);
+        ``units`` the MeasurementUnitOIDs before and after."""
         return {
             "recorded_at": self.recorded_at,
             "user_id": self.user_id,
@@ -94,6 +97,8 @@ class AuditContext:
             "old_is_null": old[1],
             "new_value": new[0],
             "new_is_null": new[1],
+            "old_unit": units[0],
+            "new_unit": units[1],
         }
 
     def status_row(
@@ -134,6 +139,9 @@ class AuditEntry:
     reason: str | None
     source: str
     form_version: int
+    old_unit: str | None = None
+    new_unit: str | None = None
+    """MeasurementUnitOIDs chosen with the old and new value (None: none chosen)."""
 
 
 def history(
@@ -211,6 +219,8 @@ def iter_history(
             reason=r["reason"],
             source=r["source"],
             form_version=r["form_version"],
+            old_unit=r["old_unit"],
+            new_unit=r["new_unit"],
         )
 
 

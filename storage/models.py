@@ -227,6 +227,9 @@ class ItemData(Base):
     value: Mapped[str | None] = mapped_column(Text)
     is_null: Mapped[str | None] = mapped_column(String(50))
     """The IsNull reason when the value was recorded as null; NULL otherwise."""
+    unit: Mapped[str | None] = mapped_column(OID)
+    """The MeasurementUnitOID chosen with the value; NULL: none chosen (the ItemDef's only or
+    first MeasurementUnitRef applies)."""
 
 
 class AuditRow(Base):
@@ -263,6 +266,9 @@ class AuditRow(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     old_is_null: Mapped[str | None] = mapped_column(String(50))
     new_is_null: Mapped[str | None] = mapped_column(String(50))
+    old_unit: Mapped[str | None] = mapped_column(OID)
+    new_unit: Mapped[str | None] = mapped_column(OID)
+    """MeasurementUnitOIDs before and after (NULL: none chosen)."""
     reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(200))
     """``web``, ``import:<FileOID>:<sha256>``, ``derived``..."""

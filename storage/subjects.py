@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +126,7 @@ _ITEMS_SELECT = (
         ItemData.value,
         ItemData.is_null,
         ItemData.id,
+        ItemData.unit,
     )
     .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
     .join(Form, Form.id == ItemGroup.form_id)
@@ -160,18 +161,25 @@ def _item_rows(
     )
 
 
+StoredItem = tuple[int, str | None, str | None, str | None]
+"""(item_data id, value, is_null, unit) of one stored value."""
+
+
 def stored_items(
     conn: Connection, subject_id: int, form: FormKey | None = None
-) -> dict[ItemKey, tuple[int, str | None, str | None]]:
-    """ItemKey -> (item_data id, value, is_null) for a subject, or one of its forms."""
-    return {ItemKey(*r[:7]): (r[9], r[7], r[8]) for r in _item_rows(conn, subject_id, form)}
+) -> dict[ItemKey, StoredItem]:
+    """ItemKey -> (item_data id, value, is_null, unit) for a subject, or one of its forms."""
+    return {ItemKey(*r[:7]): (r[9], r[7], r[8], r[10]) for r in _item_rows(conn, subject_id, form)}
 
 
-def snapshot_of(
-    subject: SubjectRef, items: dict[ItemKey, tuple[int, str | None, str | None]]
-) -> SubjectSnapshot:
-    values = {k: v for k, (_, v, n) in items.items() if n is None and v is not None}
-    nulls = {k: n for k, (_, _, n) in items.items() if n is not None}
+def stored_units(items: Mapping[ItemKey, StoredItem]) -> dict[ItemKey, str]:
+    """The MeasurementUnitOIDs chosen with stored values."""
+    return {k: row[3] for k, row in items.items() if row[3] is not None}
+
+
+def snapshot_of(subject: SubjectRef, items: Mapping[ItemKey, StoredItem]) -> SubjectSnapshot:
+    values = {k: row[1] for k, row in items.items() if row[2] is None and row[1] is not None}
+    nulls = {k: row[2] for k, row in items.items() if row[2] is not None}
     return SubjectSnapshot(subject.subject_key, subject.site_oid, values, nulls)
 
 

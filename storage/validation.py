@@ -91,10 +91,16 @@ class FormValidation:
 
 class FormValidator(Protocol):
     def validate(
-        self, snapshot: SubjectSnapshot, form_key: FormKey, changes: Mapping[ItemKey, EnteredValue]
+        self,
+        snapshot: SubjectSnapshot,
+        form_key: FormKey,
+        changes: Mapping[ItemKey, EnteredValue],
+        units: Mapping[ItemKey, str] | None = None,
     ) -> FormValidation: ...
 
     def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem: ...
+
+    def unit_problem(self, key: ItemKey, unit: str) -> ValueProblem | None: ...
 
     def form_has_checks(self, form_oid: str) -> bool: ...
 
@@ -127,6 +133,21 @@ class MetadataValidator:
 
     def form_has_checks(self, form_oid: str) -> bool:
         return form_oid in self._forms_with_checks
+
+    def unit_problem(self, key: ItemKey, unit: str) -> ValueProblem | None:
+        """Why ``unit`` cannot go with a value of ``key`` (not one of its ItemDef's units)."""
+        item = self.mdv.item_defs.get(key.item_oid)
+        allowed = item.measurement_unit_oids if item is not None else ()
+        if unit in allowed:
+            return None
+        choices = ", ".join(allowed) or "none: the item takes no unit"
+        return ValueProblem(
+            f"{key.item_oid}#Unit",
+            "unit",
+            key,
+            "hard",
+            f"{key.describe()}: {unit!r} is not a unit of {key.item_oid} ({choices}).",
+        )
 
     def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
         """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
@@ -247,8 +268,14 @@ class MetadataValidator:
         return cached
 
     def validate(
-        self, snapshot: SubjectSnapshot, form_key: FormKey, changes: Mapping[ItemKey, EnteredValue]
+        self,
+        snapshot: SubjectSnapshot,
+        form_key: FormKey,
+        changes: Mapping[ItemKey, EnteredValue],
+        units: Mapping[ItemKey, str] | None = None,
     ) -> FormValidation:
+        """Check ``changes`` on the form of ``snapshot``. ``units``: the MeasurementUnitOID
+        of each value that has one (chosen now or stored); range checks convert to it."""
         result = FormValidation(values={})
         for key, value in changes.items():
             checked = self.canonical(key, value)
@@ -256,9 +283,19 @@ class MetadataValidator:
                 result.results.append(checked)
             else:
                 result.values[key] = checked
+        for key, unit in (units or {}).items():
+            if key in changes:
+                problem = self.unit_problem(key, unit)
+                if problem is not None:
+                    result.results.append(problem)
         if result.hard:
             return result
-        evaluation = evaluate_form(self._plan, apply_changes(snapshot, result.values), form_key)
+        evaluation = evaluate_form(
+            self._plan,
+            apply_changes(snapshot, result.values),
+            form_key,
+            entered_units=units or None,
+        )
         if form_key in evaluation.hidden:
             why = ", ".join(
                 cid

@@ -28,7 +28,14 @@ from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEve
 from storage.prepared import Prepared
 from storage.queries import open_check_queries
 from storage.studies import current_metadata
-from storage.subjects import SubjectRef, find_subject, snapshot_of, stored_items
+from storage.subjects import (
+    StoredItem,
+    SubjectRef,
+    find_subject,
+    snapshot_of,
+    stored_items,
+    stored_units,
+)
 from storage.users import WRITE_ROLES, require_role
 from storage.validation import (
     CheckResultLike,
@@ -54,6 +61,8 @@ class ItemChange:
     transaction_type: TransactionType
     old: Stored
     new: Stored
+    units: tuple[str | None, str | None] = (None, None)
+    """MeasurementUnitOID before and after (None: none chosen)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +85,8 @@ class SaveResult:
         return tuple(r for r in self.check_results if r.severity == "soft")
 
 
-StoredItems = Mapping[ItemKey, tuple[int, str | None, str | None]]
-"""ItemKey -> (item_data id, value, is_null): a subject's stored values (``stored_items``)."""
+StoredItems = Mapping[ItemKey, StoredItem]
+"""ItemKey -> (item_data id, value, is_null, unit): a subject's stored values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,7 @@ class Prevalidated:
     form_key: FormKey
     items: StoredItems
     requested: Mapping[ItemKey, EnteredValue]
+    units: Mapping[ItemKey, str]
     validation: FormValidation
 
 
@@ -104,11 +114,16 @@ def prevalidate(
     form_key: FormKey,
     values: Mapping[ValueKey, EnteredValue],
     validator: FormValidator,
+    *,
+    units: Mapping[ValueKey, str] | None = None,
 ) -> Prevalidated:
     """Validate a save of ``values`` against ``items`` (read before the write transaction)."""
     requested = {form_key_item(form_key, k): v for k, v in values.items()}
-    validation = validator.validate(snapshot_of(subject, dict(items)), form_key, requested)
-    return Prevalidated(form_key, items, requested, validation)
+    chosen = {form_key_item(form_key, k): u for k, u in (units or {}).items()}
+    validation = validator.validate(
+        snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
+    )
+    return Prevalidated(form_key, items, requested, chosen, validation)
 
 
 def save_form(
@@ -127,6 +142,7 @@ def save_form(
     validator: FormValidator | None = None,
     subject: SubjectRef | None = None,
     prevalidated: Prevalidated | None = None,
+    units: Mapping[ValueKey, str] | None = None,
 ) -> SaveResult:
     """Save the values of one form of one subject.
 
@@ -136,6 +152,8 @@ def save_form(
     ``subject``: the subject, when the caller has just looked it up (it is not read again).
     ``prevalidated``: the validation done before the transaction (see :class:`Prevalidated`);
     used only if the stored and requested values are still the ones it checked.
+    ``units``: the MeasurementUnitOID chosen with a value (one of its ItemDef's
+    MeasurementUnitRefs); a value given without one keeps the unit stored with it.
 
     Returns ``saved=False`` with the check results when a hard check fails. Raises
     ConflictError (stale version), ReasonRequiredError (a change after the first save without
@@ -163,16 +181,20 @@ def save_form(
 
     items = stored_items(conn, subject.id)
     requested = {form_key_item(form_key, k): v for k, v in values.items()}
+    chosen = {form_key_item(form_key, k): u for k, u in (units or {}).items()}
     if (
         prevalidated is not None
         and prevalidated.form_key == form_key
         and prevalidated.items == items
         and prevalidated.requested == requested
+        and prevalidated.units == chosen
     ):
         validation = prevalidated.validation
     else:
         validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
-        validation = validator.validate(snapshot_of(subject, items), form_key, requested)
+        validation = validator.validate(
+            snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
+        )
     if validation.refusal:
         raise FormNotEditableError(validation.refusal)
     if validation.hard:
@@ -180,7 +202,7 @@ def save_form(
 
     wanted: dict[ItemKey, EnteredValue] = dict(validation.values)
     wanted.update({k: v for k, v in validation.derived.items() if k.form_key == form_key})
-    changes = _changes(items, wanted)
+    changes = _changes(items, wanted, chosen)
     new_status = FormStatus.COMPLETE if complete else status
     if not changes and new_status is status:
         return SaveResult(True, version, status, check_results=tuple(validation.results))
@@ -216,7 +238,10 @@ def save_form(
     audit_rows = []
     if new_status is not status:
         audit_rows.append(ctx.status_row(form_key, status.value, new_status.value, new_version))
-    audit_rows += [ctx.row(c.key, c.transaction_type, c.old, c.new, new_version) for c in changes]
+    audit_rows += [
+        ctx.row(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
+        for c in changes
+    ]
     _write_items(conn, form_id, items, changes)
     _INSERT_AUDIT.executemany(conn, audit_rows)
     soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
@@ -257,17 +282,23 @@ def transaction_type(old: Stored, new: Stored) -> TransactionType | None:
 
 
 def _changes(
-    items: Mapping[ItemKey, tuple[int, str | None, str | None]],
+    items: StoredItems,
     wanted: Mapping[ItemKey, EnteredValue],
+    units: Mapping[ItemKey, str],
 ) -> list[ItemChange]:
+    """What changes: a value, or only the unit chosen with it (an Update)."""
     changes = []
     for key, value in wanted.items():
         stored = items.get(key)
         old = (stored[1], stored[2]) if stored else ABSENT
+        old_unit = stored[3] if stored else None
         new = as_stored(value)
+        new_unit = units.get(key, old_unit) if new[0] is not None else None
         kind = transaction_type(old, new)
+        if kind is None and old_unit != new_unit:
+            kind = TransactionType.UPDATE
         if kind is not None:
-            changes.append(ItemChange(key, kind, old, new))
+            changes.append(ItemChange(key, kind, old, new, (old_unit, new_unit)))
     return changes
 
 
@@ -315,15 +346,18 @@ _INSERT_ITEMS = Prepared(
         item_oid=bindparam("oid"),
         value=bindparam("v"),
         is_null=bindparam("n"),
+        unit=bindparam("u"),
     )
 )
 _UPDATE_ITEMS = Prepared(
     update(_ITEM_DATA)
     .where(_ITEM_DATA.c.id == bindparam("rid"))
-    .values(value=bindparam("v"), is_null=bindparam("n"))
+    .values(value=bindparam("v"), is_null=bindparam("n"), unit=bindparam("u"))
 )
 _DELETE_ITEMS = Prepared(delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid")))
-_INSERT_AUDIT = Prepared(insert(AUDIT).values({c: bindparam(c) for c in AUDIT_COLUMNS}))
+_INSERT_AUDIT = Prepared(
+    insert(AUDIT).values({c: bindparam(c) for c in (*AUDIT_COLUMNS, "old_unit", "new_unit")})
+)
 
 
 def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
@@ -400,7 +434,7 @@ def _bump(
 def _write_items(
     conn: Connection,
     form_id: int,
-    items: Mapping[ItemKey, tuple[int, str | None, str | None]],
+    items: StoredItems,
     changes: list[ItemChange],
 ) -> None:
     groups: dict[tuple[str, str], int] | None = None  # read only when a value is inserted
@@ -417,10 +451,16 @@ def _write_items(
                     {"form_id": form_id, "item_group_oid": gkey[0], "repeat_key": gkey[1]},
                 ).inserted_primary_key[0]
             inserts.append(
-                {"gid": groups[gkey], "oid": c.key.item_oid, "v": c.new[0], "n": c.new[1]}
+                {
+                    "gid": groups[gkey],
+                    "oid": c.key.item_oid,
+                    "v": c.new[0],
+                    "n": c.new[1],
+                    "u": c.units[1],
+                }
             )
         elif c.transaction_type is TransactionType.UPDATE:
-            updates.append({"rid": items[c.key][0], "v": c.new[0], "n": c.new[1]})
+            updates.append({"rid": items[c.key][0], "v": c.new[0], "n": c.new[1], "u": c.units[1]})
         else:
             deletes.append({"rid": items[c.key][0]})
     _INSERT_ITEMS.executemany(conn, inserts)

@@ -40,6 +40,8 @@ class Posted:
     """What to save: (ItemGroupOID, repeat key, ItemOID) -> canonical text, or "" to clear."""
     shown: dict[FieldRef, str] = field(default_factory=dict)
     """What the user typed, to show again when the save is refused."""
+    units: dict[ValueKey, str] = field(default_factory=dict)
+    """The MeasurementUnitOID chosen next to a value (items with several units)."""
     problems: list[EntryProblem] = field(default_factory=list)
 
 
@@ -69,6 +71,8 @@ def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str])
         vkey = (parsed.ig_oid, parsed.ig_repeat_key, parsed.item_oid)
         if parsed.part == "remove":
             removed.add((parsed.ig_oid, parsed.ig_repeat_key))
+        elif parsed.part == "unit":
+            posted.units[vkey] = data.get(name, "")
         elif parsed.part == "checkbox":
             answered.add(vkey)
         elif parsed.part == "value":
@@ -85,6 +89,9 @@ def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str])
                 posted.values[vkey] = entry
     for vkey in answered - set(posted.values):  # an answered checkbox left unticked
         posted.values[vkey] = "false"
+    for vkey in list(posted.units):  # a unit goes with a value given in the same post
+        if posted.values.get(vkey) in (None, ""):
+            del posted.units[vkey]
     for ig_oid, repeat_key in removed:
         for group_oid, item_oid in items:
             if group_oid == ig_oid:

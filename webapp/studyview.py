@@ -67,6 +67,13 @@ class StudyContext:
     def text(self, text: m.Text, lang: str) -> str:
         return text.get(lang, self.default_lang)
 
+    def unit_symbol(self, unit_oid: str, lang: str) -> str:
+        """A MeasurementUnit's symbol in ``lang`` (else its name, else its OID)."""
+        unit = self.study.basic_definitions.measurement_units.get(unit_oid)
+        if unit is None:
+            return unit_oid
+        return self.text(unit.symbol, lang) or unit.name or unit_oid
+
     def event_name(self, event: m.StudyEventDef, lang: str) -> str:
         return self.text(event.description, lang) or event.name
 

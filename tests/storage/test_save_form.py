@@ -289,7 +289,7 @@ def _prevalidated(engine: Engine, items_from: Engine | None = None) -> Prevalida
         values=dict(requested),
         results=[ValueProblem("X#Fake", "range", key("IT.AGE"), "hard", "stand-in failure")],
     )
-    return Prevalidated(DM, items, requested, fake)
+    return Prevalidated(DM, items, requested, {}, fake)
 
 
 def _save_with(engine: Engine, checked: Prevalidated, version: int) -> SaveResult:

@@ -240,3 +240,33 @@ def test_an_item_that_becomes_not_collected_is_cleared(web: Web) -> None:
     assert "2024-03-15" not in page
     history = inv.get(f"{A_CONSENT}/history?field=IG.IC%5B%5D.IT.IC_DAT").text
     assert "Remove" in history and "Not required" in history
+
+
+def test_the_unit_chosen_with_a_value_is_saved_shown_again_and_in_the_history(
+    web: Web,
+) -> None:
+    """Albumin has two MeasurementUnitRefs (g/L, g/dL): the chosen one is stored with the
+    value, selected when the form is opened again, and shown in the item's history."""
+    eligible(web)
+    inv = web.client("inv_a")
+    url = f"/subjects/{SUBJECT_A}/SE.DCV/F.RF"
+    form = {
+        "IG.RF_LAB[].IT.RF_ALBST": "Y",
+        "IG.RF_LAB[].IT.RF_ALB": "3.5",
+        "IG.RF_LAB[].IT.RF_ALB:unit": "MU.G_DL",
+        "expected_version": "0",
+    }
+    r = inv.post(url, form)
+    assert r.status_code == 303, r.text[:2000]
+    page = inv.get(url).text
+    select = page[page.index('name="IG.RF_LAB[].IT.RF_ALB:unit"') :]
+    select = select[: select.index("</select>")]
+    assert re.search(r'<option value="MU.G_DL"[^>]*selected', select)
+    assert not re.search(r'<option value="MU.G_L"[^>]*selected', select)
+    history = inv.get(f"{url}/history?field=IG.RF_LAB%5B%5D.IT.RF_ALB").text
+    assert "3.5 g/dL" in history
+    bad = {**form, "IG.RF_LAB[].IT.RF_ALB:unit": "MU.KG", "expected_version": "1", "reason": "x"}
+    before = rows(web.engine)
+    r = inv.post(url, bad)
+    assert r.status_code == 422 and rows(web.engine) == before
+    assert "is not a unit of IT.RF_ALB" in r.text

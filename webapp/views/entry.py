@@ -29,7 +29,13 @@ from storage.errors import (
 )
 from storage.form_status import set_form_status
 from storage.models import FormStatus, QueryStatus
-from storage.subjects import SubjectRef, snapshot_of, stored_items, subject_snapshot
+from storage.subjects import (
+    SubjectRef,
+    snapshot_of,
+    stored_items,
+    stored_units,
+    subject_snapshot,
+)
 from storage.writes import prevalidate, save_form
 from webapp import access
 from webapp.casebook import SignatureState, form_queries, signature_states, stored_forms
@@ -158,6 +164,13 @@ def form_page(
         queries = form_queries(conn, p.subject.id, key)
         signature = signature_states(conn, p.subject, place).get(place)
     snapshot = snapshot_of(p.subject, items)
+    units = {
+        FieldRef(k.item_group_oid, k.item_group_repeat_key, k.item_oid): unit
+        for k, unit in stored_units(items).items()
+        if k.form_key == key
+    }
+    if posted is not None:
+        units.update({FieldRef(*vkey): unit for vkey, unit in posted.units.items()})
     status = form_row.status if form_row else FormStatus.NOT_STARTED
     version = form_row.version if form_row else 0
     live = [q for q in queries if q.status is not QueryStatus.CLOSED]
@@ -167,6 +180,7 @@ def form_page(
         key,
         check_results=[*results, *shown],  # type: ignore[list-item]
         entered=posted.shown if posted else {},
+        units=units,
     )
     state = replace(state, history_urls=_history_urls(p, snapshot))
     not_collected = study.not_collected(snapshot, key, g.lang)
@@ -240,7 +254,7 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
     values = posted.values
     if conditions:
         values = clear_not_collected(p.study, snapshot_of(p.subject, items), p.key, values)
-    checked = prevalidate(p.subject, items, p.key, values, p.study.validator)
+    checked = prevalidate(p.subject, items, p.key, values, p.study.validator, units=posted.units)
     try:
         with writing() as conn:
             if conditions:  # cleared against the data the save writes over
@@ -260,6 +274,7 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
                 validator=p.study.validator,
                 subject=p.subject,
                 prevalidated=checked,
+                units=posted.units,
             )
     except ReasonRequiredError:
         page = form_page(p, posted=posted, error=g.t("form.reason_required"))
@@ -307,8 +322,14 @@ class HistoryPage:
     lines: tuple[HistoryLine, ...]
 
 
-def _shown(value: str | None, is_null: str | None) -> str:
-    return f"(null: {is_null})" if is_null is not None else (value or "")
+def _shown(value: str | None, is_null: str | None, unit: str = "") -> str:
+    if is_null is not None:
+        return f"(null: {is_null})"
+    return f"{value} {unit}" if value and unit else (value or "")
+
+
+def _unit(p: Place, unit_oid: str | None) -> str:
+    return p.study.unit_symbol(unit_oid, g.lang) if unit_oid else ""
 
 
 @bp.get(FORM_URL + "/history")
@@ -328,8 +349,8 @@ def item_history(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, 
             e.username,
             e.role,
             e.transaction_type,
-            _shown(e.old_value, e.old_is_null),
-            _shown(e.new_value, e.new_is_null),
+            _shown(e.old_value, e.old_is_null, _unit(p, e.old_unit)),
+            _shown(e.new_value, e.new_is_null, _unit(p, e.new_unit)),
             e.reason or "",
             e.source,
         )
