@@ -41,6 +41,27 @@ class _Compiled:
     """(name, processor) of parameters whose values need converting for the driver."""
     results: tuple[tuple[int, Processor], ...]
     """(column index, processor) of result columns whose values need converting back."""
+    slots: tuple[tuple[str, Any, Processor | None], ...]
+    """Positional dialects: (name, fixed value or _GIVEN, processor) per driver parameter."""
+
+
+_GIVEN = object()
+"""A parameter the caller gives (not fixed by the statement)."""
+
+
+def _convert(
+    process: Processor, name: str, raw: Any, memo: dict[tuple[str, type, Any], Any] | None
+) -> Any:
+    if memo is None:
+        return process(raw)
+    key = (name, type(raw), raw)
+    try:
+        return memo[key]
+    except KeyError:
+        memo[key] = converted = process(raw)
+        return converted
+    except TypeError:  # not hashable: convert it every time
+        return process(raw)
 
 
 class Prepared:
@@ -66,24 +87,18 @@ class Prepared:
     ) -> Any:
         """The driver's parameters for ``values``. ``memo`` (one executemany) converts a value
         repeated across rows once: every audit row of a save shares its timestamp."""
+        if c.positional:
+            out = []
+            for name, fixed, process in c.slots:
+                raw = values[name] if fixed is _GIVEN else values.get(name, fixed)
+                out.append(raw if process is None else _convert(process, name, raw, memo))
+            return tuple(out)
         if c.defaults:
             values = {**dict(c.defaults), **values}
         if c.binds:
             values = dict(values)
             for name, process in c.binds:
-                raw = values[name]
-                if memo is None:
-                    values[name] = process(raw)
-                    continue
-                key = (name, type(raw), raw)
-                try:
-                    values[name] = memo[key]
-                except KeyError:
-                    values[name] = memo[key] = process(raw)
-                except TypeError:  # not hashable: convert it every time
-                    values[name] = process(raw)
-        if c.positional:
-            return tuple([values[n] for n in c.names])
+                values[name] = _convert(process, name, values[name], memo)
         return values or None
 
     def execute(self, conn: Connection, values: Mapping[str, Any] | None = None) -> Any:
@@ -152,8 +167,16 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             results.append((i, process))
+    fixed, processors = dict(defaults), dict(binds)
+    slots = tuple((n, fixed.get(n, _GIVEN), processors.get(n)) for n in names)
     return _Compiled(
-        compiled.string, names, dialect.positional, tuple(defaults), tuple(binds), tuple(results)
+        compiled.string,
+        names,
+        dialect.positional,
+        tuple(defaults),
+        tuple(binds),
+        tuple(results),
+        slots,
     )
 
 
