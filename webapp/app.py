@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
-from webapp import errors, security, sessions
+from webapp import cookies, errors, security, sessions
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     rt: Runtime = make_runtime(settings)
     app.extensions["edc"] = rt
     app.secret_key = rt.secret_key
+    app.session_interface = cookies.SessionInterface()
     app.config.update(
         SESSION_COOKIE_NAME="edc_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -8,14 +8,19 @@ against a form changed meanwhile shows who changed what instead of overwriting.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from types import MappingProxyType
 from urllib.parse import quote
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, current_app, g, redirect, request, url_for
 from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
+from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from renderers.html import SCRIPTS, FieldRef, FormState, field_name, parse_field_name
 from renderers.html.naming import FieldNameError
@@ -123,28 +128,85 @@ def _field_query(ig_oid: str, repeat_key: str, item_oid: str) -> str:
     return f"?field={quote(field_name(ig_oid, repeat_key, item_oid), safe='')}"
 
 
-def _history_urls(p: Place, snapshot: SubjectSnapshot) -> dict[FieldRef, str]:
-    mdv, urls = p.study.mdv, {}
-    base = url_for(
-        ".item_history",
-        subject_key=p.subject.subject_key,
-        event_oid=p.key.study_event_oid,
-        form_oid=p.key.form_oid,
+@dataclass(frozen=True, slots=True)
+class FormUrls:
+    """The links of a form page: the same for every request of one subject's form."""
+
+    casebook: str
+    queries: str
+    status: str
+    history: str
+
+
+_URL_MEMO = 4096
+_MEMO_LOCK = threading.Lock()
+
+
+def _form_urls(p: Place) -> FormUrls:
+    """The page's links, made by ``url_for`` once per app, script root, subject and form."""
+    sk, key = p.subject.subject_key, p.key
+    memo: OrderedDict[tuple[str, ...], FormUrls] = current_app.extensions.setdefault(
+        "edc_form_urls", OrderedDict()
     )
+    ident = (request.script_root, sk, key.study_event_oid, key.form_oid)
+    found = memo.get(ident)
+    if found is None:
+        place = {"subject_key": sk, "event_oid": key.study_event_oid, "form_oid": key.form_oid}
+        found = FormUrls(
+            url_for("subjects.casebook", subject_key=sk),
+            url_for("queries.subject_queries", subject_key=sk),
+            url_for(".status", **place),
+            url_for(".item_history", **place),
+        )
+        with _MEMO_LOCK:
+            memo[ident] = found
+            while len(memo) > _URL_MEMO:
+                memo.popitem(last=False)
+    return found
+
+
+def _history_urls(p: Place, snapshot: SubjectSnapshot, base: str) -> Mapping[FieldRef, str]:
+    """Each field's history link: for the form's fields and the saved rows of its groups."""
     keys: dict[str, set[str]] = {}
     for k in snapshot.values:
         if k.form_key == p.key:
             keys.setdefault(k.item_group_oid, set()).add(k.item_group_repeat_key)
-    for gref in mdv.form_defs[p.key.form_oid].item_group_refs:
+    rows = tuple(sorted((oid, tuple(sorted(rks))) for oid, rks in keys.items()))
+    return _history_map(p.study.sha256, p.study.mdv, p.key.form_oid, base, rows)
+
+
+_HISTORY_MEMO: OrderedDict[tuple[object, ...], Mapping[FieldRef, str]] = OrderedDict()
+
+
+def _history_map(
+    sha: str,
+    mdv: m.MetaDataVersion,
+    form_oid: str,
+    base: str,
+    rows: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Mapping[FieldRef, str]:
+    ident = (sha, form_oid, base, rows)
+    found = _HISTORY_MEMO.get(ident)
+    if found is not None:
+        return found
+    saved = dict(rows)
+    urls: dict[FieldRef, str] = {}
+    for gref in mdv.form_defs[form_oid].item_group_refs:
         group = mdv.item_group_defs.get(gref.item_group_oid)
         if group is None:
             continue
-        for repeat_key in keys.get(group.oid, set()) | ({""} if not group.repeating else set()):
+        wanted = set(saved.get(group.oid, ())) | ({""} if not group.repeating else set())
+        for repeat_key in wanted:
             for ref in group.item_refs:
                 urls[FieldRef(group.oid, repeat_key, ref.item_oid)] = base + _field_query(
                     group.oid, repeat_key, ref.item_oid
                 )
-    return urls
+    found = MappingProxyType(urls)
+    with _MEMO_LOCK:
+        _HISTORY_MEMO[ident] = found
+        while len(_HISTORY_MEMO) > _URL_MEMO:
+            _HISTORY_MEMO.popitem(last=False)
+    return found
 
 
 def form_page(
@@ -182,13 +244,14 @@ def form_page(
         entered=posted.shown if posted else {},
         units=units,
     )
-    state = replace(state, history_urls=_history_urls(p, snapshot))
+    urls = _form_urls(p)
+    state = replace(state, history_urls=_history_urls(p, snapshot, urls.history))
     not_collected = study.not_collected(snapshot, key, g.lang)
     role = g.viewer.role_at(p.subject.site_oid)
     event = study.mdv.study_event_defs[key.study_event_oid]
     return FormPage(
         subject_key=sk,
-        casebook_url=url_for("subjects.casebook", subject_key=sk),
+        casebook_url=urls.casebook,
         event_name=study.event_name(event, g.lang),
         form_name=study.form_name(key.form_oid, g.lang),
         body=study.renderer.form_html(key.form_oid, state, lang=g.lang),
@@ -213,10 +276,8 @@ def form_page(
         can_lock=role in access.LOCK and version > 0 and status is not FormStatus.LOCKED,
         can_unlock=role in access.LOCK and status is FormStatus.LOCKED,
         signature=signature,
-        queries_url=url_for("queries.subject_queries", subject_key=sk),
-        status_url=url_for(
-            ".status", subject_key=sk, event_oid=key.study_event_oid, form_oid=key.form_oid
-        ),
+        queries_url=urls.queries,
+        status_url=urls.status,
         event_oid=key.study_event_oid,
         form_oid=key.form_oid,
     )
