@@ -8,13 +8,15 @@ goes on so the report lists every problem, and :meth:`BulkWriter.finish` raises
 :class:`BulkRejectedError`: the caller rolls back.
 
 Speed (a million values per import): what is known of an item key (its ItemDef check, form,
-group) is worked out once per key, not per value; rows are plain tuples; on SQLite the audit
-row of each newly inserted value is written by one ``INSERT ... SELECT`` per batch from the
-item rows just inserted (the same columns a tuple would carry: who, when, source, the full
-key, ``Insert``, the new value), so a million 23-column rows never pass through Python.
-Changes to stored values (Update, Remove) and form status rows are written as tuples.
+group) is worked out once per key, not per value; rows are buffered flat, one list of values
+per table (no object per row for the cyclic GC to scan); on SQLite the audit row of each
+newly inserted value is written by one ``INSERT ... SELECT`` per batch from the item rows just
+inserted (the same columns a buffered row would carry: who, when, source, the full key,
+``Insert``, the new value), so a million 23-column rows never pass through Python. Changes
+to stored values (Update, Remove) and form status rows buffer their audit rows themselves.
 Also on SQLite, each batch's rows go to the database in multi-row INSERTs (thousands of rows
-per statement), written by a second thread while this one reads and checks the next batch:
+per statement, of a few fixed sizes each prepared once; NULLs written in the statement, not
+bound), written by a second thread while this one reads and checks the next batch:
 SQLite works without holding Python's GIL, so the two overlap. The statements, their order
 and the one transaction are those of writing in line: the thread writes one batch at a time,
 and every other use of the connection, and the end of the transaction (commit or rollback),
@@ -26,7 +28,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +42,7 @@ from storage.models import Form, FormStatus, ItemGroup, Role, Site, StudyEvent, 
 from storage.models import Subject as SubjectRow
 from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
-from storage.subjects import SubjectRef, snapshot_of, stored_items
+from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items
 from storage.users import IMPORT_ROLES, require_role
 from storage.validation import (
     EnteredValue,
@@ -51,23 +53,36 @@ from storage.validation import (
 )
 from storage.writes import RESET_ON_CHANGE
 
-_TABLES = {
-    "subjects": ("id", "study_id", "subject_key", "site_id", "created_at"),
-    "study_events": ("id", "subject_id", "study_event_oid", "repeat_key"),
-    "forms": (
-        "id",
-        "study_event_id",
-        "form_oid",
-        "repeat_key",
-        "status",
-        "version",
-        "updated_at",
-        "updated_by",
-    ),
-    "item_groups": ("id", "form_id", "item_group_oid", "repeat_key"),
-    "item_data": ("item_group_id", "item_oid", "value", "is_null"),
-    "audit_trail": AUDIT_COLUMNS,
+_FORM_COLUMNS = (
+    "id",
+    "study_event_id",
+    "form_oid",
+    "repeat_key",
+    "status",
+    "version",
+    "updated_at",
+    "updated_by",
+)
+_ITEM_COLUMNS = ("item_group_id", "item_oid", "value", "is_null")
+_BATCHES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "subjects": ("subjects", ("id", "study_id", "subject_key", "site_id", "created_at"), ()),
+    "study_events": ("study_events", ("id", "subject_id", "study_event_oid", "repeat_key"), ()),
+    "forms": ("forms", _FORM_COLUMNS, ()),
+    "item_groups": ("item_groups", ("id", "form_id", "item_group_oid", "repeat_key"), ()),
+    "item_data": ("item_data", _ITEM_COLUMNS, ()),
+    "item_values": ("item_data", ("id", *_ITEM_COLUMNS[:3]), ("is_null",)),
+    "audit_trail": ("audit_trail", AUDIT_COLUMNS, ()),
 }
+"""The rows a batch buffers, written in this order: name -> (table, the columns each row
+gives, the columns written NULL in every row). Rows are buffered flat, value after value in
+one list per name (no tuple per row to make, to track for the cyclic GC, then to flatten
+again for a multi-row INSERT). On SQLite item rows carry their id (their audit rows are read
+back by id, see AUDIT_OF_INSERTED), and a value without IsNull (nearly all of them) goes to
+``item_values``: a NULL bound as a parameter costs sqlite3 an adapter look-up, a NULL
+written in the statement costs nothing."""
+_DERIVED_ITEM_COLUMNS = ("id", *_ITEM_COLUMNS)
+_Batch = tuple[str, tuple[str, ...], tuple[str, ...], list[Any]]
+"""Rows to insert: (table, their columns, columns NULL in every row, the rows' values flat)."""
 
 
 UPDATE_FORM = (
@@ -108,21 +123,42 @@ def _variable_limit(dbapi: Any) -> int:
     return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else 999
 
 
-@functools.lru_cache(maxsize=64)
-def _values_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
+@functools.lru_cache(maxsize=256)
+def _values_insert(table: str, columns: tuple[str, ...], nulls: tuple[str, ...], rows: int) -> str:
     """SQLite: an INSERT of ``rows`` rows in one statement (one step, many parameters)."""
-    row = f"({', '.join('?' * len(columns))})"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"  # noqa: S608 (module constants)
+    row = f"({', '.join(['?'] * len(columns) + ['NULL'] * len(nulls))})"
+    names = ", ".join((*columns, *nulls))
+    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * rows)}"  # noqa: S608 (module constants)
 
 
-def _insert_rows(
-    cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], limit: int
-) -> None:
-    """Insert ``rows`` with as few statements as SQLite's parameter ``limit`` allows."""
-    per = max(1, min(limit // len(columns), _ROWS_PER_STATEMENT))
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        cursor.execute(_values_insert(table, columns, len(chunk)), [v for r in chunk for v in r])
+def _chunks(count: int, most: int) -> Iterator[int]:
+    """Sizes of the statements that insert ``count`` rows, ``most`` at the most each: full
+    ones, then the rest in powers of two, so a connection prepares each size once (a batch
+    of any size reuses them) instead of a new statement of thousands of rows per batch."""
+    for _ in range(count // most):
+        yield most
+    rest = count % most
+    while rest:
+        size = 1 << (rest.bit_length() - 1)
+        yield size
+        rest -= size
+
+
+def _insert_rows(cursor: Any, batch: _Batch, limit: int) -> None:
+    """Insert a batch's rows with as few statements as SQLite's parameter ``limit`` allows."""
+    table, columns, nulls, values = batch
+    width = len(columns)
+    start = 0
+    for size in _chunks(len(values) // width, max(1, min(limit // width, _ROWS_PER_STATEMENT))):
+        end = start + size * width
+        cursor.execute(_values_insert(table, columns, nulls, size), values[start:end])
+        start = end
+
+
+def _rows_of(batch: _Batch) -> Iterator[tuple[Any, ...]]:
+    """The rows of a batch, as tuples."""
+    values = iter(batch[3])
+    return zip(*[values] * len(batch[1]), strict=True)
 
 
 _KeyInfo = tuple[
@@ -246,7 +282,12 @@ class BulkWriter:
             t: _Ids(conn, t)
             for t in ("subjects", "study_events", "forms", "item_groups", "item_data")
         }
-        self._rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES}
+        self._rows: dict[str, list[Any]] = {t: [] for t in _BATCHES}
+        """Rows to write, flat (see _BATCHES), by batch name."""
+        self._widths = {
+            name: len(_DERIVED_ITEM_COLUMNS if name == "item_data" and self._derive else columns)
+            for name, (_table, columns, _nulls) in _BATCHES.items()
+        }
         self._form_updates: list[tuple[Any, ...]] = []
         self._item_updates: list[tuple[Any, ...]] = []
         self._item_deletes: list[tuple[Any, ...]] = []
@@ -316,7 +357,7 @@ class BulkWriter:
             self._site_problem(subject_key, site_oid)
         if new_subject is not None:
             ref = new_subject
-            stored: dict[ItemKey, tuple[int, str | None, str | None]] = {}
+            stored: dict[ItemKey, StoredItem] = {}
             tree = _Tree({}, {}, {})
         else:
             assert existing is not None
@@ -344,9 +385,16 @@ class BulkWriter:
 
     def _after_subject(self) -> None:
         """Flush a full batch: ``batch_size`` rows, counting each value's audit row."""
-        items, audit = len(self._rows["item_data"]), len(self._rows["audit_trail"])
+        items, audit = (
+            self._count("item_data") + self._count("item_values"),
+            self._count("audit_trail"),
+        )
         if (items * 2 if self._derive else items) + audit >= self.batch_size:
             self._flush()
+
+    def _count(self, name: str) -> int:
+        """Rows buffered under ``name``."""
+        return len(self._rows[name]) // self._widths[name]
 
     def _ref(self, subject_id: int, subject_key: str, site_id: int | None) -> SubjectRef:
         site_oid = self._site_oids.get(site_id) if site_id else None
@@ -354,9 +402,7 @@ class BulkWriter:
 
     def _new_subject(self, subject_key: str, site_id: int | None) -> SubjectRef:
         subject_id = self._ids["subjects"].take()
-        self._rows["subjects"].append(
-            (subject_id, self.study_id, subject_key, site_id, self._stamp)
-        )
+        self._rows["subjects"] += (subject_id, self.study_id, subject_key, site_id, self._stamp)
         self._subjects[subject_key] = (subject_id, site_id)
         self._created += 1
         self._touched.add(subject_id)
@@ -385,7 +431,7 @@ class BulkWriter:
         (its audit row comes from AUDIT_OF_INSERTED). False, with nothing kept, when a form
         with checks or a repeated key needs the general path of :meth:`add_subject`."""
         rows, ids = self._rows, self._ids
-        item_rows = rows["item_data"]
+        item_rows, value_rows = rows["item_data"], rows["item_values"]
         item_ids = ids["item_data"]
         marks = (
             {table: len(batch) for table, batch in rows.items()},
@@ -397,12 +443,13 @@ class BulkWriter:
         subject_key = ref.subject_key
         writing = not self.problems and not bad_site
         seen: set[int] = set()
+        see = seen.add
+        refused = 0
         tree = _Tree({}, {}, {})
         last_form: FormKey | None = None
         last_group: GroupKey | None = None
         gid = 0
-        next_id = item_ids._last
-        count = 0
+        first_id = next_id = item_ids._last
         for key, value in items:
             info = infos.get(id(key))
             if info is None or info[0] is not key:
@@ -417,19 +464,13 @@ class BulkWriter:
                 if checked.__class__ is ValueProblem:
                     self._problem(subject_key, checked)
                     writing = False
+                    refused += 1
                     continue
-            canon = id(info[1])
-            if info[5] or canon in seen:  # checks to run, or a key given twice
-                self._restore(marks)
-                self._one_pass_misses += 1
-                return False
-            seen.add(canon)
+            if info[5]:  # the form has checks to run
+                break
+            see(id(info[1]))
             if not writing or checked is None:
                 continue  # nothing to remove from a new subject
-            if checked.__class__ is str:
-                new_value, new_null = checked, None
-            else:
-                new_value, new_null = None, checked.reason  # type: ignore[union-attr]
             form = info[3]
             if form is not last_form:
                 last_form, last_group = form, None
@@ -439,13 +480,20 @@ class BulkWriter:
             if group is not last_group:
                 gid, last_group = self._group_id(tree, group, info), group
             next_id += 1
-            item_rows.append((next_id, gid, info[6], new_value, new_null))
-            count += 1
-        item_ids._last = next_id
-        self._items += count
-        if not writing:  # a problem: this subject's rows are not written (nor any later)
-            self._restore((marks[0], marks[1], len(self.problems), marks[3]))
-        return True
+            if checked.__class__ is str:
+                value_rows += (next_id, gid, info[6], checked)
+            else:
+                item_rows += (next_id, gid, info[6], None, checked.reason)  # type: ignore[union-attr]
+        else:
+            if len(seen) == len(items) - refused:  # no key given twice
+                item_ids._last = next_id
+                self._items += next_id - first_id
+                if not writing:  # a problem: this subject's rows are not written (nor later)
+                    self._restore((marks[0], marks[1], len(self.problems), marks[3]))
+                return True
+        self._restore(marks)  # checks to run, or a key given twice: the general path
+        self._one_pass_misses += 1
+        return False
 
     def _restore(self, marks: tuple[dict[str, int], dict[str, int], int, int]) -> None:
         """Undo what :meth:`_add_new` buffered for a subject (rows, ids, problems, count)."""
@@ -480,7 +528,7 @@ class BulkWriter:
     def _check_forms(
         self,
         ref: SubjectRef,
-        stored: dict[ItemKey, tuple[int, str | None, str | None]],
+        stored: dict[ItemKey, StoredItem],
         wanted: dict[ItemKey, EnteredValue],
     ) -> None:
         forms = {k.form_key for k in wanted if self.validator.form_has_checks(k.form_oid)}
@@ -522,25 +570,15 @@ class BulkWriter:
     def _write(
         self,
         ref: SubjectRef,
-        stored: dict[ItemKey, tuple[int, str | None, str | None]],
+        stored: dict[ItemKey, StoredItem],
         tree: _Tree,
         wanted: dict[int, tuple[_KeyInfo, EnteredValue]],
     ) -> None:
         item_rows, audit_rows = self._rows["item_data"], self._rows["audit_trail"]
+        value_rows = self._rows["item_values"]
         derive = self._derive
         take_item = self._ids["item_data"].take
-        who = (
-            self._stamp,
-            self.user_id,
-            self.user,
-            self.role,
-            ref.site_oid,
-            self.study,
-            ref.id,
-            ref.subject_key,
-            self.reason,
-            self.source,
-        )
+        who = self._who(ref)
         prefixes: dict[FormKey, tuple[Any, ...]] = {}
         last_form: FormKey | None = None
         last_group: GroupKey | None = None
@@ -590,14 +628,17 @@ class BulkWriter:
                 if group is not last_group:
                     gid, last_group = self._group_id(tree, group, info), group
                 if derive:  # its audit row: AUDIT_OF_INSERTED at the flush
-                    item_rows.append((take_item(), gid, info[6], new_value, new_null))
+                    if new_null is None:
+                        value_rows += (take_item(), gid, info[6], new_value)
+                    else:
+                        item_rows += (take_item(), gid, info[6], new_value, new_null)
                     continue
-                item_rows.append((gid, info[6], new_value, new_null))
+                item_rows += (gid, info[6], new_value, new_null)
             elif kind == _REMOVE:
                 self._item_deletes.append((old_row[0],))
             else:
                 self._item_updates.append((new_value, new_null, old_row[0]))
-            audit_rows.append((*prefix, *info[7], kind, old_value, new_value, old_null, new_null))
+            audit_rows += (*prefix, *info[7], kind, old_value, new_value, old_null, new_null)
 
     def _claim_form(self, ref: SubjectRef, tree: _Tree, form: FormKey) -> int:
         """The next version of ``form``, creating its event and form rows when new."""
@@ -638,53 +679,55 @@ class BulkWriter:
         event_id = tree.events.get(event)
         if event_id is None:
             event_id = tree.events[event] = self._ids["study_events"].take()
-            self._rows["study_events"].append((event_id, ref.id, *event))
+            self._rows["study_events"] += (event_id, ref.id, *event)
         form_id = self._ids["forms"].take()
-        self._rows["forms"].append(
-            (
-                form_id,
-                event_id,
-                form.form_oid,
-                form.form_repeat_key,
-                FormStatus.IN_PROGRESS.value,
-                1,
-                self._stamp,
-                self.user,
-            )
+        self._rows["forms"] += (
+            form_id,
+            event_id,
+            form.form_oid,
+            form.form_repeat_key,
+            FormStatus.IN_PROGRESS.value,
+            1,
+            self._stamp,
+            self.user,
         )
         tree.forms[form] = (form_id, FormStatus.IN_PROGRESS.value, 1)
         self._status_row(ref, form, FormStatus.NOT_STARTED.value, FormStatus.IN_PROGRESS.value, 1)
         return 1
 
+    def _who(self, ref: SubjectRef) -> tuple[Any, ...]:
+        """The first columns of an audit row (AUDIT_COLUMNS): when, who, where, why, source."""
+        return (
+            self._stamp,
+            self.user_id,
+            self.user,
+            self.role,
+            ref.site_oid,
+            self.study,
+            ref.id,
+            ref.subject_key,
+            self.reason,
+            self.source,
+        )
+
     def _status_row(self, ref: SubjectRef, form: FormKey, old: str, new: str, version: int) -> None:
         """A form-level audit row for a status change, as ``save_form`` writes it."""
         if old != new:
-            self._rows["audit_trail"].append(
-                (
-                    self._stamp,
-                    self.user_id,
-                    self.user,
-                    self.role,
-                    ref.site_oid,
-                    self.study,
-                    ref.id,
-                    ref.subject_key,
-                    self.reason,
-                    self.source,
-                    version,
-                    form.study_event_oid,
-                    form.study_event_repeat_key,
-                    form.form_oid,
-                    form.form_repeat_key,
-                    "",
-                    "",
-                    "",
-                    TransactionType.STATUS.value,
-                    old,
-                    new,
-                    None,
-                    None,
-                )
+            self._rows["audit_trail"] += (
+                *self._who(ref),
+                version,
+                form.study_event_oid,
+                form.study_event_repeat_key,
+                form.form_oid,
+                form.form_repeat_key,
+                "",
+                "",
+                "",
+                TransactionType.STATUS.value,
+                old,
+                new,
+                None,
+                None,
             )
 
     def _group_id(self, tree: _Tree, group: GroupKey, info: _KeyInfo) -> int:
@@ -692,82 +735,88 @@ class BulkWriter:
         if gid is None:
             gid = tree.groups[group] = self._ids["item_groups"].take()
             form_id = tree.forms[info[3]][0]
-            self._rows["item_groups"].append((gid, form_id, info[7][0], info[7][1]))
+            self._rows["item_groups"] += (gid, form_id, info[7][0], info[7][1])
         return gid
 
     def _flush(self) -> None:
         if self.problems:
             return
         self._wait()
+        first_last = self._inserted_ids()
+        batches = self._take_batches()
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        mark = "%s" if self._pg else "?"
-        inserted = self._rows["item_data"]
-        first_last = (inserted[0][0], inserted[-1][0]) if self._derive and inserted else None
         try:
+            self._apply_updates(cursor, "%s" if self._pg else "?")  # before the audit rows
             if self._background:
-                self._apply_updates(cursor, mark)  # forms' new versions before their audit
-                self._start_job(first_last)
+                self._start_job(batches, first_last)
             else:
-                self._write_batch(cursor, mark, first_last)
+                self._write_batch(cursor, batches, first_last)
         finally:
             cursor.close()
         self._touched.clear()
         if self.on_flush is not None:
             self.on_flush(self._items)
 
-    def _write_batch(self, cursor: Any, mark: str, first_last: tuple[int, int] | None) -> None:
-        for table, columns in _TABLES.items():
-            batch = self._rows[table]
-            if table == "audit_trail":
-                self._apply_updates(cursor, mark)  # forms' new versions before their audit
-            if not batch:
-                continue
-            names = ("id", *columns) if table == "item_data" and self._derive else columns
-            if self._pg and table in ("item_data", "audit_trail"):
-                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-                    for row in batch:
+    def _inserted_ids(self) -> tuple[int, int] | None:
+        """SQLite: the first and last id of the item rows this batch inserts (their audit
+        rows are written by AUDIT_OF_INSERTED); None on PostgreSQL or when there are none."""
+        if not self._derive:
+            return None
+        ends = []
+        for name in ("item_data", "item_values"):
+            values = self._rows[name]
+            if values:
+                ends += (values[0], values[-self._widths[name]])
+        return (min(ends), max(ends)) if ends else None
+
+    def _take_batches(self) -> list[_Batch]:
+        """This batch's rows, table by table in the order of _BATCHES; the buffers start anew."""
+        batches: list[_Batch] = []
+        for name, (table, columns, nulls) in _BATCHES.items():
+            rows = self._rows[name]
+            if rows:
+                derived = name == "item_data" and self._derive
+                batches.append((table, _DERIVED_ITEM_COLUMNS if derived else columns, nulls, rows))
+                self._rows[name] = []
+        self._audit += sum(len(b[3]) // len(b[1]) for b in batches if b[0] == "audit_trail")
+        return batches
+
+    def _write_batch(
+        self, cursor: Any, batches: list[_Batch], first_last: tuple[int, int] | None
+    ) -> None:
+        """Write the batch in line: COPY on PostgreSQL for the two large tables."""
+        mark = "%s" if self._pg else "?"
+        for batch in batches:
+            table, columns, nulls, _values = batch
+            names = ", ".join((*columns, *nulls))
+            if self._pg and table in ("item_data", "audit_trail") and not nulls:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in _rows_of(batch):
                         copy.write_row(row)
             else:
-                cursor.executemany(
-                    f"INSERT INTO {table} ({', '.join(names)}) "  # noqa: S608 (names are module constants)
-                    f"VALUES ({', '.join([mark] * len(names))})",
-                    batch,
-                )
-            if table == "audit_trail":
-                self._audit += len(batch)
-            batch.clear()
+                marks = ", ".join([mark] * len(columns) + ["NULL"] * len(nulls))
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (names are module constants)
+                cursor.executemany(sql, list(_rows_of(batch)))
         if first_last is not None:
             self._job_audit += self._audit_inserted(cursor, *first_last)
 
-    def _start_job(self, first_last: tuple[int, int] | None) -> None:
-        """Hand this batch's rows, table by table in order, to the writing thread."""
-        tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = []
-        for table, columns in _TABLES.items():
-            batch = self._rows[table]
-            if batch:
-                names = ("id", *columns) if table == "item_data" else columns
-                tables.append((table, names, batch))
-                if table == "audit_trail":
-                    self._audit += len(batch)
-                self._rows[table] = []
+    def _start_job(self, batches: list[_Batch], first_last: tuple[int, int] | None) -> None:
+        """Hand this batch's rows to the writing thread."""
         dbapi = self.conn.connection.dbapi_connection
         self._job = threading.Thread(
-            target=self._run_job, args=(dbapi, tables, first_last), daemon=True
+            target=self._run_job, args=(dbapi, batches, first_last), daemon=True
         )
         self._job.start()
 
     def _run_job(
-        self,
-        dbapi: Any,
-        tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]],
-        first_last: tuple[int, int] | None,
+        self, dbapi: Any, batches: list[_Batch], first_last: tuple[int, int] | None
     ) -> None:
         try:
             limit = _variable_limit(dbapi)
             cursor = dbapi.cursor()
             try:
-                for table, names, rows in tables:
-                    _insert_rows(cursor, table, names, rows, limit)
+                for batch in batches:
+                    _insert_rows(cursor, batch, limit)
                 if first_last is not None:
                     self._job_audit += self._audit_inserted(cursor, *first_last)
             finally:

@@ -8,7 +8,8 @@ audit rows whose source names the file (``import:<FileOID>:<sha256>``). The call
 transaction: one for the whole file, rolled back on any problem or for a dry run.
 
 Export (:func:`iter_snapshot`, :func:`iter_changes`) streams records in subject order from
-one SELECT each, for :func:`renderers.odm.write_odm` or the tabular writers.
+one SELECT each (the snapshot reads the keys of each subject's values with a small second
+SELECT per subject), for :func:`renderers.odm.write_odm` or the tabular writers.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
@@ -28,6 +30,7 @@ from odm_engine.exchange.records import (
     Flag,
     FormRecord,
     ItemGroupRecord,
+    ItemKeys,
     ItemValue,
     Signature,
     StudyEventRecord,
@@ -98,8 +101,9 @@ def import_role(conn: Connection, study_oid: str, username: str) -> Role:
     return Role.DATA_MANAGER  # BulkWriter refuses it with a clear message
 
 
-def entered_values(subject: SubjectRecord) -> Iterator[tuple[ItemKey, EnteredValue]]:
+def entered_values(subject: SubjectRecord) -> list[tuple[ItemKey, EnteredValue]]:
     """(key, value to enter) for every ItemData, after TransactionType and IsNull."""
+    out: list[tuple[ItemKey, EnteredValue]] = []
     outer = subject.transaction_type if subject.transaction_type != "Context" else None
     for event in subject.events:
         e_tt = _inherit(event.transaction_type, outer)
@@ -107,16 +111,31 @@ def entered_values(subject: SubjectRecord) -> Iterator[tuple[ItemKey, EnteredVal
             f_tt = _inherit(form.transaction_type, e_tt)
             for group in form.groups:
                 g_tt = _inherit(group.transaction_type, f_tt)
-                for item in group.items:
-                    tt = item.transaction_type or g_tt
-                    if tt == "Context":
-                        continue
-                    if tt == "Remove":
-                        yield item.key, None
-                    elif item.is_null:
-                        yield item.key, IsNull()
-                    else:
-                        yield item.key, item.value or ""
+                if g_tt in ("Context", "Remove"):
+                    out += [
+                        _entered(i, g_tt)
+                        for i in group.items
+                        if (i.transaction_type or g_tt) != "Context"
+                    ]
+                    continue
+                # Once per value: an ItemValue is (key, value, is_null, data_type, unit_oid,
+                # transaction_type, ...), read by index; a value with no TransactionType or
+                # IsNull of its own is set as it is (nearly all of them).
+                out += [
+                    (i[0], i[1] or "") if i[5] is None and not i[2] else _entered(i, g_tt)
+                    for i in group.items
+                    if i[5] is None or i[5] != "Context"
+                ]
+    return out
+
+
+def _entered(item: ItemValue, inherited: str | None) -> tuple[ItemKey, EnteredValue]:
+    """The value an ItemData (not of TransactionType Context) enters."""
+    if (item.transaction_type or inherited) == "Remove":
+        return item.key, None
+    if item.is_null:
+        return item.key, IsNull()
+    return item.key, item.value or ""
 
 
 def _inherit(own: str | None, outer: str | None) -> str | None:
@@ -153,7 +172,7 @@ def import_subjects(
     outcome = outcome if outcome is not None else ImportOutcome()
     notes: list[tuple[str, ItemKey, str]] = []
     for record in subjects:
-        values = list(entered_values(record))
+        values = entered_values(record)
         before = len(writer.problems)
         writer.add_subject(record.subject_key, record.site_oid, values)
         outcome.subjects += 1
@@ -195,7 +214,9 @@ def import_subjects(
 def _subject_filter(query: Any, study_id: int, site: str | None, keys: Iterable[str]) -> Any:
     query = query.where(Subject.study_id == study_id)
     if site is not None:
-        query = query.where(Site.oid == site)
+        query = query.where(
+            Subject.site_id.in_(select(Site.id).where(Site.study_id == study_id, Site.oid == site))
+        )
     wanted = list(keys)
     if wanted:
         query = query.where(Subject.subject_key.in_(wanted))
@@ -208,6 +229,45 @@ def _changed_subjects(since: datetime | None) -> Any:
     return select(AuditRow.subject_id).where(AuditRow.recorded_at > since).distinct()
 
 
+_GROUP_ORDER = (
+    Subject.subject_key,
+    StudyEvent.study_event_oid,
+    StudyEvent.repeat_key,
+    Form.form_oid,
+    Form.repeat_key,
+    ItemGroup.item_group_oid,
+    ItemGroup.repeat_key,
+)
+"""ItemGroupData in export order: by subject, then by ODM key (unique within a subject)."""
+
+
+def _up_to_subject(query: Any) -> Any:
+    """``query`` (which reads forms) joined to each form's event, subject and site."""
+    return (
+        query.join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .join(Subject, Subject.id == StudyEvent.subject_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
+    )
+
+
+_SUBJECT_TREE = _up_to_subject(
+    select(
+        ItemGroup.id,
+        StudyEvent.study_event_oid,
+        StudyEvent.repeat_key,
+        Form.id,
+        Form.form_oid,
+        Form.repeat_key,
+        ItemGroup.item_group_oid,
+        ItemGroup.repeat_key,
+        Subject.subject_key,
+        Site.oid,
+    ).join(Form, Form.id == ItemGroup.form_id)
+).where(Subject.id == bindparam("subject_id"))
+"""One subject's item groups with their form and event (the keys its values are read under),
+and on each row its SubjectKey and site."""
+
+
 def iter_snapshot(
     conn: Connection,
     study_oid: str,
@@ -217,188 +277,178 @@ def iter_snapshot(
     since: datetime | None = None,
     transaction_type: str | None = None,
 ) -> Iterator[SubjectRecord]:
-    """Current values, one record per subject (only subjects changed after ``since``)."""
+    """Current values, one record per subject (only subjects changed after ``since``).
+
+    The values come from one streamed SELECT of five narrow columns (subject id, group id,
+    ItemOID, value, IsNull); the keys they belong to (event, form and group OIDs and repeat
+    keys) from one small SELECT per subject, so a million rows never carry them.
+    """
     stored = current_metadata(conn, study_oid)
     study_id = study_id_of(conn, study_oid)
     query = (
         select(
-            Subject.id,
-            Subject.subject_key,
-            Site.oid,
-            StudyEvent.study_event_oid,
-            StudyEvent.repeat_key,
-            Form.id,
-            Form.form_oid,
-            Form.repeat_key,
-            ItemGroup.item_group_oid,
-            ItemGroup.repeat_key,
-            ItemData.item_oid,
-            ItemData.value,
-            ItemData.is_null,
+            Subject.id, ItemData.item_group_id, ItemData.item_oid, ItemData.value, ItemData.is_null
         )
         .join(StudyEvent, StudyEvent.subject_id == Subject.id)
         .join(Form, Form.study_event_id == StudyEvent.id)
         .join(ItemGroup, ItemGroup.form_id == Form.id)
         .join(ItemData, ItemData.item_group_id == ItemGroup.id)
-        .outerjoin(Site, Site.id == Subject.site_id)
     )
     query = _subject_filter(query, study_id, site, subject_keys)
     changed = _changed_subjects(since)
     if changed is not None:
         query = query.where(Subject.id.in_(changed))
-    query = query.order_by(
-        Subject.subject_key,
-        StudyEvent.study_event_oid,
-        StudyEvent.repeat_key,
-        Form.form_oid,
-        Form.repeat_key,
-        ItemGroup.item_group_oid,
-        ItemGroup.repeat_key,
-        ItemData.id,
+    query = query.order_by(*_GROUP_ORDER, ItemData.id)
+    builder = _SnapshotBuilder(
+        conn,
+        study_oid,
+        stored.mdv.oid,
+        transaction_type=transaction_type,
+        queries=_queries(conn, study_id),
+        signatures=_signatures(conn, study_id),
     )
-    queries = _queries(conn, study_id)
-    signatures = _signatures(conn, study_id)
-    builder = _Builder(study_oid, stored.mdv.oid, transaction_type, queries, signatures)
-    rows = conn.execution_options(yield_per=10_000).execute(query)
-    add = builder.add
-    for partition in rows.partitions():  # a list of rows per fetch: no per-row fetch call
-        for row in partition:
-            record = add(row)
-            if record is not None:
-                yield record
-    last = builder.finish()
-    if last is not None:
-        yield last
+    if conn.dialect.name == "sqlite":
+        # The driver's own cursor, iterated as it steps through the result: the columns are
+        # integers and text, which need no result processing, so a million rows make no
+        # Row objects (SQLAlchemy fetches nothing before it is asked to).
+        result = conn.execute(query)
+        rows: Iterable[Any] = result.cursor
+    else:  # a server-side cursor, 10,000 rows per round trip
+        result = conn.execution_options(yield_per=10_000).execute(query)
+        rows = chain.from_iterable(result.partitions())
+    try:
+        yield from builder.records(rows)
+    finally:
+        result.close()
 
 
-_KEY_CACHE = 500_000
 _new_tuple = tuple.__new__
+_NO_GROUP = ("", "", "", "", "", "")
 
 
-class _Builder:
-    """Groups ordered rows into SubjectRecords without holding more than one subject."""
+class _SnapshotBuilder:
+    """Turns ordered value rows into SubjectRecords, holding one subject at a time."""
 
     def __init__(
         self,
+        conn: Connection,
         study_oid: str,
         mdv_oid: str,
+        *,
         transaction_type: str | None,
-        queries: dict[tuple[int, ItemKey], list[Annotation]],
+        queries: dict[int, dict[ItemKey, tuple[Annotation, ...]]],
         signatures: dict[int, Signature],
     ) -> None:
-        self.study_oid, self.mdv_oid, self.tt = study_oid, mdv_oid, transaction_type
-        self.queries, self.signatures = queries, signatures
-        self.subject: tuple[int, str, str | None] | None = None
-        self.events: list[StudyEventRecord] = []
-        self.forms: list[FormRecord] = []
-        self.groups: list[ItemGroupRecord] = []
-        self.items: list[ItemValue] = []
-        self.event_key: tuple[str, str] | None = None
-        self.form_key: tuple[int, str, str] | None = None
-        self.group_key: tuple[str, str] | None = None
-        self.keys: dict[tuple[str, ...], ItemKey] = {}
-        """ItemKeys repeat from subject to subject: built once, shared (they are frozen)."""
+        self.conn, self.study_oid, self.mdv_oid = conn, study_oid, mdv_oid
+        self.tt, self.queries, self.signatures = transaction_type, queries, signatures
+        self.keys = ItemKeys()
 
-    def add(self, row: Any) -> SubjectRecord | None:
-        (sid, skey, site, eoid, erk, fid, foid, frk, goid, grk, ioid, value, is_null) = row
-        done = None
-        if self.subject is None or self.subject[0] != sid:
-            done = self.finish()
-            self.subject = (sid, skey, site)
-        if self.event_key != (eoid, erk):
-            self._close_event()
-            self.event_key = (eoid, erk)
-        if self.form_key is None or self.form_key[0] != fid:
-            self._close_form()
-            self.form_key = (fid, foid, frk)
-        if self.group_key != (goid, grk):
-            self._close_group()
-            self.group_key = (goid, grk)
-        parts = (eoid, erk, foid, frk, goid, grk, ioid)
-        key = self.keys.get(parts)
-        if key is None:
-            if len(self.keys) > _KEY_CACHE:
-                self.keys.clear()
-            key = self.keys[parts] = ItemKey(*parts)
-        notes = tuple(self.queries.get((sid, key), ())) if self.queries else ()
-        self.items.append(  # ItemValue, built without its Python-level __new__
-            _new_tuple(
-                ItemValue,
-                (
-                    key,
-                    value,
-                    is_null is not None,
-                    None,
-                    None,
-                    self.tt,
-                    None,
-                    None,
-                    notes,
-                    (),
-                    (),
-                    0,
-                ),
-            )
-        )
-        return done
-
-    def _close_group(self) -> None:
-        if self.group_key is not None and self.items:
-            self.groups.append(
-                ItemGroupRecord(
-                    item_group_oid=self.group_key[0],
-                    repeat_key=self.group_key[1],
-                    items=tuple(self.items),
+    def records(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[SubjectRecord]:
+        new, tt, add = _new_tuple, self.tt, self.keys.add
+        subject = group = None
+        tree: dict[int, tuple[Any, ...]] = {}
+        head: tuple[str, str | None] = ("", None)
+        events: list[tuple[str, str, list[Any]]] = []
+        items: list[ItemValue] = []
+        keys: dict[str, ItemKey] = {}
+        prefix: tuple[str, ...] = ()
+        notes: dict[ItemKey, tuple[Annotation, ...]] | None = None
+        for sid, gid, item_oid, value, is_null in rows:
+            if gid != group:
+                group = gid
+                if sid != subject:
+                    if events:
+                        yield self._record(head, events)
+                    subject, events = sid, []
+                    tree, head = self._tree(sid)
+                    notes = self.queries.get(sid)
+                items, keys, prefix = self._open_group(tree.get(gid), events)
+            key = keys.get(item_oid) or add(keys, prefix, item_oid)
+            items.append(  # an ItemValue, built without its Python-level __new__
+                new(
+                    ItemValue,
+                    (
+                        key,
+                        value,
+                        is_null is not None,
+                        None,
+                        None,
+                        tt,
+                        None,
+                        None,
+                        notes.get(key, ()) if notes else (),
+                        (),
+                        (),
+                        0,
+                    ),
                 )
             )
-        self.items, self.group_key = [], None
+        if events:
+            yield self._record(head, events)
 
-    def _close_form(self) -> None:
-        self._close_group()
-        if self.form_key is not None and self.groups:
-            fid, foid, frk = self.form_key
-            self.forms.append(
-                FormRecord(
-                    form_oid=foid,
-                    repeat_key=frk,
-                    groups=tuple(self.groups),
-                    signature=self.signatures.get(fid),
-                )
-            )
-        self.groups, self.form_key = [], None
+    def _tree(self, subject_id: int) -> tuple[dict[int, tuple[Any, ...]], tuple[str, str | None]]:
+        """Group id -> (event OID, event repeat key, form id, form OID, form repeat key,
+        group OID, group repeat key) of one subject, and its (SubjectKey, site OID)."""
+        tree, head = {}, ("", None)
+        for row in self.conn.execute(_SUBJECT_TREE, {"subject_id": subject_id}):
+            tree[row[0]], head = tuple(row[1:8]), (row[8], row[9])
+        return tree, head
 
-    def _close_event(self) -> None:
-        self._close_form()
-        if self.event_key is not None and self.forms:
-            self.events.append(
-                StudyEventRecord(
-                    study_event_oid=self.event_key[0],
-                    repeat_key=self.event_key[1],
-                    forms=tuple(self.forms),
-                )
-            )
-        self.forms, self.event_key = [], None
+    def _open_group(
+        self, info: tuple[Any, ...] | None, events: list[tuple[str, str, list[Any]]]
+    ) -> tuple[list[ItemValue], dict[str, ItemKey], tuple[str, ...]]:
+        """The item list of a group that starts (its form and event too, when they start)."""
+        items: list[ItemValue] = []
+        if info is None:  # removed since the values were read: its values are left out
+            return items, {}, _NO_GROUP
+        eoid, erk, fid, foid, frk, goid, grk = info
+        if not events or events[-1][0] != eoid or events[-1][1] != erk:
+            events.append((eoid, erk, []))
+        forms = events[-1][2]
+        if not forms or forms[-1][0] != fid:
+            forms.append((fid, foid, frk, []))
+        forms[-1][3].append((goid, grk, items))
+        prefix = (eoid, erk, foid, frk, goid, grk)
+        return items, self.keys.of_group(prefix), prefix
 
-    def finish(self) -> SubjectRecord | None:
-        self._close_event()
-        if self.subject is None:
-            return None
-        _sid, skey, site = self.subject
-        record = SubjectRecord(
+    def _record(
+        self, head: tuple[str, str | None], events: list[tuple[str, str, list[Any]]]
+    ) -> SubjectRecord:
+        signature = self.signatures.get
+        subject_key, site_oid = head
+        return SubjectRecord(
             study_oid=self.study_oid,
             metadata_version_oid=self.mdv_oid,
-            subject_key=skey,
-            site_oid=site,
-            events=tuple(self.events),
+            subject_key=subject_key,
+            site_oid=site_oid,
+            events=tuple(
+                StudyEventRecord(
+                    study_event_oid=eoid,
+                    repeat_key=erk,
+                    forms=tuple(
+                        FormRecord(
+                            form_oid=foid,
+                            repeat_key=frk,
+                            groups=tuple(
+                                ItemGroupRecord(
+                                    item_group_oid=goid, repeat_key=grk, items=tuple(items)
+                                )
+                                for goid, grk, items in groups
+                            ),
+                            signature=signature(fid),
+                        )
+                        for fid, foid, frk, groups in forms
+                    ),
+                )
+                for eoid, erk, forms in events
+            ),
             transaction_type=self.tt,
         )
-        self.events, self.subject = [], None
-        return record
 
 
-def _queries(conn: Connection, study_id: int) -> dict[tuple[int, ItemKey], list[Annotation]]:
+def _queries(conn: Connection, study_id: int) -> dict[int, dict[ItemKey, tuple[Annotation, ...]]]:
     """Queries as ODM Annotations (comment = message, flag = status), by subject and item."""
-    out: dict[tuple[int, ItemKey], list[Annotation]] = {}
+    out: dict[int, dict[ItemKey, tuple[Annotation, ...]]] = {}
     rows = conn.execute(
         select(
             Query.subject_id,
@@ -418,14 +468,17 @@ def _queries(conn: Connection, study_id: int) -> dict[tuple[int, ItemKey], list[
         .order_by(Query.id)
     )
     for sid, *key, status, message, qid in rows:
-        notes = out.setdefault((sid, ItemKey(*key)), [])
-        notes.append(
+        of_subject = out.setdefault(sid, {})
+        item = ItemKey(*key)
+        notes = of_subject.get(item, ())
+        of_subject[item] = (
+            *notes,
             Annotation(
                 seq_num=str(len(notes) + 1),
                 comment=message,
                 flags=(Flag(value=status, type="query"),),
                 id=f"Q.{qid}",
-            )
+            ),
         )
     return out
 
@@ -433,20 +486,15 @@ def _queries(conn: Connection, study_id: int) -> dict[tuple[int, ItemKey], list[
 def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
     """The latest signature of each signed form."""
     out: dict[int, Signature] = {}
+    query = select(
+        SignatureRow.form_id,
+        SignatureRow.username,
+        SignatureRow.signature_def_oid,
+        SignatureRow.signed_at,
+        Site.oid,
+    ).join(Form, Form.id == SignatureRow.form_id)
     rows = conn.execute(
-        select(
-            SignatureRow.form_id,
-            SignatureRow.username,
-            SignatureRow.signature_def_oid,
-            SignatureRow.signed_at,
-            Site.oid,
-        )
-        .join(Form, Form.id == SignatureRow.form_id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .join(Subject, Subject.id == StudyEvent.subject_id)
-        .outerjoin(Site, Site.id == Subject.site_id)
-        .where(Subject.study_id == study_id)
-        .order_by(SignatureRow.id)
+        _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
     )
     for form_id, user, sig_oid, signed_at, site in rows:
         out[form_id] = Signature(
@@ -499,7 +547,6 @@ def iter_changes(
             a.source,
         )
         .join(Subject, Subject.id == a.subject_id)
-        .outerjoin(Site, Site.id == Subject.site_id)
         .where(a.item_oid != "")
     )
     query = _subject_filter(query, study_id, site, subject_keys)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from odm_engine.clinical import ItemKey
-from odm_engine.model import Extension
+from odm_engine.model import Extension, Node
 
 TRANSACTION_TYPES = ("Insert", "Update", "Remove", "Upsert", "Context")
 
@@ -46,27 +46,31 @@ TYPED_ITEM_DATA = {
 ELEMENT_OF_TYPE = {v: k for k, v in TYPED_ITEM_DATA.items() if v}
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """ODM AuditRecord: who (UserRef), where (LocationRef), when, why and from what source."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Attribution:
+    """Who (UserRef), where (LocationRef) and when: what AuditRecord and Signature share."""
 
     user_oid: str | None = None
     location_oid: str | None = None
     date_time_stamp: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord(_Attribution):
+    """ODM AuditRecord: who, where, when, why (ReasonForChange) and from what (SourceID)."""
+
     reason_for_change: str | None = None
     source_id: str | None = None
     edit_point: str | None = None
     used_imputation_method: str | None = None
-    line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Signature:
-    user_oid: str | None = None
-    location_oid: str | None = None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signature(_Attribution):
+    """ODM Signature: who signed, where, when, and the SignatureDef (meaning) they signed."""
+
     signature_oid: str | None = None
-    date_time_stamp: str | None = None
-    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +95,14 @@ class Annotation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ClinicalNode:
-    """What every ClinicalData level carries besides its children."""
+class ClinicalNode(Node):
+    """What every ClinicalData level carries besides its children (and, from
+    :class:`~odm_engine.model.Node`, its source line and vendor attributes and elements)."""
 
     transaction_type: str | None = None
     audit: AuditRecord | None = None
     signature: Signature | None = None
     annotations: tuple[Annotation, ...] = ()
-    ext_attributes: tuple[tuple[str, str], ...] = ()
-    extensions: tuple[Extension, ...] = ()
-    line: int = 0
 
 
 class ItemValue(NamedTuple):
@@ -109,7 +111,8 @@ class ItemValue(NamedTuple):
     ``value`` is the text as written (None when absent, for IsNull or Remove); ``data_type``
     is the DataType the typed variant declares (None for plain ItemData). A NamedTuple, not a
     frozen dataclass: a large file holds millions and this builds four times faster; the
-    fields after ``unit_oid`` are those of :class:`ClinicalNode`.
+    fields after ``unit_oid`` are those of :class:`ClinicalNode` (a NamedTuple cannot
+    inherit them).
     """
 
     key: ItemKey
@@ -124,6 +127,37 @@ class ItemValue(NamedTuple):
     ext_attributes: tuple[tuple[str, str], ...] = ()
     extensions: tuple[Extension, ...] = ()
     line: int = 0
+
+
+class ItemKeys:
+    """ItemKeys made once and shared (they are immutable): a file or an export repeats the
+    same few thousand keys subject after subject. Found by the key of their ItemGroupData,
+    then by ItemOID; all forgotten at once past ``limit`` keys, so memory stays bounded."""
+
+    __slots__ = ("_count", "_groups", "limit")
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self._groups: dict[tuple[str, ...], dict[str, ItemKey]] = {}
+        self._count = 0
+        self.limit = limit
+
+    def of_group(self, group: tuple[str, ...]) -> dict[str, ItemKey]:
+        """ItemOID -> ItemKey of one ItemGroupData, ``group`` being its (StudyEventOID,
+        StudyEventRepeatKey, FormOID, FormRepeatKey, ItemGroupOID, ItemGroupRepeatKey). A
+        key not in it yet comes from :meth:`add`."""
+        keys = self._groups.get(group)
+        if keys is None:
+            if self._count > self.limit:
+                self._groups.clear()
+                self._count = 0
+            keys = self._groups[group] = {}
+        return keys
+
+    def add(self, keys: dict[str, ItemKey], group: tuple[str, ...], item_oid: str) -> ItemKey:
+        """The key of ``item_oid`` in ``group``, remembered in ``keys`` (from of_group)."""
+        self._count += 1
+        key = keys[item_oid] = ItemKey(*group, item_oid)  # type: ignore[call-arg,unused-ignore]
+        return key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

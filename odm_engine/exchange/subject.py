@@ -29,6 +29,7 @@ from odm_engine.exchange.records import (
     Flag,
     FormRecord,
     ItemGroupRecord,
+    ItemKeys,
     ItemValue,
     Note,
     Signature,
@@ -38,7 +39,6 @@ from odm_engine.exchange.records import (
 )
 from odm_engine.findings import Finding, finding
 
-_KEY_CACHE = 500_000
 _MAX_LOCATED = 50
 """Located findings of one kind per file; the rest are counted in the last one."""
 
@@ -52,7 +52,11 @@ def _ns(tag: str) -> str:
 
 
 def _ext_attrs(el: etree._Element) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in el.attrib.items() if k.startswith("{"))
+    """Attributes in a namespace (a vendor's), kept on the record; almost always none."""
+    for name in el.keys():
+        if name[0] == "{":
+            return tuple((k, v) for k, v in el.items() if k[0] == "{")
+    return ()
 
 
 class SubjectParser:
@@ -114,10 +118,7 @@ class SubjectParser:
         self.located: list[Finding] = []
         self._vendor_audit: list[VendorAudit] = []
         self._notes: list[Note] = []
-        self.keys: dict[tuple[str, ...], dict[str, ItemKey]] = {}
-        """ItemKeys repeat from subject to subject: built once and shared (they are frozen),
-        by the key of their ItemGroupData then ItemOID."""
-        self._key_count = 0
+        self.keys = ItemKeys()
         self._located_counts: Counter[str] = Counter()
 
     # -- findings ---------------------------------------------------------------------
@@ -167,7 +168,7 @@ class SubjectParser:
 
     # -- shared pieces ----------------------------------------------------------------
     def _transaction(self, el: etree._Element) -> str | None:
-        value = el.get("TransactionType")
+        value: str | None = el.get("TransactionType")
         if value is not None and value not in TRANSACTION_TYPES:
             self._locate("ODM-IMP-007", el, element=_local(el.tag), value=value)
             return None
@@ -386,19 +387,15 @@ class SubjectParser:
             return None
         repeat = el.get("ItemGroupRepeatKey") or ""
         prefix = (*form, oid, repeat)
-        keys = self.keys.get(prefix)
-        if keys is None:
-            if self._key_count > _KEY_CACHE:
-                self.keys.clear()
-                self._key_count = 0
-            keys = self.keys[prefix] = {}
-        plain = self._plain_items(el, prefix, keys)
+        plain = self._plain_items(el, prefix, self.keys.of_group(prefix))
         if plain is not None:
             return ItemGroupRecord(
                 item_group_oid=oid,
                 repeat_key=repeat,
                 items=plain,
-                **self._node(el, {}, self._transaction(el)),
+                transaction_type=self._transaction(el),
+                ext_attributes=_ext_attrs(el),
+                line=el.sourceline or 0,
             )
         bag: dict[str, Any] = {}
         items: list[ItemValue] = []
@@ -444,16 +441,17 @@ class SubjectParser:
             return None
         line = el.sourceline or 0
         make = tuple.__new__
-        items = []
-        for item_oid, value in zip(oids, values, strict=True):
-            key = keys.get(item_oid)
-            if key is None:
-                key = keys[item_oid] = ItemKey(*prefix, item_oid)  # type: ignore[call-arg,unused-ignore]
-                self._key_count += 1
-            items.append(
+        try:
+            found = [keys[item_oid] for item_oid in oids]
+        except KeyError:
+            add = self.keys.add
+            found = [keys.get(item_oid) or add(keys, prefix, item_oid) for item_oid in oids]
+        return tuple(
+            [
                 make(ItemValue, (key, value, False, None, None, None, None, None, (), (), (), line))
-            )
-        return tuple(items)
+                for key, value in zip(found, values, strict=True)
+            ]
+        )
 
     def item(
         self, el: etree._Element, prefix: tuple[str, ...], data_type: str | None
@@ -462,10 +460,8 @@ class SubjectParser:
         if not item_oid:
             self._locate("ODM-IMP-006", el, element=_local(el.tag), attribute="ItemOID")
             return None
-        keys = self.keys.get(prefix)
-        key = keys.get(item_oid) if keys is not None else None
-        if key is None:
-            key = ItemKey(*prefix, item_oid)  # type: ignore[call-arg,unused-ignore]
+        keys = self.keys.of_group(prefix)
+        key = keys.get(item_oid) or self.keys.add(keys, prefix, item_oid)
         is_null = el.get("IsNull") == "Yes"
         value = el.get("Value") if data_type is None else el.text
         if is_null:

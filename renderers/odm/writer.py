@@ -84,6 +84,25 @@ def metadata_elements(metadata: bytes, *, study_oid: str | None = None) -> list[
     return studies
 
 
+def _element(
+    parent: etree._Element, name: str, *attrs: tuple[str, str | None], text: str | None = None
+) -> etree._Element:
+    """A child ``name`` of ``parent`` with the attributes that have a value, set in order."""
+    el = etree.SubElement(parent, _P + name)
+    for attr, value in attrs:
+        if value:
+            el.set(attr, value)
+    if text is not None:
+        el.text = text
+    return el
+
+
+_ITEM_DATA = f"{_P}ItemData"
+_EVENT = ("StudyEventData", "StudyEventOID", "StudyEventRepeatKey")
+_FORM = ("FormData", "FormOID", "FormRepeatKey")
+_GROUP = ("ItemGroupData", "ItemGroupOID", "ItemGroupRepeatKey")
+
+
 class OdmWriter:
     """Builds one subject at a time; used by :func:`write_odm`."""
 
@@ -92,57 +111,52 @@ class OdmWriter:
         self.transactional = options.file_type == "Transactional"
 
     # -- pieces -----------------------------------------------------------------------
-    def _tt(self, el: etree._Element, node: ClinicalNode, default: str) -> None:
-        if self.transactional:
-            el.set("TransactionType", node.transaction_type or default)
+    def _who(
+        self, el: etree._Element, user: str | None, location: str | None, site: str | None
+    ) -> None:
+        """UserRef and LocationRef of an AuditRecord or Signature (both are required)."""
+        _element(el, "UserRef", ("UserOID", user or "UNKNOWN"))
+        location = location or site or self.options.placeholder_location
+        _element(el, "LocationRef", ("LocationOID", location))
 
     def _audit(self, parent: etree._Element, audit: AuditRecord, site: str | None) -> None:
-        el = etree.SubElement(parent, f"{_P}AuditRecord")
-        if audit.edit_point:
-            el.set("EditPoint", audit.edit_point)
-        if audit.used_imputation_method:
-            el.set("UsedImputationMethod", audit.used_imputation_method)
-        etree.SubElement(el, f"{_P}UserRef", UserOID=audit.user_oid or "UNKNOWN")
-        location = audit.location_oid or site or self.options.placeholder_location
-        etree.SubElement(el, f"{_P}LocationRef", LocationOID=location)
-        etree.SubElement(el, f"{_P}DateTimeStamp").text = audit.date_time_stamp or _now()
+        el = _element(
+            parent,
+            "AuditRecord",
+            ("EditPoint", audit.edit_point),
+            ("UsedImputationMethod", audit.used_imputation_method),
+        )
+        self._who(el, audit.user_oid, audit.location_oid, site)
+        _element(el, "DateTimeStamp", text=audit.date_time_stamp or _now())
         if audit.reason_for_change:
-            etree.SubElement(el, f"{_P}ReasonForChange").text = audit.reason_for_change
+            _element(el, "ReasonForChange", text=audit.reason_for_change)
         if audit.source_id:
-            etree.SubElement(el, f"{_P}SourceID").text = audit.source_id
+            _element(el, "SourceID", text=audit.source_id)
 
     def _signature(self, parent: etree._Element, sig: Signature, site: str | None) -> None:
-        el = etree.SubElement(parent, f"{_P}Signature")
-        etree.SubElement(el, f"{_P}UserRef", UserOID=sig.user_oid or "UNKNOWN")
-        location = sig.location_oid or site or self.options.placeholder_location
-        etree.SubElement(el, f"{_P}LocationRef", LocationOID=location)
-        etree.SubElement(el, f"{_P}SignatureRef", SignatureOID=sig.signature_oid or "SD.1")
-        etree.SubElement(el, f"{_P}DateTimeStamp").text = sig.date_time_stamp or _now()
+        el = _element(parent, "Signature")
+        self._who(el, sig.user_oid, sig.location_oid, site)
+        _element(el, "SignatureRef", ("SignatureOID", sig.signature_oid or "SD.1"))
+        _element(el, "DateTimeStamp", text=sig.date_time_stamp or _now())
 
     def _annotation(self, parent: etree._Element, note: Annotation) -> None:
-        el = etree.SubElement(parent, f"{_P}Annotation", SeqNum=note.seq_num or "1")
-        if note.transaction_type and self.transactional:
-            el.set("TransactionType", note.transaction_type)
-        if note.id:
-            el.set("ID", note.id)
+        el = _element(
+            parent,
+            "Annotation",
+            ("SeqNum", note.seq_num or "1"),
+            ("TransactionType", note.transaction_type if self.transactional else None),
+            ("ID", note.id),
+        )
         if note.comment is not None:
-            comment = etree.SubElement(el, f"{_P}Comment")
-            comment.text = note.comment
-            if note.sponsor_or_site in ("Sponsor", "Site"):
-                comment.set("SponsorOrSite", note.sponsor_or_site)
+            side = note.sponsor_or_site if note.sponsor_or_site in ("Sponsor", "Site") else None
+            _element(el, "Comment", ("SponsorOrSite", side), text=note.comment)
         for flag in note.flags:
-            f = etree.SubElement(el, f"{_P}Flag")
-            value = etree.SubElement(
-                f,
-                f"{_P}FlagValue",
-                CodeListOID=flag.value_code_list_oid or QUERY_STATUS_CODE_LIST,
-            )
-            value.text = flag.value
+            f = _element(el, "Flag")
+            code_list = flag.value_code_list_oid or QUERY_STATUS_CODE_LIST
+            _element(f, "FlagValue", ("CodeListOID", code_list), text=flag.value)
             if flag.type is not None:
-                kind = etree.SubElement(
-                    f, f"{_P}FlagType", CodeListOID=flag.type_code_list_oid or "EDC.FLAG_TYPE"
-                )
-                kind.text = flag.type
+                code_list = flag.type_code_list_oid or "EDC.FLAG_TYPE"
+                _element(f, "FlagType", ("CodeListOID", code_list), text=flag.type)
 
     def _head(self, el: etree._Element, node: ClinicalNode, site: str | None) -> None:
         """AuditRecord, Signature: first children of every ClinicalData level."""
@@ -151,8 +165,31 @@ class OdmWriter:
         if node.signature is not None:
             self._signature(el, node.signature, site)
 
+    def _level(
+        self,
+        parent: etree._Element,
+        names: tuple[str, str, str],
+        node: ClinicalNode,
+        site: str | None,
+        key: tuple[str, str],
+    ) -> etree._Element:
+        """StudyEventData, FormData or ItemGroupData (``names``: the element, its OID and
+        repeat key attributes) with its ``key`` (OID, repeat key), TransactionType
+        (``Context``: it only locates its children), AuditRecord, Signature and Annotations;
+        the caller adds its children."""
+        name, oid_name, repeat_name = names
+        tt = (node.transaction_type or "Context") if self.transactional else None
+        el = _element(
+            parent, name, (oid_name, key[0]), (repeat_name, key[1]), ("TransactionType", tt)
+        )
+        self._head(el, node, site)
+        for note in node.annotations:
+            self._annotation(el, note)
+        return el
+
     def _item(self, parent: etree._Element, item: ItemValue, site: str | None) -> None:
-        el = etree.SubElement(parent, f"{_P}ItemData", ItemOID=item.key.item_oid)
+        el = etree.SubElement(parent, _ITEM_DATA)
+        el.set("ItemOID", item.key.item_oid)
         if self.transactional:
             el.set("TransactionType", item.transaction_type or "Upsert")
         if item.is_null:
@@ -163,58 +200,52 @@ class OdmWriter:
             el.set("IsNull", "Yes")
         self._head(el, item, site)
         if item.unit_oid:
-            etree.SubElement(el, f"{_P}MeasurementUnitRef", MeasurementUnitOID=item.unit_oid)
+            _element(el, "MeasurementUnitRef", ("MeasurementUnitOID", item.unit_oid))
         for note in item.annotations:
             self._annotation(el, note)
 
+    def _items(self, group: etree._Element, items: Iterable[ItemValue], site: str | None) -> None:
+        """The ItemData of a group. A plain value (99% of them: no null, unit, audit,
+        signature or annotation) is written in line: this loop runs once per value."""
+        sub, transactional = etree.SubElement, self.transactional
+        for item in items:
+            key, value, is_null, _type, unit, tt, audit, signature, notes, _a, _e, _l = item
+            if (
+                value is None
+                or is_null
+                or unit
+                or notes
+                or audit is not None
+                or signature is not None
+            ):
+                self._item(group, item, site)
+                continue
+            el = sub(group, _ITEM_DATA)  # attributes one by one: faster than keywords
+            el.set("ItemOID", key.item_oid)
+            if transactional:
+                el.set("TransactionType", tt or "Upsert")
+            el.set("Value", value)
+
     def subject(self, record: SubjectRecord) -> etree._Element:
         site = record.site_oid
-        fast, sub, item_tag = not self.transactional, etree.SubElement, f"{_P}ItemData"
         el = etree.Element(f"{_P}SubjectData", SubjectKey=record.subject_key, nsmap=_NSMAP)
-        self._tt(el, record, "Upsert")
+        if self.transactional:
+            el.set("TransactionType", record.transaction_type or "Upsert")
         self._head(el, record, site)
         if record.investigator_oid:
-            etree.SubElement(el, f"{_P}InvestigatorRef", UserOID=record.investigator_oid)
+            _element(el, "InvestigatorRef", ("UserOID", record.investigator_oid))
         if site:
-            etree.SubElement(el, f"{_P}SiteRef", LocationOID=site)
+            _element(el, "SiteRef", ("LocationOID", site))
         for note in record.annotations:
             self._annotation(el, note)
+        level = self._level
         for event in record.events:
-            ev = etree.SubElement(el, f"{_P}StudyEventData", StudyEventOID=event.study_event_oid)
-            if event.repeat_key:
-                ev.set("StudyEventRepeatKey", event.repeat_key)
-            self._tt(ev, event, "Context")
-            self._head(ev, event, site)
-            for note in event.annotations:
-                self._annotation(ev, note)
+            ev = level(el, _EVENT, event, site, (event.study_event_oid, event.repeat_key))
             for form in event.forms:
-                fd = etree.SubElement(ev, f"{_P}FormData", FormOID=form.form_oid)
-                if form.repeat_key:
-                    fd.set("FormRepeatKey", form.repeat_key)
-                self._tt(fd, form, "Context")
-                self._head(fd, form, site)
-                for note in form.annotations:
-                    self._annotation(fd, note)
+                fd = level(ev, _FORM, form, site, (form.form_oid, form.repeat_key))
                 for group in form.groups:
-                    ig = etree.SubElement(
-                        fd, f"{_P}ItemGroupData", ItemGroupOID=group.item_group_oid
-                    )
-                    if group.repeat_key:
-                        ig.set("ItemGroupRepeatKey", group.repeat_key)
-                    self._tt(ig, group, "Context")
-                    self._head(ig, group, site)
-                    for note in group.annotations:
-                        self._annotation(ig, note)
-                    for item in group.items:
-                        if (
-                            fast
-                            and item.value is not None
-                            and item.audit is None
-                            and not (item.is_null or item.annotations or item.unit_oid)
-                        ):
-                            sub(ig, item_tag, ItemOID=item.key.item_oid, Value=item.value)
-                        else:
-                            self._item(ig, item, site)
+                    ig = level(fd, _GROUP, group, site, (group.item_group_oid, group.repeat_key))
+                    self._items(ig, group.items, site)
         return el
 
 

@@ -133,6 +133,21 @@ def test_bulk_updates_existing_subjects_with_a_reason_and_only_changed_values(
     assert snapshot(study).values[ae_key("1", "2")] == "Fever"
 
 
+def test_a_key_given_twice_for_a_new_subject_is_written_once_with_its_later_value(
+    study: Engine,
+) -> None:
+    """The one-pass path for new subjects hands a repeated key to the general path: the
+    later value wins, as a later save of the same key would, and no row is doubled."""
+    items = [(dm_key("IT.AGE"), "40"), (dm_key("IT.SEX"), "F"), (dm_key("IT.AGE"), "41")]
+    result = bulk(study, [("002", "SITE.1", items)])
+    assert result.items_written == 2 and result.subjects_created == 1
+    assert snapshot(study, "002").values == {dm_key("IT.AGE"): "41", dm_key("IT.SEX"): "F"}
+    assert [(r.key.item_oid, r.new_value) for r in audit_of(study, "002") if r.key.item_oid] == [
+        ("IT.AGE", "41"),
+        ("IT.SEX", "F"),
+    ]
+
+
 def test_one_bad_value_rejects_the_import_with_every_problem_listed(study: Engine) -> None:
     before = dump(study)
     with pytest.raises(BulkRejectedError) as caught:

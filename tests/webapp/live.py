@@ -50,7 +50,7 @@ def gunicorn(db_url: str, *, workers: int = 1, log: Path | None = None) -> Itera
             try:
                 with urllib.request.urlopen(base + "/login", timeout=2):
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused, reset, or a worker warming up
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"edc serve did not start (exit {proc.poll()})") from None
                 time.sleep(0.2)
