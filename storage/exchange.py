@@ -279,15 +279,20 @@ def iter_snapshot(
 ) -> Iterator[SubjectRecord]:
     """Current values, one record per subject (only subjects changed after ``since``).
 
-    The values come from one streamed SELECT of five narrow columns (subject id, group id,
-    ItemOID, value, IsNull); the keys they belong to (event, form and group OIDs and repeat
+    The values come from one streamed SELECT of six narrow columns (subject id, group id,
+    ItemOID, value, IsNull, unit); the keys they belong to (event, form and group OIDs and repeat
     keys) from one small SELECT per subject, so a million rows never carry them.
     """
     stored = current_metadata(conn, study_oid)
     study_id = study_id_of(conn, study_oid)
     query = (
         select(
-            Subject.id, ItemData.item_group_id, ItemData.item_oid, ItemData.value, ItemData.is_null
+            Subject.id,
+            ItemData.item_group_id,
+            ItemData.item_oid,
+            ItemData.value,
+            ItemData.is_null,
+            ItemData.unit,
         )
         .join(StudyEvent, StudyEvent.subject_id == Subject.id)
         .join(Form, Form.study_event_id == StudyEvent.id)
@@ -353,7 +358,7 @@ class _SnapshotBuilder:
         keys: dict[str, ItemKey] = {}
         prefix: tuple[str, ...] = ()
         notes: dict[ItemKey, tuple[Annotation, ...]] | None = None
-        for sid, gid, item_oid, value, is_null in rows:
+        for sid, gid, item_oid, value, is_null, unit in rows:
             if gid != group:
                 group = gid
                 if sid != subject:
@@ -372,7 +377,7 @@ class _SnapshotBuilder:
                         value,
                         is_null is not None,
                         None,
-                        None,
+                        unit,
                         tt,
                         None,
                         None,
@@ -545,6 +550,7 @@ def iter_changes(
             a.recorded_at,
             a.reason,
             a.source,
+            a.new_unit,
         )
         .join(Subject, Subject.id == a.subject_id)
         .where(a.item_oid != "")
@@ -583,6 +589,7 @@ def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectReco
                 key=key,
                 value=r[12],
                 is_null=r[13] is not None,
+                unit_oid=r[18],
                 transaction_type=r[11],
                 audit=audit,
             )

@@ -291,3 +291,26 @@ def test_bad_since_message_in_german(entered: Web) -> None:
     r = dm.post("/exports/odm", {"since": "gestern"})
     assert r.status_code == 400
     assert "gestern ist kein Datum oder Zeitpunkt nach ISO 8601" in r.get_data(as_text=True)
+
+
+def test_the_unit_chosen_with_a_value_is_exported_as_its_measurement_unit_ref(web: Web) -> None:
+    """Albumin saved in g/dL: the ODM snapshot and the audit export carry MeasurementUnitRef
+    (ODM 1.3.2 §3.1.4.8 ItemData), and both files pass the schema."""
+    inv = web.client("inv_a")
+    elig = f"/subjects/{SUBJECT_A}/SE.ELIG/F.IE"
+    assert inv.post(elig, {**ELIGIBLE, "expected_version": "0"}).status_code == 303
+    form = {
+        "IG.RF_LAB[].IT.RF_ALBST": "Y",
+        "IG.RF_LAB[].IT.RF_ALB": "3.5",
+        "IG.RF_LAB[].IT.RF_ALB:unit": "MU.G_DL",
+        "expected_version": "0",
+    }
+    assert inv.post(f"/subjects/{SUBJECT_A}/SE.DCV/F.RF", form).status_code == 303
+    dm = web.client("dm")
+    for mode in ("snapshot", "audit"):
+        root = odm_root(download(dm, "/exports/odm", {"mode": mode}, kind="xml"))
+        refs = root.xpath(
+            "//odm:ItemData[@ItemOID='IT.RF_ALB']/odm:MeasurementUnitRef/@MeasurementUnitOID",
+            namespaces=NS,
+        )
+        assert refs == ["MU.G_DL"], mode
