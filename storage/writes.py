@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -118,8 +119,7 @@ def prevalidate(
     units: Mapping[ValueKey, str] | None = None,
 ) -> Prevalidated:
     """Validate a save of ``values`` against ``items`` (read before the write transaction)."""
-    requested = {form_key_item(form_key, k): v for k, v in values.items()}
-    chosen = {form_key_item(form_key, k): u for k, u in (units or {}).items()}
+    requested, chosen = _keyed(form_key, values), _keyed(form_key, units or {})
     validation = validator.validate(
         snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
     )
@@ -180,8 +180,7 @@ def save_form(
         raise FormNotEditableError(f"Form {_path(form_key)} is locked; it cannot be changed.")
 
     items = stored_items(conn, subject.id)
-    requested = {form_key_item(form_key, k): v for k, v in values.items()}
-    chosen = {form_key_item(form_key, k): u for k, u in (units or {}).items()}
+    requested, chosen = _keyed(form_key, values), _keyed(form_key, units or {})
     if (
         prevalidated is not None
         and prevalidated.form_key == form_key
@@ -251,6 +250,14 @@ def save_form(
     return SaveResult(
         True, new_version, new_status, tuple(changes), tuple(validation.results), tuple(opened)
     )
+
+
+_T = TypeVar("_T")
+
+
+def _keyed(form_key: FormKey, by_value_key: Mapping[ValueKey, _T]) -> dict[ItemKey, _T]:
+    """``by_value_key`` keyed by the full ItemKey of each value on the form."""
+    return {form_key_item(form_key, k): v for k, v in by_value_key.items()}
 
 
 def form_key_item(form_key: FormKey, key: ValueKey) -> ItemKey:

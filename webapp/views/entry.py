@@ -39,7 +39,6 @@ from storage.subjects import (
     snapshot_of,
     stored_items,
     stored_units,
-    subject_snapshot,
 )
 from storage.writes import prevalidate, save_form
 from webapp import access
@@ -318,9 +317,11 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
     checked = prevalidate(p.subject, items, p.key, values, p.study.validator, units=posted.units)
     try:
         with writing() as conn:
-            if conditions:  # cleared against the data the save writes over
-                snapshot = subject_snapshot(conn, p.study.oid, subject_key)
-                values = clear_not_collected(p.study, snapshot, p.key, posted.values)
+            if conditions:  # cleared against the data the save writes over, if it changed
+                now = stored_items(conn, p.subject.id)
+                if now != items:
+                    snapshot = snapshot_of(p.subject, now)
+                    values = clear_not_collected(p.study, snapshot, p.key, posted.values)
             result = save_form(
                 conn,
                 study=p.study.oid,
