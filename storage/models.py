@@ -105,6 +105,12 @@ def _in(column: str, values: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """The rule of :func:`_in` as comparisons joined by OR: SQLite checks ``IN (...)`` of
+    more than two values by building a temporary index for every row (migration 0005)."""
+    return " OR ".join(f"{column} = {v.value!r}" for v in values)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -242,7 +248,7 @@ class AuditRow(Base):
     __tablename__ = "audit_trail"
     __table_args__ = (
         Index("ix_audit_trail_subject_seq", "subject_id", "seq"),
-        CheckConstraint(_in("transaction_type", TransactionType), name="transaction_type"),
+        CheckConstraint(_one_of("transaction_type", TransactionType), name="transaction_type"),
     )
     seq: Mapped[int] = mapped_column(ID, primary_key=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -41,8 +42,13 @@ class _Compiled:
     """(name, processor) of parameters whose values need converting for the driver."""
     results: tuple[tuple[int, Processor], ...]
     """(column index, processor) of result columns whose values need converting back."""
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
+    """Positional dialects whose parameters the caller gives all: the driver's tuple of a
+    row's values in one C call (``operator.itemgetter``)."""
     slots: tuple[tuple[str, Any, Processor | None], ...]
     """Positional dialects: (name, fixed value or _GIVEN, processor) per driver parameter."""
+    converted: tuple[tuple[int, str, Processor], ...]
+    """Positional dialects: (position, name, processor) of the parameters to convert."""
 
 
 _GIVEN = object()
@@ -62,6 +68,13 @@ def _convert(
         return converted
     except TypeError:  # not hashable: convert it every time
         return process(raw)
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    get = itemgetter(*names)
+    if len(names) == 1:
+        return lambda values: (get(values),)
+    return get  # type: ignore[return-value]
 
 
 class Prepared:
@@ -87,6 +100,13 @@ class Prepared:
     ) -> Any:
         """The driver's parameters for ``values``. ``memo`` (one executemany) converts a value
         repeated across rows once: every audit row of a save shares its timestamp."""
+        if c.pick is not None:
+            if not c.converted:
+                return c.pick(values)
+            out = list(c.pick(values))
+            for i, name, process in c.converted:
+                out[i] = _convert(process, name, out[i], memo)
+            return tuple(out)
         if c.positional:
             out = []
             for name, fixed, process in c.slots:
@@ -169,6 +189,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
             results.append((i, process))
     fixed, processors = dict(defaults), dict(binds)
     slots = tuple((n, fixed.get(n, _GIVEN), processors.get(n)) for n in names)
+    all_given = bool(names) and not any(n in fixed for n in names)
     return _Compiled(
         compiled.string,
         names,
@@ -176,7 +197,9 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         tuple(defaults),
         tuple(binds),
         tuple(results),
+        _picker(names) if all_given else None,
         slots,
+        tuple((i, n, processors[n]) for i, n in enumerate(names) if n in processors),
     )
 
 

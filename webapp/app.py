@@ -17,6 +17,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
 from webapp import cookies, errors, security, sessions
+from webapp.formdata import EdcRequest
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["edc"] = rt
     app.secret_key = rt.secret_key
     app.session_interface = cookies.SessionInterface()
+    app.request_class = EdcRequest
     app.config.update(
         SESSION_COOKIE_NAME="edc_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from storage.audit import replay
 from storage.engine import write_transaction
 from storage.grants import app_role_grants
+from storage.migrate import downgrade, upgrade
 from storage.models import Role
 from storage.subjects import create_subject
 from storage.validation import IsNull
@@ -187,3 +188,58 @@ def test_replaying_the_audit_rows_reproduces_the_current_data(
     current = snapshot(study, subject)
     assert replayed.values == current.values
     assert replayed.null_reasons == current.null_reasons
+
+
+def _check_text(db: Db) -> str:
+    with db.engine.connect() as conn:
+        if db.kind == "sqlite":
+            sql = "SELECT sql FROM sqlite_master WHERE name = 'audit_trail'"
+        else:
+            sql = (
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'ck_audit_trail_transaction_type'"
+            )
+        text = str(conn.exec_driver_sql(sql).scalar_one())
+    return text.replace("(transaction_type)::text", "transaction_type").replace("::text", "")
+
+
+BOGUS_ROW = (
+    "INSERT INTO audit_trail (recorded_at, user_id, username, role, study_oid, subject_id, "
+    "subject_key, study_event_oid, study_event_repeat_key, form_oid, form_repeat_key, "
+    "item_group_oid, item_group_repeat_key, item_oid, transaction_type, source, form_version) "
+    "SELECT recorded_at, user_id, username, role, study_oid, subject_id, subject_key, "
+    "study_event_oid, study_event_repeat_key, form_oid, form_repeat_key, item_group_oid, "
+    "item_group_repeat_key, item_oid, '{kind}', source, form_version FROM audit_trail "
+    "WHERE seq = (SELECT min(seq) FROM audit_trail)"
+)
+
+
+def test_migration_0005_rebuilds_the_transaction_type_check_and_keeps_the_trail(
+    db: Db, study: Engine
+) -> None:
+    """0005 writes the CHECK as ORs (cheap on SQLite); down and up again keep every row, the
+    index, the append-only triggers and the rule itself."""
+    _one_save(study)
+    before = dump(study)
+    assert "transaction_type = 'Status'" in _check_text(db)
+    downgrade(study, "0004")
+    assert "transaction_type IN ('Insert'" in _check_text(db) or "ANY" in _check_text(db)
+    assert dump(study) == before
+    upgrade(study)
+    assert "transaction_type = 'Status'" in _check_text(db)
+    assert dump(study) == before
+    with pytest.raises(DBAPIError, match="audit_trail is append-only"):
+        with study.begin() as conn:
+            conn.exec_driver_sql("UPDATE audit_trail SET reason = 'forged'")
+    with pytest.raises(DBAPIError, match=r"ck_audit_trail_transaction_type|CHECK constraint"):
+        with study.begin() as conn:
+            conn.exec_driver_sql(BOGUS_ROW.format(kind="Forged"))
+    with study.begin() as conn:  # an allowed value goes in
+        conn.exec_driver_sql(BOGUS_ROW.format(kind="Status"))
+    with study.connect() as conn:
+        indexes = (
+            "SELECT count(*) FROM sqlite_master WHERE name = 'ix_audit_trail_subject_seq'"
+            if db.kind == "sqlite"
+            else "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_audit_trail_subject_seq'"
+        )
+        assert conn.exec_driver_sql(indexes).scalar_one() == 1

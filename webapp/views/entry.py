@@ -135,6 +135,7 @@ class FormUrls:
     queries: str
     status: str
     history: str
+    form: str
 
 
 _URL_MEMO = 4096
@@ -156,6 +157,7 @@ def _form_urls(p: Place) -> FormUrls:
             url_for("queries.subject_queries", subject_key=sk),
             url_for(".status", **place),
             url_for(".item_history", **place),
+            url_for(".form", **place),
         )
         with _MEMO_LOCK:
             memo[ident] = found
@@ -349,17 +351,11 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
     if not result.saved:
         page = form_page(p, posted=posted, results=result.hard_failures, error=g.t("form.hard"))
         return render("form.html", page, 422)
-    return redirect(
-        url_for(
-            ".form",
-            subject_key=subject_key,
-            event_oid=event_oid,
-            form_oid=form_oid,
-            saved=1,
-            opened=len(result.queries_opened),
-        ),
-        303,
-    )
+    # The form's own URL from the memo (url_for once per subject and form), as url_for
+    # would give it with these two arguments.
+    opened = len(result.queries_opened)
+    location = f"{_form_urls(p).form}?saved=1&opened={opened}"
+    return Response(status=303, headers={"Location": location})
 
 
 @dataclass(frozen=True, slots=True)
