@@ -45,6 +45,9 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 )
 """Column order of audit tuples on the bulk path: who/where/why first, then the change."""
 
+ROW_COLUMNS: tuple[str, ...] = (*AUDIT_COLUMNS, "old_unit", "new_unit")
+"""Column order of :meth:`AuditContext.values`: AUDIT_COLUMNS, then the units."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuditContext:
@@ -61,6 +64,40 @@ class AuditContext:
     reason: str | None
     source: str
 
+    def values(
+        self,
+        key: ItemKey,
+        transaction_type: TransactionType,
+        old: tuple[str | None, str | None],
+        new: tuple[str | None, str | None],
+        form_version: int,
+        *,
+        units: tuple[str | None, str | None] = (None, None),
+    ) -> tuple[object, ...]:
+        """One audit row as a tuple of :data:`ROW_COLUMNS`. ``old``/``new`` are
+        (value, is_null); ``units`` the MeasurementUnitOIDs before and after."""
+        return (
+            self.recorded_at,
+            self.user_id,
+            self.username,
+            self.role,
+            self.site_oid,
+            self.study_oid,
+            self.subject_id,
+            self.subject_key,
+            self.reason,
+            self.source,
+            form_version,
+            *key,  # study_event_oid ... item_oid, the order of AUDIT_COLUMNS
+            transaction_type.value,
+            old[0],
+            new[0],
+            old[1],
+            new[1],
+            units[0],
+            units[1],
+        )
+
     def row(
         self,
         key: ItemKey,
@@ -71,52 +108,25 @@ class AuditContext:
         *,
         units: tuple[str | None, str | None] = (None, None),
     ) -> dict[str, object]:
-        """One audit row as a dict for a Core insert. ``old``/``new`` are (value, is_null);
-        ``units`` the MeasurementUnitOIDs before and after."""
-        return {
-            "recorded_at": self.recorded_at,
-            "user_id": self.user_id,
-            "username": self.username,
-            "role": self.role,
-            "site_oid": self.site_oid,
-            "study_oid": self.study_oid,
-            "subject_id": self.subject_id,
-            "subject_key": self.subject_key,
-            "reason": self.reason,
-            "source": self.source,
-            "form_version": form_version,
-            "study_event_oid": key.study_event_oid,
-            "study_event_repeat_key": key.study_event_repeat_key,
-            "form_oid": key.form_oid,
-            "form_repeat_key": key.form_repeat_key,
-            "item_group_oid": key.item_group_oid,
-            "item_group_repeat_key": key.item_group_repeat_key,
-            "item_oid": key.item_oid,
-            "transaction_type": transaction_type.value,
-            "old_value": old[0],
-            "old_is_null": old[1],
-            "new_value": new[0],
-            "new_is_null": new[1],
-            "old_unit": units[0],
-            "new_unit": units[1],
-        }
+        """One audit row as a dict for a Core insert (see :meth:`values`)."""
+        values = self.values(key, transaction_type, old, new, form_version, units=units)
+        return dict(zip(ROW_COLUMNS, values, strict=True))
+
+    def status_values(
+        self, form: FormKey, old_status: str, new_status: str, form_version: int
+    ) -> tuple[object, ...]:
+        """A form-level row recording a status change (item group and item OIDs empty)."""
+        key = ItemKey(*form, "", "", "")
+        return self.values(
+            key, TransactionType.STATUS, (old_status, None), (new_status, None), form_version
+        )
 
     def status_row(
         self, form: FormKey, old_status: str, new_status: str, form_version: int
     ) -> dict[str, object]:
-        """A form-level row recording a status change (item group and item OIDs empty)."""
-        key = ItemKey(
-            form.study_event_oid,
-            form.study_event_repeat_key,
-            form.form_oid,
-            form.form_repeat_key,
-            "",
-            "",
-            "",
-        )
-        return self.row(
-            key, TransactionType.STATUS, (old_status, None), (new_status, None), form_version
-        )
+        """:meth:`status_values` as a dict for a Core insert."""
+        values = self.status_values(form, old_status, new_status, form_version)
+        return dict(zip(ROW_COLUMNS, values, strict=True))
 
 
 @dataclass(frozen=True, slots=True)

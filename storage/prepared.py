@@ -42,13 +42,16 @@ class _Compiled:
     """(name, processor) of parameters whose values need converting for the driver."""
     results: tuple[tuple[int, Processor], ...]
     """(column index, processor) of result columns whose values need converting back."""
-    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
+    pick: Callable[[Any], tuple[Any, ...]] | None
     """Positional dialects whose parameters the caller gives all: the driver's tuple of a
     row's values in one C call (``operator.itemgetter``)."""
     slots: tuple[tuple[str, Any, Processor | None], ...]
     """Positional dialects: (name, fixed value or _GIVEN, processor) per driver parameter."""
     converted: tuple[tuple[int, str, Processor], ...]
     """Positional dialects: (position, name, processor) of the parameters to convert."""
+    orders: dict[tuple[str, ...], Callable[[Sequence[Any]], tuple[Any, ...]]]
+    """Positional dialects: for the column order of a caller's tuples, the function giving
+    the driver's order (see :meth:`Prepared.executemany_rows`)."""
 
 
 _GIVEN = object()
@@ -70,11 +73,12 @@ def _convert(
         return process(raw)
 
 
-def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+def _picker(names: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``values`` -> the tuple of ``values[n]`` for each of ``names``, in one C call."""
     get = itemgetter(*names)
     if len(names) == 1:
         return lambda values: (get(values),)
-    return get  # type: ignore[return-value]
+    return get
 
 
 class Prepared:
@@ -136,6 +140,35 @@ class Prepared:
         cursor = _cursor(conn)
         memo: dict[tuple[str, type, Any], Any] = {}
         cursor.executemany(c.sql, [self._params(c, r, memo) for r in rows])
+        cursor.close()
+
+    def executemany_rows(
+        self, conn: Connection, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """As :meth:`executemany`, each row a tuple of the values of ``columns`` (every
+        parameter the statement takes): on positional drivers the tuples are reordered in C
+        and only the columns that need converting are touched."""
+        if not rows:
+            return
+        c = self._compiled(conn.dialect)
+        if c.pick is None:
+            self.executemany(conn, [dict(zip(columns, r, strict=True)) for r in rows])
+            return
+        order = c.orders.get(columns)
+        if order is None:
+            where = {name: i for i, name in enumerate(columns)}
+            order = c.orders[columns] = _picker(tuple(where[n] for n in c.names))  # type: ignore[arg-type]
+        memo: dict[tuple[str, type, Any], Any] = {}
+        params = []
+        for r in rows:
+            out = order(r)  # type: ignore[arg-type]
+            if c.converted:
+                out = list(out)
+                for i, name, process in c.converted:
+                    out[i] = _convert(process, name, out[i], memo)
+            params.append(out)
+        cursor = _cursor(conn)
+        cursor.executemany(c.sql, params)
         cursor.close()
 
     def all(
@@ -200,6 +233,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         _picker(names) if all_given else None,
         slots,
         tuple((i, n, processors[n]) for i, n in enumerate(names) if n in processors),
+        {},
     )
 
 

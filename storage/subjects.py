@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.errors import NotFoundError
@@ -159,6 +159,26 @@ def _item_rows(
             "form_key": form.form_repeat_key,
         },
     )
+
+
+_MARK = Prepared(
+    select(func.coalesce(func.sum(Form.version), 0))
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(StudyEvent.subject_id == bindparam("subject_id"))
+)
+
+
+def data_mark(conn: Connection, subject_id: int) -> int:
+    """A number that grows with every committed change to the subject's data: the sum of
+    its form versions. Every write of item data claims the next version of its form (the
+    optimistic lock of :func:`storage.writes.save_form` and the bulk import), versions only
+    grow and forms are never deleted.
+
+    Read the mark *before* the data it vouches for: a change committed between the two
+    reads (PostgreSQL reads each statement afresh) then shows as a changed mark later,
+    never as an unchanged mark over changed data.
+    """
+    return int(_MARK.first(conn, {"subject_id": subject_id})[0])  # type: ignore[index]
 
 
 StoredItem = tuple[int, str | None, str | None, str | None]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from odm_engine.clinical import FormKey, ItemKey
-from storage.audit import AUDIT, AUDIT_COLUMNS, AuditContext, history
+from storage.audit import AUDIT, ROW_COLUMNS, AuditContext, history
 from storage.engine import connection_of
 from storage.errors import (
     ChangeSince,
@@ -32,6 +32,7 @@ from storage.studies import current_metadata
 from storage.subjects import (
     StoredItem,
     SubjectRef,
+    data_mark,
     find_subject,
     snapshot_of,
     stored_items,
@@ -107,6 +108,10 @@ class Prevalidated:
     requested: Mapping[ItemKey, EnteredValue]
     units: Mapping[ItemKey, str]
     validation: FormValidation
+    mark: int | None = None
+    """The subject's :func:`~storage.subjects.data_mark`, read just before ``items``: when
+    it is unchanged inside the transaction, ``items`` are still the stored values and are
+    not read again."""
 
 
 def prevalidate(
@@ -117,13 +122,15 @@ def prevalidate(
     validator: FormValidator,
     *,
     units: Mapping[ValueKey, str] | None = None,
+    mark: int | None = None,
 ) -> Prevalidated:
-    """Validate a save of ``values`` against ``items`` (read before the write transaction)."""
+    """Validate a save of ``values`` against ``items`` (read before the write transaction;
+    ``mark``: the subject's data mark, read before them)."""
     requested, chosen = _keyed(form_key, values), _keyed(form_key, units or {})
     validation = validator.validate(
         snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
     )
-    return Prevalidated(form_key, items, requested, chosen, validation)
+    return Prevalidated(form_key, items, requested, chosen, validation, mark)
 
 
 def save_form(
@@ -179,7 +186,14 @@ def save_form(
     if status is FormStatus.LOCKED:
         raise FormNotEditableError(f"Form {_path(form_key)} is locked; it cannot be changed.")
 
-    items = stored_items(conn, subject.id)
+    if (
+        prevalidated is not None
+        and prevalidated.mark is not None
+        and data_mark(conn, subject.id) == prevalidated.mark
+    ):
+        items = prevalidated.items  # nothing committed since they were read
+    else:
+        items = stored_items(conn, subject.id)
     requested, chosen = _keyed(form_key, values), _keyed(form_key, units or {})
     if (
         prevalidated is not None
@@ -236,13 +250,13 @@ def save_form(
     )
     audit_rows = []
     if new_status is not status:
-        audit_rows.append(ctx.status_row(form_key, status.value, new_status.value, new_version))
+        audit_rows.append(ctx.status_values(form_key, status.value, new_status.value, new_version))
     audit_rows += [
-        ctx.row(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
+        ctx.values(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
         for c in changes
     ]
     _write_items(conn, form_id, items, changes)
-    _INSERT_AUDIT.executemany(conn, audit_rows)
+    _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
     soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
     opened = open_check_queries(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
@@ -362,9 +376,7 @@ _UPDATE_ITEMS = Prepared(
     .values(value=bindparam("v"), is_null=bindparam("n"), unit=bindparam("u"))
 )
 _DELETE_ITEMS = Prepared(delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid")))
-_INSERT_AUDIT = Prepared(
-    insert(AUDIT).values({c: bindparam(c) for c in (*AUDIT_COLUMNS, "old_unit", "new_unit")})
-)
+_INSERT_AUDIT = Prepared(insert(AUDIT).values({c: bindparam(c) for c in ROW_COLUMNS}))
 
 
 def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:

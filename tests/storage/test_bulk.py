@@ -16,6 +16,7 @@ from storage.bulk import BulkResult, BulkWriter
 from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.models import Role
+from storage.subjects import data_mark, find_subject
 from storage.validation import EnteredValue, IsNull
 from storage.writes import save_form
 from tests.conftest import REPO
@@ -273,3 +274,28 @@ def test_bulk_refuses_data_for_a_form_that_is_not_collected(study: Engine) -> No
          "Form F.DM is not collected for subject 022: its collection exception condition "
          "(C.NOT_ELIGIBLE) is true. It cannot be saved."),
     ]  # fmt: skip
+
+
+def test_the_data_mark_grows_with_every_write_of_item_data(study: Engine) -> None:
+    """save_form trusts values read before its transaction while the subject's data mark is
+    unchanged: every path that writes item data must move it."""
+
+    def mark() -> int:
+        with study.connect() as conn:
+            return data_mark(conn, find_subject(conn, "S.1", "001").id)
+
+    seen = [mark()]
+    bulk(study, [("001", None, [(dm_key("IT.AGE"), "40")])])  # a new form
+    seen.append(mark())
+    bulk(study, [("001", None, [(dm_key("IT.AGE"), "41")])], reason="Lab")  # a changed value
+    seen.append(mark())
+    bulk(study, [("001", None, [(ae_key("1", "1"), "Cough")])], reason="Lab")  # a new event
+    seen.append(mark())
+    with write_transaction(study) as conn:
+        save_form(
+            conn, study="S.1", subject_key="001", form_key=DM,
+            values={("IG.DM", "", "IT.AGE"): None}, user=INVESTIGATOR,
+            role=Role.INVESTIGATOR, expected_version=2, reason="Removed",
+        )  # fmt: skip
+    seen.append(mark())
+    assert seen == sorted(set(seen)), seen

@@ -16,7 +16,7 @@ from storage.errors import (
     ReasonRequiredError,
 )
 from storage.models import Form, FormStatus, Role
-from storage.subjects import create_subject, find_subject, stored_items
+from storage.subjects import create_subject, data_mark, find_subject, stored_items
 from storage.validation import FormValidation, IsNull, ValueProblem
 from storage.writes import Prevalidated, SaveResult, save_form
 from tests.storage.conftest import INVESTIGATOR, MANAGER, MONITOR
@@ -278,18 +278,20 @@ def test_form_not_collected_when_not_eligible_cannot_be_saved(study: Engine) -> 
     assert dump(study) == before
 
 
-def _prevalidated(engine: Engine, items_from: Engine | None = None) -> Prevalidated:
+def _prevalidated(engine: Engine, *, marked: bool) -> Prevalidated:
     """A Prevalidated of ``dm(age="43")`` against the stored values, whose validation (a
-    stand-in) says a hard check failed: a save that uses it saves nothing."""
-    with (items_from or engine).connect() as conn:
+    stand-in) says a hard check failed: a save that uses it saves nothing. ``marked``: with
+    the subject's data mark (the stored values are then not read again if it is unchanged)."""
+    with engine.connect() as conn:
         subject = find_subject(conn, "S.1", "001")
+        mark = data_mark(conn, subject.id) if marked else None
         items = stored_items(conn, subject.id)
     requested = {key("IT.AGE"): "43"}
     fake = FormValidation(
         values=dict(requested),
         results=[ValueProblem("X#Fake", "range", key("IT.AGE"), "hard", "stand-in failure")],
     )
-    return Prevalidated(DM, items, requested, {}, fake)
+    return Prevalidated(DM, items, requested, {}, fake, mark)
 
 
 def _save_with(engine: Engine, checked: Prevalidated, version: int) -> SaveResult:
@@ -301,23 +303,25 @@ def _save_with(engine: Engine, checked: Prevalidated, version: int) -> SaveResul
         )  # fmt: skip
 
 
+@pytest.mark.parametrize("marked", [False, True])
 def test_a_validation_made_before_the_transaction_is_used_while_the_data_is_unchanged(
-    study: Engine,
+    study: Engine, marked: bool
 ) -> None:
     save(study, dm(age="42"), version=0)
     before = dump(study)
-    result = _save_with(study, _prevalidated(study), version=1)
+    result = _save_with(study, _prevalidated(study, marked=marked), version=1)
     assert not result.saved and [r.check_id for r in result.hard_failures] == ["X#Fake"]
     assert dump(study) == before
 
 
+@pytest.mark.parametrize("marked", [False, True])
 def test_a_validation_made_before_the_transaction_is_redone_when_the_data_changed(
-    study: Engine,
+    study: Engine, marked: bool
 ) -> None:
     """Another save (here of another form) between the read and the write: the stored values
     differ from the ones checked, so the save validates again against what it writes over."""
     save(study, dm(age="42"), version=0)
-    stale = _prevalidated(study)
+    stale = _prevalidated(study, marked=marked)
     save(study, {("IG.ELIG", "", "IT.ELIGIBLE"): "Y"}, version=0, form=ELIG)
     result = _save_with(study, stale, version=1)
     assert result.saved and [c.key.item_oid for c in result.changes] == ["IT.AGE"]

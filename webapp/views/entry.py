@@ -36,6 +36,7 @@ from storage.form_status import set_form_status
 from storage.models import FormStatus, QueryStatus
 from storage.subjects import (
     SubjectRef,
+    data_mark,
     snapshot_of,
     stored_items,
     stored_units,
@@ -312,14 +313,18 @@ def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | R
         return render("form.html", page, 422)
     conditions = form_oid in p.study.forms_with_conditions
     with reading() as conn:  # validate before taking the write lock (see Prevalidated)
+        mark = data_mark(conn, p.subject.id)  # before the data it vouches for
         items = stored_items(conn, p.subject.id)
     values = posted.values
     if conditions:
         values = clear_not_collected(p.study, snapshot_of(p.subject, items), p.key, values)
-    checked = prevalidate(p.subject, items, p.key, values, p.study.validator, units=posted.units)
+    checked = prevalidate(
+        p.subject, items, p.key, values, p.study.validator, units=posted.units, mark=mark
+    )
     try:
         with writing() as conn:
-            if conditions:  # cleared against the data the save writes over, if it changed
+            # Cleared against the data the save writes over, if it changed.
+            if conditions and data_mark(conn, p.subject.id) != mark:
                 now = stored_items(conn, p.subject.id)
                 if now != items:
                     snapshot = snapshot_of(p.subject, now)
