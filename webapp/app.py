@@ -90,18 +90,25 @@ def _form_static(filename: str) -> Response:
 
 
 def _before() -> BaseResponse | None:
+    # The request, g and the session taken out of their context proxies once: each proxy
+    # access costs a context lookup, and this runs on every request.
+    req, state, cookie = (
+        request._get_current_object(),
+        g._get_current_object(),
+        session._get_current_object(),
+    )
     rt = runtime()
-    g.viewer = None
-    g.study = None
-    g.expired = False
-    g.lang, g.languages = "en", ("en",)
-    g.t = catalogue("en")
-    if request.endpoint in ("static", "form_static"):
+    state.viewer = None
+    state.study = None
+    state.expired = False
+    state.lang, state.languages = "en", ("en",)
+    state.t = catalogue("en")
+    if req.endpoint in ("static", "form_static"):
         return None
     with reading() as conn:
-        g.study = served_study(conn, rt.settings)
-        study_oid = g.study.oid if g.study is not None else None
-        token = session.get(SESSION_KEY)
+        state.study = served_study(conn, rt.settings)
+        study_oid = state.study.oid if state.study is not None else None
+        token = cookie.get(SESSION_KEY)
         found = (
             sessions.look_up(conn, rt.settings, token, study_oid)
             if isinstance(token, str)
@@ -110,25 +117,25 @@ def _before() -> BaseResponse | None:
     if found.expired or (isinstance(token, str) and found.viewer is None):
         with writing() as conn:
             sessions.end_expired(conn, str(token))
-        session.pop(SESSION_KEY, None)
-        g.expired = found.expired
+        cookie.pop(SESSION_KEY, None)
+        state.expired = found.expired
     elif found.touch and found.viewer is not None:
         with writing() as conn:
             sessions.touch(conn, found.viewer.session_hash)
-    g.viewer = found.viewer
-    g.languages = g.study.languages if g.study is not None else ("en",)
-    g.lang = choose_language(
-        (g.viewer.lang if g.viewer else None) or session.get("lang"),
-        request.accept_languages,
-        g.languages,
+    state.viewer = found.viewer
+    state.languages = state.study.languages if state.study is not None else ("en",)
+    state.lang = choose_language(
+        (state.viewer.lang if state.viewer else None) or cookie.get("lang"),
+        req.accept_languages,
+        state.languages,
     )
-    g.t = catalogue(g.lang)
-    if request.routing_exception is not None:
+    state.t = catalogue(state.lang)
+    if req.routing_exception is not None:
         return None  # 404 / 405: the error handler answers
     security.check_csrf()
-    if g.viewer is None and request.endpoint not in PUBLIC:
-        if request.method == "GET":
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if state.viewer is None and req.endpoint not in PUBLIC:
+        if req.method == "GET":
+            return redirect(url_for("auth.login", next=req.full_path.rstrip("?")))
         raise errors.HttpError(401, "Sign in first.")
     return None
 

@@ -45,8 +45,22 @@ class Posted:
     problems: list[EntryProblem] = field(default_factory=list)
 
 
+_FORM_ITEMS: dict[tuple[str, str], dict[tuple[str, str], tuple[str, bool]]] = {}
+_FORM_ITEMS_KEPT = 1024
+
+
 def _form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
-    """(ItemGroupOID, ItemOID) -> (DataType, derived) for every ItemRef of the form."""
+    """(ItemGroupOID, ItemOID) -> (DataType, derived) for every ItemRef of the form, made once
+    per metadata version (by its SHA-256) and form."""
+    found = _FORM_ITEMS.get((study.sha256, form_oid))
+    if found is None:
+        if len(_FORM_ITEMS) >= _FORM_ITEMS_KEPT:
+            _FORM_ITEMS.clear()
+        found = _FORM_ITEMS[(study.sha256, form_oid)] = _read_form_items(study, form_oid)
+    return found
+
+
+def _read_form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
     mdv = study.mdv
     out: dict[tuple[str, str], tuple[str, bool]] = {}
     form = mdv.form_defs[form_oid]

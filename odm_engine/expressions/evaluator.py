@@ -29,14 +29,7 @@ class DataIndex:
         self.by_def: dict[tuple[str, str], list[GroupKey]] = {}
         seen: dict[tuple[str, str, str, str, str, str], dict[str, str]] = {}
         for key, text in raw.items():
-            where = (
-                key.study_event_oid,
-                key.study_event_repeat_key,
-                key.form_oid,
-                key.form_repeat_key,
-                key.item_group_oid,
-                key.item_group_repeat_key,
-            )
+            where = key[:6]  # event, its repeat key, form, its repeat key, group, its repeat key
             row = seen.get(where)
             if row is None:
                 group = GroupKey(*where)

@@ -200,12 +200,16 @@ def bounds(value: DateValue) -> tuple[date, date]:
 
 
 _TEMPORAL = (date, time, PartialDate, PartialDatetime, PartialTime)
+_PLAIN = frozenset({int, Decimal, str, float})
+"""Types whose values of the same type compare by < and > alone."""
 
 
 def compare(a: object, b: object) -> int | None:
     """-1, 0 or 1; None when either is null or the order is unknown (partial dates)."""
     if a is None or b is None:
         return None
+    if type(a) is type(b) and type(a) in _PLAIN:  # the common case, without the checks below
+        return (a > b) - (a < b)  # type: ignore[operator,no-any-return]
     if isinstance(a, _TEMPORAL) and isinstance(b, _TEMPORAL):
         if type(a) is type(b) and isinstance(a, date | time):
             return (a > b) - (a < b)  # type: ignore[operator]
