@@ -16,7 +16,10 @@ from typing import NamedTuple
 # frozen dataclasses they replace were, but made and hashed several times faster, and a form
 # save or an import makes and looks up one per value (a tenth of a web save's CPU went to
 # frozen-dataclass __init__ and __hash__). A key of one kind never equals one of another
-# kind (different lengths).
+# kind (different lengths). Keys made from another key are sliced and joined as plain
+# tuples and given their type by ``tuple.__new__`` (what ``_make`` does, without the call).
+
+_new = tuple.__new__
 
 
 class ItemKey(NamedTuple):
@@ -30,20 +33,11 @@ class ItemKey(NamedTuple):
 
     @property
     def group_key(self) -> GroupKey:
-        return GroupKey(
-            self.study_event_oid,
-            self.study_event_repeat_key,
-            self.form_oid,
-            self.form_repeat_key,
-            self.item_group_oid,
-            self.item_group_repeat_key,
-        )
+        return _new(GroupKey, self[:6])
 
     @property
     def form_key(self) -> FormKey:
-        return FormKey(
-            self.study_event_oid, self.study_event_repeat_key, self.form_oid, self.form_repeat_key
-        )
+        return _new(FormKey, self[:4])
 
     def describe(self) -> str:
         """Human-readable path, e.g. ``SE.DCV/F.DM/IG.DM/IT.SEX`` with repeat keys."""
@@ -78,20 +72,10 @@ class GroupKey(NamedTuple):
 
     @property
     def form_key(self) -> FormKey:
-        return FormKey(
-            self.study_event_oid, self.study_event_repeat_key, self.form_oid, self.form_repeat_key
-        )
+        return _new(FormKey, self[:4])
 
     def item(self, item_oid: str) -> ItemKey:
-        return ItemKey(
-            self.study_event_oid,
-            self.study_event_repeat_key,
-            self.form_oid,
-            self.form_repeat_key,
-            self.item_group_oid,
-            self.item_group_repeat_key,
-            item_oid,
-        )
+        return _new(ItemKey, (*self, item_oid))
 
 
 @dataclass(frozen=True, slots=True)

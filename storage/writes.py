@@ -271,20 +271,13 @@ _T = TypeVar("_T")
 
 def _keyed(form_key: FormKey, by_value_key: Mapping[ValueKey, _T]) -> dict[ItemKey, _T]:
     """``by_value_key`` keyed by the full ItemKey of each value on the form."""
-    return {form_key_item(form_key, k): v for k, v in by_value_key.items()}
+    head, make = tuple(form_key), ItemKey._make  # _make checks the length
+    return {make(head + tuple(k)): v for k, v in by_value_key.items()}
 
 
 def form_key_item(form_key: FormKey, key: ValueKey) -> ItemKey:
     group_oid, group_repeat_key, item_oid = key
-    return ItemKey(
-        form_key.study_event_oid,
-        form_key.study_event_repeat_key,
-        form_key.form_oid,
-        form_key.form_repeat_key,
-        group_oid,
-        group_repeat_key,
-        item_oid,
-    )
+    return ItemKey(*form_key, group_oid, group_repeat_key, item_oid)
 
 
 def as_stored(value: EnteredValue) -> Stored:
