@@ -40,7 +40,7 @@ AUDIT_COLUMNS = (
     "form_repeat_key, item_group_oid, item_group_repeat_key, item_oid, transaction_type, "
     "old_value, new_value, old_is_null, new_is_null, old_unit, new_unit"
 )
-AUDIT = f"INSERT INTO audit_trail ({AUDIT_COLUMNS}) VALUES ({', '.join('?' * 25)})"  # noqa: S608
+AUDIT = f"INSERT INTO audit_trail ({AUDIT_COLUMNS}) VALUES ({', '.join('?' * 25)})"
 
 
 def _connect(path: str) -> sqlite3.Connection:
