@@ -97,7 +97,7 @@ class DataIndex:
 class Env:
     """Where an expression is evaluated: the data and the current event, form and row."""
 
-    __slots__ = ("data", "event", "form", "group", "rows", "today")
+    __slots__ = ("_today", "data", "event", "form", "group", "rows")
 
     def __init__(
         self,
@@ -112,8 +112,17 @@ class Env:
         self.event = event
         self.form = form
         self.group = group
-        self.today = today or date.today()
+        self._today = today
         self.rows: dict[tuple[str | None, str, str, str], GroupKey] = {}
+
+    @property
+    def today(self) -> date:
+        """The evaluation day: the one given, else today's date, looked up on first use
+        (``date.today()`` imports the time module on every call, and most evaluations never
+        ask)."""
+        if self._today is None:
+            self._today = date.today()
+        return self._today
 
 
 def _kleene_and(a: object, b: object) -> object:
