@@ -9,7 +9,7 @@ SQLite cannot change a CHECK in place, so the table is rebuilt in this transacti
 anew from its own stored DDL with only the CHECK replaced, the rows copied in ``seq`` order,
 the old table dropped (its triggers with it: no trigger fires for a DROP), the new one
 renamed, and its index and the append-only triggers of 0002 created again. On a large trail
-this takes as long as copying it (about a second per million rows). PostgreSQL replaces the
+this takes as long as copying it (500,000 rows: 3.6 s on a 2-core machine). PostgreSQL replaces the
 constraint.
 
 Revision ID: 0005
