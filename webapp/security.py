@@ -69,9 +69,18 @@ def check_csrf() -> None:
         )
 
 
+_BY_LOWER = tuple((name.lower(), name, value) for name, value in HEADERS.items())
+
+
 def add_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+    """The security headers a response does not set itself, and ``no-store`` on HTML.
+
+    Looked up in one pass over the response's headers: werkzeug's ``setdefault`` answers a
+    missing header by raising and catching an exception, six of them on every response."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    missing = [(name, value) for lower, name, value in _BY_LOWER if lower not in present]
+    if "cache-control" not in present and response.mimetype == "text/html":
+        missing.append(("Cache-Control", "no-store"))
+    headers.extend(missing)
     return response

@@ -82,6 +82,12 @@ def test_security_headers_on_pages_and_errors(web: Web) -> None:
         assert "'unsafe-inline'" not in CSP and "frame-ancestors 'none'" in CSP
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Referrer-Policy"] == "same-origin"
+        for name in ("Content-Security-Policy", "X-Frame-Options", "Cache-Control"):
+            assert len(r.headers.getlist(name)) == 1, (url, name)
+        assert r.headers["Cache-Control"] == "no-store", url
+    static = client.get("/static/form/oel.js")  # sets its own caching: kept
+    assert static.status_code == 200 and "no-store" not in static.headers["Cache-Control"]
+    assert static.headers["X-Frame-Options"] == "DENY"
     r = client.get(f"/subjects/{SUBJECT_A}/SE.ELIG/F.IE")
     assert "<script>" not in r.text and " onclick=" not in r.text  # no inline script
     cookie = (
