@@ -376,15 +376,16 @@ def _range_fails(
             return False
         value = Decimal(value) * factor
     comparator = rule.comparator or ""
-    orders = [values.compare(value, v) for v in rule.check_values]
     if comparator in ("IN", "NOTIN"):
+        orders = [values.compare(value, v) for v in rule.check_values]
         if 0 in orders:
             return comparator == "NOTIN"
         return comparator == "IN" and None not in orders
     test = _TEST.get(comparator)
-    if test is None or not orders or orders[0] is None:
+    if test is None or not rule.check_values:
         return False
-    return not test(orders[0])
+    order = values.compare(value, rule.check_values[0])  # one CheckValue: the first counts
+    return order is not None and not test(order)
 
 
 def _range_message(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -57,8 +57,9 @@ ABSENT: Stored = (None, None)
 RESET_ON_CHANGE = {FormStatus.NOT_STARTED, FormStatus.VERIFIED, FormStatus.SIGNED}
 
 
-@dataclass(frozen=True, slots=True)
-class ItemChange:
+class ItemChange(NamedTuple):
+    """One value a save changes (a named tuple: a save makes one per value)."""
+
     key: ItemKey
     transaction_type: TransactionType
     old: Stored

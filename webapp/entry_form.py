@@ -78,29 +78,29 @@ def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str])
     posted = Posted()
     answered: set[ValueKey] = set()
     removed: set[tuple[str, str]] = set()
-    for name in data:
+    for name, text in data.items():  # the first value of each name
         parsed = classify_field(name)
         if parsed is None:
             continue
-        vkey = (parsed.ig_oid, parsed.ig_repeat_key, parsed.item_oid)
-        if parsed.part == "remove":
-            removed.add((parsed.ig_oid, parsed.ig_repeat_key))
-        elif parsed.part == "unit":
-            posted.units[vkey] = data.get(name, "")
-        elif parsed.part == "checkbox":
-            answered.add(vkey)
-        elif parsed.part == "value":
+        part = parsed.part
+        if part == "value":
             data_type, derived = items.get((parsed.ig_oid, parsed.item_oid), ("text", False))
             if derived:
                 continue
-            text = data.get(name, "")
-            posted.shown[FieldRef(*vkey)] = text
+            ref = FieldRef._make(parsed[:3])  # equal to (and hashed as) the plain ValueKey
+            posted.shown[ref] = text
             entry = normalise_entry(data_type, text)
             if isinstance(entry, DateEntryProblem):
-                key = ItemKey(*_form_fields(form_key), *vkey)
+                key = ItemKey._make((*form_key, *ref))
                 posted.problems.append(EntryProblem(f"{parsed.item_oid}:date", key, entry.message))
             else:
-                posted.values[vkey] = entry
+                posted.values[ref] = entry
+        elif part == "unit":
+            posted.units[(parsed.ig_oid, parsed.ig_repeat_key, parsed.item_oid)] = text
+        elif part == "checkbox":
+            answered.add((parsed.ig_oid, parsed.ig_repeat_key, parsed.item_oid))
+        elif part == "remove":
+            removed.add((parsed.ig_oid, parsed.ig_repeat_key))
     for vkey in answered - set(posted.values):  # an answered checkbox left unticked
         posted.values[vkey] = "false"
     for vkey in list(posted.units):  # a unit goes with a value given in the same post
