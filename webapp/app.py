@@ -22,6 +22,7 @@ from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
 from webapp.studyview import served_study
+from webapp.urlkeys import KeyConverter
 
 HERE = Path(__file__).resolve().parent
 PUBLIC = frozenset(
@@ -57,6 +58,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
+    app.url_map.converters["key"] = KeyConverter
+    # A form instance's long URL with both repeat keys empty (``.../~/F.X/~``) is served as
+    # is, like its short URL: no redirect that a POST would have to follow.
+    app.url_map.redirect_defaults = False
     app.add_url_rule("/static/form/<path:filename>", "form_static", _form_static, methods=["GET"])
     from webapp.views import admin, auth, design, entry, exports, queries, subjects  # noqa: PLC0415
 

@@ -78,6 +78,9 @@ _EN: dict[str, str] = {
     "casebook.queries": "Open queries",
     "casebook.signature": "Signature",
     "casebook.not_available": "Not available:",
+    "casebook.add_event": "Start a new {name}",
+    "casebook.add_form": "Add another {name}",
+    "casebook.no_instance": "Nothing entered yet.",
     "casebook.sign": "Sign the casebook",
     "casebook.signed": "{n} form(s) signed; the signatures are valid.",
     "casebook.broken": "Signature broken: {n} form(s) changed after they were signed. The "
@@ -267,6 +270,9 @@ _DE: dict[str, str] = {
     "casebook.queries": "Offene Rückfragen",
     "casebook.signature": "Unterschrift",
     "casebook.not_available": "Nicht verfügbar:",
+    "casebook.add_event": "Neu beginnen: {name}",
+    "casebook.add_form": "Weiteres Formular: {name}",
+    "casebook.no_instance": "Noch nichts eingegeben.",
     "casebook.sign": "Prüfbogen unterschreiben",
     "casebook.signed": "{n} Formular(e) unterschrieben; die Unterschriften sind gültig.",
     "casebook.broken": "Unterschrift ungültig: {n} Formular(e) wurden nach der Unterschrift "

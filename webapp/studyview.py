@@ -21,7 +21,7 @@ from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from odm_engine.expressions import CheckPlan, compile_study
 from renderers.html import FormRenderer, field_name
-from storage.models import MetadataVersion, Site, Study
+from storage.models import REPEAT_KEY, MetadataVersion, Site, Study
 from storage.prepared import Prepared
 from storage.studies import current_metadata, study_id_of
 from storage.validation import MetadataValidator
@@ -84,6 +84,21 @@ class StudyContext:
     def has_form(self, event_oid: str, form_oid: str) -> bool:
         event = self.mdv.study_event_defs.get(event_oid)
         return event is not None and any(r.form_oid == form_oid for r in event.form_refs)
+
+    def may_open(self, key: FormKey) -> bool:
+        """A form instance a user may start: the form is in the event, and a repeat key is
+        given (1 to 100 characters) exactly where its StudyEventDef or FormDef repeats."""
+        if not self.has_form(key.study_event_oid, key.form_oid):
+            return False
+        event = self.mdv.study_event_defs[key.study_event_oid]
+        form = self.mdv.form_defs.get(key.form_oid)
+        return all(
+            (rk != "") == repeating and len(rk) <= MAX_REPEAT_KEY
+            for rk, repeating in (
+                (key.study_event_repeat_key, event.repeating),
+                (key.form_repeat_key, form is not None and form.repeating),
+            )
+        )
 
     def query_fields(self, form_oid: str, lang: str) -> tuple[tuple[str, str], ...]:
         """(field name, "ItemOID: question") of each item of the form's non-repeating groups,
@@ -220,6 +235,8 @@ def sites_of(conn: Connection, study_oid: str) -> list[SiteRef]:
     return [SiteRef(oid, name) for oid, name, kind in rows if kind in (None, "Site")]
 
 
+MAX_REPEAT_KEY = REPEAT_KEY.length or 100
+"""The longest repeat key the store keeps."""
 SUBJECT_KEY = re.compile(r"^(?P<site>[A-Za-z0-9]+)-(?P<number>[0-9]{3,6})$")
 
 

@@ -110,7 +110,9 @@ def _place() -> dict[str, str]:
         "subject_key": "DE01-001",
         "site_oid": SITE_A,
         "event_oid": "SE.ELIG",
+        "event_repeat": "",
         "form_oid": "F.IE",
+        "form_repeat": "",
         "username": "inv_a",
     }
 

@@ -112,6 +112,8 @@ def place(site: str) -> dict[str, str]:
     subject = SUBJECT_A if site == SITE_A else SUBJECT_B
     return {
         "subject_key": subject,
+        "event_repeat": "",
+        "form_repeat": "",
         "site_oid": site,
         "event_oid": "SE.ELIG",
         "form_oid": "F.IE",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import MappingProxyType
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask.typing import RouteCallable
 from markupsafe import Markup
 from werkzeug.wrappers.response import Response
 
@@ -43,16 +44,40 @@ from storage.subjects import (
 )
 from storage.writes import prevalidate, save_form
 from webapp import access
-from webapp.casebook import SignatureState, form_queries, signature_states, stored_forms
+from webapp.casebook import (
+    SignatureState,
+    form_queries,
+    numbered,
+    signature_states,
+    stored_forms,
+)
 from webapp.entry_form import Posted, clear_not_collected, read_post
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
 from webapp.studyview import StudyContext
+from webapp.urlkeys import form_url
 from webapp.views.subjects import served
 
 bp = Blueprint("entry", __name__)
-FORM_URL = "/subjects/<subject_key>/<event_oid>/<form_oid>"
+FORM_URL = "/subjects/<key:subject_key>/<event_oid>/<form_oid>"
+REPEAT_URL = (
+    "/subjects/<key:subject_key>/<event_oid>/<key:event_repeat>/<form_oid>/<key:form_repeat>"
+)
+"""A form instance of a repeating event or form (``~`` for an empty repeat key);
+``FORM_URL`` is the same with both keys empty."""
+NO_REPEAT = {"event_repeat": "", "form_repeat": ""}
+
+
+def form_route(suffix: str, method: str) -> Callable[[RouteCallable], RouteCallable]:
+    """Register a view on a form instance's URL in both shapes (plus ``suffix``)."""
+
+    def register(view: RouteCallable) -> RouteCallable:
+        bp.add_url_rule(FORM_URL + suffix, view_func=view, methods=[method], defaults=NO_REPEAT)
+        bp.add_url_rule(REPEAT_URL + suffix, view_func=view, methods=[method])
+        return view
+
+    return register
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +126,7 @@ class FormPage:
     signature: SignatureState | None
     queries_url: str
     status_url: str
-    event_oid: str
-    form_oid: str
+    key: FormKey
     scripts: tuple[str, ...] = SCRIPTS
 
 
@@ -113,13 +137,21 @@ class Place:
     key: FormKey
 
 
-def _place(subject_key: str, event_oid: str, form_oid: str) -> Place:
+def _place(
+    subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
+) -> Place:
+    """The form instance a URL names: 404 unless the form is in the event and the subject
+    visible to the user; a repeat key only where the event or form repeats, unless data is
+    stored under it (imported from an EDC that numbers every event)."""
     study = served()
     if not study.has_form(event_oid, form_oid):
         raise HttpError(404, "")
+    key = FormKey(event_oid, event_repeat, form_oid, form_repeat)
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
-    return Place(study, subject, FormKey(event_oid, "", form_oid, ""))
+        if not study.may_open(key) and key not in stored_forms(conn, subject.id):
+            raise HttpError(404, "")
+    return Place(study, subject, key)
 
 
 @lru_cache(maxsize=4096)
@@ -149,16 +181,15 @@ def _form_urls(p: Place) -> FormUrls:
     memo: OrderedDict[tuple[str, ...], FormUrls] = current_app.extensions.setdefault(
         "edc_form_urls", OrderedDict()
     )
-    ident = (request.script_root, sk, key.study_event_oid, key.form_oid)
+    ident = (request.script_root, sk, *key)
     found = memo.get(ident)
     if found is None:
-        place = {"subject_key": sk, "event_oid": key.study_event_oid, "form_oid": key.form_oid}
         found = FormUrls(
             url_for("subjects.casebook", subject_key=sk),
             url_for("queries.subject_queries", subject_key=sk),
-            url_for(".status", **place),
-            url_for(".item_history", **place),
-            url_for(".form", **place),
+            form_url("entry.status", sk, key),
+            form_url("entry.item_history", sk, key),
+            form_url("entry.form", sk, key),
         )
         with _MEMO_LOCK:
             memo[ident] = found
@@ -221,12 +252,11 @@ def form_page(
     conflict: tuple[ChangeSince, ...] | None = None,
 ) -> FormPage:
     study, key, sk = p.study, p.key, p.subject.subject_key
-    place = (key.study_event_oid, key.form_oid)
     with reading() as conn:
         items = stored_items(conn, p.subject.id)
-        form_row = stored_forms(conn, p.subject.id).get(place)
+        form_row = stored_forms(conn, p.subject.id).get(key)
         queries = form_queries(conn, p.subject.id, key)
-        signature = signature_states(conn, p.subject, place).get(place)
+        signature = signature_states(conn, p.subject, key).get(key)
     snapshot = snapshot_of(p.subject, items)
     units = {
         FieldRef(k.item_group_oid, k.item_group_repeat_key, k.item_oid): unit
@@ -254,8 +284,8 @@ def form_page(
     return FormPage(
         subject_key=sk,
         casebook_url=urls.casebook,
-        event_name=study.event_name(event, g.lang),
-        form_name=study.form_name(key.form_oid, g.lang),
+        event_name=numbered(study.event_name(event, g.lang), key.study_event_repeat_key),
+        form_name=numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key),
         body=study.renderer.form_html(key.form_oid, state, lang=g.lang),
         version=version,
         status=status.value,
@@ -280,14 +310,15 @@ def form_page(
         signature=signature,
         queries_url=urls.queries,
         status_url=urls.status,
-        event_oid=key.study_event_oid,
-        form_oid=key.form_oid,
+        key=key,
     )
 
 
-@bp.get(FORM_URL)
-def form(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int]:
-    p = _place(subject_key, event_oid, form_oid)
+@form_route("", "GET")
+def form(
+    subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
+) -> tuple[str, int]:
+    p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
     notice = ""
     if request.args.get("saved"):
         opened = request.args.get("opened", "0")
@@ -302,9 +333,11 @@ def _expected_version() -> int:
     return int(raw)
 
 
-@bp.post(FORM_URL)
-def save(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | Response:
-    p = _place(subject_key, event_oid, form_oid)
+@form_route("", "POST")
+def save(
+    subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
+) -> tuple[str, int] | Response:
+    p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
     role = g.viewer.require(access.ENTER, p.subject.site_oid, g.t("action.enter"))
     expected = _expected_version()
     posted = read_post(p.study, p.key, request.form)
@@ -395,9 +428,11 @@ def _unit(p: Place, unit_oid: str | None) -> str:
     return p.study.unit_symbol(unit_oid, g.lang) if unit_oid else ""
 
 
-@bp.get(FORM_URL + "/history")
-def item_history(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int]:
-    p = _place(subject_key, event_oid, form_oid)
+@form_route("/history", "GET")
+def item_history(
+    subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
+) -> tuple[str, int]:
+    p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
     try:
         ref = parse_field_name(request.args.get("field", ""))
     except FieldNameError as exc:
@@ -422,9 +457,9 @@ def item_history(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, 
     )
     page = HistoryPage(
         subject_key,
-        ItemKey(event_oid, "", form_oid, "", *ref).describe(),
+        ItemKey(*p.key, *ref).describe(),
         p.study.text(item.question, g.lang) if item else ref.item_oid,
-        url_for(".form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid),
+        _form_urls(p).form,
         lines,
     )
     return render("history.html", page)
@@ -437,9 +472,11 @@ TARGETS = {
 }
 
 
-@bp.post(FORM_URL + "/status")
-def status(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] | Response:
-    p = _place(subject_key, event_oid, form_oid)
+@form_route("/status", "POST")
+def status(
+    subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
+) -> tuple[str, int] | Response:
+    p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
     target = TARGETS.get(request.form.get("target", ""))
     if target is None:
         raise HttpError(400, g.t("form.bad_status"))
@@ -460,6 +497,4 @@ def status(subject_key: str, event_oid: str, form_oid: str) -> tuple[str, int] |
         return render("form.html", form_page(p, error=g.t("form.conflict_status")), 409)
     except (FormNotEditableError, NotFoundError) as exc:
         return render("form.html", form_page(p, error=str(exc)), 409)
-    return redirect(
-        url_for(".form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid), 303
-    )
+    return redirect(_form_urls(p).form, 303)

@@ -10,18 +10,20 @@ from flask import Blueprint, g, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response
 
-from odm_engine.clinical import ItemKey
+from odm_engine.clinical import FormKey, ItemKey
 from renderers.html import parse_field_name
 from renderers.html.naming import FieldNameError
 from storage.models import Query, Site
 from storage.models import Subject as SubjectRow
-from storage.queries import open_query, transition
+from storage.queries import KEY_COLUMNS, open_query, transition
 from storage.studies import study_id_of
 from webapp import access
+from webapp.casebook import stored_forms
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
 from webapp.studyview import sites_of
+from webapp.urlkeys import form_url
 from webapp.views.subjects import served
 
 bp = Blueprint("queries", __name__)
@@ -78,17 +80,12 @@ def index() -> tuple[str, int]:
                 r["id"],
                 r["subject_key"],
                 r["site"],
-                f"{r['study_event_oid']}/{r['form_oid']}/{r['item_oid']}",
+                ItemKey(*(r[c] for c in KEY_COLUMNS)).describe(),
                 r["status"],
                 r["message"],
                 r["opened_by"],
                 r["opened_at"],
-                url_for(
-                    "entry.form",
-                    subject_key=r["subject_key"],
-                    event_oid=r["study_event_oid"],
-                    form_oid=r["form_oid"],
-                ),
+                form_url("entry.form", r["subject_key"], FormKey(*(r[c] for c in KEY_COLUMNS[:4]))),
             )
             for r in rows
         ),
@@ -96,38 +93,48 @@ def index() -> tuple[str, int]:
     return render("queries.html", page)
 
 
+def _posted_form() -> FormKey:
+    """The form instance a query form was posted from (hidden fields of the form page)."""
+    f = request.form
+    return FormKey(
+        f.get("event_oid", ""),
+        f.get("event_repeat", ""),
+        f.get("form_oid", ""),
+        f.get("form_repeat", ""),
+    )
+
+
 def _back(subject_key: str) -> Response:
-    event_oid = request.form.get("event_oid", "")
-    form_oid = request.form.get("form_oid", "")
-    if served().has_form(event_oid, form_oid):
-        return redirect(
-            url_for("entry.form", subject_key=subject_key, event_oid=event_oid, form_oid=form_oid),
-            303,
-        )
+    key = _posted_form()
+    if served().has_form(key.study_event_oid, key.form_oid):
+        return redirect(form_url("entry.form", subject_key, key), 303)
     return redirect(url_for("subjects.casebook", subject_key=subject_key), 303)
 
 
-@bp.post("/subjects/<subject_key>/queries")
+@bp.post("/subjects/<key:subject_key>/queries")
 def subject_queries(subject_key: str) -> Response:
     study = served()
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
     role = g.viewer.require(access.RAISE_QUERY, subject.site_oid, g.t("action.raise_query"))
-    event_oid = request.form.get("event_oid", "")
-    form_oid = request.form.get("form_oid", "")
+    form = _posted_form()
     message = request.form.get("message", "").strip()
     try:
         ref = parse_field_name(request.form.get("field", ""))
     except FieldNameError as exc:
         raise HttpError(400, g.t("queries.bad_item")) from exc
-    if not study.has_form(event_oid, form_oid) or not message:
+    if not message or not study.has_form(form.study_event_oid, form.form_oid):
         raise HttpError(400, g.t("queries.bad_item"))
+    if not study.may_open(form):
+        with reading() as conn:
+            if form not in stored_forms(conn, subject.id):
+                raise HttpError(400, g.t("queries.bad_item"))
     with writing() as conn:
         open_query(
             conn,
             study=study.oid,
             subject_key=subject_key,
-            key=ItemKey(event_oid, "", form_oid, "", *ref),
+            key=ItemKey(*form, *ref),
             message=message,
             user=g.viewer.username,
             role=role,
@@ -138,7 +145,7 @@ def subject_queries(subject_key: str) -> Response:
 ACTIONS = {"answer": access.ANSWER_QUERY, "close": access.CLOSE_QUERY, "reopen": access.CLOSE_QUERY}
 
 
-@bp.post("/subjects/<subject_key>/queries/<int:query_id>")
+@bp.post("/subjects/<key:subject_key>/queries/<int:query_id>")
 def query_action(subject_key: str, query_id: int) -> Response:
     study = served()
     with reading() as conn:

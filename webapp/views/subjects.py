@@ -14,11 +14,18 @@ from storage.signatures import sign_form
 from storage.studies import list_sites
 from storage.subjects import create_subject, list_subjects, subject_snapshot
 from webapp import access
-from webapp.casebook import EventLine, casebook_lines, signature_states, stored_forms
+from webapp.casebook import (
+    EventLine,
+    casebook_lines,
+    numbered,
+    signature_states,
+    stored_forms,
+)
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
 from webapp.studyview import SiteRef, StudyContext, sites_of, subject_key_problem
+from webapp.urlkeys import form_url
 
 bp = Blueprint("subjects", __name__)
 
@@ -105,12 +112,12 @@ def _subjects_page(site: SiteRef, new_key: str = "", error: str = "") -> Subject
     )
 
 
-@bp.get("/sites/<site_oid>/subjects")
+@bp.get("/sites/<key:site_oid>/subjects")
 def site(site_oid: str) -> tuple[str, int]:
     return render("subjects.html", _subjects_page(_site(site_oid)))
 
 
-@bp.post("/sites/<site_oid>/subjects")
+@bp.post("/sites/<key:site_oid>/subjects")
 def add_subject(site_oid: str) -> tuple[str, int] | Response:
     where = _site(site_oid)
     role = g.viewer.require(access.ENTER, site_oid, g.t("action.add_subject"))
@@ -144,13 +151,11 @@ class CasebookPage:
     broken: int
     signed: int
 
-    def form_url(self, event_oid: str, form_oid: str) -> str:
-        return url_for(
-            "entry.form", subject_key=self.subject_key, event_oid=event_oid, form_oid=form_oid
-        )
+    def form_url(self, key: FormKey) -> str:
+        return form_url("entry.form", self.subject_key, key)
 
 
-@bp.get("/subjects/<subject_key>")
+@bp.get("/subjects/<key:subject_key>")
 def casebook(subject_key: str) -> tuple[str, int]:
     study = served()
     with reading() as conn:
@@ -195,9 +200,9 @@ def _to_sign(subject_key: str) -> list[tuple[FormKey, int, str]]:
         forms = stored_forms(conn, subject.id)
         valid = {k for k, s in signature_states(conn, subject).items() if s.valid}
     return [
-        (FormKey(ev, "", form, ""), f.version, study.form_name(form, g.lang))
-        for (ev, form), f in sorted(forms.items())
-        if f.version > 0 and (ev, form) not in valid and f.status is not FormStatus.LOCKED
+        (key, f.version, numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key))
+        for key, f in sorted(forms.items())
+        if f.version > 0 and key not in valid and f.status is not FormStatus.LOCKED
     ]
 
 
@@ -213,7 +218,7 @@ def _sign_page(subject_key: str, error: str = "") -> SignPage:
     )
 
 
-@bp.get("/subjects/<subject_key>/sign")
+@bp.get("/subjects/<key:subject_key>/sign")
 def sign(subject_key: str) -> tuple[str, int]:
     page = _sign_page(subject_key)
     with reading() as conn:
@@ -222,7 +227,7 @@ def sign(subject_key: str) -> tuple[str, int]:
     return render("sign.html", page)
 
 
-@bp.post("/subjects/<subject_key>/sign")
+@bp.post("/subjects/<key:subject_key>/sign")
 def sign_post(subject_key: str) -> tuple[str, int] | Response:
     study = served()
     with reading() as conn:
