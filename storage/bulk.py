@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,13 +36,13 @@ from typing import Any
 from sqlalchemy import Connection, event, select
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
-from storage.audit import AUDIT_COLUMNS
+from storage.audit import AUDIT_COLUMNS, ROW_COLUMNS
 from storage.errors import BulkRejectedError, ConflictError
 from storage.models import Form, FormStatus, ItemGroup, Role, Site, StudyEvent, TransactionType
 from storage.models import Subject as SubjectRow
 from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
-from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items
+from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items, stored_units
 from storage.users import IMPORT_ROLES, require_role
 from storage.validation import (
     EnteredValue,
@@ -71,7 +71,9 @@ _BATCHES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "item_groups": ("item_groups", ("id", "form_id", "item_group_oid", "repeat_key"), ()),
     "item_data": ("item_data", _ITEM_COLUMNS, ()),
     "item_values": ("item_data", ("id", *_ITEM_COLUMNS[:3]), ("is_null",)),
+    "item_units": ("item_data", ("id", *_ITEM_COLUMNS, "unit"), ()),
     "audit_trail": ("audit_trail", AUDIT_COLUMNS, ()),
+    "audit_units": ("audit_trail", ROW_COLUMNS, ()),
 }
 """The rows a batch buffers, written in this order: name -> (table, the columns each row
 gives, the columns written NULL in every row). Rows are buffered flat, value after value in
@@ -79,7 +81,9 @@ one list per name (no tuple per row to make, to track for the cyclic GC, then to
 again for a multi-row INSERT). On SQLite item rows carry their id (their audit rows are read
 back by id, see AUDIT_OF_INSERTED), and a value without IsNull (nearly all of them) goes to
 ``item_values``: a NULL bound as a parameter costs sqlite3 an adapter look-up, a NULL
-written in the statement costs nothing."""
+written in the statement costs nothing. A value given with a MeasurementUnitRef (few) goes to
+``item_units`` with its id on both databases, and an audit row that carries a unit to
+``audit_units``."""
 _DERIVED_ITEM_COLUMNS = ("id", *_ITEM_COLUMNS)
 _Batch = tuple[str, tuple[str, ...], tuple[str, ...], list[Any]]
 """Rows to insert: (table, their columns, columns NULL in every row, the rows' values flat)."""
@@ -90,12 +94,13 @@ UPDATE_FORM = (
     "WHERE id = ? AND version = ?"
 )
 UPDATE_ITEM = "UPDATE item_data SET value = ?, is_null = ? WHERE id = ?"
+UPDATE_ITEM_UNIT = "UPDATE item_data SET value = ?, is_null = ?, unit = ? WHERE id = ?"
 DELETE_ITEM = "DELETE FROM item_data WHERE id = ?"
 AUDIT_OF_INSERTED = (
-    f"INSERT INTO audit_trail ({', '.join(AUDIT_COLUMNS)}) "  # noqa: S608 (module constants)
+    f"INSERT INTO audit_trail ({', '.join(ROW_COLUMNS)}) "  # noqa: S608 (module constants)
     "SELECT ?, ?, ?, ?, site.oid, ?, s.id, s.subject_key, ?, ?, f.version, "
     "e.study_event_oid, e.repeat_key, f.form_oid, f.repeat_key, g.item_group_oid, "
-    "g.repeat_key, d.item_oid, 'Insert', NULL, d.value, NULL, d.is_null "
+    "g.repeat_key, d.item_oid, 'Insert', NULL, d.value, NULL, d.is_null, NULL, d.unit "
     "FROM item_data d JOIN item_groups g ON g.id = d.item_group_id "
     "JOIN forms f ON f.id = g.form_id JOIN study_events e ON e.id = f.study_event_id "
     "JOIN subjects s ON s.id = e.subject_id LEFT JOIN sites site ON site.id = s.site_id "
@@ -290,6 +295,7 @@ class BulkWriter:
         }
         self._form_updates: list[tuple[Any, ...]] = []
         self._item_updates: list[tuple[Any, ...]] = []
+        self._unit_updates: list[tuple[Any, ...]] = []
         self._item_deletes: list[tuple[Any, ...]] = []
         self._touched: set[int] = set()
         self._infos: dict[int, _KeyInfo] = {}
@@ -315,8 +321,13 @@ class BulkWriter:
         subject_key: str,
         site_oid: str | None,
         items: Iterable[tuple[ItemKey, EnteredValue]],
+        units: Mapping[ItemKey, str] | None = None,
     ) -> None:
-        """Import one subject's values; None or "" removes a value, IsNull records a null."""
+        """Import one subject's values; None or "" removes a value, IsNull records a null.
+
+        ``units``: the MeasurementUnitOID given with a value (one of its ItemDef's
+        MeasurementUnitRefs, else a problem); a value given without one keeps the unit stored
+        with it, as in ``save_form``."""
         if len(self._infos) > _MAX_KEYS:
             self._infos.clear()
             self._interned.clear()
@@ -326,7 +337,8 @@ class BulkWriter:
         new_subject: SubjectRef | None = None
         if existing is None:
             new_subject = self._new_subject(subject_key, site_id)
-            if self._derive and self._one_pass_misses <= max(20, self._created // 2):
+            one_pass = not units and self._one_pass_misses <= max(20, self._created // 2)
+            if self._derive and one_pass:
                 items = items if isinstance(items, list | tuple) else list(items)
                 if self._add_new(new_subject, items, bad_site):
                     if bad_site:
@@ -355,6 +367,7 @@ class BulkWriter:
             checks = checks or info[5]
         if bad_site:
             self._site_problem(subject_key, site_oid)
+        units = self._checked_units(subject_key, units)
         if new_subject is not None:
             ref = new_subject
             stored: dict[ItemKey, StoredItem] = {}
@@ -371,7 +384,7 @@ class BulkWriter:
             ref = self._ref(subject_id, subject_key, site_id)
         if checks:
             keyed = {info[1]: value for info, value in wanted.values()}
-            self._check_forms(ref, stored, keyed)
+            self._check_forms(ref, stored, keyed, units)
             wanted = {}
             for key, value in keyed.items():
                 info = infos.get(id(key))
@@ -380,14 +393,29 @@ class BulkWriter:
                 wanted[id(info[1])] = (info, value)
         if not self.problems:
             self._touched.add(ref.id)  # again: a soft check's query flushed the batch
-            self._write(ref, stored, tree, wanted)
+            self._write(ref, stored, tree, wanted, units)
         self._after_subject()
+
+    def _checked_units(
+        self, subject_key: str, units: Mapping[ItemKey, str] | None
+    ) -> Mapping[ItemKey, str]:
+        """``units`` without those the item does not have (each one a problem)."""
+        if not units:
+            return {}
+        kept = {}
+        for key, unit in units.items():
+            problem = self.validator.unit_problem(key, unit)
+            if problem is None:
+                kept[key] = unit
+            else:
+                self._problem(subject_key, problem)
+        return kept
 
     def _after_subject(self) -> None:
         """Flush a full batch: ``batch_size`` rows, counting each value's audit row."""
         items, audit = (
-            self._count("item_data") + self._count("item_values"),
-            self._count("audit_trail"),
+            self._count("item_data") + self._count("item_values") + self._count("item_units"),
+            self._count("audit_trail") + self._count("audit_units"),
         )
         if (items * 2 if self._derive else items) + audit >= self.batch_size:
             self._flush()
@@ -530,14 +558,16 @@ class BulkWriter:
         ref: SubjectRef,
         stored: dict[ItemKey, StoredItem],
         wanted: dict[ItemKey, EnteredValue],
+        units: Mapping[ItemKey, str],
     ) -> None:
         forms = {k.form_key for k in wanted if self.validator.form_has_checks(k.form_oid)}
         if not forms:
             return
         snapshot = apply_changes(snapshot_of(ref, stored), wanted)  # the subject after import
+        entered = {**stored_units(stored), **units} if units or stored else None
         for form in sorted(forms):
             changes = {k: v for k, v in wanted.items() if k.form_key == form}
-            result = self.validator.validate(snapshot, form, changes)
+            result = self.validator.validate(snapshot, form, changes, units=entered)
             if result.refusal:
                 self.problems.append(
                     BulkProblem(
@@ -573,6 +603,7 @@ class BulkWriter:
         stored: dict[ItemKey, StoredItem],
         tree: _Tree,
         wanted: dict[int, tuple[_KeyInfo, EnteredValue]],
+        units: Mapping[ItemKey, str],
     ) -> None:
         item_rows, audit_rows = self._rows["item_data"], self._rows["audit_trail"]
         value_rows = self._rows["item_values"]
@@ -592,6 +623,10 @@ class BulkWriter:
             else:
                 new_value, new_null = None, value.reason  # type: ignore[union-attr]
             old_row = stored.get(info[1]) if stored else None
+            old_unit = old_row[3] if old_row is not None else None
+            new_unit = None  # a value given without a unit keeps the one stored with it
+            if new_value is not None:
+                new_unit = units.get(info[1], old_unit) if units else old_unit
             if old_row is None:
                 if new_value is None and new_null is None:
                     continue  # removing what is not there
@@ -599,7 +634,7 @@ class BulkWriter:
                 kind = _INSERT
             else:
                 old_value, old_null = old_row[1], old_row[2]
-                if old_value == new_value and old_null == new_null:
+                if old_value == new_value and old_null == new_null and old_unit == new_unit:
                     continue
                 if old_value is None and old_null is None:
                     kind = _INSERT
@@ -623,6 +658,10 @@ class BulkWriter:
                     )
                 prefix = found
             self._items += 1
+            if old_unit is not None or new_unit is not None:
+                change = (old_value, new_value, old_null, new_null, old_unit, new_unit)
+                self._write_with_unit(info, prefix, tree, old_row, (kind, *change))
+                continue
             if old_row is None:
                 group = info[4]
                 if group is not last_group:
@@ -639,6 +678,30 @@ class BulkWriter:
             else:
                 self._item_updates.append((new_value, new_null, old_row[0]))
             audit_rows += (*prefix, *info[7], kind, old_value, new_value, old_null, new_null)
+
+    def _write_with_unit(
+        self,
+        info: _KeyInfo,
+        prefix: tuple[Any, ...],
+        tree: _Tree,
+        old_row: StoredItem | None,
+        change: tuple[Any, ...],
+    ) -> None:
+        """A value written with, or replacing one with, a MeasurementUnitRef: its item row
+        and its audit row carry the units (rows of ``item_units`` and ``audit_units``).
+        ``change``: the transaction type, then the last six columns of ROW_COLUMNS."""
+        kind, _old_value, new_value, _old_null, new_null, _old_unit, new_unit = change
+        if old_row is None:
+            item_id = self._ids["item_data"].take()
+            gid = self._group_id(tree, info[4], info)
+            self._rows["item_units"] += (item_id, gid, info[6], new_value, new_null, new_unit)
+            if self._derive:
+                return  # its audit row, unit included: AUDIT_OF_INSERTED at the flush
+        elif kind == _REMOVE:
+            self._item_deletes.append((old_row[0],))
+        else:
+            self._unit_updates.append((new_value, new_null, new_unit, old_row[0]))
+        self._rows["audit_units"] += (*prefix, *info[7], *change)
 
     def _claim_form(self, ref: SubjectRef, tree: _Tree, form: FormKey) -> int:
         """The next version of ``form``, creating its event and form rows when new."""
@@ -763,7 +826,7 @@ class BulkWriter:
         if not self._derive:
             return None
         ends = []
-        for name in ("item_data", "item_values"):
+        for name in ("item_data", "item_values", "item_units"):
             values = self._rows[name]
             if values:
                 ends += (values[0], values[-self._widths[name]])
@@ -874,6 +937,9 @@ class BulkWriter:
         if self._item_updates:
             cursor.executemany(_param(UPDATE_ITEM, mark), self._item_updates)
             self._item_updates.clear()
+        if self._unit_updates:
+            cursor.executemany(_param(UPDATE_ITEM_UNIT, mark), self._unit_updates)
+            self._unit_updates.clear()
         if self._item_deletes:
             cursor.executemany(_param(DELETE_ITEM, mark), self._item_deletes)
             self._item_deletes.clear()

@@ -129,6 +129,19 @@ def entered_values(subject: SubjectRecord) -> list[tuple[ItemKey, EnteredValue]]
     return out
 
 
+def entered_units(subject: SubjectRecord) -> dict[ItemKey, str]:
+    """The MeasurementUnitOID given with each value that has one (ItemData's
+    MeasurementUnitRef); a later ItemData of the same key wins, as for its value."""
+    return {
+        i.key: i.unit_oid
+        for event in subject.events
+        for form in event.forms
+        for group in form.groups
+        for i in group.items
+        if i.unit_oid is not None and i.value is not None
+    }
+
+
 def _entered(item: ItemValue, inherited: str | None) -> tuple[ItemKey, EnteredValue]:
     """The value an ItemData (not of TransactionType Context) enters."""
     if (item.transaction_type or inherited) == "Remove":
@@ -174,7 +187,7 @@ def import_subjects(
     for record in subjects:
         values = entered_values(record)
         before = len(writer.problems)
-        writer.add_subject(record.subject_key, record.site_oid, values)
+        writer.add_subject(record.subject_key, record.site_oid, values, entered_units(record))
         outcome.subjects += 1
         outcome.items_read += len(values)
         if len(writer.problems) > before:

@@ -299,3 +299,32 @@ def test_corpus_files_import_and_export_with_every_value(corpus: Path, tmp_path:
         # later saves of the same key win (OpenEDC writes one FormData per save)
         missing = [k for k, v in source.items() if v not in (None, "") and k not in exported]
         assert not missing, f"{data}: {missing[:3]}"
+
+
+def test_the_unit_given_with_a_value_is_imported_and_exported(db: str, tmp_path: Path) -> None:
+    """ItemData's MeasurementUnitRef is kept (it was dropped on import before) and an
+    ItemDef's unit it does not have refuses the file, naming the value."""
+    source = _data_file(tmp_path)
+    text = source.read_text(encoding="utf-8")
+    height = '<ItemData ItemOID="IT.HEIGHT" Value="172.5"/>'
+    assert height in text
+    with_unit = height.replace("/>", '><MeasurementUnitRef MeasurementUnitOID="MU.{}"/></ItemData>')
+    wrong = tmp_path / "wrong-unit.xml"
+    wrong.write_text(text.replace(height, with_unit.format("KG")), encoding="utf-8")
+    result = _edc("import", str(wrong), "--user", "dm", db=db)
+    assert result.exit_code != 0 and "'MU.KG' is not a unit of IT.HEIGHT (MU.CM)" in result.output
+    assert _count(db, "item_data") == 0
+    source.write_text(text.replace(height, with_unit.format("CM")), encoding="utf-8")
+    assert _edc("import", str(source), "--user", "dm", db=db).exit_code == 0
+    for mode in (("--snapshot",), ("--transactional", "--audit")):
+        out = tmp_path / f"{mode[-1][2:]}.xml"
+        result = _edc("export", "odm", *mode, "-o", str(out), db=db)
+        assert result.exit_code == 0, result.output
+        root = etree.fromstring(out.read_bytes(), make_parser())
+        ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+        units = {
+            (i.get("ItemOID"), r.get("MeasurementUnitOID"))
+            for i in root.iterfind(".//odm:ItemData", ns)
+            for r in i.iterfind("odm:MeasurementUnitRef", ns)
+        }
+        assert units == {("IT.HEIGHT", "MU.CM")}, mode

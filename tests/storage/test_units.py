@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from odm_engine.clinical import FormKey
+from odm_engine.clinical import FormKey, ItemKey
 from storage.audit import history
+from storage.bulk import BulkWriter
 from storage.engine import write_transaction
-from storage.errors import ReasonRequiredError
+from storage.errors import BulkRejectedError, NotFoundError, ReasonRequiredError
 from storage.models import Role
 from storage.studies import load_study
 from storage.subjects import create_subject, find_subject, stored_items
 from storage.users import add_user, set_role
+from storage.validation import EnteredValue
 from storage.writes import SaveResult, save_form
 from tests.conftest import odm
 
@@ -139,3 +141,85 @@ def test_range_checks_convert_the_value_to_the_unit_of_the_check(lab: Engine) ->
         "Albumin above 60 g/L."
     ]
     assert _save(lab, {ALB: "59"}, {ALB: "MU.G_L"}, version=1, reason="Unit g/L").saved
+
+
+def _import(
+    engine: Engine,
+    values: dict[tuple[str, str, str], EnteredValue],
+    units: dict[tuple[str, str, str], str],
+    *,
+    subject: str = "001",
+    reason: str | None = None,
+) -> None:
+    """Import one subject's lab values through the bulk path (as ``edc import`` does)."""
+    with write_transaction(engine) as conn:
+        writer = BulkWriter(
+            conn, study="S.1", user="dan", role=Role.DATA_MANAGER, source="import:F:1",
+            reason=reason,
+        )  # fmt: skip
+        writer.add_subject(
+            subject,
+            "SITE.1",
+            [(ItemKey(*LAB, *k), v) for k, v in values.items()],
+            {ItemKey(*LAB, *k): u for k, u in units.items()},
+        )
+        writer.finish()
+
+
+@pytest.fixture
+def lab_dm(lab: Engine) -> Engine:
+    with write_transaction(lab) as conn:
+        add_user(conn, "dan", "dan-secret-1")
+        set_role(conn, "dan", "S.1", Role.DATA_MANAGER)
+    return lab
+
+
+@pytest.mark.parametrize("subject", ["001", "002"])  # stored subject, new subject
+def test_an_import_keeps_the_unit_given_with_a_value_and_audits_it(
+    lab_dm: Engine, subject: str
+) -> None:
+    _import(lab_dm, {ALB: "4.1", WT: "70"}, {ALB: "MU.G_DL"}, subject=subject)
+    with lab_dm.connect() as conn:
+        items = stored_items(conn, find_subject(conn, "S.1", subject).id)
+        rows = history(conn, "S.1", subject)
+    assert {k.item_oid: (r[1], r[3]) for k, r in items.items()} == {
+        "IT.ALB": ("4.1", "MU.G_DL"),
+        "IT.WT": ("70", None),
+    }
+    trail = {(r.key.item_oid, r.transaction_type, r.new_value, r.new_unit) for r in rows}
+    assert ("IT.ALB", "Insert", "4.1", "MU.G_DL") in trail
+    assert ("IT.WT", "Insert", "70", None) in trail
+
+
+def test_an_import_that_changes_only_the_unit_is_an_update_with_both_units(
+    lab_dm: Engine,
+) -> None:
+    assert _save(lab_dm, {ALB: "4.1"}, {ALB: "MU.G_DL"}, version=0).saved
+    with pytest.raises(BulkRejectedError) as refused:
+        _import(lab_dm, {ALB: "4.1"}, {ALB: "MU.G_L"})
+    assert "give a reason for change" in refused.value.problems[0].message
+    _import(lab_dm, {ALB: "4.1"}, {ALB: "MU.G_L"}, reason="Source says g/L")
+    assert _stored(lab_dm)["IT.ALB"] == ("4.1", "MU.G_L")
+    assert _trail(lab_dm)[-1] == ("Update", "4.1", "MU.G_DL", "MU.G_L", "Source says g/L")
+    _import(lab_dm, {ALB: "4.3"}, {}, reason="Re-measured")  # no unit given: the stored one
+    assert _stored(lab_dm)["IT.ALB"] == ("4.3", "MU.G_L")
+    _import(lab_dm, {ALB: "4.3"}, {}, reason="Same again")  # nothing changes: nothing written
+    assert len(_trail(lab_dm)) == 3
+
+
+def test_an_import_with_a_unit_the_item_does_not_have_writes_nothing(lab_dm: Engine) -> None:
+    with pytest.raises(BulkRejectedError) as refused:
+        _import(lab_dm, {ALB: "4.1", WT: "70"}, {WT: "MU.G_L"}, subject="002")
+    assert [p.check_id for p in refused.value.problems] == ["IT.WT#Unit"]
+    assert "'MU.G_L' is not a unit of IT.WT (MU.KG)" in refused.value.problems[0].message
+    with lab_dm.connect() as conn, pytest.raises(NotFoundError):
+        find_subject(conn, "S.1", "002")
+
+
+def test_an_imported_unit_is_converted_for_the_range_check(lab_dm: Engine) -> None:
+    """LE 60 g/L: 7 g/dL (70 g/L) is refused on import as it is on the form."""
+    with pytest.raises(BulkRejectedError) as refused:
+        _import(lab_dm, {ALB: "7"}, {ALB: "MU.G_DL"})
+    assert [p.message for p in refused.value.problems] == ["Albumin above 60 g/L."]
+    _import(lab_dm, {ALB: "5"}, {ALB: "MU.G_DL"})
+    assert _stored(lab_dm)["IT.ALB"] == ("5", "MU.G_DL")
