@@ -947,7 +947,7 @@ def _casebook_data(conn, study_oid: str, subject: str):  # type: ignore[no-untyp
     entries = history(conn, study_oid, subject)
     forms = sorted(
         {k.form_key for k in chain(snapshot.values, snapshot.null_reasons)}
-        | {e.key.form_key for e in entries}
+        | {e.key.form_key for e in entries if e.key.form_oid}  # not the enrolment row
     )
     sites = {s.oid: s.name for s in list_sites(conn, study_oid)}
     return CasebookData(

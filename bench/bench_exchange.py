@@ -202,6 +202,10 @@ def job_bare_import(db: str, path: str) -> int:
         ids["subjects"] += 1
         sid, skey = ids["subjects"], el.get("SubjectKey")
         rows["subjects"].append((sid, study_id, skey, site_id, now))
+        rows["audit"].append(  # the subject's creation
+            (now, user_id, "dm", "data_manager", "LOC.1", STUDY, sid, skey, None, "bare", 0,
+             "", "", "", "", "", "", "", "Insert", None, skey, None, None)
+        )  # fmt: skip
         for ev in el.iterchildren(f"{{{NS}}}StudyEventData"):
             ids["study_events"] += 1
             eid, eoid = ids["study_events"], ev.get("StudyEventOID")

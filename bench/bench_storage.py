@@ -168,6 +168,9 @@ def _bare(engine: Any, n_subjects: int) -> None:
             rows["study_events"].append((sid, sid, "SE.V", ""))
             who = (stamp, user_id, "bench", "data_manager", "SITE.1", "S.B", sid, key, None,
                    "import:BENCH:0", 1, "SE.V", "")  # fmt: skip
+            rows["audit_trail"].append(  # the subject's creation
+                (*who[:10], 0, "", "", "", "", "", "", "", "Insert", None, key, None, None)
+            )
             for f in range(FORMS):
                 fid = s * FORMS + f + 1
                 rows["forms"].append((fid, sid, f"F.{f}", "", "in_progress", 1, stamp, "bench"))

@@ -48,6 +48,10 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 ROW_COLUMNS: tuple[str, ...] = (*AUDIT_COLUMNS, "old_unit", "new_unit")
 """Column order of :meth:`AuditContext.values`: AUDIT_COLUMNS, then the units."""
 
+SUBJECT_LEVEL = ItemKey("", "", "", "", "", "", "")
+"""The key of a subject-level row (the subject's creation); a form-level row (a status
+change) has its form's key with empty item group and item; an item row has the full key."""
+
 
 @dataclass(frozen=True, slots=True)
 class AuditContext:
@@ -120,6 +124,14 @@ class AuditContext:
         return self.values(
             key, TransactionType.STATUS, (old_status, None), (new_status, None), form_version
         )
+
+    def enrolment_row(self) -> dict[str, object]:
+        """The subject-level row of a subject's creation (every key empty, ODM SubjectData
+        TransactionType Insert): the new value is its SubjectKey, the site its site."""
+        values = self.values(
+            SUBJECT_LEVEL, TransactionType.INSERT, (None, None), (self.subject_key, None), 0
+        )
+        return dict(zip(ROW_COLUMNS, values, strict=True))
 
     def status_row(
         self, form: FormKey, old_status: str, new_status: str, form_version: int
@@ -239,8 +251,8 @@ def replay_entries(subject_key: str, entries: Iterable[AuditEntry]) -> SubjectSn
     values: dict[ItemKey, str] = {}
     nulls: dict[ItemKey, str] = {}
     for e in entries:
-        if e.transaction_type == TransactionType.STATUS:
-            continue
+        if not e.key.item_oid:
+            continue  # a subject-level or form-level (status) row: no value
         values.pop(e.key, None)
         nulls.pop(e.key, None)
         if e.transaction_type == TransactionType.REMOVE:

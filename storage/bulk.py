@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, event, select
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
-from storage.audit import AUDIT_COLUMNS, ROW_COLUMNS
+from storage.audit import AUDIT_COLUMNS, ROW_COLUMNS, SUBJECT_LEVEL
 from storage.errors import BulkRejectedError, ConflictError
 from storage.models import Form, FormStatus, ItemGroup, Role, Site, StudyEvent, TransactionType
 from storage.models import Subject as SubjectRow
@@ -434,7 +434,19 @@ class BulkWriter:
         self._subjects[subject_key] = (subject_id, site_id)
         self._created += 1
         self._touched.add(subject_id)
-        return self._ref(subject_id, subject_key, site_id)
+        ref = self._ref(subject_id, subject_key, site_id)
+        # Its creation, audited as create_subject does: a subject-level Insert row.
+        self._rows["audit_trail"] += (
+            *self._who(ref),
+            0,
+            *SUBJECT_LEVEL,
+            _INSERT,
+            None,
+            subject_key,
+            None,
+            None,
+        )
+        return ref
 
     def _site_problem(self, subject_key: str, site_oid: str | None) -> None:
         self.problems.append(

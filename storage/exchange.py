@@ -20,7 +20,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
@@ -566,7 +566,7 @@ def iter_changes(
             a.new_unit,
         )
         .join(Subject, Subject.id == a.subject_id)
-        .where(a.item_oid != "")
+        .where(or_(a.item_oid != "", a.form_oid == ""))  # values and subject creations
     )
     query = _subject_filter(query, study_id, site, subject_keys)
     if since is not None:
@@ -587,16 +587,19 @@ def iter_changes(
 
 def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectRecord:
     first = rows[0]
+    if not first[6]:  # the subject's creation: SubjectData TransactionType Insert, no data
+        return SubjectRecord(
+            study_oid=study_oid,
+            metadata_version_oid=mdv_oid,
+            subject_key=first[1],
+            site_oid=first[2],
+            transaction_type="Insert",
+            audit=_audit_of(first),
+        )
     groups: dict[tuple[str, str], list[ItemValue]] = {}
     for r in rows:
         key = ItemKey(r[4], r[5], r[6], r[7], r[8], r[9], r[10])
-        audit = AuditRecord(
-            user_oid=r[14],
-            location_oid=r[2],
-            date_time_stamp=_stamp(r[15]),
-            reason_for_change=r[16],
-            source_id=r[17],
-        )
+        audit = _audit_of(r)
         groups.setdefault((r[8], r[9]), []).append(
             ItemValue(
                 key=key,
@@ -621,6 +624,17 @@ def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectReco
         subject_key=first[1],
         site_oid=first[2],
         events=(StudyEventRecord(study_event_oid=first[4], repeat_key=first[5], forms=(form,)),),
+    )
+
+
+def _audit_of(row: Any) -> AuditRecord:
+    """The AuditRecord of an audit row as ``iter_changes`` selects it."""
+    return AuditRecord(
+        user_oid=row[14],
+        location_oid=row[2],
+        date_time_stamp=_stamp(row[15]),
+        reason_for_change=row[16],
+        source_id=row[17],
     )
 
 

@@ -10,8 +10,19 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from storage.audit import AuditContext
 from storage.errors import NotFoundError
-from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, Site, Study, StudyEvent
+from storage.models import (
+    AuditRow,
+    Form,
+    FormStatus,
+    ItemData,
+    ItemGroup,
+    Role,
+    Site,
+    Study,
+    StudyEvent,
+)
 from storage.models import Subject as SubjectRow
 from storage.prepared import Prepared
 from storage.users import WRITE_ROLES, require_role
@@ -64,8 +75,10 @@ def create_subject(
     site_oid: str | None,
     user: str,
     role: Role | str,
+    source: str = "web",
 ) -> SubjectRef:
-    """Enrol a subject at a site. SubjectKey is unique per study."""
+    """Enrol a subject at a site. SubjectKey is unique per study. The enrolment is audited
+    with a subject-level row (see ``storage.audit.SUBJECT_LEVEL``) in the same transaction."""
     study_id = conn.scalar(select(Study.id).where(Study.oid == study))
     if study_id is None:
         raise NotFoundError(f"No study {study!r}. Load its metadata with `edc study load`.")
@@ -76,7 +89,7 @@ def create_subject(
         )
         if site_id is None:
             raise NotFoundError(f"No site {site_oid!r} in study {study}.")
-    require_role(
+    user_id = require_role(
         conn,
         user,
         role,
@@ -91,14 +104,25 @@ def create_subject(
         )
     ):
         raise ValueError(f"Subject {subject_key!r} exists already in study {study}.")
+    now = datetime.now(UTC)
     subject_id = conn.execute(
         insert(SubjectRow).values(
-            study_id=study_id,
-            subject_key=subject_key,
-            site_id=site_id,
-            created_at=datetime.now(UTC),
+            study_id=study_id, subject_key=subject_key, site_id=site_id, created_at=now
         )
     ).inserted_primary_key[0]
+    ctx = AuditContext(
+        recorded_at=now,
+        user_id=user_id,
+        username=user,
+        role=str(Role(role)),
+        study_oid=study,
+        site_oid=site_oid,
+        subject_id=int(subject_id),
+        subject_key=subject_key,
+        reason=None,
+        source=source,
+    )
+    conn.execute(insert(AuditRow), [ctx.enrolment_row()])  # same transaction as the subject
     return SubjectRef(int(subject_id), int(study_id), study, subject_key, site_id, site_oid)
 
 

@@ -103,7 +103,13 @@ def _subjects(
         if key in existing:
             continue
         create_subject(
-            conn, study=study, subject_key=key, site_oid=site.oid, user=user, role="investigator"
+            conn,
+            study=study,
+            subject_key=key,
+            site_oid=site.oid,
+            user=user,
+            role="investigator",
+            source="demo",
         )
         forms = [("SE.ELIG", "F.IC", CONSENT), ("SE.ELIG", "F.IE", ELIGIBLE)]
         if number == 1:

@@ -30,7 +30,10 @@ def _form_path(key: FormKey) -> str:
 
 
 def _where(b: DocumentBuilder, key: ItemKey) -> str:
-    """``SE.DCV/F.DM/IG.DM/IT.DM_SEX`` plus the question, or the form for a status row."""
+    """``SE.DCV/F.DM/IG.DM/IT.DM_SEX`` plus the question, the form for a status row, or
+    "Subject" for the subject's creation."""
+    if not key.form_oid:
+        return b.ui["subject"]
     if not key.item_oid:
         return _form_path(key.form_key)
     item = b.mdv.item_defs.get(key.item_oid)

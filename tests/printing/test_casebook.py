@@ -3,6 +3,7 @@ the CRF pages, then audit trail, queries and signatures as appendices."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,9 @@ def test_appendices_audit_queries_signatures(casebook: bytes) -> None:
     assert "ivy (investigator)" in audit
     assert "Transcription error corrected" in audit
     assert "SE.SCREEN/F.DM/IG.DM/IT.AGE" in audit
+    first = audit[audit.index("Appendix A: audit trail") :]
+    # row 1: the subject's creation, a subject-level Insert of its SubjectKey
+    assert re.search(r"Reason 1 \S+ \S+ ivy \(investigator\) Subject Insert 001 \[web\]", first)
     queries = next(t for t in body if "Appendix B: queries" in t)
     assert "Weight of 200 kg or more: please confirm." in queries
     assert "open" in queries

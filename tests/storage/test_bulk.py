@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from odm_engine.clinical import ItemKey
+from storage.audit import SUBJECT_LEVEL
 from storage.bulk import BulkResult, BulkWriter
 from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
@@ -69,7 +70,8 @@ def test_bulk_import_writes_values_and_the_same_audit_rows_as_save_form(study: E
             expected_version=0,
         )
     result = bulk(study, [("002", "SITE.1", [(dm_key(k), v) for k, v in values.items()])])
-    assert result == BulkResult(subjects_created=1, items_written=3, audit_rows=4, queries_opened=0)
+    # the subject's creation, three values and the form's status
+    assert result == BulkResult(subjects_created=1, items_written=3, audit_rows=5, queries_opened=0)
 
     def shape(subject: str) -> list[tuple[object, ...]]:
         return [
@@ -87,7 +89,9 @@ def test_bulk_import_writes_values_and_the_same_audit_rows_as_save_form(study: E
             for r in audit_of(study, subject)
         ]
 
-    assert shape("002") == shape("001")
+    assert shape("002")[1:] == shape("001")[1:]
+    enrolled = shape("002")[0]
+    assert enrolled[:4] == (SUBJECT_LEVEL, "Insert", None, "002") and enrolled[7] == "SITE.1"
     rows = audit_of(study, "002")
     assert {(r.username, r.role, r.source, r.subject_key) for r in rows} == {
         (MANAGER, "data_manager", SOURCE, "002")

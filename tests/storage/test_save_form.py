@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from odm_engine.clinical import ItemKey
+from storage.audit import SUBJECT_LEVEL, replay
 from storage.engine import write_transaction
 from storage.errors import (
     AccessDeniedError,
@@ -62,7 +63,7 @@ def test_first_save_writes_one_audit_row_per_item_with_every_field(study: Engine
     result = save(study, dm(age="42", sex="F", initials=""), version=0)
     assert result.saved and result.form_version == 1 and result.status is FormStatus.IN_PROGRESS
     rows = audit_of(study)
-    items = [r for r in rows if r.transaction_type != "Status"]
+    items = [r for r in rows if r.key.item_oid]
     assert [(r.key.item_oid, r.transaction_type, r.old_value, r.new_value) for r in items] == [
         ("IT.AGE", "Insert", None, "42"),
         ("IT.SEX", "Insert", None, "F"),
@@ -173,7 +174,7 @@ def test_null_update_and_remove_are_audited_with_their_transaction_types(study: 
     rows = [
         (r.key.item_oid, r.transaction_type, r.old_value, r.old_is_null, r.new_value, r.new_is_null)
         for r in audit_of(study)
-        if r.transaction_type != "Status"
+        if r.key.item_oid
     ]
     assert rows == [
         ("IT.AGE", "Insert", None, None, "42", None),
@@ -326,3 +327,25 @@ def test_a_validation_made_before_the_transaction_is_redone_when_the_data_change
     result = _save_with(study, stale, version=1)
     assert result.saved and [c.key.item_oid for c in result.changes] == ["IT.AGE"]
     assert snapshot(study).values[key("IT.AGE")] == "43"
+
+
+def test_creating_a_subject_is_audited_in_the_same_transaction(study: Engine) -> None:
+    """Part 11: the record's creation has its audit row too (a subject-level Insert)."""
+    with write_transaction(study) as conn:
+        create_subject(
+            conn, study="S.1", subject_key="007", site_oid="SITE.1", user=INVESTIGATOR,
+            role=Role.INVESTIGATOR,
+        )  # fmt: skip
+    (row,) = audit_of(study, "007")
+    assert row.key == SUBJECT_LEVEL and row.transaction_type == "Insert"
+    assert (row.new_value, row.site_oid, row.username, row.role, row.source) == (
+        "007", "SITE.1", INVESTIGATOR, "investigator", "web"
+    )  # fmt: skip
+    with study.connect() as conn:
+        assert replay(conn, "S.1", "007").values == {}  # no value in that row
+    with pytest.raises(ValueError, match="exists already"), write_transaction(study) as conn:
+        create_subject(
+            conn, study="S.1", subject_key="007", site_oid="SITE.1", user=INVESTIGATOR,
+            role=Role.INVESTIGATOR,
+        )  # fmt: skip
+    assert len(audit_of(study, "007")) == 1
