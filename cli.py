@@ -309,7 +309,7 @@ def user_add(
     from storage.users import add_user
 
     with _storage_errors(), write_transaction(_engine(db)) as conn:
-        add_user(conn, username, password, full_name=full_name, email=email)
+        add_user(conn, username, password, full_name=full_name, email=email, by="cli")
     click.echo(f"User {username} added.")
 
 
@@ -325,6 +325,22 @@ def user_list(db: str | None) -> None:
         roles = ", ".join(f"{r.study_oid}/{r.site_oid or '*'}:{r.role.value}" for r in u.roles)
         state = "" if u.active else " (inactive)"
         click.echo(f"{u.username:<20} {u.full_name:<30} {roles or '-'}{state}")
+
+
+@user.command("log")
+@click.option("--user", "username", default=None, help="Only this user's rows.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N rows.")
+@db_option
+def user_log(username: str | None, limit: int | None, db: str | None) -> None:
+    """The access log, newest first: users added, roles granted and revoked, by whom."""
+    from storage.users import access_log
+
+    with _engine(db).connect() as conn:
+        rows = access_log(conn, username=username, limit=limit)
+    for e in rows:
+        where = f"{e.study_oid}/{e.site_oid or '*'}:{e.role}" if e.role else "-"
+        when = e.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}")
 
 
 @user.command("set-role")
@@ -344,7 +360,7 @@ def user_set_role(
     from storage.users import set_role
 
     with _storage_errors(), write_transaction(_engine(db)) as conn:
-        set_role(conn, username, study_oid, role, site_oid=site_oid)
+        set_role(conn, username, study_oid, role, site_oid=site_oid, by="cli")
     click.echo(f"{username} is {role} in {study_oid} at {site_oid or 'every site'}.")
 
 

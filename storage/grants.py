@@ -1,5 +1,5 @@
 """PostgreSQL grants for the application role: everything it needs, and no way to rewrite
-the audit trail (no UPDATE, DELETE or TRUNCATE on ``audit_trail``).
+the audit trail (no UPDATE, DELETE or TRUNCATE on ``audit_trail`` or ``access_log``).
 
 Migrations run as the owner role; the web app and imports connect as the application role.
 ``docs/deployment-postgresql.md`` shows the statements; a test applies them and checks that
@@ -13,7 +13,7 @@ import re
 from storage.models import Base
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-APPEND_ONLY = ("audit_trail",)
+APPEND_ONLY = ("audit_trail", "access_log")
 
 
 def _ident(name: str) -> str:

@@ -176,6 +176,34 @@ class RoleAssignment(Base):
     role: Mapped[str] = mapped_column(String(20))
 
 
+class AccessEvent(StrEnum):
+    """What an access-log row records."""
+
+    USER_ADDED = "user_added"
+    ROLE_GRANTED = "role_granted"
+    ROLE_REVOKED = "role_revoked"
+
+
+class AccessLogRow(Base):
+    """Who gave or took away which access, when: append-only like the audit trail.
+
+    Role rows name the study, the site (NULL: every site) and the role; the user is named,
+    not referenced, so the log reads on its own.
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (CheckConstraint(_in("event", AccessEvent), name="event"),)
+    seq: Mapped[int] = mapped_column(ID, primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    """The user who made the change, or ``cli``/``demo`` for commands run on the server."""
+    event: Mapped[str] = mapped_column(String(20))
+    username: Mapped[str] = mapped_column(String(100))
+    study_oid: Mapped[str | None] = mapped_column(OID)
+    site_oid: Mapped[str | None] = mapped_column(OID)
+    role: Mapped[str | None] = mapped_column(String(20))
+
+
 class Subject(Base):
     __tablename__ = "subjects"
     __table_args__ = (UniqueConstraint("study_id", "subject_key"),)

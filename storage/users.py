@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.errors import AccessDeniedError, NotFoundError
-from storage.models import Role, RoleAssignment, Site, Study, User
+from storage.models import AccessEvent, AccessLogRow, Role, RoleAssignment, Site, Study, User
 from storage.prepared import Prepared
 
 WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
@@ -44,8 +44,10 @@ def add_user(
     *,
     full_name: str = "",
     email: str | None = None,
+    by: str = "system",
 ) -> int:
-    """Create a user; returns its id. The password is stored as a werkzeug hash only."""
+    """Create a user; returns its id. The password is stored as a werkzeug hash only.
+    ``by``: who adds the user (a username, or ``cli``), for the access log."""
     if not username.strip():
         raise ValueError("username must not be empty")
     if conn.scalar(select(User.id).where(User.username == username)) is not None:
@@ -60,6 +62,7 @@ def add_user(
             created_at=datetime.now(UTC),
         )
     )
+    _log(conn, by, AccessEvent.USER_ADDED, username)
     return int(result.inserted_primary_key[0])
 
 
@@ -107,11 +110,13 @@ def set_role(
     *,
     site_oid: str | None = None,
     replace: bool = True,
+    by: str = "system",
 ) -> None:
     """Give ``username`` ``role`` in the study at ``site_oid`` (None: every site).
 
     With ``replace`` the user's other roles at that same site (or study-wide) are removed,
-    so a user holds one role per site.
+    so a user holds one role per site. Each grant and removal goes into the access log with
+    ``by``, the user (or ``cli``) making the change, in the caller's transaction.
     """
     role = Role(role)
     user = get_user(conn, username)
@@ -122,7 +127,10 @@ def set_role(
     )
     where = (RoleAssignment.user_id == user.id, RoleAssignment.study_id == study_id, same_place)
     if replace:
-        conn.execute(delete(RoleAssignment).where(*where, RoleAssignment.role != role.value))
+        others = RoleAssignment.role != role.value
+        for old in conn.scalars(select(RoleAssignment.role).where(*where, others)).all():
+            _log(conn, by, AccessEvent.ROLE_REVOKED, username, (study_oid, site_oid, old))
+        conn.execute(delete(RoleAssignment).where(*where, others))
     exists = conn.scalar(select(RoleAssignment.id).where(*where, RoleAssignment.role == role.value))
     if exists is None:
         conn.execute(
@@ -130,6 +138,68 @@ def set_role(
                 user_id=user.id, study_id=study_id, site_id=site_id, role=role.value
             )
         )
+        _log(conn, by, AccessEvent.ROLE_GRANTED, username, (study_oid, site_oid, role.value))
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One row of the access log."""
+
+    seq: int
+    recorded_at: datetime
+    actor: str
+    event: AccessEvent
+    username: str
+    study_oid: str | None
+    site_oid: str | None
+    """None on a role row: every site of the study."""
+    role: str | None
+
+
+def _log(
+    conn: Connection,
+    actor: str,
+    event: AccessEvent,
+    username: str,
+    where: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> None:
+    """One access-log row; ``where``: (study, site, role) of a role row."""
+    study_oid, site_oid, role = where
+    conn.execute(
+        insert(AccessLogRow).values(
+            recorded_at=datetime.now(UTC),
+            actor=actor,
+            event=event.value,
+            username=username,
+            study_oid=study_oid,
+            site_oid=site_oid,
+            role=role,
+        )
+    )
+
+
+def access_log(
+    conn: Connection, *, username: str | None = None, limit: int | None = None
+) -> list[AccessEntry]:
+    """The access log (of one user), newest first."""
+    query = select(AccessLogRow.__table__).order_by(AccessLogRow.seq.desc())
+    if username is not None:
+        query = query.where(AccessLogRow.username == username)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        AccessEntry(
+            r.seq,
+            r.recorded_at,
+            r.actor,
+            AccessEvent(r.event),
+            r.username,
+            r.study_oid,
+            r.site_oid,
+            r.role,
+        )
+        for r in conn.execute(query)
+    ]
 
 
 _USER_AND_ROLE = Prepared(

@@ -56,9 +56,9 @@ def _user(
         report.existing.append(name)
         return
     password = secrets.token_urlsafe(12)
-    add_user(conn, name, password, full_name=name.replace("-", " ").title())
+    add_user(conn, name, password, full_name=name.replace("-", " ").title(), by="demo")
     for site in sites:
-        set_role(conn, name, study, role, site_oid=site, replace=False)
+        set_role(conn, name, study, role, site_oid=site, replace=False, by="demo")
     where = ", ".join(s.rsplit(".", 1)[-1] if s else "all sites" for s in sites)
     report.created.append((name, password, f"{role} at {where}"))
 

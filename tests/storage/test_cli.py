@@ -21,7 +21,7 @@ def edc(db: Db, *args: str, input: str | None = None) -> tuple[int, str]:
 
 
 def test_db_upgrade_is_idempotent(db: Db) -> None:
-    assert edc(db, "db", "upgrade") == (0, "Database is up to date (revision 0005).\n")
+    assert edc(db, "db", "upgrade") == (0, "Database is up to date (revision 0006).\n")
 
 
 def test_study_load_stores_then_says_unchanged_then_refuses_orphans(db: Db, tmp_path: Path) -> None:
@@ -45,6 +45,11 @@ def test_users_roles_sites_and_audit_from_the_command_line(db: Db, study: Engine
     assert (code, out) == (0, "paula is monitor in S.1 at every site.\n")
     code, out = edc(db, "user", "list")
     assert "paula                Paula P                        S.1/*:monitor" in out
+    code, out = edc(db, "user", "log", "--user", "paula")
+    assert code == 0 and [line.split()[1:] for line in out.splitlines()] == [
+        ["cli", "role_granted", "paula", "S.1/*:monitor"],
+        ["cli", "user_added", "paula", "-"],
+    ]
     code, out = edc(db, "site", "list")
     assert "S.1              SITE.1                  1  Hamburg" in out
     with write_transaction(study) as conn:

@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from storage.engine import database_url, make_engine, write_transaction
 from storage.errors import AccessDeniedError, ConflictError
@@ -13,7 +14,7 @@ from storage.migrate import current_revision, head_revision
 from storage.models import Base, FormStatus, Role, User
 from storage.signatures import form_content_hash, sign_form, signatures_of
 from storage.studies import current_metadata, list_sites, load_study, metadata_xml
-from storage.users import authenticate, get_user, list_users, set_role
+from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
 from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, STUDY_BODY, Db, study_xml
 from tests.storage.helpers import DM, audit_of, count, state_of
@@ -194,3 +195,26 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
         assert form_content_hash(conn, "S.1", "001", DM) != digest
         assert len(signatures_of(conn, "S.1", "001", DM)) == 1
     assert state_of(study, DM).status is FormStatus.IN_PROGRESS
+
+
+def test_every_user_and_role_change_is_in_the_append_only_access_log(study: Engine) -> None:
+    """Who gave or took which access, when: 21 CFR 11.10(d)/(g) ask for it to be known."""
+    with write_transaction(study) as conn:
+        add_user(conn, "nora", "nora-secret-1", by="admin1")
+        set_role(conn, "nora", "S.1", Role.INVESTIGATOR, site_oid="SITE.1", by="admin1")
+        set_role(conn, "nora", "S.1", Role.INVESTIGATOR, site_oid="SITE.1", by="admin1")  # as is
+        set_role(conn, "nora", "S.1", Role.MONITOR, site_oid="SITE.1", by="admin2")
+        log = access_log(conn, username="nora")
+    assert [(e.actor, e.event.value, e.study_oid, e.site_oid, e.role) for e in log] == [
+        ("admin2", "role_granted", "S.1", "SITE.1", "monitor"),
+        ("admin2", "role_revoked", "S.1", "SITE.1", "investigator"),
+        ("admin1", "role_granted", "S.1", "SITE.1", "investigator"),
+        ("admin1", "user_added", None, None, None),
+    ]
+    assert log[0].recorded_at.tzinfo is not None
+    for statement in ("UPDATE access_log SET actor = 'x'", "DELETE FROM access_log"):
+        with pytest.raises(DBAPIError, match="access_log is append-only"):
+            with study.begin() as conn:
+                conn.exec_driver_sql(statement)
+    with study.connect() as conn:
+        assert len(access_log(conn, username="nora")) == 4

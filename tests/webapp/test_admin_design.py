@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from click.testing import CliRunner
 
@@ -31,6 +32,20 @@ def test_admin_adds_a_user_who_can_then_sign_in(web: Web) -> None:
     assert newbie.get("/subjects/DE01-001").status_code == 404
     r = admin.post("/admin/users/newbie/role", {"role": "investigator", "site": "LOC.AT01"})
     assert r.status_code == 303 and "investigator@LOC.AT01" in admin.get("/admin/users").text
+    # The access log, newest first, names the administrator who made each change.
+    page = admin.get("/admin/users").text
+    log = page[page.index('<table class="list access-log">') :]
+    rows = re.findall(
+        r'<tr data-event="([a-z_]+)"><td>[^<]+</td><td>([^<]+)</td><td>[^<]+</td>'
+        r"<td>([^<]+)</td><td>([^<]+)</td>",
+        log,
+    )
+    assert rows[:4] == [
+        ("role_granted", "admin", "newbie", "investigator@LOC.AT01"),
+        ("role_revoked", "admin", "newbie", "monitor@LOC.AT01"),
+        ("role_granted", "admin", "newbie", "monitor@LOC.AT01"),
+        ("user_added", "admin", "newbie", "–"),
+    ]
 
 
 def test_designer_upload_shows_findings_and_refuses_a_broken_version(web: Web) -> None:

@@ -9,7 +9,7 @@ from werkzeug.wrappers.response import Response
 
 from storage.errors import NotFoundError
 from storage.models import Role
-from storage.users import add_user, list_users, set_role
+from storage.users import AccessEntry, access_log, add_user, list_users, set_role
 from webapp import access
 from webapp.pages import render
 from webapp.runtime import reading, writing
@@ -19,6 +19,7 @@ from webapp.views.subjects import served
 bp = Blueprint("admin", __name__)
 ROLES = tuple(r.value for r in Role)
 MIN_PASSWORD = 10
+LOG_ROWS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class UsersPage:
     sites: tuple[SiteRef, ...]
     error: str
     notice: str
+    log: tuple[AccessEntry, ...]
+    """The newest rows of the access log (who added users, granted and revoked roles)."""
 
 
 def _page(error: str = "", notice: str = "") -> UsersPage:
@@ -43,6 +46,7 @@ def _page(error: str = "", notice: str = "") -> UsersPage:
     with reading() as conn:
         users = list_users(conn)
         sites = sites_of(conn, study.oid)
+        log = access_log(conn, limit=LOG_ROWS)
     lines = tuple(
         UserLine(
             u.username,
@@ -54,7 +58,7 @@ def _page(error: str = "", notice: str = "") -> UsersPage:
         )
         for u in users
     )
-    return UsersPage(lines, ROLES, tuple(sites), error, notice)
+    return UsersPage(lines, ROLES, tuple(sites), error, notice, tuple(log))
 
 
 @bp.get("/admin/users")
@@ -81,8 +85,9 @@ def add() -> tuple[str, int] | Response:
         if len(password) < MIN_PASSWORD:
             raise ValueError(g.t("users.short_password", n=MIN_PASSWORD))
         with writing() as conn:
-            add_user(conn, username, password, full_name=request.form.get("full_name", ""))
-            set_role(conn, username, served().oid, role, site_oid=site)
+            by = g.viewer.username
+            add_user(conn, username, password, full_name=request.form.get("full_name", ""), by=by)
+            set_role(conn, username, served().oid, role, site_oid=site, by=by)
     except (ValueError, NotFoundError) as exc:
         return render("users.html", _page(error=str(exc)), 422)
     return redirect(url_for(".users", done=username), 303)
@@ -94,7 +99,7 @@ def role(username: str) -> tuple[str, int] | Response:
     try:
         role, site = _role_and_site()
         with writing() as conn:
-            set_role(conn, username, served().oid, role, site_oid=site)
+            set_role(conn, username, served().oid, role, site_oid=site, by=g.viewer.username)
     except (ValueError, NotFoundError) as exc:
         return render("users.html", _page(error=str(exc)), 422)
     return redirect(url_for(".users", done=username), 303)
