@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.engine import database_url, make_engine, write_transaction
 from storage.errors import AccessDeniedError, ConflictError
-from storage.migrate import current_revision, head_revision
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.models import Base, FormStatus, Role, User
 from storage.signatures import form_content_hash, sign_form, signatures_of
 from storage.studies import current_metadata, list_sites, load_study, metadata_xml
@@ -218,3 +218,19 @@ def test_every_user_and_role_change_is_in_the_append_only_access_log(study: Engi
                 conn.exec_driver_sql(statement)
     with study.connect() as conn:
         assert len(access_log(conn, username="nora")) == 4
+
+
+def test_migration_0006_adds_and_removes_the_access_log(study: Engine) -> None:
+    with write_transaction(study) as conn:
+        add_user(conn, "olga", "olga-secret-1", by="cli")
+    downgrade(study, "0005")
+    with study.connect() as conn:
+        assert current_revision(conn) == "0005"
+    upgrade(study)
+    with study.connect() as conn:
+        assert current_revision(conn) == head_revision() == "0006"
+        assert access_log(conn) == []  # a new, empty log: the old rows went with the table
+    with write_transaction(study) as conn:
+        add_user(conn, "petra", "petra-secret-1", by="cli")
+    with pytest.raises(DBAPIError, match="access_log is append-only"), study.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM access_log")
