@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -368,12 +369,19 @@ def user_set_role(
 @click.argument("subject")
 @click.option("--study", "study_oid", default=None, help="Study OID (needed if several).")
 @click.option("--item", "item_oid", default=None, help="Only this ItemOID.")
+@click.option(
+    "--source",
+    is_flag=True,
+    help="The audit entries of the system the data was imported from, as its file gave them.",
+)
 @db_option
-def audit(subject: str, study_oid: str | None, item_oid: str | None, db: str | None) -> None:
+def audit(
+    subject: str, study_oid: str | None, item_oid: str | None, source: bool, db: str | None
+) -> None:
     """The audit trail of SUBJECT (or of one item) as a table, oldest first."""
     from sqlalchemy import select
 
-    from storage.audit import history
+    from storage.audit import history, source_history
     from storage.models import Study
     from storage.subjects import find_subject
 
@@ -384,6 +392,9 @@ def audit(subject: str, study_oid: str | None, item_oid: str | None, db: str | N
                 raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
             study_oid = oids[0]
         find_subject(conn, study_oid, subject)
+        if source:
+            _echo_source_audit(source_history(conn, study_oid, subject, item_oid=item_oid))
+            return
         rows = history(conn, study_oid, subject, item_oid=item_oid)
     click.echo(
         f"{'SEQ':>6}  {'WHEN (UTC)':<19}  {'WHO':<24} {'SITE':<10} {'WHAT':<44} "
@@ -391,6 +402,8 @@ def audit(subject: str, study_oid: str | None, item_oid: str | None, db: str | N
     )
     for r in rows:
         what = r.key.describe() if r.key.item_oid else f"{r.key.form_key.form_oid} (status)"
+        if not r.key.form_oid:
+            what = "(subject created)"
         who = f"{r.username} ({r.role})"
         old = r.old_value if r.old_is_null is None else f"null:{r.old_is_null}"
         new = r.new_value if r.new_is_null is None else f"null:{r.new_is_null}"
@@ -398,6 +411,25 @@ def audit(subject: str, study_oid: str | None, item_oid: str | None, db: str | N
             f"{r.seq:>6}  {r.recorded_at:%Y-%m-%d %H:%M:%S}  {who:<24} "
             f"{r.site_oid or '-':<10} {what:<44} {r.transaction_type:<7} {old or '':<12} "
             f"{new or '':<12} {r.reason or '':<24} {r.source}"
+        )
+
+
+def _echo_source_audit(rows: list[Any]) -> None:
+    """``edc audit --source``: the source system's entries, one line each, as read."""
+    click.echo(
+        f"{'SEQ':>6}  {'WHEN (SOURCE)':<24}  {'WHO':<16} {'WHERE':<10} {'WHAT':<44} "
+        f"{'TYPE':<8} {'VALUE':<14} {'REASON':<20} IMPORTED BY"
+    )
+    for r in rows:
+        what = r.key.describe() if r.key.item_oid else "/".join(p for p in r.key[:6:2] if p)
+        if r.kind == "vendor":
+            what = f"{r.entity} (vendor log)"
+        value = r.new_value if r.old_value is None else f"{r.old_value} -> {r.new_value}"
+        click.echo(
+            f"{r.seq:>6}  {r.date_time_stamp or '-':<24}  {r.user_oid or '-':<16} "
+            f"{r.location_oid or '-':<10} {what or 'SubjectData':<44} "
+            f"{r.transaction_type or '-':<8} {value or '':<14} {r.reason or '':<20} "
+            f"{r.import_source}"
         )
 
 

@@ -310,7 +310,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "{count} AuditRecord(s), {signatures} Signature(s) of the source were read; the "
         "audit trail records this import (user, time, file) for each change, and the "
-        "source's own audit records are kept only in the source file.",
+        "source's AuditRecords are kept beside the imported data as the file gives them "
+        "(edc audit SUBJECT --source; a field's history in the web app).",
     ),
 }
 

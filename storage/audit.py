@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
-from storage.models import AuditRow, Study, Subject, TransactionType
+from storage.models import AuditRow, SourceAuditRow, Study, Subject, TransactionType
 
 AUDIT = AuditRow.__table__
 
@@ -244,6 +244,81 @@ def iter_history(
             old_unit=r["old_unit"],
             new_unit=r["new_unit"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAuditEntry:
+    """An audit entry of the system data was imported from, as the file gave it."""
+
+    seq: int
+    import_source: str
+    kind: str
+    """``AuditRecord`` or ``vendor``."""
+    entity: str | None
+    key: ItemKey
+    """Every part empty for SubjectData, the item parts empty above ItemData."""
+    transaction_type: str | None
+    old_value: str | None
+    new_value: str | None
+    user_oid: str | None
+    location_oid: str | None
+    date_time_stamp: str | None
+    reason: str | None
+    source_id: str | None
+
+
+def source_history(
+    conn: Connection,
+    study_oid: str,
+    subject_key: str,
+    *,
+    item_oid: str | None = None,
+    form: FormKey | None = None,
+) -> list[SourceAuditEntry]:
+    """The source audit entries kept with a subject's imported data (of one item or one
+    form instance), in the order they were read."""
+    s = SourceAuditRow
+    subject_id = (
+        select(Subject.id)
+        .join(Study, Study.id == Subject.study_id)
+        .where(Study.oid == study_oid, Subject.subject_key == subject_key)
+    )
+    query = select(s.__table__).where(s.subject_id == subject_id.scalar_subquery())
+    if item_oid is not None:
+        query = query.where(s.item_oid == item_oid)
+    if form is not None:
+        query = query.where(
+            s.study_event_oid == form.study_event_oid,
+            s.study_event_repeat_key == form.study_event_repeat_key,
+            s.form_oid == form.form_oid,
+            s.form_repeat_key == form.form_repeat_key,
+        )
+    return [
+        SourceAuditEntry(
+            seq=r.seq,
+            import_source=r.import_source,
+            kind=r.kind,
+            entity=r.entity,
+            key=ItemKey(
+                r.study_event_oid,
+                r.study_event_repeat_key,
+                r.form_oid,
+                r.form_repeat_key,
+                r.item_group_oid,
+                r.item_group_repeat_key,
+                r.item_oid,
+            ),
+            transaction_type=r.transaction_type,
+            old_value=r.old_value,
+            new_value=r.new_value,
+            user_oid=r.user_oid,
+            location_oid=r.location_oid,
+            date_time_stamp=r.date_time_stamp,
+            reason=r.reason,
+            source_id=r.source_id,
+        )
+        for r in conn.execute(query.order_by(s.seq))
+    ]
 
 
 def replay_entries(subject_key: str, entries: Iterable[AuditEntry]) -> SubjectSnapshot:

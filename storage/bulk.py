@@ -64,6 +64,27 @@ _FORM_COLUMNS = (
     "updated_by",
 )
 _ITEM_COLUMNS = ("item_group_id", "item_oid", "value", "is_null")
+SOURCE_AUDIT_COLUMNS = (
+    "kind",
+    "entity",
+    "study_event_oid",
+    "study_event_repeat_key",
+    "form_oid",
+    "form_repeat_key",
+    "item_group_oid",
+    "item_group_repeat_key",
+    "item_oid",
+    "transaction_type",
+    "old_value",
+    "new_value",
+    "user_oid",
+    "location_oid",
+    "date_time_stamp",
+    "reason",
+    "source_id",
+)
+"""A source audit entry as :meth:`BulkWriter.add_subject` takes it (the writer adds the
+subject and the import's source): see :class:`storage.models.SourceAuditRow`."""
 _BATCHES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "subjects": ("subjects", ("id", "study_id", "subject_key", "site_id", "created_at"), ()),
     "study_events": ("study_events", ("id", "subject_id", "study_event_oid", "repeat_key"), ()),
@@ -74,6 +95,7 @@ _BATCHES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "item_units": ("item_data", ("id", *_ITEM_COLUMNS, "unit"), ()),
     "audit_trail": ("audit_trail", AUDIT_COLUMNS, ()),
     "audit_units": ("audit_trail", ROW_COLUMNS, ()),
+    "source_audit": ("source_audit", ("subject_id", "import_source", *SOURCE_AUDIT_COLUMNS), ()),
 }
 """The rows a batch buffers, written in this order: name -> (table, the columns each row
 gives, the columns written NULL in every row). Rows are buffered flat, value after value in
@@ -322,12 +344,14 @@ class BulkWriter:
         site_oid: str | None,
         items: Iterable[tuple[ItemKey, EnteredValue]],
         units: Mapping[ItemKey, str] | None = None,
+        source_audit: Iterable[tuple[Any, ...]] = (),
     ) -> None:
         """Import one subject's values; None or "" removes a value, IsNull records a null.
 
         ``units``: the MeasurementUnitOID given with a value (one of its ItemDef's
         MeasurementUnitRefs, else a problem); a value given without one keeps the unit stored
-        with it, as in ``save_form``."""
+        with it, as in ``save_form``. ``source_audit``: the source system's audit entries
+        for this subject (tuples of :data:`SOURCE_AUDIT_COLUMNS`), kept as given."""
         if len(self._infos) > _MAX_KEYS:
             self._infos.clear()
             self._interned.clear()
@@ -337,6 +361,11 @@ class BulkWriter:
         new_subject: SubjectRef | None = None
         if existing is None:
             new_subject = self._new_subject(subject_key, site_id)
+        owner = new_subject.id if new_subject is not None else self._subjects[subject_key][0]
+        kept = self._rows["source_audit"]
+        for entry in source_audit:
+            kept += (owner, self.source, *entry)
+        if new_subject is not None:
             one_pass = not units and self._one_pass_misses <= max(20, self._created // 2)
             if self._derive and one_pass:
                 items = items if isinstance(items, list | tuple) else list(items)
@@ -415,7 +444,7 @@ class BulkWriter:
         """Flush a full batch: ``batch_size`` rows, counting each value's audit row."""
         items, audit = (
             self._count("item_data") + self._count("item_values") + self._count("item_units"),
-            self._count("audit_trail") + self._count("audit_units"),
+            self._count("audit_trail") + self._count("audit_units") + self._count("source_audit"),
         )
         if (items * 2 if self._derive else items) + audit >= self.batch_size:
             self._flush()

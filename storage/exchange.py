@@ -129,17 +129,70 @@ def entered_values(subject: SubjectRecord) -> list[tuple[ItemKey, EnteredValue]]
     return out
 
 
-def entered_units(subject: SubjectRecord) -> dict[ItemKey, str]:
-    """The MeasurementUnitOID given with each value that has one (ItemData's
-    MeasurementUnitRef); a later ItemData of the same key wins, as for its value."""
-    return {
-        i.key: i.unit_oid
-        for event in subject.events
-        for form in event.forms
-        for group in form.groups
-        for i in group.items
-        if i.unit_oid is not None and i.value is not None
-    }
+def entered_extras(subject: SubjectRecord) -> tuple[dict[ItemKey, str], list[tuple[Any, ...]]]:
+    """What an import keeps beside the values, in one pass over the subject's ItemData:
+    the MeasurementUnitOID given with each value (a later ItemData of the same key wins, as
+    for its value), and the source's audit entries as rows of ``SOURCE_AUDIT_COLUMNS``:
+    every AuditRecord (SubjectData, StudyEventData, FormData, ItemGroupData, ItemData) and
+    every vendor audit entry (OpenClinica:AuditLog), in document order."""
+    units: dict[ItemKey, str] = {}
+    audit: list[tuple[Any, ...]] = []
+    if subject.audit is not None:
+        audit.append(_source_row(_NO_KEY, subject.transaction_type, None, subject.audit))
+    for event in subject.events:
+        if event.audit is not None:
+            key = (event.study_event_oid, event.repeat_key, "", "", "", "", "")
+            audit.append(_source_row(key, event.transaction_type, None, event.audit))
+        for form in event.forms:
+            if form.audit is not None:
+                key = (event.study_event_oid, event.repeat_key, form.form_oid, form.repeat_key)
+                audit.append(
+                    _source_row((*key, "", "", ""), form.transaction_type, None, form.audit)
+                )
+            for group in form.groups:
+                if group.audit is not None:
+                    key = (
+                        event.study_event_oid,
+                        event.repeat_key,
+                        form.form_oid,
+                        form.repeat_key,
+                        group.item_group_oid,
+                        group.repeat_key,
+                        "",
+                    )
+                    audit.append(_source_row(key, group.transaction_type, None, group.audit))
+                for i in group.items:
+                    if i.unit_oid is not None and i.value is not None:
+                        units[i.key] = i.unit_oid
+                    if i.audit is not None:
+                        audit.append(_source_row(i.key, i.transaction_type, i.value, i.audit))
+    audit += [
+        ("vendor", v.entity, *_NO_KEY, v.action, v.old_value, v.new_value, v.user, None,
+         v.date_time_stamp, None, None)
+        for v in subject.vendor_audit
+    ]  # fmt: skip
+    return units, audit
+
+
+_NO_KEY = ("", "", "", "", "", "", "")
+
+
+def _source_row(
+    key: tuple[str, ...], transaction_type: str | None, value: str | None, audit: AuditRecord
+) -> tuple[Any, ...]:
+    return (
+        "AuditRecord",
+        None,
+        *key,
+        transaction_type,
+        None,
+        value,
+        audit.user_oid,
+        audit.location_oid,
+        audit.date_time_stamp,
+        audit.reason_for_change,
+        audit.source_id,
+    )
 
 
 def _entered(item: ItemValue, inherited: str | None) -> tuple[ItemKey, EnteredValue]:
@@ -187,7 +240,8 @@ def import_subjects(
     for record in subjects:
         values = entered_values(record)
         before = len(writer.problems)
-        writer.add_subject(record.subject_key, record.site_oid, values, entered_units(record))
+        units, source_audit = entered_extras(record)
+        writer.add_subject(record.subject_key, record.site_oid, values, units, source_audit)
         outcome.subjects += 1
         outcome.items_read += len(values)
         if len(writer.problems) > before:

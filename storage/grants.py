@@ -13,7 +13,7 @@ import re
 from storage.models import Base
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-APPEND_ONLY = ("audit_trail", "access_log")
+APPEND_ONLY = ("audit_trail", "access_log", "source_audit")
 
 
 def _ident(name: str) -> str:

@@ -310,6 +310,42 @@ class AuditRow(Base):
     """The form version this change produced."""
 
 
+class SourceAuditRow(Base):
+    """An audit entry of the system a file was imported from, kept as the file gave it.
+
+    ``kind``: ``AuditRecord`` (ODM, on the element the key names: every key column empty for
+    SubjectData, item columns empty above ItemData) or ``vendor`` (an entry a vendor keeps
+    outside ODM, e.g. OpenClinica:AuditLog, with its ``entity``). ``import_source`` is the
+    ``source`` of the import's own audit rows (``import:<FileOID>:<sha256>``). Append-only.
+    """
+
+    __tablename__ = "source_audit"
+    __table_args__ = (Index("ix_source_audit_subject_seq", "subject_id", "seq"),)
+    seq: Mapped[int] = mapped_column(ID, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    import_source: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str | None] = mapped_column(String(200))
+    study_event_oid: Mapped[str] = mapped_column(OID)
+    study_event_repeat_key: Mapped[str] = mapped_column(REPEAT_KEY)
+    form_oid: Mapped[str] = mapped_column(OID)
+    form_repeat_key: Mapped[str] = mapped_column(REPEAT_KEY)
+    item_group_oid: Mapped[str] = mapped_column(OID)
+    item_group_repeat_key: Mapped[str] = mapped_column(REPEAT_KEY)
+    item_oid: Mapped[str] = mapped_column(OID)
+    transaction_type: Mapped[str | None] = mapped_column(String(50))
+    """The element's TransactionType (a vendor entry: its action)."""
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    """The ItemData's Value in the file (a vendor entry: its old and new value)."""
+    user_oid: Mapped[str | None] = mapped_column(String(200))
+    location_oid: Mapped[str | None] = mapped_column(String(200))
+    date_time_stamp: Mapped[str | None] = mapped_column(String(50))
+    """As written in the file (ODM: xs:dateTime)."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(Text)
+
+
 class Query(Base):
     """A data query on one item: from a soft check (``origin='check'``) or from a person."""
 

@@ -121,6 +121,11 @@ _EN: dict[str, str] = {
     "history.reason": "Reason",
     "history.source": "Source",
     "history.none": "No changes recorded for this item yet.",
+    "history.source_title": "Audit trail of the source system",
+    "history.source_help": "Imported with the value: who changed it in the system it came "
+    "from, when and why, as that system's file recorded it.",
+    "history.where": "Where",
+    "history.imported": "Imported from",
     "queries.title": "Queries",
     "queries.subject": "Subject",
     "queries.status": "Status",
@@ -321,6 +326,11 @@ _DE: dict[str, str] = {
     "history.reason": "Grund",
     "history.source": "Quelle",
     "history.none": "Für dieses Feld sind noch keine Änderungen erfasst.",
+    "history.source_title": "Audit-Trail des Quellsystems",
+    "history.source_help": "Mit dem Wert importiert: wer ihn im Quellsystem wann und warum "
+    "geändert hat, wie die Datei dieses Systems es festhält.",
+    "history.where": "Wo",
+    "history.imported": "Importiert aus",
     "queries.title": "Rückfragen",
     "queries.subject": "Patient",
     "queries.status": "Status",

@@ -328,3 +328,94 @@ def test_the_unit_given_with_a_value_is_imported_and_exported(db: str, tmp_path:
             for r in i.iterfind("odm:MeasurementUnitRef", ns)
         }
         assert units == {("IT.HEIGHT", "MU.CM")}, mode
+
+
+AUDIT_RECORD = (
+    '<AuditRecord><UserRef UserOID="jdoe"/><LocationRef LocationOID="LOC.1"/>'
+    "<DateTimeStamp>2019-03-02T10:15:00Z</DateTimeStamp>"
+    "<ReasonForChange>Corrected from chart</ReasonForChange><SourceID>EDC-X</SourceID>"
+    "</AuditRecord>"
+)
+
+
+def test_the_source_audit_records_are_kept_beside_the_imported_data(
+    db: str, tmp_path: Path
+) -> None:
+    """Who changed a value in the system it came from, when and why, stays readable after
+    the import (edc audit --source), append-only; the import's own rows stay as they were."""
+    source = _data_file(tmp_path)
+    text = source.read_text(encoding="utf-8")
+    sex = '<ItemData ItemOID="IT.SEX" Value="F"/>'
+    subject = '<SubjectData SubjectKey="001">'
+    assert sex in text and subject in text
+    text = text.replace(sex, sex[:-2] + ">" + AUDIT_RECORD + "</ItemData>")
+    text = text.replace(subject, subject + AUDIT_RECORD.replace("jdoe", "admin7"))
+    source.write_text(text, encoding="utf-8")
+    result = _edc("import", str(source), "--user", "dm", db=db)
+    assert result.exit_code == 0, result.output
+    assert "2 AuditRecord(s)" in result.output and "kept beside the imported data" in result.output
+    result = _edc("audit", "001", "--source", db=db)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()[1:]
+    assert len(lines) == 2
+    assert lines[0].split()[1:4] == ["2019-03-02T10:15:00Z", "admin7", "LOC.1"]
+    assert "SubjectData" in lines[0]
+    item = lines[1].split()
+    assert item[1:5] == ["2019-03-02T10:15:00Z", "jdoe", "LOC.1", "SE.BASE/F.DM/IG.DM/IT.SEX"]
+    assert "F" in item and "Corrected from chart" in lines[1]
+    assert lines[1].endswith(item[-1]) and item[-1].startswith("import:")
+    result = _edc("audit", "001", "--source", "--item", "IT.HEIGHT", db=db)
+    assert result.output.splitlines()[1:] == []
+    assert _count(db, "source_audit") == 2
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.engine import make_engine
+
+    engine = make_engine(db)
+    try:
+        for statement in ("UPDATE source_audit SET user_oid = 'x'", "DELETE FROM source_audit"):
+            with pytest.raises(DBAPIError, match="source_audit is append-only"):
+                with engine.begin() as conn:
+                    conn.execute(sql(statement))
+    finally:
+        engine.dispose()
+
+
+def test_an_audit_export_imported_elsewhere_keeps_who_changed_what_when(
+    db: str, tmp_path: Path
+) -> None:
+    """Moving a study between two databases: the second keeps the first one's audit trail
+    as source entries (user, time, reason of every change)."""
+    assert _edc("import", str(_data_file(tmp_path)), "--user", "dm", db=db).exit_code == 0
+    changed = _data_file(tmp_path, "changed.xml", sex="F")
+    result = _edc("import", str(changed), "--user", "dm", "--reason", "Chart review", db=db)
+    assert result.exit_code == 0, result.output
+    trail = tmp_path / "trail.xml"
+    assert (
+        _edc("export", "odm", "--transactional", "--audit", "-o", str(trail), db=db).exit_code == 0
+    )
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    study = tmp_path / "study.xml"
+    for args in (
+        ("db", "upgrade"),
+        ("study", "load", str(study)),
+        ("user", "add", "dm2", "--password", "pw"),
+        ("user", "set-role", "dm2", "data_manager", "--study", "S.1"),
+        ("import", str(trail), "--user", "dm2", "--reason", "Migration"),
+    ):
+        result = _edc(*args, db=second)
+        assert result.exit_code == 0, result.output
+    from storage.audit import source_history
+    from storage.engine import make_engine
+
+    engine = make_engine(second)
+    with engine.connect() as conn:
+        kept = source_history(conn, "S.1", "002", item_oid="IT.SEX")
+    engine.dispose()
+    assert [(e.transaction_type, e.new_value, e.user_oid, e.reason) for e in kept] == [
+        ("Insert", "M", "dm", None),
+        ("Update", "F", "dm", "Chart review"),
+    ]
+    assert all(e.date_time_stamp and e.date_time_stamp.endswith("Z") for e in kept)
+    assert kept[0].source_id and kept[0].source_id.startswith("import:")  # the first import

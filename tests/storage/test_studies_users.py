@@ -228,7 +228,7 @@ def test_migration_0006_adds_and_removes_the_access_log(study: Engine) -> None:
         assert current_revision(conn) == "0005"
     upgrade(study)
     with study.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0006"
+        assert current_revision(conn) == head_revision()
         assert access_log(conn) == []  # a new, empty log: the old rows went with the table
     with write_transaction(study) as conn:
         add_user(conn, "petra", "petra-secret-1", by="cli")

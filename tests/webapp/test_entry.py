@@ -4,7 +4,11 @@ for change, stale saves, the eligibility gate, item history, SDV, lock and signa
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from click.testing import CliRunner
+
+from cli import main
 from tests.webapp.conftest import PASSWORD, SUBJECT_A, Web
 from tests.webapp.helpers import CONSENT, DEMOGRAPHICS, ELIG, ELIGIBLE, rows
 
@@ -270,3 +274,43 @@ def test_the_unit_chosen_with_a_value_is_saved_shown_again_and_in_the_history(
     r = inv.post(url, bad)
     assert r.status_code == 422 and rows(web.engine) == before
     assert "is not a unit of IT.RF_ALB" in r.text
+
+
+def test_the_history_shows_the_source_systems_audit_of_an_imported_value(
+    web: Web, tmp_path: Path
+) -> None:
+    data = tmp_path / "from-other-edc.xml"
+    data.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileOID="F.OTHER" '
+        'FileType="Transactional" CreationDateTime="2026-01-01T00:00:00Z">'
+        '<ClinicalData StudyOID="ST.BTZ_RETREAT" MetaDataVersionOID="MDV.BTZ_RETREAT.1">'
+        f'<SubjectData SubjectKey="{SUBJECT_A}"><SiteRef LocationOID="LOC.DE01"/>'
+        '<StudyEventData StudyEventOID="SE.ELIG"><FormData FormOID="F.IC">'
+        '<ItemGroupData ItemGroupOID="IG.IC"><ItemData ItemOID="IT.IC_REQ" Value="N" '
+        'TransactionType="Insert"><AuditRecord><UserRef UserOID="site.nurse"/>'
+        '<LocationRef LocationOID="LOC.DE01"/><DateTimeStamp>2019-05-06T08:00:00Z'
+        "</DateTimeStamp><ReasonForChange>Entered from the consent log</ReasonForChange>"
+        "</AuditRecord></ItemData></ItemGroupData></FormData></StudyEventData>"
+        "</SubjectData></ClinicalData></ODM>",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["import", str(data), "--user", "dm", "--db", web.url])
+    assert result.exit_code == 0, result.output
+    inv = web.client("inv_a")
+    page = inv.get(A_CONSENT).text
+    link = re.search(r'<a class="history-link" href="([^"]+IT.IC_REQ[^"]*)"', page)
+    assert link is not None
+    history = inv.get(link.group(1).replace("&amp;", "&")).text
+    source = history[history.index('<table class="list source-history">') :]
+    cells = re.findall(r"<td>([^<]*)</td>", source[: source.index("</table>")])
+    assert cells[:6] == [
+        "2019-05-06T08:00:00Z",
+        "site.nurse",
+        "LOC.DE01",
+        "Insert",
+        "N",
+        "Entered from the consent log",
+    ]
+    assert cells[6].startswith("import:F.OTHER:")
+    assert "Audit trail of the source system" in history

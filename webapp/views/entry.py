@@ -25,7 +25,7 @@ from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from renderers.html import SCRIPTS, FieldRef, FormState, field_name, parse_field_name
 from renderers.html.naming import FieldNameError
-from storage.audit import history
+from storage.audit import history, source_history
 from storage.errors import (
     ChangeSince,
     ConflictError,
@@ -410,12 +410,26 @@ class HistoryLine:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLine:
+    """An audit entry of the system the value was imported from, as its file gave it."""
+
+    when: str
+    who: str
+    where: str
+    change: str
+    value: str
+    reason: str
+    imported: str
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryPage:
     subject_key: str
     item: str
     question: str
     form_url: str
     lines: tuple[HistoryLine, ...]
+    source_lines: tuple[SourceLine, ...] = ()
 
 
 def _shown(value: str | None, is_null: str | None, unit: str = "") -> str:
@@ -439,6 +453,7 @@ def item_history(
         raise HttpError(404, "") from exc
     with reading() as conn:
         rows = history(conn, p.study.oid, subject_key, item_oid=ref.item_oid, form=p.key)
+        kept = source_history(conn, p.study.oid, subject_key, item_oid=ref.item_oid, form=p.key)
     item = p.study.mdv.item_defs.get(ref.item_oid)
     lines = tuple(
         HistoryLine(
@@ -461,6 +476,20 @@ def item_history(
         p.study.text(item.question, g.lang) if item else ref.item_oid,
         _form_urls(p).form,
         lines,
+        tuple(
+            SourceLine(
+                s.date_time_stamp or "",
+                s.user_oid or "",
+                s.location_oid or "",
+                s.transaction_type or "",
+                s.new_value or "",
+                s.reason or "",
+                s.import_source,
+            )
+            for s in kept
+            if s.key.item_group_oid == ref.ig_oid
+            and s.key.item_group_repeat_key == ref.ig_repeat_key
+        ),
     )
     return render("history.html", page)
 
