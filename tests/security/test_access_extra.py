@@ -220,3 +220,19 @@ def test_no_command_changes_an_existing_audit_row(
     after = audit_rows(web)
     assert after[: len(before)] == before
     assert len(after) > len(before)  # commands that write appended rows; none changed one
+
+
+def test_signing_in_again_ends_the_previous_session_of_that_browser(web: Web) -> None:
+    """A second sign-in (another user at a shared workstation) ends the first session in the
+    database too: its cookie, if copied before, no longer opens anything."""
+    browser = web.client()
+    browser.login("inv_a")
+    first = cookie(browser)
+    assert browser.get("/sites").status_code == 200
+    browser.login("mon_a")
+    assert cookie(browser) not in ("", first)
+    assert '<span class="user" title="Monitor (DE01)">Mon A<' in browser.get("/sites").text
+    copied = web.client()
+    copied.c.set_cookie("edc_session", first, domain="localhost")
+    r = copied.get("/sites")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")

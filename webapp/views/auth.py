@@ -43,8 +43,11 @@ def login_post() -> tuple[str, int] | Response:
     password = request.form.get("password", "")
     target = request.form.get("next", "")
     rt = runtime()
+    previous = session.get("sid")
     with writing() as conn:
         result = sessions.sign_in(conn, rt.settings, username, password, request.remote_addr or "")
+        if result.token is not None and isinstance(previous, str):
+            sessions.sign_out(conn, previous)  # signing in again ends this browser's last session
     if result.token is None:
         if result.throttled:
             error = g.t("login.throttled", minutes=rt.settings.login_window_minutes)
