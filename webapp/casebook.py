@@ -262,7 +262,9 @@ def casebook_lines(
         ]
         name = study.event_name(event, lang)
         used = event_keys.get(event.oid, set())
-        instances = sorted(used if event.repeating else used | {""}, key=repeat_order)
+        # A non-repeating event has the one instance with no key, or the keys data came
+        # with from an EDC that numbers every event (then no empty one beside them).
+        instances = sorted(used if event.repeating else used or {""}, key=repeat_order)
         for erk in instances:
             lines, more = [], []
             for ref in refs:
@@ -274,7 +276,7 @@ def casebook_lines(
                         fresh = FormKey(event.oid, erk, ref.form_oid, next_repeat_key(keys))
                         more.append((study.form_name(ref.form_oid, lang), fresh))
                 else:
-                    shown = sorted(keys | {""}, key=repeat_order)
+                    shown = sorted(keys or {""}, key=repeat_order)
                 lines += [line(FormKey(event.oid, erk, ref.form_oid, frk)) for frk in shown]
             events.append(EventLine(event.oid, erk, name, tuple(lines), tuple(more)))
         if event.repeating and refs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from threading import Lock
 
@@ -85,20 +86,24 @@ class StudyContext:
         event = self.mdv.study_event_defs.get(event_oid)
         return event is not None and any(r.form_oid == form_oid for r in event.form_refs)
 
-    def may_open(self, key: FormKey) -> bool:
-        """A form instance a user may start: the form is in the event, and a repeat key is
-        given (1 to 100 characters) exactly where its StudyEventDef or FormDef repeats."""
+    def may_open(self, key: FormKey, stored: Collection[FormKey] = ()) -> bool:
+        """A form instance a user may open: the form is in the event, and a repeat key is
+        given (1 to 100 characters) exactly where its StudyEventDef or FormDef repeats, or
+        is one data was stored under (``stored``: the subject's form instances), as an
+        import from an EDC that numbers every event leaves it (``SE.X`` key ``1``)."""
         if not self.has_form(key.study_event_oid, key.form_oid):
             return False
         event = self.mdv.study_event_defs[key.study_event_oid]
         form = self.mdv.form_defs.get(key.form_oid)
-        return all(
-            (rk != "") == repeating and len(rk) <= MAX_REPEAT_KEY
-            for rk, repeating in (
-                (key.study_event_repeat_key, event.repeating),
-                (key.form_repeat_key, form is not None and form.repeating),
-            )
+        erk, frk = key.study_event_repeat_key, key.form_repeat_key
+        if len(erk) > MAX_REPEAT_KEY or len(frk) > MAX_REPEAT_KEY:
+            return False
+        event_ok = (erk != "") == event.repeating or any(
+            (k.study_event_oid, k.study_event_repeat_key) == (key.study_event_oid, erk)
+            for k in stored
         )
+        form_ok = (frk != "") == (form is not None and form.repeating) or key in stored
+        return event_ok and form_ok
 
     def query_fields(self, form_oid: str, lang: str) -> tuple[tuple[str, str], ...]:
         """(field name, "ItemOID: question") of each item of the form's non-repeating groups,

@@ -15,10 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from cli import main
 from storage.engine import make_engine, write_transaction
 from storage.migrate import upgrade
 from storage.models import Form, ItemData, ItemGroup, StudyEvent
@@ -264,3 +266,34 @@ def test_url_key_segments_that_name_no_key(segment: str) -> None:
         return
     with pytest.raises(ValueError):
         decode_key(segment)
+
+
+def test_an_event_imported_with_a_repeat_key_it_does_not_need_stays_one_instance(
+    web: Web, tmp_path: Path
+) -> None:
+    """OpenClinica numbers every event (StudyEventRepeatKey="1" on a non-repeating one): the
+    casebook shows that instance alone, and its other forms are entered under the same key."""
+    data = tmp_path / "oc.xml"
+    data.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" ODMVersion="1.3.2" FileOID="F.OC" '
+        'FileType="Snapshot" CreationDateTime="2026-01-01T00:00:00Z">'
+        '<ClinicalData StudyOID="ST.BTZ_RETREAT" MetaDataVersionOID="MDV.BTZ_RETREAT.1">'
+        f'<SubjectData SubjectKey="{SUBJECT_A}"><SiteRef LocationOID="LOC.DE01"/>'
+        '<StudyEventData StudyEventOID="SE.EOS" StudyEventRepeatKey="1">'
+        '<FormData FormOID="F.EOS"><ItemGroupData ItemGroupOID="IG.DS">'
+        '<ItemData ItemOID="IT.DS_COMPL" Value="N"/><ItemData ItemOID="IT.DS_REAS" '
+        'Value="NOTELIG"/></ItemGroupData></FormData>'
+        "</StudyEventData></SubjectData></ClinicalData></ODM>",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["import", str(data), "--user", "dm", "--db", web.url])
+    assert result.exit_code == 0, result.output
+    inv = web.client("inv_a")
+    casebook = inv.get(A).text
+    assert [s for s in sections(casebook) if s[0] == "SE.EOS"] == [("SE.EOS", "1")]
+    url = f"{A}/SE.EOS/1/F.EOS/~"
+    assert f'href="{url}"' in casebook
+    page = inv.get(url)
+    assert page.status_code == 200 and 'value="N" checked' in page.text
+    assert inv.get(f"{A}/SE.EOS/2/F.EOS/~").status_code == 404  # no such instance stored

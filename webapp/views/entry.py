@@ -149,7 +149,7 @@ def _place(
     key = FormKey(event_oid, event_repeat, form_oid, form_repeat)
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
-        if not study.may_open(key) and key not in stored_forms(conn, subject.id):
+        if not study.may_open(key) and not study.may_open(key, stored_forms(conn, subject.id)):
             raise HttpError(404, "")
     return Place(study, subject, key)
 

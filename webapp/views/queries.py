@@ -127,7 +127,7 @@ def subject_queries(subject_key: str) -> Response:
         raise HttpError(400, g.t("queries.bad_item"))
     if not study.may_open(form):
         with reading() as conn:
-            if form not in stored_forms(conn, subject.id):
+            if not study.may_open(form, stored_forms(conn, subject.id)):
                 raise HttpError(400, g.t("queries.bad_item"))
     with writing() as conn:
         open_query(
