@@ -159,6 +159,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    """Set by an administrator's reset: the one-time password only opens the change form."""
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RoleAssignment(Base):
@@ -182,6 +185,13 @@ class AccessEvent(StrEnum):
     USER_ADDED = "user_added"
     ROLE_GRANTED = "role_granted"
     ROLE_REVOKED = "role_revoked"
+    USER_DEACTIVATED = "user_deactivated"
+    USER_ACTIVATED = "user_activated"
+    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
+    SITE_ADDED = "site_added"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGNATURE_FAILED = "signature_failed"
 
 
 class AccessLogRow(Base):
@@ -192,7 +202,7 @@ class AccessLogRow(Base):
     """
 
     __tablename__ = "access_log"
-    __table_args__ = (CheckConstraint(_in("event", AccessEvent), name="event"),)
+    __table_args__ = (CheckConstraint(_one_of("event", AccessEvent), name="event"),)
     seq: Mapped[int] = mapped_column(ID, primary_key=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(100))
@@ -202,6 +212,8 @@ class AccessLogRow(Base):
     study_oid: Mapped[str | None] = mapped_column(OID)
     site_oid: Mapped[str | None] = mapped_column(OID)
     role: Mapped[str | None] = mapped_column(String(20))
+    client: Mapped[str | None] = mapped_column(String(64))
+    """The client address of the web request behind the row; NULL from the CLI."""
 
 
 class Subject(Base):

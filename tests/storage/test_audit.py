@@ -224,7 +224,8 @@ def test_migration_0005_rebuilds_the_transaction_type_check_and_keeps_the_trail(
     assert "transaction_type = 'Status'" in _check_text(db)
     downgrade(study, "0004")
     assert "transaction_type IN ('Insert'" in _check_text(db) or "ANY" in _check_text(db)
-    assert dump(study) == before
+    # later revisions add columns elsewhere (0008: users); the trail itself is whole
+    assert dump(study)["audit_trail"] == before["audit_trail"]
     upgrade(study)
     assert "transaction_type = 'Status'" in _check_text(db)
     assert dump(study) == before
