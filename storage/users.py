@@ -162,18 +162,22 @@ def _log(
     event: AccessEvent,
     username: str,
     where: tuple[str | None, str | None, str | None] = (None, None, None),
+    *,
+    client: str | None = None,
 ) -> None:
-    """One access-log row; ``where``: (study, site, role) of a role row."""
+    """One access-log row; ``where``: (study, site, role) of a role row; ``client``: the
+    address of the web request behind it (None from the CLI)."""
     study_oid, site_oid, role = where
     conn.execute(
         insert(AccessLogRow).values(
             recorded_at=datetime.now(UTC),
-            actor=actor,
+            actor=actor[:100],
             event=event.value,
-            username=username,
+            username=username[:100],
             study_oid=study_oid,
             site_oid=site_oid,
             role=role,
+            client=None if client is None else client[:64],
         )
     )
 
