@@ -86,3 +86,20 @@ def walk(node: Expr) -> list[Expr]:
         elif isinstance(n, Call):
             out.extend(n.args)
     return out
+
+
+def depth(node: Expr) -> int:
+    """Operator levels of ``node``'s tree (a literal or reference is 0), without recursion."""
+    deepest, todo = 0, [(node, 0)]
+    while todo:
+        n, d = todo.pop()
+        deepest = max(deepest, d)
+        if isinstance(n, Unary):
+            todo.append((n.operand, d + 1))
+        elif isinstance(n, Binary):
+            todo += [(n.left, d + 1), (n.right, d + 1)]
+        elif isinstance(n, InList):
+            todo += [(x, d + 1) for x in (n.operand, *n.options)]
+        elif isinstance(n, Call):
+            todo += [(x, d + 1) for x in n.args]
+    return deepest

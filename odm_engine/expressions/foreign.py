@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from odm_engine import model as m
 from odm_engine.expressions import values
-from odm_engine.expressions.ast import Binary, Call, Expr, Literal, Ref, Unary
+from odm_engine.expressions.ast import Binary, Call, Expr, Literal, Ref, Unary, depth
+from odm_engine.expressions.parser import MAX_DEPTH
 from odm_engine.expressions.printer import to_text
 
 
@@ -37,6 +38,9 @@ class Untranslatable:
 
 class _Fail(Exception):
     pass
+
+
+_TOO_DEEP = f"it nests more than {MAX_DEPTH} levels deep"
 
 
 def dialect_name(context: str) -> str:
@@ -60,6 +64,8 @@ def translate(
             return Translated(dialect, _xpath(text, mdv))
         if lowered in ("openedc", "redcap:branchinglogic", "redcap:calculation"):
             tree = _Parser(text, mdv, redcap=lowered != "openedc").parse()
+            if depth(tree) > MAX_DEPTH:
+                raise _Fail(_TOO_DEEP)
             if lowered == "redcap:branchinglogic":
                 tree = Unary("not", tree)
             return Translated(dialect, to_text(tree))
@@ -175,6 +181,7 @@ class _Parser:
                 self.tokens.append((kind, value))
             pos = match.end()
         self.i = 0
+        self.depth = 0
 
     def _is_path(self, name: str) -> bool:
         group, item = name.split("-", 1)
@@ -197,6 +204,15 @@ class _Parser:
         return out
 
     def expr(self, floor: int) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Fail(_TOO_DEEP)
+        try:
+            return self._expr(floor)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, floor: int) -> Expr:
         left = self.unary()
         while True:
             kind, op = self.peek()

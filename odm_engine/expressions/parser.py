@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
+from typing import cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -17,13 +18,21 @@ from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedToken,
-    VisitError,
 )
 
 from odm_engine.expressions.ast import Binary, Call, Expr, InList, Literal, Ref, Unary
 
 MAX_LENGTH = 10_000
 """Longer expressions are refused: no study needs them and they only cost time."""
+
+MAX_DEPTH = 100
+"""Deeper expressions are refused before parsing (docs/expressions.md §Nesting): each operator
+counts one level inside its parentheses, each pair of parentheses or function call one more."""
+_TOO_DEEP = (
+    f"the expression nests more than {MAX_DEPTH} levels deep (each operator counts one level "
+    "inside its parentheses, each pair of parentheses or function call one more); split it "
+    "into several conditions or derived items"
+)
 
 _DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 _DATETIME = re.compile(
@@ -65,6 +74,15 @@ class SyntaxProblem:
     message: str
     line: int
     column: int
+
+
+_NO_STACK = SyntaxProblem(
+    "the expression was not parsed: the calling code left too little stack; call parse from a "
+    "shallower place",
+    1,
+    1,
+)
+"""Built in advance: when the stack is exhausted there is no room left to build it."""
 
 
 class _LiteralError(ValueError):
@@ -170,10 +188,55 @@ class _ToAst(Transformer[Token, Expr]):
         return Literal("null", "null", token.start_pos or 0)
 
 
+def _grammar() -> str:
+    return resources.files("odm_engine.expressions").joinpath("grammar.lark").read_text()
+
+
 @cache
 def _parser() -> Lark:
-    grammar = resources.files("odm_engine.expressions").joinpath("grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=False)
+    # The transformer runs inside the LALR loop: no parse tree, no recursion over one.
+    return Lark(_grammar(), parser="lalr", lexer="contextual", transformer=_ToAst())
+
+
+@cache
+def _scanner() -> Lark:
+    return Lark(_grammar(), parser=None, lexer="basic")
+
+
+_OPERATORS = frozenset({"OR", "AND", "NOT", "IN", "COMPARE", "ADD_OP", "MUL_OP", "MINUS"})
+
+
+def _too_deep(text: str) -> int | None:
+    """Offset of the token at which ``text`` nests deeper than MAX_DEPTH, else None.
+
+    One pass over the tokens, no recursion. A group (the whole text, or the inside of a pair
+    of parentheses) is as deep as its operators plus its deepest inner group plus one: an
+    upper bound on the depth of the tree it becomes, whatever the precedence. For the groups
+    open around the current token, ``outer`` keeps (c, a) such that the whole text is at
+    least max(c, a + depth of the innermost group so far) deep.
+    """
+    groups = [[0, 0]]  # per open group: [operators so far, deepest closed inner group + 1]
+    outer = [(0, 0)]
+    try:
+        for token in _scanner().lex(text):
+            if token.type in _OPERATORS:
+                groups[-1][0] += 1
+            elif token.type == "LPAR":
+                (ops, inner), (c, a) = groups[-1], outer[-1]
+                outer.append((max(c, a + ops + inner), a + ops + 1))
+                groups.append([0, 0])
+            elif token.type == "RPAR" and len(groups) > 1:
+                ops, inner = groups.pop()
+                outer.pop()
+                groups[-1][1] = max(groups[-1][1], 1 + ops + inner)
+            else:
+                continue
+            (ops, inner), (c, a) = groups[-1], outer[-1]
+            if max(c, a + ops + inner) > MAX_DEPTH:
+                return token.start_pos or 0
+    except LarkError:
+        return None  # the parser reports the character it cannot read
+    return None
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:
@@ -232,16 +295,16 @@ def parse(text: str) -> Expr | SyntaxProblem:
     if len(text) > MAX_LENGTH:
         return SyntaxProblem(f"the expression is longer than {MAX_LENGTH} characters", 1, 1)
     try:
-        tree = _parser().parse(text)
-        result: Expr = _ToAst().transform(tree)
-    except VisitError as exc:
-        inner = exc.orig_exc
-        if isinstance(inner, _LiteralError):
-            line, col = _line_col(text, inner.pos)
-            return SyntaxProblem(str(inner), line, col)
-        raise
+        deep = _too_deep(text)
+        if deep is not None:
+            return SyntaxProblem(_TOO_DEEP, *_line_col(text, deep))
+        # lark types parse() as giving a Tree; with transformer=_ToAst it gives our Expr
+        result = cast(Expr, _parser().parse(text))
+    except _LiteralError as exc:
+        line, col = _line_col(text, exc.pos)
+        return SyntaxProblem(str(exc), line, col)
     except LarkError as exc:
         return _problem(text, exc)
-    except RecursionError:
-        return SyntaxProblem("the expression is nested too deeply", 1, 1)
+    except RecursionError:  # the caller left parse almost no stack
+        return _NO_STACK
     return result
