@@ -121,7 +121,7 @@ def prepare_db(db: Path, odm_file: Path) -> None:
     upgrade(engine)
     with write_transaction(engine) as conn:
         load_study(conn, metadata, path="bench.xml")
-        add_user(conn, "dm", "pw")
+        add_user(conn, "dm", "import-manager-pw")
         set_role(conn, "dm", STUDY, "data_manager")
     engine.dispose()
 

@@ -107,7 +107,7 @@ def _setup(url: str) -> Any:
     with write_transaction(engine) as conn:
         result = load_study(conn, _odm())
         assert result.status == "stored", [f.format() for f in result.findings]
-        add_user(conn, "bench", "bench-password")
+        add_user(conn, "bench", "load-test-passphrase-1")
         set_role(conn, "bench", "S.B", Role.DATA_MANAGER)
     return engine
 

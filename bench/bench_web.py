@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLIENTS = 16
 SUBJECTS_PER_CLIENT = 4
 ITEMS = 20
-PASSWORD = "bench-password-1"
+PASSWORD = "load-test-passphrase-1"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 ITEM_DEFS = "".join(

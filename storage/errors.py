@@ -25,6 +25,32 @@ class AccessDeniedError(StorageError, PermissionError):
     """The user does not hold the role named, or the role may not do this."""
 
 
+class PolicyError(StorageError, ValueError):
+    """A password or a change of access the rules refuse; nothing was written.
+
+    ``code`` names the rule (one of :attr:`CODES`; the web app shows its text in the user's
+    language, with ``params``); the message is the English text for the CLI.
+    """
+
+    CODES = (
+        "too_short",
+        "contains_username",
+        "common",
+        "wrong_current",
+        "unchanged",
+        "site_scoped_role",
+        "admin_only",
+        "admin_not_clinical",
+        "own_account",
+        "not_held",
+    )
+
+    def __init__(self, code: str, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
 class ReasonRequiredError(StorageError, ValueError):
     """A change after the first save of a form came without a reason for change."""
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage.errors import AccessDeniedError, NotFoundError
+from odm_engine.free_text import FULL_NAME, USERNAME, check_text
+from storage.errors import AccessDeniedError, NotFoundError, PolicyError
 from storage.models import AccessEvent, AccessLogRow, Role, RoleAssignment, Site, Study, User
+from storage.passwords import check_password
 from storage.prepared import Prepared
 
 WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
@@ -17,6 +19,9 @@ WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 IMPORT_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMIN})
 """Roles that may import clinical data through the bulk path."""
 SIGN_ROLES = frozenset({Role.INVESTIGATOR})
+STUDY_WIDE_ROLES = frozenset({Role.STUDY_DESIGNER, Role.ADMIN})
+"""Roles whose rights act on the whole study (its metadata, its users): granted study-wide
+only, since a grant at one site would act at every site."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +51,15 @@ def add_user(
     email: str | None = None,
     by: str = "system",
 ) -> int:
-    """Create a user; returns its id. The password is stored as a werkzeug hash only.
+    """Create a user; returns its id. The password must meet the policy
+    (:func:`storage.passwords.check_password`) and is stored as a werkzeug hash only.
     ``by``: who adds the user (a username, or ``cli``), for the access log."""
     if not username.strip():
         raise ValueError("username must not be empty")
+    check_text(username, "Username", USERNAME)  # issue 14: XML-safe and within the column
+    check_text(full_name, "Full name", FULL_NAME)
+    check_text(email, "Email", FULL_NAME)
+    check_password(username, password)
     if conn.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"user {username!r} exists already")
     result = conn.execute(
@@ -117,9 +127,14 @@ def set_role(
     With ``replace`` the user's other roles at that same site (or study-wide) are removed,
     so a user holds one role per site. Each grant and removal goes into the access log with
     ``by``, the user (or ``cli``) making the change, in the caller's transaction.
+
+    Refused (:class:`PolicyError`): a study designer or administrator at one site (their
+    rights act on the whole study), a clinical or design role for an administrator, and the
+    administrator role for a user holding any other role.
     """
     role = Role(role)
     user = get_user(conn, username)
+    _check_separation(user, role, site_oid)
     study_id = _study_id(conn, study_oid)
     site_id = _site_id(conn, study_id, site_oid) if site_oid else None
     same_place = (
@@ -139,6 +154,37 @@ def set_role(
             )
         )
         _log(conn, by, AccessEvent.ROLE_GRANTED, username, (study_oid, site_oid, role.value))
+
+
+def _check_separation(user: UserInfo, role: Role, site_oid: str | None) -> None:
+    """Study-wide roles only study-wide; administrators hold no other role (any study)."""
+    if site_oid and role in STUDY_WIDE_ROLES:
+        raise PolicyError(
+            "site_scoped_role",
+            f"The role {role.value} acts on the whole study: grant it at every site, not at "
+            f"{site_oid}.",
+            role=role.value,
+            site=site_oid,
+        )
+    held = {g.role for g in user.roles}
+    if role is not Role.ADMIN and Role.ADMIN in held:
+        raise PolicyError(
+            "admin_only",
+            f"{user.username} is an administrator: administrators manage users and hold no "
+            f"clinical or design role. Give the {role.value} role to a separate account.",
+            username=user.username,
+            role=role.value,
+        )
+    if role is Role.ADMIN and held - {Role.ADMIN}:
+        others = ", ".join(sorted(r.value for r in held - {Role.ADMIN}))
+        raise PolicyError(
+            "admin_not_clinical",
+            f"{user.username} holds other roles ({others}): an administrator holds no "
+            "clinical or design role. Make a separate administrator account, or revoke "
+            "those roles first.",
+            username=user.username,
+            roles=others,
+        )
 
 
 @dataclass(frozen=True, slots=True)

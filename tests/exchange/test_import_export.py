@@ -92,7 +92,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     for args in (
         ("db", "upgrade"),
         ("study", "load", str(study)),
-        ("user", "add", "dm", "--password", "pw"),
+        ("user", "add", "dm", "--password", "import-manager-pw"),
         ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
     ):
         result = _edc(*args, db=url)
@@ -145,7 +145,7 @@ def test_own_export_round_trips_identically_through_a_second_database(
     for args in (
         ("db", "upgrade"),
         ("study", "load", str(first)),
-        ("user", "add", "dm", "--password", "pw"),
+        ("user", "add", "dm", "--password", "import-manager-pw"),
         ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
         ("import", str(first), "--user", "dm"),
     ):
@@ -273,7 +273,7 @@ def test_corpus_files_import_and_export_with_every_value(corpus: Path, tmp_path:
         for args in (
             ("db", "upgrade"),
             ("study", "load", str(corpus / metadata)),
-            ("user", "add", "dm", "--password", "pw"),
+            ("user", "add", "dm", "--password", "import-manager-pw"),
             ("user", "set-role", "dm", "data_manager", "--study", first.study_oid),
             ("import", str(corpus / data), "--user", "dm"),
         ):
@@ -400,7 +400,7 @@ def test_an_audit_export_imported_elsewhere_keeps_who_changed_what_when(
     for args in (
         ("db", "upgrade"),
         ("study", "load", str(study)),
-        ("user", "add", "dm2", "--password", "pw"),
+        ("user", "add", "dm2", "--password", "import-manager-pw"),
         ("user", "set-role", "dm2", "data_manager", "--study", "S.1"),
         ("import", str(trail), "--user", "dm2", "--reason", "Migration"),
     ):

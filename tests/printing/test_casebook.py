@@ -37,7 +37,7 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     ivy = {"user": "ivy", "role": Role.INVESTIGATOR, "study": "S.1", "subject_key": "001"}
     with write_transaction(engine) as conn:
         assert load_study(conn, study_xml(), path="study.xml").status == "stored"
-        add_user(conn, "ivy", "ivy-secret-1", full_name="Ivy Investigator")
+        add_user(conn, "ivy", "Hazel-Orchard-12", full_name="Ivy Investigator")
         set_role(conn, "ivy", "S.1", Role.INVESTIGATOR, site_oid="SITE.1")
         create_subject(conn, study="S.1", subject_key="001", site_oid="SITE.1", user="ivy",
                        role=Role.INVESTIGATOR)  # fmt: skip
@@ -61,7 +61,7 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         save_form(conn, form_key=AE, values=rows, expected_version=0, **ivy)
     with write_transaction(engine) as conn:
         sign_form(conn, study="S.1", subject_key="001", form=DM, user="ivy",
-                  password="ivy-secret-1", signature_def_oid="SD.PI",
+                  password="Hazel-Orchard-12", signature_def_oid="SD.PI",
                   meaning="I approve the data of this form", expected_version=2)  # fmt: skip
     engine.dispose()
     return url

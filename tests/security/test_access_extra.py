@@ -205,7 +205,7 @@ def test_no_command_changes_an_existing_audit_row(
         ["import", str(data), "--user", "dm", "--reason", "forged"],
         ["import", str(data), "--user", "dm", "--dry-run"],
         ["study", "load", str(REPO / "metadata" / "bortezomib-retreatment.xml")],
-        ["user", "add", "mallory", "--password", "pw-mallory-1"],
+        ["user", "add", "mallory", "--password", "pw-for-the-intruder-1"],
         ["user", "set-role", "mallory", "data_manager", "--study", "ST.BTZ_RETREAT"],
         ["user", "log"],
         ["db", "upgrade"],

@@ -174,6 +174,8 @@ def engine(db: Db) -> Engine:
 
 
 INVESTIGATOR, MONITOR, MANAGER = "ivy", "mona", "dan"
+IVY_PASSWORD = "Hazel-Orchard-12"
+"""Passwords of the fixture users meet the policy (storage.passwords)."""
 
 
 @pytest.fixture
@@ -183,9 +185,9 @@ def study(engine: Engine) -> Engine:
     with write_transaction(engine) as conn:
         result = load_study(conn, study_xml(), path="study.xml")
         assert result.status == "stored", [f.format() for f in result.findings]
-        add_user(conn, INVESTIGATOR, "ivy-secret-1", full_name="Ivy Investigator")
-        add_user(conn, MONITOR, "mona-secret-1")
-        add_user(conn, MANAGER, "dan-secret-1")
+        add_user(conn, INVESTIGATOR, IVY_PASSWORD, full_name="Ivy Investigator")
+        add_user(conn, MONITOR, "Quiet-Lantern-34")
+        add_user(conn, MANAGER, "Copper-Meadow-56")
         set_role(conn, INVESTIGATOR, "S.1", Role.INVESTIGATOR, site_oid="SITE.1")
         set_role(conn, MONITOR, "S.1", Role.MONITOR)
         set_role(conn, MANAGER, "S.1", Role.DATA_MANAGER)

@@ -39,7 +39,8 @@ def test_study_load_stores_then_says_unchanged_then_refuses_orphans(db: Db, tmp_
 
 
 def test_users_roles_sites_and_audit_from_the_command_line(db: Db, study: Engine) -> None:
-    code, out = edc(db, "user", "add", "paula", "--full-name", "Paula P", input="pw\npw\n")
+    typed = "Harbour-Lights-9\nHarbour-Lights-9\n"
+    code, out = edc(db, "user", "add", "paula", "--full-name", "Paula P", input=typed)
     assert code == 0 and out.endswith("User paula added.\n")
     code, out = edc(db, "user", "set-role", "paula", "monitor", "--study", "S.1")
     assert (code, out) == (0, "paula is monitor in S.1 at every site.\n")

@@ -16,7 +16,7 @@ from storage.signatures import form_content_hash, sign_form, signatures_of
 from storage.studies import current_metadata, list_sites, load_study, metadata_xml
 from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
 from storage.writes import save_form
-from tests.storage.conftest import INVESTIGATOR, STUDY_BODY, Db, study_xml
+from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, STUDY_BODY, Db, study_xml
 from tests.storage.helpers import DM, audit_of, count, state_of
 
 
@@ -111,10 +111,10 @@ def test_metadata_with_error_findings_is_refused(engine: Engine) -> None:
 
 def test_users_roles_and_password_hashes(study: Engine) -> None:
     with write_transaction(study) as conn:
-        assert authenticate(conn, INVESTIGATOR, "ivy-secret-1") is not None
+        assert authenticate(conn, INVESTIGATOR, IVY_PASSWORD) is not None
         assert authenticate(conn, INVESTIGATOR, "wrong") is None
         stored = conn.scalar(select(User.password_hash).where(User.username == INVESTIGATOR))
-        assert "ivy-secret-1" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+        assert IVY_PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
         set_role(conn, INVESTIGATOR, "S.1", Role.MONITOR, site_oid="SITE.1")
         roles = get_user(conn, INVESTIGATOR).roles
         assert [(r.study_oid, r.site_oid, r.role) for r in roles] == [
@@ -159,7 +159,7 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
             subject_key="001",
             form=DM,
             user=INVESTIGATOR,
-            password="ivy-secret-1",
+            password=IVY_PASSWORD,
             signature_def_oid="SD.PI",
             meaning="Approved",
             expected_version=0,
@@ -172,7 +172,7 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
             subject_key="001",
             form=DM,
             user=INVESTIGATOR,
-            password="ivy-secret-1",
+            password=IVY_PASSWORD,
             signature_def_oid="SD.PI",
             meaning="I approve the data of this form",
             expected_version=1,
@@ -200,7 +200,7 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
 def test_every_user_and_role_change_is_in_the_append_only_access_log(study: Engine) -> None:
     """Who gave or took which access, when: 21 CFR 11.10(d)/(g) ask for it to be known."""
     with write_transaction(study) as conn:
-        add_user(conn, "nora", "nora-secret-1", by="admin1")
+        add_user(conn, "nora", "Silver-Harbour-78", by="admin1")
         set_role(conn, "nora", "S.1", Role.INVESTIGATOR, site_oid="SITE.1", by="admin1")
         set_role(conn, "nora", "S.1", Role.INVESTIGATOR, site_oid="SITE.1", by="admin1")  # as is
         set_role(conn, "nora", "S.1", Role.MONITOR, site_oid="SITE.1", by="admin2")
@@ -222,7 +222,7 @@ def test_every_user_and_role_change_is_in_the_append_only_access_log(study: Engi
 
 def test_migration_0006_adds_and_removes_the_access_log(study: Engine) -> None:
     with write_transaction(study) as conn:
-        add_user(conn, "olga", "olga-secret-1", by="cli")
+        add_user(conn, "olga", "Silver-Harbour-78", by="cli")
     downgrade(study, "0005")
     with study.connect() as conn:
         assert current_revision(conn) == "0005"
@@ -231,6 +231,6 @@ def test_migration_0006_adds_and_removes_the_access_log(study: Engine) -> None:
         assert current_revision(conn) == head_revision()
         assert access_log(conn) == []  # a new, empty log: the old rows went with the table
     with write_transaction(study) as conn:
-        add_user(conn, "petra", "petra-secret-1", by="cli")
+        add_user(conn, "petra", "Silver-Harbour-78", by="cli")
     with pytest.raises(DBAPIError, match="access_log is append-only"), study.begin() as conn:
         conn.exec_driver_sql("DELETE FROM access_log")

@@ -65,7 +65,7 @@ def lab(engine: Engine) -> Engine:
     with write_transaction(engine) as conn:
         result = load_study(conn, odm(BODY, units=UNITS, admin=ADMIN), path="lab.xml")
         assert result.status == "stored", [f.format() for f in result.findings]
-        add_user(conn, "ivy", "ivy-secret-1")
+        add_user(conn, "ivy", "Hazel-Orchard-12")
         set_role(conn, "ivy", "S.1", Role.INVESTIGATOR, site_oid="SITE.1")
         create_subject(
             conn, study="S.1", subject_key="001", site_oid="SITE.1", user="ivy",
@@ -169,7 +169,7 @@ def _import(
 @pytest.fixture
 def lab_dm(lab: Engine) -> Engine:
     with write_transaction(lab) as conn:
-        add_user(conn, "dan", "dan-secret-1")
+        add_user(conn, "dan", "Copper-Meadow-56")
         set_role(conn, "dan", "S.1", Role.DATA_MANAGER)
     return lab
 
