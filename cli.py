@@ -248,24 +248,41 @@ def study() -> None:
 @click.argument("metadata")
 @db_option
 @click.option("--user", default=None, help="Who loads the metadata (kept with the version).")
-def study_load(metadata: str, db: str | None, user: str | None) -> None:
+@click.option(
+    "--another-study",
+    is_flag=True,
+    help="Load a study other than the one the database holds (the web app then serves the "
+    "one named by EDC_STUDY).",
+)
+def study_load(metadata: str, db: str | None, user: str | None, another_study: bool) -> None:
     """Store METADATA as the study's next metadata version and create its sites.
 
     Unchanged file: nothing to do. A version that would orphan stored data is refused with a
-    finding per item. Exit status: 0 stored or unchanged, 1 refused, 2 unreadable input.
+    finding per item; a file of another study than the database holds is refused unless
+    --another-study is given. Exit status: 0 stored or unchanged, 1 refused, 2 unreadable
+    input.
     """
     from storage.engine import write_transaction
-    from storage.studies import load_study
+    from storage.studies import OTHER_STUDY_CODE, load_study
 
     path = Path(metadata)
     if not path.is_file():
         raise UsageError(f"{metadata}: no such file")
     with _storage_errors(), write_transaction(_engine(db)) as conn:
-        result = load_study(conn, _read(path), path=metadata, loaded_by=user)
+        result = load_study(
+            conn, _read(path), path=metadata, loaded_by=user, another_study=another_study
+        )
     shown = [f for f in result.findings if f.severity is Severity.ERROR]
     for f in shown if result.status == "refused" else []:
-        click.echo(f.format(), err=True)
+        if f.code != OTHER_STUDY_CODE:  # its message is the result's, below
+            click.echo(f.format(), err=True)
     click.echo(result.message)
+    if any(f.code == OTHER_STUDY_CODE for f in result.findings):
+        click.echo(
+            "To keep several studies in this database, load it again with --another-study "
+            "and name the study the web app serves with EDC_STUDY.",
+            err=True,
+        )
     if result.sites_added:
         click.echo(f"Sites added: {', '.join(result.sites_added)}")
     if result.status == "refused":
@@ -340,6 +357,8 @@ def user_log(username: str | None, limit: int | None, db: str | None) -> None:
         rows = access_log(conn, username=username, limit=limit)
     for e in rows:
         where = f"{e.study_oid}/{e.site_oid or '*'}:{e.role}" if e.role else "-"
+        if e.site_oid and not e.role:  # a site added by a metadata load
+            where = f"{e.study_oid}/{e.site_oid}"
         when = e.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}")
 

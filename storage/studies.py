@@ -22,13 +22,28 @@ from odm_engine.findings import Finding, Severity, has_errors
 from odm_engine.loader import load_odm
 from odm_engine.validate import iter_findings
 from storage.errors import NotFoundError
-from storage.models import Form, ItemData, ItemGroup, MetadataVersion, Site, Study, StudyEvent
+from storage.models import (
+    AccessEvent,
+    Form,
+    ItemData,
+    ItemGroup,
+    MetadataVersion,
+    Site,
+    Study,
+    StudyEvent,
+)
 from storage.models import Subject as SubjectRow
+from storage.users import _log
 
 ORPHAN_CODE = "EDC-STORE-001"
 ORPHAN_TEMPLATE = (
     'MetaDataVersion "{mdv}" would orphan stored data: {what} holds values for {subjects} '
     "subject(s) but {why}. Keep the definition in the new version, or migrate the data first."
+)
+OTHER_STUDY_CODE = "EDC-STORE-002"
+OTHER_STUDY_TEMPLATE = (
+    "{path} holds study {oid}, but {where} study {held}; nothing was stored. "
+    "One database serves one study: load {oid} into a database of its own."
 )
 
 
@@ -100,9 +115,21 @@ def _parse(xml: bytes, path: str | None = None) -> tuple[m.ODM | None, list[Find
 
 
 def load_study(
-    conn: Connection, xml: bytes, *, path: str | None = None, loaded_by: str | None = None
+    conn: Connection,
+    xml: bytes,
+    *,
+    path: str | None = None,
+    loaded_by: str | None = None,
+    study_oid: str | None = None,
+    another_study: bool = False,
 ) -> StudyLoadResult:
-    """Store ``xml`` as the study's next metadata version and add its sites."""
+    """Store ``xml`` as the study's next metadata version and add its sites.
+
+    All or nothing: a refused file writes no row (no study, version, site or access-log
+    row). ``study_oid``: the study this load must be for (the web app's served study); else,
+    unless ``another_study``, the file must be of the study the database already holds.
+    Each site added is in the access log, by ``loaded_by`` (``cli`` when None).
+    """
     sha = hashlib.sha256(xml).hexdigest()
     odm, findings = _parse(xml, path)
     study = odm.study if odm else None
@@ -115,19 +142,18 @@ def load_study(
             sha256=sha,
             findings=tuple(findings),
         )
+    other = _other_study(conn, study.oid, path, study_oid, another_study)
+    if other is not None:
+        return StudyLoadResult(
+            "refused", other.message, study.oid, None, mdv.oid, sha, (), (*findings, other)
+        )
     study_id = conn.scalar(select(Study.id).where(Study.oid == study.oid))
-    if study_id is None:
-        name = study.global_variables.study_name or study.oid
-        study_id = conn.execute(
-            insert(Study).values(oid=study.oid, name=name)
-        ).inserted_primary_key[0]
     current = conn.execute(
         select(MetadataVersion.number, MetadataVersion.sha256)
         .where(MetadataVersion.study_id == study_id)
         .order_by(MetadataVersion.number.desc())
         .limit(1)
     ).one_or_none()
-    sites = _add_sites(conn, int(study_id), odm)
     if current is not None and current.sha256 == sha:
         return StudyLoadResult(
             "unchanged",
@@ -137,10 +163,10 @@ def load_study(
             current.number,
             mdv.oid,
             sha,
-            sites,
+            _add_sites(conn, int(study_id), odm, loaded_by or "cli"),
             tuple(findings),
         )
-    orphans = orphan_findings(conn, int(study_id), mdv, path=path)
+    orphans = orphan_findings(conn, int(study_id), mdv, path=path) if study_id else []
     if orphans:
         return StudyLoadResult(
             "refused",
@@ -152,6 +178,11 @@ def load_study(
             (),
             tuple(findings) + tuple(orphans),
         )
+    if study_id is None:
+        name = study.global_variables.study_name or study.oid
+        study_id = conn.execute(
+            insert(Study).values(oid=study.oid, name=name)
+        ).inserted_primary_key[0]
     number = (current.number if current else 0) + 1
     conn.execute(
         insert(MetadataVersion).values(
@@ -164,6 +195,7 @@ def load_study(
             loaded_by=loaded_by,
         )
     )
+    sites = _add_sites(conn, int(study_id), odm, loaded_by or "cli")
     # cached as current_metadata reads it: the profile's reading, not the raw file
     METADATA_CACHE.put(sha, normalise(odm))
     return StudyLoadResult(
@@ -178,7 +210,26 @@ def load_study(
     )
 
 
-def _add_sites(conn: Connection, study_id: int, odm: m.ODM) -> tuple[str, ...]:
+def _other_study(
+    conn: Connection, oid: str, path: str | None, served: str | None, another_study: bool
+) -> Finding | None:
+    """The finding that refuses a file of study ``oid`` here, or None when it may load."""
+    if served is not None:
+        if oid == served:
+            return None
+        held, where = served, "this server serves"
+    else:
+        if another_study:
+            return None
+        held = conn.scalar(select(Study.oid).where(Study.oid != oid).order_by(Study.oid).limit(1))
+        if held is None:
+            return None
+        where = "this database holds"
+    message = OTHER_STUDY_TEMPLATE.format(path=path or "The file", oid=oid, where=where, held=held)
+    return Finding(OTHER_STUDY_CODE, Severity.ERROR, message, path=path, oid=oid)
+
+
+def _add_sites(conn: Connection, study_id: int, odm: m.ODM, actor: str) -> tuple[str, ...]:
     study_oid = odm.study.oid if odm.study else None
     existing = set(conn.scalars(select(Site.oid).where(Site.study_id == study_id)))
     added: list[str] = []
@@ -193,6 +244,7 @@ def _add_sites(conn: Connection, study_id: int, odm: m.ODM) -> tuple[str, ...]:
                     study_id=study_id, oid=loc.oid, name=loc.name, location_type=loc.location_type
                 )
             )
+            _log(conn, actor, AccessEvent.SITE_ADDED, actor, (study_oid, loc.oid, None))
             existing.add(loc.oid)
             added.append(loc.oid)
     return tuple(added)
