@@ -29,6 +29,18 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"(?<=\S)-\n", "-", text)).strip()
 
 
+def squash(text: str) -> str:
+    """The characters of ``text`` without any whitespace or soft hyphen: what a reader sees,
+    wherever the fonts of this machine made the PDF break a line (a cell narrower than a word
+    breaks inside it: "(investigat" / "or)")."""
+    return re.sub(r"[\s\u00ad]+", "", text)
+
+
+def shows(text: str, phrase: str) -> bool:
+    """``phrase`` stands in the extracted ``text``, its words in order, line breaks aside."""
+    return squash(phrase) in squash(text)
+
+
 def page_texts(pdf: bytes) -> list[str]:
     """The extracted text of every page, normalised; index 0 is page 1."""
     return [normalise(p.extract_text() or "") for p in PdfReader(BytesIO(pdf)).pages]
@@ -54,7 +66,7 @@ def save_pngs(pdf: bytes, name: str, *, first: int = 1, last: int = 4) -> list[P
     """Render pages to artifacts/printing/NAME-N.png with pdftoppm (CI artefacts)."""
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+        pytest.skip("pdftoppm is not installed: apt-get install poppler-utils")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     source = ARTIFACTS / f"{name}.pdf"
     source.write_bytes(pdf)
