@@ -213,7 +213,12 @@ def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
     query = _SERVED_ONE if settings.study else _SERVED
     rows = query.all(conn, {"oid": settings.study} if settings.study else {})
     if len(rows) > 1:
-        raise HttpError(500, "Several studies are loaded: set EDC_STUDY to the one to serve.")
+        # 503, not a crash: the operator can fix it without losing anything
+        raise HttpError(
+            503,
+            f"This database holds several studies ({rows[0][0]}, {rows[1][0]}): set EDC_STUDY "
+            "to the one this server serves and restart it.",
+        )
     if not rows:
         return None
     oid, name, _number, sha = rows[0]

@@ -6,17 +6,21 @@ import io
 import re
 
 from click.testing import CliRunner
+from sqlalchemy import inspect, text
 
 from cli import main
+from storage.engine import write_transaction
+from storage.studies import load_study
 from tests.conftest import REPO, odm
 from tests.webapp.conftest import PASSWORD, Web
+from webapp import Settings, create_app
 
 
 def test_admin_adds_a_user_who_can_then_sign_in(web: Web) -> None:
     admin = web.client("admin")
     assert "inv_a" in admin.get("/admin/users").text
     r = admin.post("/admin/users", {"username": "newbie", "password": "short", "role": "monitor"})
-    assert r.status_code == 422 and "at least 10 characters" in r.text
+    assert r.status_code == 422 and "at least 12 characters" in r.text
     new = {
         "username": "newbie",
         "password": "a long password",
@@ -65,6 +69,59 @@ def test_designer_upload_shows_findings_and_refuses_a_broken_version(web: Web) -
         "/design", {"metadata": (io.BytesIO(same), "study.xml")}, content_type="multipart/form-data"
     )
     assert r.status_code == 200 and "metadata unchanged (version 1" in r.text
+
+
+def _every_row(web: Web) -> dict[str, list[tuple[object, ...]]]:
+    with web.engine.connect() as conn:
+        return {
+            t: sorted((tuple(r) for r in conn.execute(text(f"SELECT * FROM {t}"))), key=repr)
+            for t in sorted(inspect(conn).get_table_names())
+            if t not in ("web_sessions", "login_failures")  # the designer's sign-in
+        }
+
+
+OTHER_STUDY = (
+    (REPO / "metadata" / "bortezomib-retreatment.xml")
+    .read_bytes()
+    .replace(b'"ST.BTZ_RETREAT"', b'"ST.OTHER"')
+    .replace(b'OID="LOC.DE01"', b'OID="LOC.XX01"')
+)
+
+
+def test_designer_upload_of_another_study_is_refused_and_stores_nothing(web: Web) -> None:
+    """Issue 14, finding 2: a second study in the database took every page down."""
+    designer = web.client("designer")
+    assert "MDV.BTZ_RETREAT.1" in designer.get("/design").text
+    before = _every_row(web)
+    r = designer.post(
+        "/design",
+        {"metadata": (io.BytesIO(OTHER_STUDY), "other.xml")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 422, r.text
+    assert (
+        "other.xml holds study ST.OTHER, but this server serves study ST.BTZ_RETREAT; "
+        "nothing was stored." in r.text
+    )
+    assert "EDC-STORE-002" in r.text
+    assert _every_row(web) == before
+    assert web.client().get("/login").status_code == 200
+
+
+def test_a_database_holding_two_studies_answers_503_with_what_to_do(web: Web) -> None:
+    with write_transaction(web.engine) as conn:
+        load_study(conn, OTHER_STUDY, another_study=True)
+    for url in ("/login", "/subjects", "/design"):
+        r = web.client().get(url)
+        assert r.status_code == 503, url
+        assert (
+            "This database holds several studies (ST.BTZ_RETREAT, ST.OTHER): set EDC_STUDY "
+            "to the one this server serves and restart it." in r.text
+        )
+    app = create_app(
+        Settings.load(environ={}, overrides={"database_url": web.url, "study": "ST.OTHER"})
+    )
+    assert app.test_client().get("/login").status_code == 200
 
 
 def test_demo_seed_is_rerunnable_and_prints_passwords_once(web: Web) -> None:

@@ -12,7 +12,7 @@ from storage.models import MetadataVersion, Study
 from storage.studies import load_study
 from webapp import access
 from webapp.pages import render
-from webapp.runtime import reading, writing
+from webapp.runtime import reading, runtime, writing
 
 bp = Blueprint("design", __name__)
 
@@ -64,20 +64,24 @@ def _versions() -> tuple[VersionLine, ...]:
 
 @bp.get("/design")
 def index() -> tuple[str, int]:
-    g.viewer.require_anywhere(access.DESIGN, g.t("action.design"))
+    g.viewer.require_study_wide(access.DESIGN, g.t("action.design"))
     return render("design.html", DesignPage(_versions(), "", "", ()))
 
 
 @bp.post("/design")
 def upload() -> tuple[str, int]:
-    g.viewer.require_anywhere(access.DESIGN, g.t("action.design"))
+    g.viewer.require_study_wide(access.DESIGN, g.t("action.design"))
     upload = request.files.get("metadata")
     if upload is None or not upload.filename:
         page = DesignPage(_versions(), g.t("design.no_file"), "refused", ())
         return render("design.html", page, 422)
     xml = upload.read()
+    # One study per server: a file of another study would make every page ambiguous.
+    served = runtime().settings.study or (g.study.oid if g.study is not None else None)
     with writing() as conn:
-        result = load_study(conn, xml, path=upload.filename, loaded_by=g.viewer.username)
+        result = load_study(
+            conn, xml, path=upload.filename, loaded_by=g.viewer.username, study_oid=served
+        )
     findings = tuple(
         FindingLine(
             f.code,
