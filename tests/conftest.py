@@ -6,6 +6,22 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests are the same on every run and every machine: the examples follow from each
+# test's name (derandomize), no example database carries failures between runs, and neither
+# a deadline nor the too_slow health check depends on how loaded the machine is.
+# HYPOTHESIS_PROFILE=dev explores randomly (and remembers failures) while developing.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 REPO = Path(__file__).resolve().parents[1]

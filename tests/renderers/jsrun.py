@@ -16,7 +16,10 @@ HARNESS = Path(__file__).with_name("js_harness.js")
 def run_js(job: dict[str, Any]) -> Any:
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
-        pytest.skip("node is not installed: the JavaScript mirror cannot be compared")
+        pytest.skip(
+            "node is not installed, so the JavaScript mirror cannot be compared: "
+            "apt-get install nodejs"
+        )
     done = subprocess.run(
         [node, str(HARNESS)],
         input=json.dumps(job),

@@ -35,9 +35,13 @@ def radio(name: str, value: str) -> str:
     return f'input[type=radio][name="{name}"][value="{value}"]'
 
 
-def test_investigator_path_in_chromium(tmp_path: Path, seeded_db: Path) -> None:
+def require_chromium() -> None:
     if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+        pytest.skip(f"chromium is not installed at {CHROMIUM}: apt-get install chromium")
+
+
+def test_investigator_path_in_chromium(tmp_path: Path, seeded_db: Path) -> None:
+    require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     db = tmp_path / "browser.sqlite3"
     shutil.copyfile(seeded_db, db)
