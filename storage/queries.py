@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select, update
 
 from odm_engine.clinical import ItemKey
-from storage.errors import NotFoundError
+from odm_engine.free_text import KEY, QUERY, check_text
+from storage.errors import NotFoundError, QueryChangedError
 from storage.models import Query, QueryMessage, QueryStatus, Role
 from storage.subjects import find_subject
 from storage.validation import CheckResultLike
 
+KEY_FIELDS = ("StudyEventRepeatKey", "FormRepeatKey", "ItemGroupRepeatKey")
 NEXT_STATUS = {
     "answer": (QueryStatus.OPEN, QueryStatus.ANSWERED),
     "close": (None, QueryStatus.CLOSED),
@@ -148,6 +150,9 @@ def open_query(
     role: Role | str,
 ) -> int:
     """A query raised by a person (a monitor or data manager) on one item."""
+    check_text(message, "Query message", QUERY)
+    for field, repeat_key in zip(KEY_FIELDS, key[1:6:2], strict=True):
+        check_text(repeat_key, field, KEY)
     subject = find_subject(conn, study, subject_key)
     return _open(
         conn,
@@ -167,15 +172,26 @@ def transition(
 ) -> QueryStatus:
     """``answer`` (open -> answered), ``close`` (any -> closed), ``reopen`` (answered -> open)."""
     required, target = NEXT_STATUS[action]
+    check_text(text, "Query answer" if action == "answer" else "Query comment", QUERY)
     status = conn.scalar(select(Query.status).where(Query.id == query_id))
     if status is None:
         raise NotFoundError(f"No query {query_id}.")
     if (required is not None and status != required.value) or status == QueryStatus.CLOSED:
         raise ValueError(f"Query {query_id} is {status}; it cannot be {action}ed.")
     now = datetime.now(UTC)
-    conn.execute(
-        update(Query).where(Query.id == query_id).values(status=target.value, updated_at=now)
+    # Only from the status read: a change that came in between (another person's close on
+    # PostgreSQL's READ COMMITTED) leaves no row to update, and this one is refused.
+    changed = conn.execute(
+        update(Query)
+        .where(Query.id == query_id, Query.status == status)
+        .values(status=target.value, updated_at=now)
     )
+    if changed.rowcount != 1:
+        now_status = conn.scalar(select(Query.status).where(Query.id == query_id))
+        raise QueryChangedError(
+            f"Query {query_id} changed while you acted on it: it is now {now_status}. Nothing "
+            "was saved; reload the page and try again."
+        )
     conn.execute(
         insert(QueryMessage).values(
             query_id=query_id,

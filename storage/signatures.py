@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select
 
 from odm_engine.clinical import FormKey
+from odm_engine.free_text import MEANING, check_text
 from storage.audit import AUDIT, AuditContext
 from storage.errors import AccessDeniedError, ConflictError, NotFoundError
-from storage.models import Form, FormStatus, Role, StudyEvent
+from storage.form_status import TRANSITIONS, next_status
+from storage.models import Form, Role, StudyEvent
 from storage.models import Signature as SignatureRow
 from storage.subjects import find_subject, form_state
-from storage.users import SIGN_ROLES, authenticate, require_role
+from storage.users import authenticate, require_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ def sign_form(
 ) -> SignatureInfo:
     """Sign a form as ``user`` (password re-checked). The form must not have changed since
     ``expected_version``; it becomes ``signed`` and an audit row records the signing."""
+    check_text(meaning, "Signature meaning", MEANING)  # issue 14: exported as ODM text
     if authenticate(conn, user, password) is None:
         raise AccessDeniedError("Signature refused: wrong user name or password.")
     subject = find_subject(conn, study, subject_key)
@@ -79,14 +82,16 @@ def sign_form(
         role,
         study_id=subject.study_id,
         site_id=subject.site_id,
-        allowed=SIGN_ROLES,
-        action="sign forms",
+        allowed=TRANSITIONS["sign"].roles,
+        action=TRANSITIONS["sign"].action,
     )
     state = form_state(conn, study, subject_key, form)
     if state.version != expected_version or state.version == 0:
         raise ConflictError(
             f"{form.study_event_oid}/{form.form_oid}", expected_version, state.version, []
         )
+    path = f"{form.study_event_oid}/{form.form_oid}"
+    signed = next_status(state.status, "sign", changed=False, form=path)  # locked: refused
     form_id = conn.scalar(
         select(Form.id)
         .join(StudyEvent, StudyEvent.id == Form.study_event_id)
@@ -106,7 +111,7 @@ def sign_form(
     done = conn.execute(
         Form.__table__.update()
         .where(Form.id == form_id, Form.version == expected_version)
-        .values(status=FormStatus.SIGNED.value, version=version, updated_at=now, updated_by=user)
+        .values(status=signed.value, version=version, updated_at=now, updated_by=user)
     )
     if done.rowcount != 1:
         raise ConflictError(form.form_oid, expected_version, version, [])
@@ -136,7 +141,7 @@ def sign_form(
         f"Signed ({signature_def_oid}): {meaning}",
         "signature",
     )
-    conn.execute(insert(AUDIT), [ctx.status_row(form, state.status.value, "signed", version)])
+    conn.execute(insert(AUDIT), [ctx.status_row(form, state.status.value, signed.value, version)])
     return SignatureInfo(
         int(sig_id), user, role_name, now, signature_def_oid, meaning, version, digest
     )

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.free_text import KEY, check_text
 from storage.audit import AuditContext
 from storage.errors import NotFoundError
 from storage.models import (
@@ -78,7 +80,11 @@ def create_subject(
     source: str = "web",
 ) -> SubjectRef:
     """Enrol a subject at a site. SubjectKey is unique per study. The enrolment is audited
-    with a subject-level row (see ``storage.audit.SUBJECT_LEVEL``) in the same transaction."""
+    with a subject-level row (see ``storage.audit.SUBJECT_LEVEL``) in the same transaction.
+    ValueError if the subject exists (also when another transaction added it at the same
+    time: the unique constraint's IntegrityError), TextRefusedError for a key XML cannot
+    carry or over 100 characters."""
+    check_text(subject_key, "SubjectKey", KEY)
     study_id = conn.scalar(select(Study.id).where(Study.oid == study))
     if study_id is None:
         raise NotFoundError(f"No study {study!r}. Load its metadata with `edc study load`.")
@@ -105,11 +111,14 @@ def create_subject(
     ):
         raise ValueError(f"Subject {subject_key!r} exists already in study {study}.")
     now = datetime.now(UTC)
-    subject_id = conn.execute(
-        insert(SubjectRow).values(
-            study_id=study_id, subject_key=subject_key, site_id=site_id, created_at=now
-        )
-    ).inserted_primary_key[0]
+    try:
+        subject_id = conn.execute(
+            insert(SubjectRow).values(
+                study_id=study_id, subject_key=subject_key, site_id=site_id, created_at=now
+            )
+        ).inserted_primary_key[0]
+    except IntegrityError as exc:  # added by another transaction since the check above
+        raise ValueError(f"Subject {subject_key!r} exists already in study {study}.") from exc
     ctx = AuditContext(
         recorded_at=now,
         user_id=user_id,

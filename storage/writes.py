@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.free_text import check_save_texts
 from storage.audit import AUDIT, ROW_COLUMNS, AuditContext, history
 from storage.engine import connection_of
 from storage.errors import (
@@ -25,6 +26,7 @@ from storage.errors import (
     FormNotEditableError,
     ReasonRequiredError,
 )
+from storage.form_status import TRANSITIONS, next_status
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
 from storage.prepared import Prepared
 from storage.queries import open_check_queries
@@ -38,7 +40,7 @@ from storage.subjects import (
     stored_items,
     stored_units,
 )
-from storage.users import WRITE_ROLES, require_role
+from storage.users import require_role
 from storage.validation import (
     CheckResultLike,
     EnteredValue,
@@ -54,7 +56,6 @@ Stored = tuple[str | None, str | None]
 """(value, is_null) as stored; (None, None) when absent."""
 
 ABSENT: Stored = (None, None)
-RESET_ON_CHANGE = {FormStatus.NOT_STARTED, FormStatus.VERIFIED, FormStatus.SIGNED}
 
 
 class ItemChange(NamedTuple):
@@ -165,9 +166,20 @@ def save_form(
 
     Returns ``saved=False`` with the check results when a hard check fails. Raises
     ConflictError (stale version), ReasonRequiredError (a change after the first save without
-    a reason), FormNotEditableError (locked, or not collected), AccessDeniedError, NotFoundError.
+    a reason), FormNotEditableError (locked, or not collected), AccessDeniedError, NotFoundError,
+    TextRefusedError (a text XML cannot carry, or over its limit: issue 14).
     """
+    check_save_texts(
+        [
+            ("StudyEventRepeatKey", form_key[1]),
+            ("FormRepeatKey", form_key[3]),
+            *(("ItemGroupRepeatKey", k[1]) for k in values),
+        ],
+        ((k[2], v) for k, v in values.items()),
+        reason,
+    )
     conn = connection_of(target)
+    move = "complete" if complete else "save"  # storage.form_status.TRANSITIONS
     if subject is None or (subject.study_oid, subject.subject_key) != (study, subject_key):
         subject = find_subject(conn, study, subject_key)
     user_id = require_role(
@@ -176,16 +188,15 @@ def save_form(
         role,
         study_id=subject.study_id,
         site_id=subject.site_id,
-        allowed=WRITE_ROLES,
-        action="enter or change data",
+        allowed=TRANSITIONS[move].roles,
+        action=TRANSITIONS[move].action,
     )
     form = _form_row(conn, subject.id, form_key)
     status = FormStatus(form[1]) if form else FormStatus.NOT_STARTED
     version = form[2] if form else 0
     if version != expected_version:
         raise _conflict(conn, subject, form_key, expected_version, version)
-    if status is FormStatus.LOCKED:
-        raise FormNotEditableError(f"Form {_path(form_key)} is locked; it cannot be changed.")
+    next_status(status, move, changed=False, form=_path(form_key))  # locked: refused
 
     if (
         prevalidated is not None
@@ -216,16 +227,22 @@ def save_form(
 
     wanted: dict[ItemKey, EnteredValue] = dict(validation.values)
     wanted.update({k: v for k, v in validation.derived.items() if k.form_key == form_key})
+    # Issue 14: what the conditions hide is cleared here, as the browser clears it, whatever
+    # was posted for it (a hidden value skipped every edit check of its item).
+    wanted.update(dict.fromkeys(validation.not_collected))
+    results = [
+        r
+        for r in validation.results
+        if r.kind != "condition" or r.item_key not in validation.not_collected
+    ]
     changes = _changes(items, wanted, chosen)
-    new_status = FormStatus.COMPLETE if complete else status
+    new_status = next_status(status, move, changed=bool(changes), form=_path(form_key))
     if not changes and new_status is status:
-        return SaveResult(True, version, status, check_results=tuple(validation.results))
+        return SaveResult(True, version, status, check_results=tuple(results))
     if version > 0 and not (reason and reason.strip()):
         raise ReasonRequiredError(
             f"Form {_path(form_key)} was saved before: give a reason for change."
         )
-    if changes and new_status in RESET_ON_CHANGE:
-        new_status = FormStatus.IN_PROGRESS
     now = datetime.now(UTC)
     form_id, new_version = _bump(
         conn,
@@ -258,13 +275,11 @@ def save_form(
     ]
     _write_items(conn, form_id, items, changes)
     _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
-    soft = [r for r in validation.soft if complete or r.kind != "mandatory"]
+    soft = [r for r in results if r.severity == "soft" and (complete or r.kind != "mandatory")]
     opened = open_check_queries(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
     )
-    return SaveResult(
-        True, new_version, new_status, tuple(changes), tuple(validation.results), tuple(opened)
-    )
+    return SaveResult(True, new_version, new_status, tuple(changes), tuple(results), tuple(opened))
 
 
 _T = TypeVar("_T")

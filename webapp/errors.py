@@ -7,15 +7,25 @@ an HTML page with the right status. Tracebacks go to the log, never to the user.
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, render_template
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from odm_engine.free_text import TextRefusedError
 from storage.errors import AccessDeniedError, ConflictError, FormNotEditableError, NotFoundError
 
 DATABASE_UNAVAILABLE = (
     "The database could not take the change (it may be full, read-only or restarting); "
     "nothing was saved. Your entries are still in this page's form: go back and submit "
     "again in a moment, or tell the administrator if it persists."
+)
+
+CHANGED_MEANWHILE = (
+    "Someone else stored the same thing at the same moment; nothing of yours was saved. "
+    "Reload the page to see what is stored now."
+)
+VALUE_REFUSED = (
+    "The database refused a value of this request (too long, or a character it cannot "
+    "store); nothing was saved. Shorten the text or remove control characters and try again."
 )
 
 
@@ -47,6 +57,12 @@ def _status_of(exc: Exception) -> tuple[int, str]:
         return 403, str(exc)
     if isinstance(exc, ConflictError | FormNotEditableError):
         return 409, str(exc)
+    if isinstance(exc, TextRefusedError):  # issue 14: a text XML cannot carry, or too long
+        return 422, str(exc)
+    if isinstance(exc, IntegrityError):  # issue 14: lost a race for a unique row
+        return 409, CHANGED_MEANWHILE
+    if isinstance(exc, DataError):  # issue 14: a value the database refused (rolled back)
+        return 422, VALUE_REFUSED
     if isinstance(exc, OperationalError):
         # Fault fix (issue 8): a full disk, a read-only database or a lost database server
         # was a bare 500; the transaction was rolled back, so say so and that it may pass.

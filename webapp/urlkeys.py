@@ -15,7 +15,8 @@ key        segment
 
 Everything else is percent-encoded as usual. Werkzeug decodes the percent-encoding
 before routing, so ``%2F`` cannot carry a slash; the escape can. A segment that is not a
-well-formed escape (``~x``) matches no key: 404.
+well-formed escape (``~x``) matches no key: 404, and so does a segment holding a character
+XML cannot carry (NUL included: no stored key holds one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from flask import url_for
 from werkzeug.routing import BaseConverter, ValidationError
 
 from odm_engine.clinical import FormKey
+from odm_engine.free_text import NOT_XML
 
 _ESCAPES = {"~": "~", "s": "/", "d": "."}
 
@@ -63,6 +65,8 @@ class KeyConverter(BaseConverter):
     """``<key:name>``: one path segment holding any key (see the module's table)."""
 
     def to_python(self, value: str) -> str:
+        if NOT_XML.search(value):  # issue 14: no stored key holds one; NUL broke PostgreSQL
+            raise ValidationError("a key holds a control character")
         try:
             return decode_key(value)
         except ValueError as exc:

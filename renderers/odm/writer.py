@@ -15,7 +15,7 @@ import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from lxml import etree
 
@@ -29,6 +29,7 @@ from odm_engine.exchange.records import (
     SubjectRecord,
 )
 from odm_engine.findings import Finding
+from odm_engine.free_text import xml_safe_copy
 from odm_engine.safexml import parse_bytes
 from odm_engine.xsd import core_copy
 
@@ -292,6 +293,19 @@ def _admin_element(admin: m.AdminData) -> etree._Element:
     return el
 
 
+_R = TypeVar("_R")
+
+
+def _safe(build: Callable[[_R], etree._Element], record: _R) -> etree._Element:
+    """``build(record)``; if lxml refuses a text of it (a character XML 1.0 cannot carry,
+    stored before issue 14's check at the door), the same with those replaced by U+FFFD.
+    An export never fails on stored data; the fast path stays as it was."""
+    try:
+        return build(record)
+    except ValueError:
+        return build(xml_safe_copy(record))
+
+
 def write_odm(
     out: BinaryIO,
     subjects: Iterable[SubjectRecord],
@@ -331,7 +345,7 @@ def write_odm(
                 for study in metadata_elements(metadata, study_oid=study_oid):
                     xf.write(study, pretty_print=True)
             if admin is not None:
-                xf.write(_admin_element(copy.copy(admin)), pretty_print=True)
+                xf.write(_safe(_admin_element, copy.copy(admin)), pretty_print=True)
             current: tuple[str, str] | None = None
             block = None
             for record in subjects:
@@ -345,7 +359,7 @@ def write_odm(
                     block.__enter__()
                     current = key
                     stats.clinical_data += 1
-                element = writer.subject(record)
+                element = _safe(writer.subject, record)
                 element.tail = "\n"  # one SubjectData per line; pretty printing costs 30%
                 xf.write(element)
                 stats.subjects += 1

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, request, session, url_for
 from werkzeug.wrappers.response import Response
 
+from odm_engine.free_text import LIMITS, USERNAME, text_problem
 from webapp import sessions
 from webapp.pages import render
 from webapp.runtime import runtime, writing
@@ -23,10 +25,23 @@ class LoginPage:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site (``/x``, never ``//host`` or a URL) may follow sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("subjects.home")
+    """``target`` if it is a path of this site (``/x``, ``/x?y``), else the home page.
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so ``/<TAB>/evil``
+    and ``/\\evil`` would lead to another host: a target holding whitespace, a control or
+    format character or a backslash is refused, and so is one with a scheme or a host
+    (``https:evil``, ``//evil``, ``javascript:``) or not starting with one ``/``.
+    """
+    home = url_for("subjects.home")
+    if not target or any(c == "\\" or c.isspace() or not c.isprintable() for c in target):
+        return home
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unclosed IPv6 host: ``http://[evil``
+        return home
+    if target.startswith("//") or parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return home
+    return target
 
 
 @bp.get("/login")
@@ -42,6 +57,9 @@ def login_post() -> tuple[str, int] | Response:
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     target = request.form.get("next", "")
+    refused = text_problem(username, "Username", limit=LIMITS[USERNAME])  # issue 14: NUL was 500
+    if refused is not None:
+        return render("login.html", LoginPage("", target, refused, ""), 422)
     rt = runtime()
     previous = session.get("sid")
     with writing() as conn:

@@ -23,6 +23,7 @@ from werkzeug.wrappers.response import Response
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.free_text import TextRefusedError, text_problem
 from renderers.html import SCRIPTS, FieldRef, FormState, field_name, parse_field_name
 from renderers.html.naming import FieldNameError
 from storage.audit import history, source_history
@@ -381,6 +382,8 @@ def save(
     except ReasonRequiredError:
         page = form_page(p, posted=posted, error=g.t("form.reason_required"))
         return render("form.html", page, 422)
+    except TextRefusedError as exc:  # issue 14: a control character, or over its limit
+        return render("form.html", form_page(p, posted=posted, error=str(exc)), 422)
     except ConflictError as exc:
         page = form_page(p, error=g.t("form.conflict"), conflict=exc.changes)
         return render("form.html", page, 409)
@@ -447,8 +450,11 @@ def item_history(
     subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
 ) -> tuple[str, int]:
     p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
+    field = request.args.get("field", "")
+    if text_problem(field, "field"):  # issue 14: a NUL in it was a 500 on PostgreSQL
+        raise HttpError(404, "")
     try:
-        ref = parse_field_name(request.args.get("field", ""))
+        ref = parse_field_name(field)
     except FieldNameError as exc:
         raise HttpError(404, "") from exc
     with reading() as conn:

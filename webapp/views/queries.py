@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers.response import Response
 
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.free_text import TextRefusedError
 from renderers.html import parse_field_name
 from renderers.html.naming import FieldNameError
 from storage.models import Query, Site
@@ -163,6 +164,8 @@ def query_action(subject_key: str, query_id: int) -> Response:
     try:
         with writing() as conn:
             transition(conn, query_id, action, text=text, user=g.viewer.username, role=role)
+    except TextRefusedError as exc:  # issue 14: a control character, or over its limit
+        raise HttpError(422, str(exc)) from exc
     except ValueError as exc:
         raise HttpError(409, str(exc)) from exc
     return _back(subject_key)
