@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DB ?= sqlite:///demo.sqlite3
+PORT ?= 8000
 
 .PHONY: demo test lint bench clean
 
@@ -16,13 +17,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Another port: make demo PORT=8080.
 # Re-runnable: the schema is upgraded, an unchanged study is left alone, existing demo users
 # and subjects are kept (new users' random passwords are printed once, stored only hashed).
 demo: $(STAMP)
 	$(BIN)/edc db upgrade --db $(DEMO_DB)
 	$(BIN)/edc study load metadata/bortezomib-retreatment.xml --db $(DEMO_DB)
 	$(BIN)/edc demo seed --db $(DEMO_DB)
-	exec $(BIN)/edc serve --host 127.0.0.1 --port 8000 --db $(DEMO_DB)
+	exec $(BIN)/edc serve --host 127.0.0.1 --port $(PORT) --db $(DEMO_DB)
 
 test: $(STAMP)
 	$(BIN)/pytest

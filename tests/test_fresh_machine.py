@@ -82,3 +82,32 @@ def test_javascript_parity_skips_naming_nodejs(monkeypatch: pytest.MonkeyPatch) 
     assert message == (
         "node is not installed, so the JavaScript mirror cannot be compared: apt-get install nodejs"
     )
+
+
+def test_make_demo_serves_on_the_port_given() -> None:
+    def serve_line(*args: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "demo", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return next(line for line in done.stdout.splitlines() if " serve " in line)
+
+    assert "--port 8000" in serve_line()
+    assert "--port 8080" in serve_line("PORT=8080")
+
+
+def test_readme_starts_with_the_two_commands_and_names_the_system_packages() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = [
+        line.split("#")[0].strip()
+        for line in readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    ]
+    assert commands[:2] == ["make demo", "make test"]
+    for needed in ("apt-get install", "chromium", "poppler-utils", "make demo PORT=8080"):
+        assert needed in readme, needed
+    assert ".venv/bin/edc" in readme and ". .venv/bin/activate" in readme
