@@ -105,6 +105,11 @@ class ConflictError(StorageError, RuntimeError):
         )
 
 
+class QueryChangedError(StorageError, ValueError):
+    """A query's status changed between reading it and writing its change. Nothing was
+    written."""
+
+
 class BulkRejectedError(StorageError, ValueError):
     """An import had problems; nothing is kept once the caller rolls back."""
 
