@@ -37,13 +37,14 @@ from sqlalchemy import Connection, event, select
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
 from storage.audit import AUDIT_COLUMNS, ROW_COLUMNS, SUBJECT_LEVEL
-from storage.errors import BulkRejectedError, ConflictError
+from storage.errors import BulkRejectedError, ConflictError, FormNotEditableError
+from storage.form_status import TRANSITIONS, next_status
 from storage.models import Form, FormStatus, ItemGroup, Role, Site, StudyEvent, TransactionType
 from storage.models import Subject as SubjectRow
 from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
 from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items, stored_units
-from storage.users import IMPORT_ROLES, require_role
+from storage.users import require_role
 from storage.validation import (
     EnteredValue,
     FormValidator,
@@ -51,7 +52,6 @@ from storage.validation import (
     ValueProblem,
     apply_changes,
 )
-from storage.writes import RESET_ON_CHANGE
 
 _FORM_COLUMNS = (
     "id",
@@ -272,8 +272,8 @@ class BulkWriter:
             role,
             study_id=self.study_id,
             site_id=None,
-            allowed=IMPORT_ROLES,
-            action="import data",
+            allowed=TRANSITIONS["import"].roles,
+            action=TRANSITIONS["import"].action,
         )
         self.validator = validator or MetadataValidator.for_odm(
             current_metadata(conn, study).odm, study
@@ -749,16 +749,13 @@ class BulkWriter:
         found = tree.forms.get(form)
         if found is not None:
             form_id, status, version = found
-            if status == FormStatus.LOCKED.value:
+            path = f"{form.study_event_oid}/{form.form_oid} of subject {ref.subject_key}"
+            try:  # the one table of status moves (storage.form_status)
+                new_status = next_status(FormStatus(status), "import", changed=True, form=path)
+            except FormNotEditableError as refused:
+                new_status = FormStatus(status)
                 self.problems.append(
-                    BulkProblem(
-                        ref.subject_key,
-                        "locked",
-                        "status",
-                        None,
-                        "hard",
-                        f"Form {form.form_oid} of subject {ref.subject_key} is locked.",
-                    )
+                    BulkProblem(ref.subject_key, "locked", "status", None, "hard", str(refused))
                 )
             if version > 0 and not self.reason:
                 self.problems.append(
@@ -772,12 +769,11 @@ class BulkWriter:
                         "already: give a reason for change (--reason).",
                     )
                 )
-            new_status = FormStatus.IN_PROGRESS.value if status in RESET_ON_CHANGE else status
             self._form_updates.append(
-                (version + 1, new_status, self.user, self._stamp, form_id, version)
+                (version + 1, new_status.value, self.user, self._stamp, form_id, version)
             )
-            tree.forms[form] = (form_id, new_status, version + 1)
-            self._status_row(ref, form, status, new_status, version + 1)
+            tree.forms[form] = (form_id, new_status.value, version + 1)
+            self._status_row(ref, form, status, new_status.value, version + 1)
             return version + 1
         event = (form.study_event_oid, form.study_event_repeat_key)
         event_id = tree.events.get(event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Protocol
 
 from odm_engine import model as m
@@ -79,6 +80,10 @@ class FormValidation:
     """Values computed by MethodDefs, to be written with the save."""
     refusal: str | None = None
     """Set when the form may not be saved at all (not collected for this subject)."""
+    not_collected: frozenset[ItemKey] = frozenset()
+    """Items of the form its conditions hide (ItemRef or ItemGroupRef
+    CollectionExceptionCondition) that hold a value, stored or requested: a save clears
+    them, whatever was posted for them (issue 14)."""
 
     @property
     def hard(self) -> list[CheckResultLike]:
@@ -111,6 +116,10 @@ class MetadataValidator:
     def __init__(self, mdv: m.MetaDataVersion, study: m.Study | None = None) -> None:
         self.mdv = mdv
         self._items_of_form: dict[str, set[tuple[str, str]]] = {}
+        self._single_groups = frozenset(
+            oid for oid, group in mdv.item_group_defs.items() if not group.repeating
+        )
+        """ItemGroupOIDs that do not repeat: one ItemGroupData per form instance."""
         for form in mdv.form_defs.values():
             pairs = self._items_of_form.setdefault(form.oid, set())
             for gref in form.item_group_refs:
@@ -153,6 +162,8 @@ class MetadataValidator:
         """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
         if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
             return self._not_in_form(key)
+        if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
+            return _repeat_problem(key)
         if value is None or value == "" or isinstance(value, IsNull):
             return None if value == "" else value
         checked = self._checker(key.item_oid)(value)
@@ -171,7 +182,12 @@ class MetadataValidator:
         """
         if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
             return self._not_in_form(key)
+        if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
+            return _repeat_problem(key)
         return self._checks(key.item_oid)[0]
+
+    def _single(self, key: ItemKey) -> bool:
+        return key.item_group_oid in self._single_groups
 
     @staticmethod
     def _not_in_form(key: ItemKey) -> ValueProblem:
@@ -288,6 +304,7 @@ class MetadataValidator:
                 problem = self.unit_problem(key, unit)
                 if problem is not None:
                     result.results.append(problem)
+        result.results.extend(self._second_instances(snapshot, form_key, result.values))
         if result.hard:
             return result
         evaluation = evaluate_form(
@@ -308,7 +325,69 @@ class MetadataValidator:
             )
         result.results.extend(evaluation.check_results)
         result.derived.update(evaluation.derived)
+        hidden = evaluation.hidden
+        if hidden:
+            held = chain(result.values, snapshot.values, snapshot.null_reasons, result.derived)
+            result.not_collected = frozenset(
+                k for k in held if k.form_key == form_key and (k in hidden or k.group_key in hidden)
+            )
         return result
+
+    def _second_instances(
+        self,
+        snapshot: SubjectSnapshot,
+        form_key: FormKey,
+        values: Mapping[ItemKey, EnteredValue],
+    ) -> list[ValueProblem]:
+        """A value of a non-repeating group given under another repeat key than the one
+        instance the form holds already (stored, or given in the same change)."""
+        posted = {
+            (k.item_group_oid, k.item_group_repeat_key)
+            for k, v in values.items()
+            if v is not None and self._single(k)
+        }
+        if not posted:
+            return []
+        keys: dict[str, set[str]] = {}
+        for k in chain(snapshot.values, snapshot.null_reasons):
+            if k.form_key == form_key and k.item_group_oid in self._single_groups:
+                keys.setdefault(k.item_group_oid, set()).add(k.item_group_repeat_key)
+        for group_oid, repeat_key in sorted(posted):
+            keys.setdefault(group_oid, set()).add(repeat_key)
+        problems = []
+        for k, v in values.items():
+            held = keys.get(k.item_group_oid, set()) - {k.item_group_repeat_key}
+            if v is not None and held and self._single(k):
+                first = min(held)
+                problems.append(
+                    ValueProblem(
+                        f"{k.item_group_oid}#Repeating",
+                        "repeat",
+                        k,
+                        "hard",
+                        f"{k.describe()}: ItemGroupDef {k.item_group_oid} does not repeat: "
+                        f'this form holds it under ItemGroupRepeatKey "{first}" already. '
+                        "Give its values under that key.",
+                    )
+                )
+        return problems
+
+
+VENDOR_SINGLE_KEYS = frozenset({"", "1"})
+"""Repeat keys a non-repeating ItemGroupDef takes: none, or "1" as OpenClinica and REDCap
+number every ItemGroupData (the same one instance; see docs/data-entry.md)."""
+
+
+def _repeat_problem(key: ItemKey) -> ValueProblem:
+    return ValueProblem(
+        f"{key.item_group_oid}#Repeating",
+        "repeat",
+        key,
+        "hard",
+        f"{key.describe()}: ItemGroupDef {key.item_group_oid} does not repeat "
+        f'(Repeating="No"): it takes no ItemGroupRepeatKey ("{key.item_group_repeat_key}" '
+        "given). Give its values without one.",
+    )
 
 
 def apply_changes(
