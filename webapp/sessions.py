@@ -3,9 +3,11 @@
 The browser's signed cookie (Flask's session, keyed with the shared secret) carries a random
 token; ``web_sessions`` keeps its SHA-256 with the user, the sign-in time, the last activity
 and the chosen language. A session ends on logout (row deleted), after
-``session_idle_minutes`` without a request, or ``session_max_hours`` after sign-in. Failed
-sign-ins are rows in ``login_failures``; after ``login_max_failures`` within
-``login_window_minutes`` a user name cannot sign in until the window has passed.
+``session_idle_minutes`` without a request, or ``session_max_hours`` after sign-in. The
+password is checked by :func:`storage.logins.check_password`: failures are counted per user
+name and client address (``login_max_failures``), per user name (``login_max_failures_user``)
+and per address (``login_max_failures_client``) within ``login_window_minutes``, shared with
+the e-signature's password, and logged in the access log.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from storage.models import LoginFailure, Role, RoleAssignment, Site, Study, User, WebSession
+from storage.logins import Limits, Outcome, check_password
+from storage.models import Role, RoleAssignment, Site, Study, User, WebSession
 from storage.prepared import Prepared
-from storage.users import RoleGrant, authenticate
+from storage.users import RoleGrant
 from webapp.access import Viewer
 from webapp.settings import Settings
 
@@ -39,40 +42,32 @@ class SignIn:
     throttled: bool = False
 
 
-def failures_since(conn: Connection, username: str, since: datetime) -> int:
-    return int(
-        conn.scalar(
-            select(func.count(LoginFailure.id)).where(
-                LoginFailure.username == username, LoginFailure.failed_at >= since
-            )
-        )
-        or 0
+def limits(settings: Settings) -> Limits:
+    """The lockout numbers of ``settings`` (see :mod:`storage.logins`)."""
+    return Limits(
+        per_user_and_client=settings.login_max_failures,
+        per_user=settings.login_max_failures_user,
+        per_client=settings.login_max_failures_client,
+        window=timedelta(minutes=settings.login_window_minutes),
     )
 
 
 def sign_in(
     conn: Connection, settings: Settings, username: str, password: str, remote_addr: str
 ) -> SignIn:
-    """Check the password (unless the name is throttled) and open a session row."""
+    """Check the password (unless throttled) and open a session row, in ``conn``'s write
+    transaction (committed whatever the outcome: a failure is recorded)."""
     now = datetime.now(UTC)
-    window = now - timedelta(minutes=settings.login_window_minutes)
-    if failures_since(conn, username, window) >= settings.login_max_failures:
-        return SignIn(None, throttled=True)
-    user = authenticate(conn, username, password)
-    if user is None:
-        conn.execute(
-            insert(LoginFailure).values(
-                username=username[:100], remote_addr=remote_addr[:64], failed_at=now
-            )
-        )
-        return SignIn(None)
-    conn.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    verdict = check_password(conn, limits(settings), username, password, client=remote_addr)
+    if verdict.outcome is not Outcome.ACCEPTED or verdict.user_id is None:
+        return SignIn(None, throttled=verdict.outcome is Outcome.THROTTLED)
+    user_id = verdict.user_id
     conn.execute(delete(WebSession).where(WebSession.expires_at < now))
     token = secrets.token_urlsafe(32)
     conn.execute(
         insert(WebSession).values(
             token_sha256=token_hash(token),
-            user_id=user.id,
+            user_id=user_id,
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(hours=settings.session_max_hours),
@@ -102,6 +97,7 @@ _LOOK_UP = Prepared(
         User.username,
         User.full_name,
         User.active,
+        User.must_change_password,
         Study.oid,
         Site.oid,
         RoleAssignment.role,
@@ -122,7 +118,7 @@ def look_up(conn: Connection, settings: Settings, token: str, study_oid: str | N
     rows = _LOOK_UP.all(conn, {"digest": digest})
     if not rows:
         return Lookup(None)
-    last_seen_at, expires_at, lang, user_id, username, full_name, active = rows[0][:7]
+    last_seen_at, expires_at, lang, user_id, username, full_name, active, must_change = rows[0][:8]
     now = datetime.now(UTC)
     idle = timedelta(minutes=settings.session_idle_minutes)
     if not active or now >= expires_at or now - last_seen_at >= idle:
@@ -138,6 +134,7 @@ def look_up(conn: Connection, settings: Settings, token: str, study_oid: str | N
         ),
         session_hash=digest,
         lang=lang,
+        must_change_password=bool(must_change),
     )
     return Lookup(viewer, touch=now - last_seen_at >= TOUCH_EVERY)
 

@@ -35,7 +35,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("study", "", "Study OID served; empty: the only study in the database."),
     Setting("session_idle_minutes", 30, "A session ends after this many idle minutes."),
     Setting("session_max_hours", 12, "A session ends this many hours after sign-in."),
-    Setting("login_max_failures", 5, "Failed sign-ins per user name before sign-in is paused."),
+    Setting(
+        "login_max_failures",
+        5,
+        "Failed sign-ins (and signature passwords) of a user name from one client address "
+        "before that user's sign-in from that address is paused.",
+    ),
+    Setting(
+        "login_max_failures_user",
+        50,
+        "Failed sign-ins of a user name from all addresses together before its sign-in is "
+        "paused everywhere (a ceiling on guessing one account from many addresses).",
+    ),
+    Setting(
+        "login_max_failures_client",
+        20,
+        "Failed sign-ins from one client address for all user names together before sign-in "
+        "from that address is paused (a ceiling on trying one password on many accounts).",
+    ),
     Setting("login_window_minutes", 15, "Window in which failed sign-ins are counted."),
     Setting("cookie_secure", False, "Send the session cookie over HTTPS only."),
     Setting("max_upload_mb", 20, "Largest metadata file a designer may upload."),
@@ -69,6 +86,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     login_max_failures: int = 5
+    login_max_failures_user: int = 50
+    login_max_failures_client: int = 20
     login_window_minutes: int = 15
     cookie_secure: bool = False
     max_upload_mb: int = 20

@@ -9,11 +9,12 @@ from werkzeug.wrappers.response import Response
 
 from odm_engine.clinical import FormKey
 from storage.errors import AccessDeniedError
-from storage.models import FormStatus
+from storage.logins import Outcome, Verdict, check_password
+from storage.models import AccessEvent, FormStatus
 from storage.signatures import sign_form
 from storage.studies import list_sites
 from storage.subjects import create_subject, list_subjects, subject_snapshot
-from webapp import access
+from webapp import access, sessions
 from webapp.casebook import (
     EventLine,
     casebook_lines,
@@ -23,7 +24,7 @@ from webapp.casebook import (
 )
 from webapp.errors import HttpError
 from webapp.pages import render
-from webapp.runtime import reading, writing
+from webapp.runtime import reading, runtime, writing
 from webapp.studyview import SiteRef, StudyContext, sites_of, subject_key_problem
 from webapp.urlkeys import form_url
 
@@ -237,21 +238,38 @@ def sign_post(subject_key: str) -> tuple[str, int] | Response:
     todo = _to_sign(subject_key)
     if not todo:
         return render("sign.html", _sign_page(subject_key, g.t("sign.nothing")), 409)
+    password = request.form.get("password", "")
+    settings = runtime().settings
     try:
         with writing() as conn:
-            for key, version, _name in todo:
+            # A wrong signature password is a failed sign-in: counted in the same lockout,
+            # logged as signature_failed with the client address, committed as such.
+            verdict = check_password(
+                conn,
+                sessions.limits(settings),
+                g.viewer.username,
+                password,
+                client=request.remote_addr or "",
+                event=AccessEvent.SIGNATURE_FAILED,
+            )
+            for key, version, _name in todo if verdict.outcome is Outcome.ACCEPTED else ():
                 sign_form(
                     conn,
                     study=study.oid,
                     subject_key=subject_key,
                     form=key,
                     user=g.viewer.username,
-                    password=request.form.get("password", ""),
+                    password=password,
                     role=role,
                     signature_def_oid=oid,
                     meaning=meaning,
                     expected_version=version,
                 )
     except AccessDeniedError:
+        verdict = Verdict(Outcome.REFUSED)
+    if verdict.outcome is Outcome.THROTTLED:
+        error = g.t("login.throttled", minutes=settings.login_window_minutes)
+        return render("sign.html", _sign_page(subject_key, error), 429)
+    if verdict.outcome is not Outcome.ACCEPTED:
         return render("sign.html", _sign_page(subject_key, g.t("sign.wrong_password")), 422)
     return redirect(url_for(".casebook", subject_key=subject_key), 303)
