@@ -101,7 +101,8 @@ def revoke_role(
             "revoked.",
             username=username,
             role=role.value,
-            site=where,
+            study=study_oid,
+            site=site_oid or "*",
         )
     _log(
         conn, by, AccessEvent.ROLE_REVOKED, username, (study_oid, site_oid, role.value),

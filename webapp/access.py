@@ -32,6 +32,8 @@ Administrators manage users and see no clinical data, so they do not export it e
 SIGN = frozenset({Role.INVESTIGATOR})
 DESIGN = frozenset({Role.STUDY_DESIGNER})
 ADMIN = frozenset({Role.ADMIN})
+"""Designers and administrators act on the whole study: checked with
+:meth:`Viewer.require_study_wide`, never at a site."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ class Viewer:
     grants: tuple[RoleGrant, ...]
     session_hash: str
     lang: str | None
+    must_change_password: bool = False
+    """An administrator reset the password: every page but the password change is refused."""
 
     def role_at(self, site_oid: str | None) -> Role | None:
         """The role held at ``site_oid``: a grant for that site, else a study-wide one."""
@@ -71,6 +75,21 @@ class Viewer:
             raise HttpError(403, f"Only a {names} may {what}.")
         assert role is not None
         return role
+
+    def holds_study_wide(self, roles: frozenset[Role]) -> bool:
+        """True when the user holds one of ``roles`` for the whole study (no site)."""
+        return any(g.role in roles and g.site_oid is None for g in self.grants)
+
+    def require_study_wide(self, roles: frozenset[Role], what: str) -> Role:
+        """The study-wide role if it is one of ``roles``; else 403. For the rights that act
+        on the whole study (its metadata, its users): a grant at one site gives none of them
+        (storage refuses to make one; one made before is not taken as study-wide)."""
+        for g in self.grants:
+            if g.role in roles and g.site_oid is None:
+                return g.role
+        names = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
+        whole = " of the whole study" if self.holds(roles) else ""
+        raise HttpError(403, f"Only a {names}{whole} may {what}.")
 
     def require_anywhere(self, roles: frozenset[Role], what: str) -> Role:
         for g in self.grants:

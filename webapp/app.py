@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, g, redirect, request, session, url_for
 from jinja2 import StrictUndefined, TemplateError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response as BaseResponse
@@ -29,6 +29,10 @@ PUBLIC = frozenset(
     {"auth.login", "auth.login_post", "auth.logout", "auth.language", "static", "form_static"}
 )
 SESSION_KEY = "sid"
+PASSWORD_GATE_OPEN = frozenset(
+    {"account.password", "account.password_post", "auth.logout", "auth.language"}
+)
+"""What a user whose password an administrator reset may open before changing it."""
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -63,9 +67,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     # is, like its short URL: no redirect that a POST would have to follow.
     app.url_map.redirect_defaults = False
     app.add_url_rule("/static/form/<path:filename>", "form_static", _form_static, methods=["GET"])
-    from webapp.views import admin, auth, design, entry, exports, queries, subjects  # noqa: PLC0415
+    from webapp.views import (  # noqa: PLC0415
+        account,
+        admin,
+        auth,
+        design,
+        entry,
+        exports,
+        queries,
+        subjects,
+    )
 
-    for module in (auth, subjects, entry, queries, exports, design, admin):
+    for module in (auth, account, subjects, entry, queries, exports, design, admin):
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_after)
@@ -142,7 +155,18 @@ def _before() -> BaseResponse | None:
         if req.method == "GET":
             return redirect(url_for("auth.login", next=req.full_path.rstrip("?")))
         raise errors.HttpError(401, "Sign in first.")
+    if state.viewer is not None and state.viewer.must_change_password:
+        return _password_gate(req)
     return None
+
+
+def _password_gate(req: Request) -> BaseResponse | None:
+    """After an administrator's reset, only the password change (and signing out) opens."""
+    if req.endpoint in PASSWORD_GATE_OPEN or req.endpoint in PUBLIC:
+        return None
+    if req.method == "GET":
+        return redirect(url_for("account.password"))
+    raise errors.HttpError(403, g.t("account.must_change"))
 
 
 def _after(response: Response) -> Response:

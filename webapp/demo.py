@@ -8,13 +8,13 @@ queries like data typed in the browser.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
 from odm_engine.clinical import FormKey
 from storage.models import User
+from storage.passwords import one_time_password
 from storage.studies import current_metadata
 from storage.subjects import create_subject, list_subjects
 from storage.users import add_user, set_role
@@ -55,7 +55,7 @@ def _user(
     if conn.scalar(select(User.id).where(User.username == name)) is not None:
         report.existing.append(name)
         return
-    password = secrets.token_urlsafe(12)
+    password = one_time_password(name)  # random and within the password policy
     add_user(conn, name, password, full_name=name.replace("-", " ").title(), by="demo")
     for site in sites:
         set_role(conn, name, study, role, site_oid=site, replace=False, by="demo")

@@ -182,6 +182,49 @@ _EN: dict[str, str] = {
     "users.done": "Saved user {name}.",
     "users.bad_role": "Unknown role.",
     "users.short_password": "The password must have at least {n} characters.",
+    "users.event.user_deactivated": "user deactivated",
+    "users.event.user_activated": "user reactivated",
+    "users.event.password_changed": "password changed",
+    "users.event.password_reset": "password reset",
+    "users.event.sign_in_failed": "sign-in failed",
+    "users.event.signature_failed": "signature refused",
+    "users.account": "Account",
+    "users.revoke": "Revoke",
+    "users.revoke_label": "Revoke {role} from {name}",
+    "users.deactivate": "Deactivate",
+    "users.activate": "Reactivate",
+    "users.reset": "Reset password",
+    "users.one_time": "One-time password for {name}, shown this once:",
+    "users.one_time_hint": "Give it to the user in person or by phone. It opens only the "
+    "password change: at the next sign-in the user must choose a password of their own. The "
+    "user's open sessions have ended.",
+    "account.title": "Change password",
+    "account.link": "Password",
+    "account.current": "Current password",
+    "account.new": "New password",
+    "account.again": "New password again",
+    "account.rules": "At least 12 characters, not your user name and not a commonly used "
+    "password. Your other signed-in sessions end when you change it.",
+    "account.submit": "Change password",
+    "account.changed": "Your password was changed.",
+    "account.mismatch": "The two new passwords differ.",
+    "account.must_change": "An administrator has reset your password. Change your password "
+    "now: every other page stays closed until you have.",
+    "policy.too_short": "The password is too short: use at least {n} characters.",
+    "policy.contains_username": "The password must not be or contain the user name.",
+    "policy.common": "The password is on the list of commonly used passwords; choose another.",
+    "policy.wrong_current": "The current password is wrong.",
+    "policy.unchanged": "The new password must differ from the current one.",
+    "policy.site_scoped_role": "The role {role} acts on the whole study: grant it at every "
+    "site, not at {site}.",
+    "policy.admin_only": "{username} is an administrator: administrators manage users and hold "
+    "no clinical or design role. Give the {role} role to a separate account.",
+    "policy.admin_not_clinical": "{username} holds other roles ({roles}): an administrator "
+    "holds no clinical or design role. Make a separate administrator account, or revoke those "
+    "roles first.",
+    "policy.own_account": "You cannot deactivate your own account; ask another administrator.",
+    "policy.not_held": "{username} does not hold {role} in {study} at {site}; nothing was "
+    "revoked.",
     "exports.title": "Exports",
     "exports.intro": "Each export is a file of the study as it is now, the same file the command "
     "line writes (edc export). Exporting changes nothing in the study.",
@@ -388,6 +431,53 @@ _DE: dict[str, str] = {
     "users.done": "Benutzer {name} gespeichert.",
     "users.bad_role": "Unbekannte Rolle.",
     "users.short_password": "Das Passwort muss mindestens {n} Zeichen haben.",
+    "users.event.user_deactivated": "Benutzer deaktiviert",
+    "users.event.user_activated": "Benutzer reaktiviert",
+    "users.event.password_changed": "Passwort geändert",
+    "users.event.password_reset": "Passwort zurückgesetzt",
+    "users.event.sign_in_failed": "Anmeldung fehlgeschlagen",
+    "users.event.signature_failed": "Unterschrift abgelehnt",
+    "users.account": "Konto",
+    "users.revoke": "Entziehen",
+    "users.revoke_label": "{role} von {name} entziehen",
+    "users.deactivate": "Deaktivieren",
+    "users.activate": "Reaktivieren",
+    "users.reset": "Passwort zurücksetzen",
+    "users.one_time": "Einmalpasswort für {name}, nur dieses eine Mal angezeigt:",
+    "users.one_time_hint": "Geben Sie es persönlich oder telefonisch weiter. Es öffnet nur die "
+    "Passwortänderung: Bei der nächsten Anmeldung muss der Benutzer ein eigenes Passwort "
+    "wählen. Die offenen Sitzungen des Benutzers sind beendet.",
+    "account.title": "Passwort ändern",
+    "account.link": "Passwort",
+    "account.current": "Aktuelles Passwort",
+    "account.new": "Neues Passwort",
+    "account.again": "Neues Passwort wiederholen",
+    "account.rules": "Mindestens 12 Zeichen, nicht Ihr Benutzername und kein häufig "
+    "verwendetes Passwort. Ihre anderen angemeldeten Sitzungen enden mit der Änderung.",
+    "account.submit": "Passwort ändern",
+    "account.changed": "Ihr Passwort wurde geändert.",
+    "account.mismatch": "Die beiden neuen Passwörter stimmen nicht überein.",
+    "account.must_change": "Ein Administrator hat Ihr Passwort zurückgesetzt. Ändern Sie Ihr "
+    "Passwort jetzt: Alle anderen Seiten bleiben bis dahin gesperrt.",
+    "policy.too_short": "Das Passwort ist zu kurz: verwenden Sie mindestens {n} Zeichen.",
+    "policy.contains_username": "Das Passwort darf den Benutzernamen weder sein noch "
+    "enthalten.",
+    "policy.common": "Das Passwort steht auf der Liste häufig verwendeter Passwörter; wählen "
+    "Sie ein anderes.",
+    "policy.wrong_current": "Das aktuelle Passwort ist falsch.",
+    "policy.unchanged": "Das neue Passwort muss sich vom aktuellen unterscheiden.",
+    "policy.site_scoped_role": "Die Rolle {role} wirkt in der ganzen Studie: vergeben Sie sie "
+    "für alle Zentren, nicht für {site}.",
+    "policy.admin_only": "{username} ist Administrator: Administratoren verwalten Benutzer und "
+    "haben keine klinische oder Design-Rolle. Vergeben Sie die Rolle {role} an ein eigenes "
+    "Konto.",
+    "policy.admin_not_clinical": "{username} hat andere Rollen ({roles}): Ein Administrator "
+    "hat keine klinische oder Design-Rolle. Legen Sie ein eigenes Administratorkonto an oder "
+    "entziehen Sie diese Rollen zuerst.",
+    "policy.own_account": "Sie können Ihr eigenes Konto nicht deaktivieren; bitten Sie einen "
+    "anderen Administrator.",
+    "policy.not_held": "{username} hat die Rolle {role} in {study} bei {site} nicht; nichts "
+    "wurde entzogen.",
     "exports.title": "Exporte",
     "exports.intro": "Jeder Export ist eine Datei der Studie in ihrem aktuellen Stand, dieselbe "
     "Datei wie auf der Kommandozeile (edc export). Ein Export ändert nichts an der Studie.",

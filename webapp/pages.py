@@ -53,9 +53,9 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
         ]
     if viewer.holds(access.EXPORT):
         links.append((t("nav.exports"), url_for("exports.index")))
-    if viewer.holds(access.DESIGN):
+    if viewer.holds_study_wide(access.DESIGN):
         links.append((t("nav.design"), url_for("design.index")))
-    if viewer.holds(access.ADMIN):
+    if viewer.holds_study_wide(access.ADMIN):
         links.append((t("nav.users"), url_for("admin.users")))
     return tuple(NavLink(label, url, request.path.startswith(url)) for label, url in links)
 

@@ -89,6 +89,12 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.users", "GET"): role_in("admin", yes={200}),
     ("admin.add", "POST"): role_in("admin", yes={303, 422}),
     ("admin.role", "POST"): role_in("admin", yes={303}),
+    ("admin.revoke", "POST"): role_in("admin", yes={303, 422}),
+    ("admin.deactivate", "POST"): role_in("admin", yes={303}),
+    ("admin.activate", "POST"): role_in("admin", yes={303}),
+    ("admin.reset", "POST"): role_in("admin", yes={200}),
+    ("account.password", "GET"): lambda c: {200},
+    ("account.password_post", "POST"): lambda c: {422},
 }
 SKIP = {"static", "form_static"}
 
@@ -139,6 +145,8 @@ def form_data(endpoint: str, site: str, queries: dict[str, int]) -> dict[str, st
         "design.upload": {},
         "admin.add": {"username": f"new_{code}", "password": "long enough pw", "role": "monitor"},
         "admin.role": {"role": "monitor", "site": SITE_B},
+        "admin.revoke": {"role": "investigator", "site": site},
+        "account.password_post": {"current": "wrong", "new": "x", "again": "x"},
     }.get(endpoint, {})
 
 

@@ -1,25 +1,37 @@
-"""Administrators manage users: add a user with a role at a site (or every site), change roles."""
+"""Administrators manage users: add a user with a role at a site (or every site), change and
+revoke roles, deactivate and reactivate accounts, reset passwords (a one-time password shown
+once). Administrators act on the whole study: a site-scoped grant opens none of this."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
-from storage.errors import NotFoundError
+from storage.accounts import activate_user, deactivate_user, reset_password, revoke_role
+from storage.errors import NotFoundError, PolicyError
 from storage.models import Role
 from storage.users import AccessEntry, access_log, add_user, list_users, set_role
 from webapp import access
-from webapp.pages import render
+from webapp.errors import HttpError
+from webapp.pages import chrome, render
 from webapp.runtime import reading, writing
 from webapp.studyview import SiteRef, sites_of
+from webapp.views.account import policy_message
 from webapp.views.subjects import served
 
 bp = Blueprint("admin", __name__)
 ROLES = tuple(r.value for r in Role)
-MIN_PASSWORD = 10
 LOG_ROWS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class GrantLine:
+    role: str
+    site: str
+    """The site OID, "" for every site."""
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +40,7 @@ class UserLine:
     full_name: str
     active: bool
     roles: str
+    grants: tuple[GrantLine, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +52,11 @@ class UsersPage:
     notice: str
     log: tuple[AccessEntry, ...]
     """The newest rows of the access log (who added users, granted and revoked roles)."""
+    one_time: tuple[str, str] | None = None
+    """(username, one-time password) right after a reset: shown on this page only."""
 
 
-def _page(error: str = "", notice: str = "") -> UsersPage:
+def _page(error: str = "", notice: str = "", one_time: tuple[str, str] | None = None) -> UsersPage:
     study = served()
     with reading() as conn:
         users = list_users(conn)
@@ -55,15 +70,34 @@ def _page(error: str = "", notice: str = "") -> UsersPage:
             ", ".join(
                 f"{r.role.value}@{r.site_oid or '*'}" for r in u.roles if r.study_oid == study.oid
             ),
+            tuple(
+                GrantLine(r.role.value, r.site_oid or "", f"{r.role.value}@{r.site_oid or '*'}")
+                for r in u.roles
+                if r.study_oid == study.oid
+            ),
         )
         for u in users
     )
-    return UsersPage(lines, ROLES, tuple(sites), error, notice, tuple(log))
+    return UsersPage(lines, ROLES, tuple(sites), error, notice, tuple(log), one_time)
+
+
+def _admin() -> str:
+    """The signed-in administrator's name (403 unless an administrator of the whole study)."""
+    g.viewer.require_study_wide(access.ADMIN, g.t("action.admin"))
+    return str(g.viewer.username)
+
+
+def _refused(exc: Exception) -> tuple[str, int]:
+    """The users page again with why the change was refused (404: no such user)."""
+    if isinstance(exc, NotFoundError) and str(exc).startswith("No user "):
+        raise HttpError(404, str(exc)) from exc
+    message = policy_message(exc) if isinstance(exc, PolicyError) else str(exc)
+    return render("users.html", _page(error=message), 422)
 
 
 @bp.get("/admin/users")
 def users() -> tuple[str, int]:
-    g.viewer.require_anywhere(access.ADMIN, g.t("action.admin"))
+    _admin()
     return render("users.html", _page(notice=request.args.get("done", "")))
 
 
@@ -77,29 +111,79 @@ def _role_and_site() -> tuple[str, str | None]:
 
 @bp.post("/admin/users")
 def add() -> tuple[str, int] | Response:
-    g.viewer.require_anywhere(access.ADMIN, g.t("action.admin"))
+    by = _admin()
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     try:
         role, site = _role_and_site()
-        if len(password) < MIN_PASSWORD:
-            raise ValueError(g.t("users.short_password", n=MIN_PASSWORD))
         with writing() as conn:
-            by = g.viewer.username
             add_user(conn, username, password, full_name=request.form.get("full_name", ""), by=by)
             set_role(conn, username, served().oid, role, site_oid=site, by=by)
     except (ValueError, NotFoundError) as exc:
-        return render("users.html", _page(error=str(exc)), 422)
+        message = policy_message(exc) if isinstance(exc, PolicyError) else str(exc)
+        return render("users.html", _page(error=message), 422)
     return redirect(url_for(".users", done=username), 303)
 
 
 @bp.post("/admin/users/<username>/role")
 def role(username: str) -> tuple[str, int] | Response:
-    g.viewer.require_anywhere(access.ADMIN, g.t("action.admin"))
+    by = _admin()
     try:
         role, site = _role_and_site()
         with writing() as conn:
-            set_role(conn, username, served().oid, role, site_oid=site, by=g.viewer.username)
+            set_role(conn, username, served().oid, role, site_oid=site, by=by)
     except (ValueError, NotFoundError) as exc:
-        return render("users.html", _page(error=str(exc)), 422)
+        return _refused(exc)
     return redirect(url_for(".users", done=username), 303)
+
+
+@bp.post("/admin/users/<username>/revoke")
+def revoke(username: str) -> tuple[str, int] | Response:
+    by = _admin()
+    try:
+        role, site = _role_and_site()
+        with writing() as conn:
+            revoke_role(
+                conn, username, served().oid, role, site_oid=site, by=by,
+                client=request.remote_addr,
+            )  # fmt: skip
+    except (ValueError, NotFoundError) as exc:
+        return _refused(exc)
+    return redirect(url_for(".users", done=username), 303)
+
+
+@bp.post("/admin/users/<username>/deactivate")
+def deactivate(username: str) -> tuple[str, int] | Response:
+    """The account can no longer sign in or act; its open sessions end at once."""
+    by = _admin()
+    try:
+        with writing() as conn:
+            deactivate_user(conn, username, by=by, client=request.remote_addr)
+    except (ValueError, NotFoundError) as exc:
+        return _refused(exc)
+    return redirect(url_for(".users", done=username), 303)
+
+
+@bp.post("/admin/users/<username>/activate")
+def activate(username: str) -> tuple[str, int] | Response:
+    by = _admin()
+    try:
+        with writing() as conn:
+            activate_user(conn, username, by=by, client=request.remote_addr)
+    except (ValueError, NotFoundError) as exc:
+        return _refused(exc)
+    return redirect(url_for(".users", done=username), 303)
+
+
+@bp.post("/admin/users/<username>/password")
+def reset(username: str) -> tuple[str, int] | Response:
+    """A one-time password, shown on this response only (never stored in clear, never kept
+    in the page memo); the user must change it at the next sign-in."""
+    by = _admin()
+    try:
+        with writing() as conn:
+            once = reset_password(conn, username, by=by, client=request.remote_addr)
+    except (ValueError, NotFoundError) as exc:
+        return _refused(exc)
+    page = _page(one_time=(username, once))
+    return render_template("users.html", chrome=chrome(), page=page), 200

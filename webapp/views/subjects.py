@@ -43,9 +43,9 @@ def home() -> Response:
     viewer: access.Viewer = g.viewer
     if viewer.holds(access.CLINICAL):
         return redirect(url_for("subjects.sites"))
-    if viewer.holds(access.DESIGN):
+    if viewer.holds_study_wide(access.DESIGN):
         return redirect(url_for("design.index"))
-    if viewer.holds(access.ADMIN):
+    if viewer.holds_study_wide(access.ADMIN):
         return redirect(url_for("admin.users"))
     raise HttpError(403, g.t("no_role"))
 
