@@ -678,6 +678,43 @@ def _import_report(  # type: ignore[no-untyped-def]  # noqa: PLR0917
         )
 
 
+@contextmanager
+def _replacing(output: str, *, directory: bool = False) -> Iterator[Path]:
+    """A temporary file (or directory) next to ``output`` to write into, renamed onto
+    ``output`` when the block ends well and removed when it fails: a failed export leaves
+    no truncated file, and an older export at ``output`` stays as it was (issue 14). A
+    directory's files are renamed into ``output`` one by one (other files there stay)."""
+    import shutil
+    import tempfile
+
+    target = Path(output)
+    parent = target.parent
+    prefix = f".{target.name}."
+    if directory:
+        parent.mkdir(parents=True, exist_ok=True)  # as the writers make ``output``
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
+        os.close(fd)
+        tmp = Path(name)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # as open(output, "w") would have made it
+    try:
+        yield tmp
+        if directory:
+            target.mkdir(exist_ok=True)
+            for path in tmp.iterdir():
+                os.replace(path, target / path.name)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if directory:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
 @main.group("export")
 def export() -> None:
     """Export the study: ODM 1.3.2, Define-XML 2.1, CSV, Dataset-JSON."""
@@ -733,7 +770,7 @@ def export_odm(  # noqa: PLR0917 - click passes options by name
         source = odm_source(conn, _only_study(conn, study_oid), selection)
         options = export_options(source.study_oid, selection.file_type, since=since)
         try:
-            with open(output, "wb") as out:
+            with _replacing(output) as tmp, tmp.open("wb") as out:
                 stats = write_odm(
                     out,
                     source.records,
@@ -807,7 +844,8 @@ def export_define(  # noqa: PLR0917 - click passes options by name
             raise UsageError(str(exc)) from exc
     try:
         data = write_define(odm, DefineOptions(crf_pages=pages), study_oid=oid)
-        Path(output).write_bytes(data)
+        with _replacing(output) as tmp:
+            tmp.write_bytes(data)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except OSError as exc:
@@ -823,7 +861,8 @@ def _tabular(output: str, study_oid: str | None, db: str | None, kind: str) -> N
         source = tabular_source(conn, _only_study(conn, study_oid))
         writer = write_csv if kind == "csv" else write_dataset_json
         try:
-            files = writer(Path(output), source.odm, source.records, study_oid=source.study_oid)
+            with _replacing(output, directory=True) as tmp:
+                files = writer(tmp, source.odm, source.records, study_oid=source.study_oid)
         except OSError as exc:
             raise UsageError(f"{output}: cannot write: {exc.strerror}") from exc
     click.echo(f"{output}: {len(files)} files written")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from typing import IO, Any
 
 from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
+from odm_engine.free_text import NOT_XML, xml_safe
 from renderers.tabular.plan import Column, Dataset, dataset_plan
 
 HEADER_FILE = "header.csv"
@@ -31,6 +33,26 @@ _JSON_TYPES = {
     "datetime": "datetime",
     "time": "time",
 }
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP, CSV Injection)."""
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_cell(value: str | None) -> str:
+    """A value as written to a CSV cell. Issue 14, finding 6 (CSV injection): a value starting
+    with ``= + - @``, tab or CR gets a leading ``'`` (OWASP's advice) so a spreadsheet shows
+    it as text instead of running it, unless the whole value is a plain number (``-3``,
+    ``-1.5``, ``+2e3``: a number cannot be a formula, so numbers stay numbers in every
+    column). Characters XML 1.0 cannot carry become U+FFFD, as in the ODM export."""
+    if not value:
+        return ""
+    if NOT_XML.search(value):
+        value = xml_safe(value)
+    if value[0] in FORMULA_START and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _rows(
@@ -93,7 +115,7 @@ def write_csv(
             writers[ds.oid].writerow([c.name for c in ds.columns])
         for subject in subjects:
             for ds, row in _rows(by_oid, subject, study.oid):
-                writers[ds.oid].writerow(["" if v is None else v for v in row])
+                writers[ds.oid].writerow([csv_cell(v) for v in row])
     finally:
         for fh in handles.values():
             fh.close()
@@ -103,9 +125,8 @@ def write_csv(
         w.writerow(["dataset", "file", "order", "variable", "label", "data_type", "item_oid"])
         for ds in plan:
             for c in ds.columns:
-                w.writerow(
-                    [ds.name, f"{ds.file_stem}.csv", c.order, c.name, c.label, c.data_type, c.oid]
-                )
+                cells = (ds.name, f"{ds.file_stem}.csv", c.order, c.name, c.label, c.data_type)
+                w.writerow([csv_cell(None if v is None else str(v)) for v in (*cells, c.oid)])
     return [header, *(out_dir / f"{ds.file_stem}.csv" for ds in plan)]
 
 
@@ -128,6 +149,8 @@ def _json_column(c: Column) -> dict[str, Any]:
 def _json_value(c: Column, value: str | None) -> Any:
     if value is None or value == "":
         return None
+    if NOT_XML.search(value):  # stored before issue 14's check: U+FFFD, as in the ODM export
+        value = xml_safe(value)
     if c.data_type == "integer":
         try:
             return int(value)
