@@ -4,20 +4,19 @@ Names follow ``renderers.html.naming`` (``IG.OID[KEY].IT.OID``); other names (th
 token, the expected version, the reason) are not values. Dates and times go through
 ``renderers.html.normalise_entry``; an entry that is not a date is a hard problem shown next
 to its field, and nothing is saved. Derived items are never taken from the browser: the
-server computes them. Items that the saved values make not collected are cleared.
+server computes them. Items that the saved values make not collected are cleared by
+``storage.writes.save_form`` (whatever was posted for them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from odm_engine.checks import evaluate_form
-from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.clinical import FormKey, ItemKey
 from renderers.html import DateEntryProblem, FieldRef, classify_field, normalise_entry
-from storage.validation import EnteredValue, apply_changes
+from storage.validation import EnteredValue
 from webapp.studyview import StudyContext
 
 ValueKey = tuple[str, str, str]
@@ -111,30 +110,3 @@ def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str])
             if group_oid == ig_oid:
                 posted.values[(ig_oid, repeat_key, item_oid)] = ""
     return posted
-
-
-def _form_fields(key: FormKey) -> tuple[str, str, str, str]:
-    return (key.study_event_oid, key.study_event_repeat_key, key.form_oid, key.form_repeat_key)
-
-
-def clear_not_collected(
-    study: StudyContext,
-    snapshot: SubjectSnapshot,
-    form_key: FormKey,
-    values: Mapping[ValueKey, EnteredValue],
-) -> dict[ValueKey, EnteredValue]:
-    """``values`` plus "" for every stored value of the form that the save makes not collected
-    (the browser does not send disabled fields, so their old values would stay)."""
-    changes = {ItemKey(*_form_fields(form_key), *k): v for k, v in values.items()}
-    after = apply_changes(snapshot, changes)
-    hidden = evaluate_form(study.plan, after, form_key).hidden
-    out = dict(values)
-    for key in snapshot.values:
-        if key.form_key != form_key:
-            continue
-        vkey = (key.item_group_oid, key.item_group_repeat_key, key.item_oid)
-        if vkey in out:
-            continue
-        if key in hidden or key.group_key in hidden:
-            out[vkey] = ""
-    return out

@@ -59,8 +59,6 @@ class StudyContext:
     """Interface languages the study's text is written in (a subset of UI_LANGUAGES)."""
     default_lang: str
     signature_defs: tuple[m.SignatureDef, ...]
-    forms_with_conditions: frozenset[str]
-    """FormOIDs with an item or item group CollectionExceptionCondition (skip logic)."""
     _query_fields: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -178,13 +176,6 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
         languages=languages,
         default_lang=default.split("-")[0],
         signature_defs=sigs,
-        forms_with_conditions=frozenset(
-            oid
-            for oid, form in plan.forms.items()
-            if any(
-                g.condition is not None or any(i.condition for i in g.items) for g in form.groups
-            )
-        ),
     )
 
 

@@ -52,7 +52,7 @@ from webapp.casebook import (
     signature_states,
     stored_forms,
 )
-from webapp.entry_form import Posted, clear_not_collected, read_post
+from webapp.entry_form import Posted, read_post
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
@@ -151,8 +151,27 @@ def _place(
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
         if not study.may_open(key) and not study.may_open(key, stored_forms(conn, subject.id)):
-            raise HttpError(404, "")
+            raise HttpError(404, _not_repeating(study, key))
     return Place(study, subject, key)
+
+
+def _not_repeating(study: StudyContext, key: FormKey) -> str:
+    """Why a URL's repeat key is refused: the StudyEventDef or FormDef does not repeat (and
+    no data is stored under that key); "" for any other reason."""
+    event = study.mdv.study_event_defs[key.study_event_oid]
+    form = study.mdv.form_defs.get(key.form_oid)
+    erk, frk = key.study_event_repeat_key, key.form_repeat_key
+    if erk and not event.repeating:
+        return (
+            f'StudyEventDef {event.oid} does not repeat (Repeating="No"): it takes no '
+            f'StudyEventRepeatKey ("{erk}" given). Open {event.oid} without one.'
+        )
+    if frk and form is not None and not form.repeating:
+        return (
+            f'FormDef {form.oid} does not repeat (Repeating="No"): it takes no FormRepeatKey '
+            f'("{frk}" given). Open {form.oid} without one.'
+        )
+    return ""
 
 
 @lru_cache(maxsize=4096)
@@ -345,24 +364,17 @@ def save(
     if posted.problems:
         page = form_page(p, posted=posted, results=tuple(posted.problems), error=g.t("form.hard"))
         return render("form.html", page, 422)
-    conditions = form_oid in p.study.forms_with_conditions
     with reading() as conn:  # validate before taking the write lock (see Prevalidated)
         mark = data_mark(conn, p.subject.id)  # before the data it vouches for
         items = stored_items(conn, p.subject.id)
+    # What the form's conditions hide is cleared by save_form, against the very data it
+    # writes over (issue 14: a value posted for a hidden item was stored before).
     values = posted.values
-    if conditions:
-        values = clear_not_collected(p.study, snapshot_of(p.subject, items), p.key, values)
     checked = prevalidate(
         p.subject, items, p.key, values, p.study.validator, units=posted.units, mark=mark
     )
     try:
         with writing() as conn:
-            # Cleared against the data the save writes over, if it changed.
-            if conditions and data_mark(conn, p.subject.id) != mark:
-                now = stored_items(conn, p.subject.id)
-                if now != items:
-                    snapshot = snapshot_of(p.subject, now)
-                    values = clear_not_collected(p.study, snapshot, p.key, posted.values)
             result = save_form(
                 conn,
                 study=p.study.oid,
