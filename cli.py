@@ -360,7 +360,8 @@ def user_log(username: str | None, limit: int | None, db: str | None) -> None:
         if e.site_oid and not e.role:  # a site added by a metadata load
             where = f"{e.study_oid}/{e.site_oid}"
         when = e.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}")
+        client = f" from {e.client}" if e.client else ""
+        click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}{client}")
 
 
 @user.command("set-role")

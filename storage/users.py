@@ -200,6 +200,8 @@ class AccessEntry:
     site_oid: str | None
     """None on a role row: every site of the study."""
     role: str | None
+    client: str | None = None
+    """The client address of the web request behind the row; None from the CLI."""
 
 
 def _log(
@@ -247,6 +249,7 @@ def access_log(
             r.study_oid,
             r.site_oid,
             r.role,
+            r.client,
         )
         for r in conn.execute(query)
     ]

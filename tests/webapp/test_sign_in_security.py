@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, text
 from werkzeug.security import check_password_hash
 
+from cli import main
 from storage import logins
 from storage.engine import make_engine
 from storage.models import AccessLogRow, LoginFailure, Signature
@@ -351,3 +353,12 @@ def test_live_sixty_parallel_wrong_sign_ins_reach_the_password_check_five_times(
         assert failures(engine) == [("sign_in_failed", "inv_a", "127.0.0.1")] * 5
     finally:
         engine.dispose()
+
+
+def test_failed_sign_ins_show_their_address_in_edc_user_log(web: Web) -> None:
+    attacker = web.client()
+    attacker.post("/login", {"username": "inv_b", "password": "guess"}, **at("10.6.6.6"))
+    result = CliRunner().invoke(main, ["user", "log", "--user", "inv_b", "--db", web.url])
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[0]
+    assert "anonymous" in line and "sign_in_failed" in line and "from 10.6.6.6" in line
