@@ -385,6 +385,88 @@ def user_set_role(
     click.echo(f"{username} is {role} in {study_oid} at {site_oid or 'every site'}.")
 
 
+@user.command("revoke")
+@click.argument("username")
+@click.argument(
+    "role",
+    type=click.Choice(["investigator", "monitor", "data_manager", "study_designer", "admin"]),
+)
+@click.option("--study", "study_oid", required=True, help="Study OID.")
+@click.option("--site", "site_oid", default=None, help="Site (Location OID); default the "
+              "study-wide grant.")  # fmt: skip
+@db_option
+def user_revoke(
+    username: str, role: str, study_oid: str, site_oid: str | None, db: str | None
+) -> None:
+    """Take ROLE away from USERNAME, at one site or study-wide. Exit 2: not held."""
+    from storage.accounts import revoke_role
+    from storage.engine import write_transaction
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        revoke_role(conn, username, study_oid, role, site_oid=site_oid, by="cli")
+    click.echo(f"{username} is no longer {role} in {study_oid} at {site_oid or 'every site'}.")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@db_option
+def user_deactivate(username: str, db: str | None) -> None:
+    """USERNAME can no longer sign in, save, sign or import; their web sessions end now."""
+    from storage.accounts import deactivate_user
+    from storage.engine import write_transaction
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        changed = deactivate_user(conn, username, by="cli")
+    click.echo(
+        f"{username} is deactivated: signed out everywhere, cannot sign in or act."
+        if changed
+        else f"{username} is inactive already."
+    )
+
+
+@user.command("activate")
+@click.argument("username")
+@db_option
+def user_activate(username: str, db: str | None) -> None:
+    """Make a deactivated USERNAME active again, with the roles it held."""
+    from storage.accounts import activate_user
+    from storage.engine import write_transaction
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        changed = activate_user(conn, username, by="cli")
+    click.echo(f"{username} is active again." if changed else f"{username} is active already.")
+
+
+@user.command("reset-password")
+@click.argument("username")
+@db_option
+def user_reset_password(username: str, db: str | None) -> None:
+    """Give USERNAME a random one-time password, printed this once; their sessions end and
+    at the next sign-in they must choose a password of their own."""
+    from storage.accounts import reset_password
+    from storage.engine import write_transaction
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        once = reset_password(conn, username, by="cli")
+    click.echo(f"One-time password for {username}: {once}")
+    click.echo(f"{username} must choose a new password at the next sign-in; it is not shown again.")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
+@db_option
+def user_passwd(username: str, password: str, db: str | None) -> None:
+    """Set USERNAME's password (prompted twice; the password policy applies). Their web
+    sessions end. Exit 2: refused by the policy."""
+    from storage.accounts import set_password
+    from storage.engine import write_transaction
+
+    with _storage_errors(), write_transaction(_engine(db)) as conn:
+        set_password(conn, username, password, by="cli")
+    click.echo(f"Password of {username} changed; {username} is signed out everywhere.")
+
+
 @main.command()
 @click.argument("subject")
 @click.option("--study", "study_oid", default=None, help="Study OID (needed if several).")
