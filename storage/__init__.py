@@ -5,6 +5,8 @@
 - :mod:`storage.migrate`: ``upgrade`` (Alembic, configured in code).
 - :mod:`storage.studies`: ``load_study``, ``current_metadata``, ``list_sites``.
 - :mod:`storage.users`: ``add_user``, ``authenticate``, ``set_role``, ``list_users``.
+- :mod:`storage.logins`: ``check_password``, the throttled password check of sign-in and
+  e-signatures (failures per user and address, per user, per address; the access log).
 - :mod:`storage.subjects`: ``create_subject``, ``subject_snapshot``, ``form_state``.
 - :mod:`storage.writes`: ``save_form``, the one write path of a form.
 - :mod:`storage.bulk`: ``BulkWriter``, the import path (same rules, same audit rows).
