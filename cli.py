@@ -76,6 +76,9 @@ class EdcGroup(click.Group):
         except EdcError as exc:
             raise click.ClickException(str(exc)) from exc
         except DBAPIError as exc:
+            url = ctx.meta.get("edc.database_url")
+            if url and _missing_table(exc):
+                raise _no_study(url) from exc
             # Disk full, read-only file, server gone: the transaction was rolled back.
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise click.ClickException(
@@ -204,10 +207,44 @@ db_option = click.option(
 )  # fmt: skip
 
 
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
+def _engine(db: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The engine for --db. A SQLite file that does not exist is not created (only
+    ``edc db upgrade`` creates one): the command stops with :func:`_no_study`."""
+    from sqlalchemy.engine import make_url
+
     from storage.engine import make_engine
 
-    return make_engine(database_url(db))
+    url = database_url(db)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["edc.database_url"] = url  # for EdcGroup: a database without tables
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if (
+        not create
+        and parsed.get_backend_name() == "sqlite"
+        and name not in ("", ":memory:")
+        and not name.startswith("file:")
+        and not Path(name).exists()
+    ):
+        raise _no_study(url)
+    return make_engine(url)
+
+
+def _no_study(url: str) -> UsageError:
+    """The database is missing, has no tables, or holds no study."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    return UsageError(
+        f"no study loaded in {shown} — run `edc db upgrade` and `edc study load`, or pass --db"
+    )
+
+
+def _missing_table(exc: Exception) -> bool:
+    """The database has not been upgraded: SQLite "no such table", PostgreSQL 42P01."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "42P01" or "no such table" in str(orig)
 
 
 @contextmanager
@@ -232,7 +269,7 @@ def db_upgrade(db: str | None) -> None:
     """Create the tables or bring them to the newest schema (Alembic migrations)."""
     from storage.migrate import upgrade
 
-    before, after = upgrade(_engine(db))
+    before, after = upgrade(_engine(db, create=True))
     if before == after:
         click.echo(f"Database is up to date (revision {after}).")
     else:
@@ -299,10 +336,12 @@ def site() -> None:
 @db_option
 def site_list(study_oid: str | None, db: str | None) -> None:
     """List the sites with their study and number of subjects."""
-    from storage.studies import list_sites
+    from storage.studies import list_sites, study_oids
 
     with _engine(db).connect() as conn:
         sites = list_sites(conn, study_oid)
+        if not sites and not study_oids(conn):
+            raise _no_study(_url_of(conn))
     click.echo(f"{'STUDY':<16} {'SITE':<16} {'SUBJECTS':>8}  NAME")
     for s in sites:
         click.echo(f"{s.study_oid:<16} {s.oid:<16} {s.subjects:>8}  {s.name}")
@@ -481,19 +520,20 @@ def audit(
     subject: str, study_oid: str | None, item_oid: str | None, source: bool, db: str | None
 ) -> None:
     """The audit trail of SUBJECT (or of one item) as a table, oldest first."""
-    from sqlalchemy import select
-
     from storage.audit import history, source_history
-    from storage.models import Study
-    from storage.subjects import find_subject
+    from storage.studies import current_metadata
+    from storage.subjects import list_subjects
 
     with _storage_errors(), _engine(db).connect() as conn:
-        if study_oid is None:
-            oids = conn.scalars(select(Study.oid)).all()
-            if len(oids) != 1:
-                raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
-            study_oid = oids[0]
-        find_subject(conn, study_oid, subject)
+        study_oid = _only_study(conn, study_oid)
+        keys = list_subjects(conn, study_oid)
+        if subject not in keys:
+            hint = _nearest(subject, keys)
+            raise UsageError(f"No subject {subject!r} in study {study_oid}{hint or '.'}")
+        items = list(current_metadata(conn, study_oid).mdv.item_defs)
+        if item_oid is not None and item_oid not in items:
+            hint = _nearest(item_oid, items) or "; `edc info` lists its items."
+            raise UsageError(f"{item_oid} is not an item of study {study_oid}{hint}")
         if source:
             _echo_source_audit(source_history(conn, study_oid, subject, item_oid=item_oid))
             return
@@ -539,16 +579,31 @@ def _echo_source_audit(rows: list[Any]) -> None:
 
 
 def _only_study(conn, study_oid: str | None) -> str:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from storage.models import Study
+    from storage.studies import study_oids
 
     if study_oid is not None:
         return study_oid
-    oids = conn.scalars(select(Study.oid)).all()
+    oids = study_oids(conn)
+    if not oids:
+        raise _no_study(_url_of(conn))
     if len(oids) != 1:
         raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
     return str(oids[0])
+
+
+def _url_of(conn) -> str:  # type: ignore[no-untyped-def]
+    """The database URL as the user gave it (--db, $EDC_DATABASE_URL or the default)."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get("edc.database_url") if ctx is not None else None
+    return str(given or conn.engine.url.render_as_string(hide_password=True))
+
+
+def _nearest(name: str, known: list[str]) -> str:
+    """``; did you mean X?`` for a near miss (a typo), else empty."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 @contextmanager
@@ -610,11 +665,15 @@ def import_(  # noqa: PLR0917 - click passes options by name
 
     from odm_engine.exchange import read_clinical_data
     from odm_engine.findings import finding, has_errors
+    from odm_engine.free_text import LIMITS, REASON, text_problem
     from storage.engine import write_transaction
     from storage.errors import BulkRejectedError
     from storage.exchange import ImportOutcome, import_source, import_subjects, imported_at
     from storage.studies import parent_of_site_study, site_level_studies
 
+    refused = reason and text_problem(reason, "Reason for change (--reason)", limit=LIMITS[REASON])
+    if refused:  # issue 14: refused before the file is read
+        raise UsageError(refused)
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"{file}: no such file")
@@ -1212,6 +1271,8 @@ def print_casebook(
             stored = current_metadata(conn, oid)
             data = _casebook_data(conn, oid, subject)
     except DBAPIError as exc:
+        if _missing_table(exc):
+            raise _no_study(database_url(db)) from exc
         raise UsageError(
             f"{database_url(db)}: cannot read the study database ({exc.orig}). "
             "Create or upgrade it with `edc db upgrade`."

@@ -36,7 +36,8 @@ from odm_engine.exchange.records import (
     StudyEventRecord,
     SubjectRecord,
 )
-from storage.bulk import BulkResult, BulkWriter
+from odm_engine.free_text import KEY, LIMITS, REASON, check_text, text_problem
+from storage.bulk import BulkProblem, BulkResult, BulkWriter
 from storage.errors import BulkRejectedError
 from storage.models import (
     AuditRow,
@@ -53,7 +54,7 @@ from storage.models import (
     User,
 )
 from storage.models import Signature as SignatureRow
-from storage.queries import open_query
+from storage.queries import KEY_FIELDS, open_query
 from storage.studies import current_metadata, study_id_of
 from storage.validation import EnteredValue, IsNull
 
@@ -225,8 +226,10 @@ def import_subjects(
     """Import every subject; raises BulkRejectedError (roll back!) listing every problem.
 
     ``outcome`` (optional) is filled as the import goes, so a caller still has the problem
-    list, with values, when the error is raised.
+    list, with values, when the error is raised. TextRefusedError for a ``reason`` that
+    cannot be stored.
     """
+    check_text(reason, "Reason for change", REASON)
     writer = BulkWriter(
         conn,
         study=study_oid,
@@ -239,6 +242,14 @@ def import_subjects(
     notes: list[tuple[str, ItemKey, str]] = []
     for record in subjects:
         values = entered_values(record)
+        refused = _key_problem(record.subject_key, values)
+        if refused is not None:  # issue 14: PostgreSQL's VARCHAR(100) refused it mid-import
+            writer.problems.append(
+                BulkProblem(record.subject_key, "text", "entry", None, "hard", refused)
+            )
+            outcome.problems.append(ImportProblem(record.subject_key, None, None, refused))
+            outcome.subjects += 1
+            continue
         before = len(writer.problems)
         units, source_audit = entered_extras(record)
         writer.add_subject(record.subject_key, record.site_oid, values, units, source_audit)
@@ -273,6 +284,24 @@ def import_subjects(
         )
         outcome.queries_opened += 1
     return outcome
+
+
+def _key_problem(subject_key: str, values: Iterable[tuple[ItemKey, object]]) -> str | None:
+    """Why a subject's SubjectKey or a repeat key of its values cannot be stored (too long:
+    keys are VARCHAR(100); a character XML cannot carry), or None."""
+    limit = LIMITS[KEY]
+    found = (
+        text_problem(repeat_key, field, limit=limit)
+        for keys in {key[1:6:2] for key, _ in values}
+        for field, repeat_key in zip(KEY_FIELDS, keys, strict=True)
+    )
+    problem = text_problem(subject_key, "SubjectKey", limit=limit) or next(
+        filter(None, found), None
+    )
+    if problem is None:
+        return None
+    shown = subject_key if len(subject_key) <= 40 else subject_key[:37] + "..."
+    return f"Subject {shown}: {problem}"
 
 
 # -- export ---------------------------------------------------------------------------

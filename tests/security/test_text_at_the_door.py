@@ -449,3 +449,54 @@ def test_every_export_writes_stored_control_characters_as_replacement_characters
         assert r.status_code == 200, route
         if route == "/exports/odm":
             etree.fromstring(r.get_data(), make_parser())
+
+
+# -- at the door: the command line ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keys", "field"),
+    [
+        (("S" * 101, "1", "1"), "SubjectKey"),
+        (("DE01-009", "9" * 101, "1"), "StudyEventRepeatKey"),
+        (("DE01-010", "1", "8" * 101), "ItemGroupRepeatKey"),
+    ],
+)
+def test_an_import_with_a_key_over_its_column_is_rejected_with_the_field_named(
+    web: Web, tmp_path: Path, keys: tuple[str, str, str], field: str
+) -> None:
+    """PostgreSQL's VARCHAR(100) refused such a key mid-import: a traceback, exit 1."""
+    envelope = odm().decode()
+    head = envelope[: envelope.index("<Study ")]
+    data = (
+        f'<ClinicalData StudyOID="{STUDY}" MetaDataVersionOID="MDV.1">'
+        f'<SubjectData SubjectKey="{keys[0]}"><SiteRef LocationOID="{SITE}"/>'
+        f'<StudyEventData StudyEventOID="SE.R" StudyEventRepeatKey="{keys[1]}">'
+        f'<FormData FormOID="F.R"><ItemGroupData ItemGroupOID="IG.R" '
+        f'ItemGroupRepeatKey="{keys[2]}"><ItemData ItemOID="IT.NOTE" Value="x"/>'
+        "</ItemGroupData></FormData></StudyEventData></SubjectData></ClinicalData></ODM>\n"
+    )
+    path = tmp_path / "import.xml"
+    path.write_text(head + data, encoding="utf-8")
+    before = dump(web.engine)
+    result = CliRunner().invoke(main, ["import", str(path), "--user", "dm", "--db", web.url])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{field}: 101 characters is too long; at most 100" in result.output
+    assert dump(web.engine) == before
+
+
+def test_an_import_reason_with_a_control_character_is_a_usage_error(
+    web: Web, tmp_path: Path
+) -> None:
+    path = tmp_path / "import.xml"
+    path.write_bytes(odm())
+    result = CliRunner().invoke(
+        main, ["import", str(path), "--user", "dm", "--reason", "typo\x08", "--db", web.url]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Reason for change" in result.output and "U+0008" in result.output
+    result = CliRunner().invoke(
+        main, ["user", "add", "eve\x01", "--password", "x", "--db", web.url]
+    )
+    assert result.exit_code == 2 and "Username: character U+0001" in result.output
