@@ -405,3 +405,8 @@ def list_sites(conn: Connection, study_oid: str | None = None) -> list[SiteInfo]
     if study_oid is not None:
         query = query.where(Study.oid == study_oid)
     return [SiteInfo(*row) for row in conn.execute(query.order_by(Study.oid, Site.oid))]
+
+
+def study_oids(conn: Connection) -> list[str]:
+    """The OIDs of the studies loaded, in order (none in a new database)."""
+    return list(conn.scalars(select(Study.oid).order_by(Study.oid)))

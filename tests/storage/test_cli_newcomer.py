@@ -1,0 +1,136 @@
+"""What `edc` says to a newcomer whose database is missing, empty or holds no study, and to
+an `edc audit` of an item or subject the study does not have (README: exit codes)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, text
+
+from cli import main
+from storage.engine import make_engine
+from tests.storage.conftest import PG_ENV, Db, _pg_base
+
+NO_STUDY = (
+    "Error: no study loaded in {url} — run `edc db upgrade` and `edc study load`, or pass --db\n"
+)
+READS = [
+    ["audit", "001"],
+    ["site", "list"],
+    ["user", "list"],
+    ["user", "log"],
+    ["export", "odm", "-o", "{out}"],
+    ["print", "casebook", "001", "-o", "{out}"],
+]
+
+
+def edc(url: str | None, *args: str, out: Path | None = None) -> tuple[int, str]:
+    argv = [a.replace("{out}", str(out)) for a in args]
+    if url is not None:
+        argv += ["--db", url]
+    result = CliRunner().invoke(main, argv, env={"EDC_DATABASE_URL": None})
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a[:2]))
+def test_a_missing_sqlite_file_is_named_and_not_created(tmp_path: Path, args: list[str]) -> None:
+    path = tmp_path / "nothing-here.sqlite3"
+    url = f"sqlite:///{path}"
+    assert edc(url, *args, out=tmp_path / "out") == (2, NO_STUDY.format(url=url))
+    assert not path.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_default_database_is_named_as_the_newcomer_would_type_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert edc(None, "audit", "001") == (2, NO_STUDY.format(url="sqlite:///edc.sqlite3"))
+    assert not (tmp_path / "edc.sqlite3").exists()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database that exists but holds no tables (never upgraded)."""
+    if request.param == "sqlite":
+        path = tmp_path / "empty.sqlite3"
+        sqlite3.connect(path).execute("CREATE TABLE t (x)").execute(
+            "DROP TABLE t"
+        ).connection.close()
+        yield f"sqlite:///{path}"
+        return
+    base = _pg_base()
+    if base is None:
+        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run the PostgreSQL half")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin: Engine = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a[:2]))
+def test_a_database_without_tables_says_no_study_is_loaded(
+    bare: str, tmp_path: Path, args: list[str]
+) -> None:
+    code, output = edc(bare, *args, out=tmp_path / "out")
+    assert (code, output) == (2, NO_STUDY.format(url=_shown(bare)))
+    assert "refused the work" not in output
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "001"],
+        ["export", "odm", "-o", "{out}"],
+        ["print", "casebook", "001", "-o", "{out}"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_an_upgraded_database_without_a_study_says_so(
+    db: Db, tmp_path: Path, args: list[str]
+) -> None:
+    assert edc(db.url, *args, out=tmp_path / "out") == (2, NO_STUDY.format(url=_shown(db.url)))
+
+
+def test_site_list_of_a_database_without_a_study_says_so(db: Db) -> None:
+    assert edc(db.url, "site", "list") == (2, NO_STUDY.format(url=_shown(db.url)))
+
+
+def test_audit_of_an_unknown_item_names_the_nearest(db: Db, study: Engine) -> None:
+    assert edc(db.url, "audit", "001", "--item", "IT.AGEE") == (
+        2,
+        "Error: IT.AGEE is not an item of study S.1; did you mean IT.AGE?\n",
+    )
+    assert edc(db.url, "audit", "001", "--item", "IT.NOPE") == (
+        2,
+        "Error: IT.NOPE is not an item of study S.1; `edc info` lists its items.\n",
+    )
+    code, output = edc(db.url, "audit", "001", "--item", "IT.AGE")
+    assert code == 0 and output.startswith("   SEQ  WHEN (UTC)")
+
+
+def test_audit_of_an_unknown_subject_names_the_nearest(db: Db, study: Engine) -> None:
+    assert edc(db.url, "audit", "01") == (
+        2,
+        "Error: No subject '01' in study S.1; did you mean 001?\n",
+    )
+    assert edc(db.url, "audit", "XYZ") == (2, "Error: No subject 'XYZ' in study S.1.\n")
