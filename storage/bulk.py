@@ -51,6 +51,7 @@ from storage.validation import (
     MetadataValidator,
     ValueProblem,
     apply_changes,
+    second_instance_problem,
 )
 
 _FORM_COLUMNS = (
@@ -328,6 +329,8 @@ class BulkWriter:
         self._value_checker: Callable[[ItemKey], Any] | None = getattr(
             self.validator, "value_checker", None
         )
+        self._single_groups: frozenset[str] = getattr(self.validator, "single_groups", frozenset())
+        """Non-repeating ItemGroupOIDs: a second instance in a form is a problem."""
         self.problems: list[BulkProblem] = []
         self._created = self._items = self._audit = self._queries = 0
         self._one_pass_misses = 0
@@ -547,7 +550,7 @@ class BulkWriter:
                     self._claim_form(ref, tree, form)
             group = info[4]
             if group is not last_group:
-                gid, last_group = self._group_id(tree, group, info), group
+                gid, last_group = self._group_id(tree, group, info, ref.subject_key), group
             next_id += 1
             if checked.__class__ is str:
                 value_rows += (next_id, gid, info[6], checked)
@@ -700,13 +703,15 @@ class BulkWriter:
                 prefix = found
             self._items += 1
             if old_unit is not None or new_unit is not None:
-                change = (old_value, new_value, old_null, new_null, old_unit, new_unit)
-                self._write_with_unit(info, prefix, tree, old_row, (kind, *change))
+                change = (kind, old_value, new_value, old_null, new_null, old_unit, new_unit)
+                self._write_with_unit(
+                    info, prefix, tree, old_row, change, subject_key=ref.subject_key
+                )
                 continue
             if old_row is None:
                 group = info[4]
                 if group is not last_group:
-                    gid, last_group = self._group_id(tree, group, info), group
+                    gid, last_group = self._group_id(tree, group, info, ref.subject_key), group
                 if derive:  # its audit row: AUDIT_OF_INSERTED at the flush
                     if new_null is None:
                         value_rows += (take_item(), gid, info[6], new_value)
@@ -727,6 +732,8 @@ class BulkWriter:
         tree: _Tree,
         old_row: StoredItem | None,
         change: tuple[Any, ...],
+        *,
+        subject_key: str,
     ) -> None:
         """A value written with, or replacing one with, a MeasurementUnitRef: its item row
         and its audit row carry the units (rows of ``item_units`` and ``audit_units``).
@@ -734,7 +741,7 @@ class BulkWriter:
         kind, _old_value, new_value, _old_null, new_null, _old_unit, new_unit = change
         if old_row is None:
             item_id = self._ids["item_data"].take()
-            gid = self._group_id(tree, info[4], info)
+            gid = self._group_id(tree, info[4], info, subject_key)
             self._rows["item_units"] += (item_id, gid, info[6], new_value, new_null, new_unit)
             if self._derive:
                 return  # its audit row, unit included: AUDIT_OF_INSERTED at the flush
@@ -830,9 +837,13 @@ class BulkWriter:
                 None,
             )
 
-    def _group_id(self, tree: _Tree, group: GroupKey, info: _KeyInfo) -> int:
+    def _group_id(self, tree: _Tree, group: GroupKey, info: _KeyInfo, subject_key: str) -> int:
         gid = tree.groups.get(group)
         if gid is None:
+            if info[7][0] in self._single_groups:  # a second instance? (issue 14)
+                other = GroupKey(*group[:-1], "1" if group[-1] == "" else "")
+                if other in tree.groups:
+                    self._problem(subject_key, second_instance_problem(info[1], other[-1]))
             gid = tree.groups[group] = self._ids["item_groups"].take()
             form_id = tree.forms[info[3]][0]
             self._rows["item_groups"] += (gid, form_id, info[7][0], info[7][1])

@@ -116,7 +116,7 @@ class MetadataValidator:
     def __init__(self, mdv: m.MetaDataVersion, study: m.Study | None = None) -> None:
         self.mdv = mdv
         self._items_of_form: dict[str, set[tuple[str, str]]] = {}
-        self._single_groups = frozenset(
+        self.single_groups = frozenset(
             oid for oid, group in mdv.item_group_defs.items() if not group.repeating
         )
         """ItemGroupOIDs that do not repeat: one ItemGroupData per form instance."""
@@ -187,7 +187,7 @@ class MetadataValidator:
         return self._checks(key.item_oid)[0]
 
     def _single(self, key: ItemKey) -> bool:
-        return key.item_group_oid in self._single_groups
+        return key.item_group_oid in self.single_groups
 
     @staticmethod
     def _not_in_form(key: ItemKey) -> ValueProblem:
@@ -350,7 +350,7 @@ class MetadataValidator:
             return []
         keys: dict[str, set[str]] = {}
         for k in chain(snapshot.values, snapshot.null_reasons):
-            if k.form_key == form_key and k.item_group_oid in self._single_groups:
+            if k.form_key == form_key and k.item_group_oid in self.single_groups:
                 keys.setdefault(k.item_group_oid, set()).add(k.item_group_repeat_key)
         for group_oid, repeat_key in sorted(posted):
             keys.setdefault(group_oid, set()).add(repeat_key)
@@ -358,18 +358,7 @@ class MetadataValidator:
         for k, v in values.items():
             held = keys.get(k.item_group_oid, set()) - {k.item_group_repeat_key}
             if v is not None and held and self._single(k):
-                first = min(held)
-                problems.append(
-                    ValueProblem(
-                        f"{k.item_group_oid}#Repeating",
-                        "repeat",
-                        k,
-                        "hard",
-                        f"{k.describe()}: ItemGroupDef {k.item_group_oid} does not repeat: "
-                        f'this form holds it under ItemGroupRepeatKey "{first}" already. '
-                        "Give its values under that key.",
-                    )
-                )
+                problems.append(second_instance_problem(k, min(held)))
         return problems
 
 
@@ -384,9 +373,21 @@ def _repeat_problem(key: ItemKey) -> ValueProblem:
         "repeat",
         key,
         "hard",
-        f"{key.describe()}: ItemGroupDef {key.item_group_oid} does not repeat "
-        f'(Repeating="No"): it takes no ItemGroupRepeatKey ("{key.item_group_repeat_key}" '
-        "given). Give its values without one.",
+        f'ItemGroupDef {key.item_group_oid} does not repeat (Repeating="No"): it takes no '
+        f'ItemGroupRepeatKey ("{key.item_group_repeat_key}" given). Give its values without one.',
+    )
+
+
+def second_instance_problem(key: ItemKey, held: str) -> ValueProblem:
+    """``key`` names a second instance of a non-repeating group; ``held``: the repeat key of
+    the one its form holds."""
+    return ValueProblem(
+        f"{key.item_group_oid}#Repeating",
+        "repeat",
+        key,
+        "hard",
+        f"ItemGroupDef {key.item_group_oid} does not repeat: this form holds it under "
+        f'ItemGroupRepeatKey "{held}" already. Give its values under that key.',
     )
 
 

@@ -419,3 +419,39 @@ def test_an_audit_export_imported_elsewhere_keeps_who_changed_what_when(
     ]
     assert all(e.date_time_stamp and e.date_time_stamp.endswith("Z") for e in kept)
     assert kept[0].source_id and kept[0].source_id.startswith("import:")  # the first import
+
+
+def test_a_repeat_key_on_a_non_repeating_item_group_is_a_located_finding(
+    db: str, tmp_path: Path
+) -> None:
+    """Issue 14: ItemGroupRepeatKey="5" on IG.DM (Repeating="No") stored and exported a
+    second row. It is refused, named by its full key; "1" (as OpenClinica and REDCap number
+    every group) is taken as the one instance."""
+
+    def data(repeat_key: str) -> Path:
+        path = tmp_path / f"rk{repeat_key}.xml"
+        path.write_bytes(
+            vs_study(
+                '<ClinicalData StudyOID="S.1" MetaDataVersionOID="MDV.1">'
+                '<SubjectData SubjectKey="001"><SiteRef LocationOID="LOC.1"/>'
+                '<StudyEventData StudyEventOID="SE.BASE"><FormData FormOID="F.DM">'
+                f'<ItemGroupData ItemGroupOID="IG.DM" ItemGroupRepeatKey="{repeat_key}">'
+                '<ItemData ItemOID="IT.SEX" Value="F"/></ItemGroupData>'
+                "</FormData></StudyEventData></SubjectData></ClinicalData>"
+            )
+        )
+        return path
+
+    result = _edc("import", str(data("5")), "--user", "dm", "--format", "json", db=db)
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["status"] == "rejected"
+    assert [f["message"] for f in report["findings"] if f["code"] == "ODM-IMP-020"] == [
+        'Subject 001: SE.BASE/F.DM/IG.DM[5]/IT.SEX: value "F": ItemGroupDef IG.DM does not '
+        'repeat (Repeating="No"): it takes no ItemGroupRepeatKey ("5" given). Give its values '
+        "without one."
+    ]
+    assert _count(db, "item_data") == 0
+    result = _edc("import", str(data("1")), "--user", "dm", db=db)
+    assert result.exit_code == 0, result.output
+    assert _count(db, "item_groups") == 1

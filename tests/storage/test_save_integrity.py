@@ -10,7 +10,7 @@ from odm_engine.clinical import FormKey, ItemKey
 from storage.bulk import BulkWriter
 from storage.engine import write_transaction
 from storage.errors import BulkRejectedError, FormNotEditableError
-from storage.form_status import set_form_status
+from storage.form_status import TRANSITIONS, next_status, set_form_status
 from storage.models import Form, FormStatus, Role
 from storage.signatures import sign_form
 from storage.studies import load_study
@@ -71,11 +71,20 @@ def hist(engine: Engine) -> Engine:
     with write_transaction(engine) as conn:
         result = load_study(conn, study_xml(BODY), path="study.xml")
         assert result.status == "stored", [f.format() for f in result.findings]
-        for name, role in ((IVY, Role.INVESTIGATOR), (MONA, Role.MONITOR), (DAN, Role.DATA_MANAGER)):
+        for name, role in (
+            (IVY, Role.INVESTIGATOR),
+            (MONA, Role.MONITOR),
+            (DAN, Role.DATA_MANAGER),
+        ):
             add_user(conn, name, PASSWORD)
             set_role(conn, name, "S.1", role)
         create_subject(
-            conn, study="S.1", subject_key="001", site_oid="SITE.1", user=IVY, role=Role.INVESTIGATOR
+            conn,
+            study="S.1",
+            subject_key="001",
+            site_oid="SITE.1",
+            user=IVY,
+            role=Role.INVESTIGATOR,
         )
     return engine
 
@@ -254,8 +263,6 @@ def test_a_locked_form_refuses_signature_and_verification(hist: Engine) -> None:
 
 def test_the_status_table_names_every_status_and_move() -> None:
     """One table: each move names where it may start; every status is reachable."""
-    from storage.form_status import TRANSITIONS, next_status  # noqa: PLC0415
-
     reached = {t.target for t in TRANSITIONS.values() if t.target is not None}
     assert reached | {FormStatus.NOT_STARTED} == set(FormStatus)
     assert next_status(FormStatus.VERIFIED, "complete", changed=False) is FormStatus.VERIFIED
@@ -302,8 +309,8 @@ def test_a_repeat_key_on_a_non_repeating_group_is_refused(hist: Engine) -> None:
     result = save(hist, {("IG.A", "5", "IT.ANY"): "Y"}, version=0)
     assert not result.saved
     assert [r.message for r in result.hard_failures] == [
-        'SE.1/F.1/IG.A[5]/IT.ANY: ItemGroupDef IG.A does not repeat (Repeating="No"): '
-        'it takes no ItemGroupRepeatKey ("5" given). Give its values without one.'
+        'ItemGroupDef IG.A does not repeat (Repeating="No"): it takes no '
+        'ItemGroupRepeatKey ("5" given). Give its values without one.'
     ]
     assert dump(hist) == before
 
@@ -316,8 +323,8 @@ def test_a_second_instance_of_a_non_repeating_group_is_refused(hist: Engine) -> 
     result = save(hist, {("IG.A", "", "IT.ANY"): "N"}, version=1, reason="x")
     assert not result.saved
     assert [r.message for r in result.hard_failures] == [
-        "SE.1/F.1/IG.A/IT.ANY: ItemGroupDef IG.A does not repeat: this form holds it under "
-        'ItemGroupRepeatKey "1" already. Give its values under that key.'
+        'ItemGroupDef IG.A does not repeat: this form holds it under ItemGroupRepeatKey "1" '
+        "already. Give its values under that key."
     ]
     assert dump(hist) == before
 
@@ -329,10 +336,41 @@ def test_bulk_import_refuses_a_repeat_key_on_a_non_repeating_group(hist: Engine)
     assert [(p.kind, p.message) for p in caught.value.problems] == [
         (
             "repeat",
-            'SE.1/F.1/IG.A[5]/IT.ANY: ItemGroupDef IG.A does not repeat (Repeating="No"): '
-            'it takes no ItemGroupRepeatKey ("5" given). Give its values without one.',
+            'ItemGroupDef IG.A does not repeat (Repeating="No"): it takes no '
+            'ItemGroupRepeatKey ("5" given). Give its values without one.',
         )
     ]
     assert dump(hist) == before
     _import(hist, [(key("IG.A", "IT.ANY", "1"), "Y")])  # vendor numbering: the one instance
     assert stored(hist) == {"IT.ANY": "Y"}
+
+
+def test_bulk_import_refuses_a_second_instance_of_a_non_repeating_group(study: Engine) -> None:
+    """F.ELIG has no edit checks (the bulk path writes it without the check plan): a file
+    giving IG.ELIG both without a key and with key "1", or "1" beside a stored instance,
+    would store two rows of a group that does not repeat."""
+
+    def elig(repeat: str) -> ItemKey:
+        return ItemKey("SE.SCREEN", "", "F.ELIG", "", "IG.ELIG", repeat, "IT.ELIGIBLE")
+
+    def run(items: list[tuple[ItemKey, str]]) -> None:
+        with write_transaction(study) as conn:
+            writer = BulkWriter(
+                conn, study="S.1", user="dan", role=Role.DATA_MANAGER, source="t", reason="r"
+            )
+            writer.add_subject("001", None, items)
+            writer.finish()
+
+    before = dump(study)
+    with pytest.raises(BulkRejectedError) as caught:
+        run([(elig(""), "Y"), (elig("1"), "N")])
+    assert [p.message for p in caught.value.problems] == [
+        'ItemGroupDef IG.ELIG does not repeat: this form holds it under ItemGroupRepeatKey "" '
+        "already. Give its values under that key."
+    ]
+    assert dump(study) == before
+    run([(elig(""), "Y")])
+    with pytest.raises(BulkRejectedError):
+        run([(elig("1"), "N")])
+    run([(elig(""), "N")])  # the one instance, changed
+    assert {k.item_group_repeat_key: v for k, v in snapshot(study).values.items()} == {"": "N"}
