@@ -54,6 +54,21 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
+def _no_metadata(path: str, findings: list[Finding]) -> click.ClickException:
+    """One message for a file with no Study to use: why it could not be read (its error
+    findings, printed first), else what it is instead and which file to give."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    for f in errors:
+        click.echo(f.format(), err=True)
+    why = (
+        ""
+        if errors
+        else ": the file holds no MetaDataVersion (ClinicalData files are for `edc check` and "
+        "`edc import`); give the study's metadata file"
+    )
+    return UsageError(f"{path}: no ODM Study with metadata could be read{why}")
+
+
 def _print_findings(findings: list[Finding], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
@@ -185,9 +200,7 @@ def render(form_oid: str, metadata: str, output: str, lang: str | None) -> None:
         raise UsageError(f"{metadata}: no such file")
     result = load_odm(_read(source), path=metadata)
     if result.study is None:
-        for f in result.findings:
-            click.echo(f.format(), err=True)
-        raise UsageError(f"{metadata}: no ODM Study with metadata could be read")
+        raise _no_metadata(metadata, result.findings)
     try:
         page = FormRenderer(result.study).preview_html(form_oid, lang=lang)
     except UnknownFormError as exc:
@@ -937,8 +950,7 @@ def _study_metadata(db: str | None, metadata: str | None, study_oid: str | None)
             raise UsageError(f"{metadata}: no such file")
         result = load_odm(_read(path), path=metadata)
         if result.odm is None or result.study is None:
-            _print_findings(result.findings, "text")
-            raise UsageError(f"{metadata}: no ODM Study with metadata could be read")
+            raise _no_metadata(metadata, result.findings)
         return result.odm, study_oid
     from storage.studies import current_metadata
 

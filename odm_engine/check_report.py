@@ -52,6 +52,12 @@ def _text_line(row: dict[str, str]) -> str:
     )
 
 
+_ORDER = (
+    "Give the study metadata first and a file with ClinicalData second: "
+    "edc check METADATA.xml DATA.xml"
+)
+
+
 def run_check(
     metadata: bytes,
     data: bytes,
@@ -68,13 +74,23 @@ def run_check(
     mdv = study.metadata_version() if study else None
     if loaded.odm is None or study is None or mdv is None:
         problems = [f for f in loaded.findings if f.severity is Severity.ERROR]
-        return 2, [f.format() for f in problems] or ["no MetaDataVersion found"], loaded.findings
+        if problems:
+            return 2, [f.format() for f in problems], loaded.findings
+        where = metadata_path or "the metadata"
+        return (
+            2,
+            [f"{where}: holds no MetaDataVersion, so there are no checks to run. {_ORDER}"],
+            [],
+        )
     compiled = compile_study(
         mdv, path=metadata_path, units=study.basic_definitions.measurement_units
     )
     subjects = read_clinical_data(data, path=data_path)
     if isinstance(subjects, Finding):
         return 2, [subjects.format()], compiled.findings
+    if not subjects:
+        where = data_path or "the data"
+        return 2, [f"{where}: holds no ClinicalData, so nothing was checked. {_ORDER}"], []
     rows: list[dict[str, str]] = []
     for subject in subjects:
         evaluations = evaluate_subject(

@@ -11,6 +11,7 @@ maxlength or (Length above 200 or none) a textarea. Items derived by a MethodDef
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -60,6 +61,20 @@ class UnknownFormError(EdcError, LookupError):
 
 
 _Ref = TypeVar("_Ref", m.ItemRef, m.ItemGroupRef, m.CodeListItem)
+_LISTED = 8
+"""FormDefs named in the message for an unknown one; the rest are counted."""
+
+
+def _unknown_form(mdv: m.MetaDataVersion, form_oid: str) -> str:
+    known = list(mdv.form_defs)
+    close = difflib.get_close_matches(form_oid, known, n=1, cutoff=0.8)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    listed = ", ".join(known[:_LISTED]) or "none"
+    if len(known) > _LISTED:
+        listed += f" and {len(known) - _LISTED} more; `edc info` lists them"
+    return (
+        f"MetaDataVersion {mdv.oid} has no FormDef with OID {form_oid!r}{hint} (FormDefs: {listed})"
+    )
 
 
 def _ordered(refs: Iterable[_Ref]) -> list[_Ref]:
@@ -174,11 +189,7 @@ class FormBuilder:
     ) -> FormView:
         form = self.mdv.form_defs.get(form_oid)
         if form is None:
-            known = ", ".join(list(self.mdv.form_defs)[:8]) or "none"
-            raise UnknownFormError(
-                f"MetaDataVersion {self.mdv.oid} has no FormDef with OID {form_oid!r} "
-                f"(FormDefs: {known})"
-            )
+            raise UnknownFormError(_unknown_form(self.mdv, form_oid))
         state = state or FormState()
         lang = lang or self.default_lang or "en"
         form_key = state.form_key or FormKey("", "", form_oid, "")
