@@ -49,6 +49,8 @@ _EN: dict[str, str] = {
     "no_study": "No study is loaded yet. A study designer loads one with `edc study load`.",
     "no_role": "Your account holds no role in this study. Ask an administrator.",
     "no_sites": "You hold no role at any site of this study.",
+    "sites.not_clinical": "Your role in this study ({role}) does not work with subjects: the "
+    "sites and their subjects are for investigators, monitors and data managers.",
     "action.add_subject": "add subjects",
     "action.sign": "sign casebooks",
     "action.enter": "enter or change data",
@@ -297,6 +299,8 @@ _DE: dict[str, str] = {
     "no_role": "Ihr Konto hat keine Rolle in dieser Studie. Wenden Sie sich an einen "
     "Administrator.",
     "no_sites": "Sie haben an keinem Zentrum dieser Studie eine Rolle.",
+    "sites.not_clinical": "Ihre Rolle in dieser Studie ({role}) arbeitet nicht mit Patienten: "
+    "die Zentren und ihre Patienten sind für Prüfärzte, Monitore und Datenmanager da.",
     "action.add_subject": "Patienten aufnehmen",
     "action.sign": "Prüfbögen unterschreiben",
     "action.enter": "Daten eingeben oder ändern",

@@ -77,8 +77,19 @@ def sites() -> tuple[str, int]:
         if viewer.role_at(s.oid) in access.CLINICAL
     )
     if not lines:
-        raise HttpError(403, g.t("no_sites"))
+        raise HttpError(403, _no_sites(viewer))
     return render("sites.html", SitesPage(lines))
+
+
+def _no_sites(viewer: access.Viewer) -> str:
+    """Why the site list is empty: a role that is not for subjects (a designer or
+    administrator holds theirs at every site), else no clinical role at any site."""
+    others = sorted(
+        {grant.role.value for grant in viewer.grants} - {r.value for r in access.CLINICAL}
+    )
+    if others and not viewer.holds(access.CLINICAL):
+        return g.t("sites.not_clinical", role=", ".join(g.t(f"role.{r}") for r in others))
+    return g.t("no_sites")
 
 
 @dataclass(frozen=True, slots=True)
