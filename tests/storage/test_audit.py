@@ -197,7 +197,8 @@ def _check_text(db: Db) -> str:
         else:
             sql = (
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conname = 'ck_audit_trail_transaction_type'"
+                "WHERE conname = 'ck_audit_trail_transaction_type' "
+                "AND connamespace = to_regnamespace(current_schema())"  # other tests' schemas
             )
         text = str(conn.exec_driver_sql(sql).scalar_one())
     return text.replace("(transaction_type)::text", "transaction_type").replace("::text", "")
@@ -242,5 +243,6 @@ def test_migration_0005_rebuilds_the_transaction_type_check_and_keeps_the_trail(
             "SELECT count(*) FROM sqlite_master WHERE name = 'ix_audit_trail_subject_seq'"
             if db.kind == "sqlite"
             else "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_audit_trail_subject_seq'"
+            " AND schemaname = current_schema()"  # not other tests' schemas
         )
         assert conn.exec_driver_sql(indexes).scalar_one() == 1
