@@ -111,3 +111,10 @@ def test_readme_starts_with_the_two_commands_and_names_the_system_packages() -> 
     for needed in ("apt-get install", "chromium", "poppler-utils", "make demo PORT=8080"):
         assert needed in readme, needed
     assert ".venv/bin/edc" in readme and ". .venv/bin/activate" in readme
+
+
+def test_readme_documents_the_exit_codes_and_the_no_study_answer() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("Exit codes, for every command:", 1)[1].split("\n\n", 2)[1]
+    assert [row.split("|")[1].strip() for row in table.splitlines()[2:]] == ["0", "1", "2"]
+    assert "no study loaded in sqlite:///edc.sqlite3 — run" in readme
