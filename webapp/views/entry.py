@@ -34,7 +34,7 @@ from storage.errors import (
     NotFoundError,
     ReasonRequiredError,
 )
-from storage.form_status import set_form_status
+from storage.form_status import TRANSITIONS, set_form_status
 from storage.models import FormStatus, QueryStatus
 from storage.subjects import (
     SubjectRef,
@@ -323,10 +323,9 @@ def form_page(
         can_raise=role in access.RAISE_QUERY,
         can_answer=role in access.ANSWER_QUERY,
         can_close=role in access.CLOSE_QUERY,
-        can_verify=role in access.VERIFY
-        and status in (FormStatus.IN_PROGRESS, FormStatus.COMPLETE),
-        can_lock=role in access.LOCK and version > 0 and status is not FormStatus.LOCKED,
-        can_unlock=role in access.LOCK and status is FormStatus.LOCKED,
+        can_verify=role in access.VERIFY and status in TRANSITIONS["verify"].sources,
+        can_lock=role in access.LOCK and status in TRANSITIONS["lock"].sources,
+        can_unlock=role in access.LOCK and status in TRANSITIONS["unlock"].sources,
         signature=signature,
         queries_url=urls.queries,
         status_url=urls.status,

@@ -9,8 +9,9 @@ from werkzeug.wrappers.response import Response
 
 from odm_engine.clinical import FormKey
 from storage.errors import AccessDeniedError
+from storage.form_status import TRANSITIONS
 from storage.logins import Outcome, Verdict, check_password
-from storage.models import AccessEvent, FormStatus
+from storage.models import AccessEvent
 from storage.signatures import sign_form
 from storage.studies import list_sites
 from storage.subjects import create_subject, list_subjects, subject_snapshot
@@ -214,7 +215,7 @@ def _to_sign(subject_key: str) -> list[tuple[FormKey, int, str]]:
     return [
         (key, f.version, numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key))
         for key, f in sorted(forms.items())
-        if f.version > 0 and key not in valid and f.status is not FormStatus.LOCKED
+        if key not in valid and f.status in TRANSITIONS["sign"].sources
     ]
 
 
