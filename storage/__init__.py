@@ -5,6 +5,11 @@
 - :mod:`storage.migrate`: ``upgrade`` (Alembic, configured in code).
 - :mod:`storage.studies`: ``load_study``, ``current_metadata``, ``list_sites``.
 - :mod:`storage.users`: ``add_user``, ``authenticate``, ``set_role``, ``list_users``.
+- :mod:`storage.accounts`: ``deactivate_user``, ``activate_user``, ``revoke_role``,
+  ``change_password``, ``set_password``, ``reset_password`` (each ends sessions as needed
+  and writes its access-log row).
+- :mod:`storage.passwords`: ``check_password_policy`` (length, user name, common passwords),
+  ``one_time_password``.
 - :mod:`storage.logins`: ``check_password``, the throttled password check of sign-in and
   e-signatures (failures per user and address, per user, per address; the access log).
 - :mod:`storage.subjects`: ``create_subject``, ``subject_snapshot``, ``form_state``.

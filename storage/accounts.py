@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.errors import NotFoundError, PolicyError
 from storage.models import AccessEvent, Role, RoleAssignment, User, WebSession
-from storage.passwords import check_password, one_time_password
+from storage.passwords import check_password_policy, one_time_password
 from storage.users import _log, _site_id, _study_id
 
 
@@ -139,7 +139,7 @@ def change_password(
         raise PolicyError("wrong_current", "The current password is wrong.")
     if new == current:
         raise PolicyError("unchanged", "The new password must differ from the current one.")
-    check_password(username, new)
+    check_password_policy(username, new)
     _store_password(conn, user_id, new, must_change=False)
     end_sessions(conn, user_id, keep=keep_session)
     _log(conn, username, AccessEvent.PASSWORD_CHANGED, username, client=client)
@@ -149,7 +149,7 @@ def set_password(conn: Connection, username: str, new: str, *, by: str) -> None:
     """An operator sets ``username``'s password (``edc user passwd``): policy checked, the
     user's sessions end."""
     user_id, _, _ = _user_row(conn, username)
-    check_password(username, new)
+    check_password_policy(username, new)
     _store_password(conn, user_id, new, must_change=False)
     end_sessions(conn, user_id)
     _log(conn, by, AccessEvent.PASSWORD_CHANGED, username)

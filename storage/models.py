@@ -187,8 +187,8 @@ class AccessEvent(StrEnum):
     ROLE_REVOKED = "role_revoked"
     USER_DEACTIVATED = "user_deactivated"
     USER_ACTIVATED = "user_activated"
-    PASSWORD_CHANGED = "password_changed"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name, not a password
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name, not a password
     SITE_ADDED = "site_added"
     SIGN_IN_FAILED = "sign_in_failed"
     SIGNATURE_FAILED = "signature_failed"

@@ -62,7 +62,7 @@ COMMON = frozenset(
 than MIN_LENGTH are here too, so a later shorter minimum keeps refusing them."""
 
 
-def check_password(username: str, password: str) -> None:
+def check_password_policy(username: str, password: str) -> None:
     """Raise :class:`PolicyError` unless ``password`` is acceptable for ``username``."""
     if len(password) < MIN_LENGTH:
         raise PolicyError(
@@ -85,7 +85,7 @@ def one_time_password(username: str) -> str:
     while True:
         password = secrets.token_urlsafe(15)
         try:
-            check_password(username, password)
+            check_password_policy(username, password)
         except PolicyError:
             continue
         return password

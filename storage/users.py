@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from odm_engine.free_text import FULL_NAME, USERNAME, check_text
 from storage.errors import AccessDeniedError, NotFoundError, PolicyError
 from storage.models import AccessEvent, AccessLogRow, Role, RoleAssignment, Site, Study, User
-from storage.passwords import check_password
+from storage.passwords import check_password_policy
 from storage.prepared import Prepared
 
 WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
@@ -52,14 +52,14 @@ def add_user(
     by: str = "system",
 ) -> int:
     """Create a user; returns its id. The password must meet the policy
-    (:func:`storage.passwords.check_password`) and is stored as a werkzeug hash only.
+    (:func:`storage.passwords.check_password_policy`) and is stored as a werkzeug hash only.
     ``by``: who adds the user (a username, or ``cli``), for the access log."""
     if not username.strip():
         raise ValueError("username must not be empty")
     check_text(username, "Username", USERNAME)  # issue 14: XML-safe and within the column
     check_text(full_name, "Full name", FULL_NAME)
     check_text(email, "Email", FULL_NAME)
-    check_password(username, password)
+    check_password_policy(username, password)
     if conn.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"user {username!r} exists already")
     result = conn.execute(

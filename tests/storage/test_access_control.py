@@ -20,7 +20,7 @@ from storage.accounts import (
 from storage.engine import write_transaction
 from storage.errors import AccessDeniedError, NotFoundError, PolicyError
 from storage.models import Role, User, WebSession
-from storage.passwords import COMMON, MIN_LENGTH, check_password, one_time_password
+from storage.passwords import COMMON, MIN_LENGTH, check_password_policy, one_time_password
 from storage.users import access_log, add_user, authenticate, get_user, set_role
 from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, MANAGER, MONITOR
@@ -148,7 +148,7 @@ def test_a_reset_gives_a_strong_one_time_password_ends_sessions_and_forces_a_cha
     open_session(study, INVESTIGATOR, "a" * 64)
     with write_transaction(study) as conn:
         once = reset_password(conn, INVESTIGATOR, by="admin1")
-    check_password(INVESTIGATOR, once)
+    check_password_policy(INVESTIGATOR, once)
     assert sessions_of(study, INVESTIGATOR) == []
     with study.connect() as conn:
         assert authenticate(conn, INVESTIGATOR, IVY_PASSWORD) is None
@@ -192,12 +192,12 @@ def test_the_password_policy_refuses_short_named_and_common_passwords(
     password: str, code: str
 ) -> None:
     with pytest.raises(PolicyError) as raised:
-        check_password("beatrice", password)
+        check_password_policy("beatrice", password)
     assert raised.value.code == code
-    check_password("dm", "long-dm-phrase-42")  # names under 3 letters: compared whole only
+    check_password_policy("dm", "long-dm-phrase-42")  # names under 3 letters: compared whole only
     assert all(p == p.casefold() for p in COMMON) and 100 <= len(COMMON) <= 300
     for _ in range(50):
-        check_password("beatrice", one_time_password("beatrice"))
+        check_password_policy("beatrice", one_time_password("beatrice"))
 
 
 def test_adding_a_user_applies_the_policy(study: Engine) -> None:
