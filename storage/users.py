@@ -50,6 +50,7 @@ def add_user(
     full_name: str = "",
     email: str | None = None,
     by: str = "system",
+    client: str | None = None,
 ) -> int:
     """Create a user; returns its id. The password must meet the policy
     (:func:`storage.passwords.check_password_policy`) and is stored as a werkzeug hash only.
@@ -72,7 +73,7 @@ def add_user(
             created_at=datetime.now(UTC),
         )
     )
-    _log(conn, by, AccessEvent.USER_ADDED, username)
+    _log(conn, by, AccessEvent.USER_ADDED, username, client=client)
     return int(result.inserted_primary_key[0])
 
 
@@ -121,6 +122,7 @@ def set_role(
     site_oid: str | None = None,
     replace: bool = True,
     by: str = "system",
+    client: str | None = None,
 ) -> None:
     """Give ``username`` ``role`` in the study at ``site_oid`` (None: every site).
 
@@ -144,7 +146,8 @@ def set_role(
     if replace:
         others = RoleAssignment.role != role.value
         for old in conn.scalars(select(RoleAssignment.role).where(*where, others)).all():
-            _log(conn, by, AccessEvent.ROLE_REVOKED, username, (study_oid, site_oid, old))
+            where_old = (study_oid, site_oid, old)
+            _log(conn, by, AccessEvent.ROLE_REVOKED, username, where_old, client=client)
         conn.execute(delete(RoleAssignment).where(*where, others))
     exists = conn.scalar(select(RoleAssignment.id).where(*where, RoleAssignment.role == role.value))
     if exists is None:
@@ -153,7 +156,8 @@ def set_role(
                 user_id=user.id, study_id=study_id, site_id=site_id, role=role.value
             )
         )
-        _log(conn, by, AccessEvent.ROLE_GRANTED, username, (study_oid, site_oid, role.value))
+        granted = (study_oid, site_oid, role.value)
+        _log(conn, by, AccessEvent.ROLE_GRANTED, username, granted, client=client)
 
 
 def _check_separation(user: UserInfo, role: Role, site_oid: str | None) -> None:

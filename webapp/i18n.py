@@ -191,6 +191,8 @@ _EN: dict[str, str] = {
     "users.event.sign_in_failed": "sign-in failed",
     "users.event.signature_failed": "signature refused",
     "users.account": "Account",
+    "users.password_rules": "At least {n} characters, not the user name, not a commonly used "
+    "password.",
     "users.revoke": "Revoke",
     "users.revoke_label": "Revoke {role} from {name}",
     "users.deactivate": "Deactivate",
@@ -205,7 +207,7 @@ _EN: dict[str, str] = {
     "account.current": "Current password",
     "account.new": "New password",
     "account.again": "New password again",
-    "account.rules": "At least 12 characters, not your user name and not a commonly used "
+    "account.rules": "At least {n} characters, not your user name and not a commonly used "
     "password. Your other signed-in sessions end when you change it.",
     "account.submit": "Change password",
     "account.changed": "Your password was changed.",
@@ -442,6 +444,8 @@ _DE: dict[str, str] = {
     "users.event.sign_in_failed": "Anmeldung fehlgeschlagen",
     "users.event.signature_failed": "Unterschrift abgelehnt",
     "users.account": "Konto",
+    "users.password_rules": "Mindestens {n} Zeichen, nicht der Benutzername, kein häufig "
+    "verwendetes Passwort.",
     "users.revoke": "Entziehen",
     "users.revoke_label": "{role} von {name} entziehen",
     "users.deactivate": "Deaktivieren",
@@ -456,7 +460,7 @@ _DE: dict[str, str] = {
     "account.current": "Aktuelles Passwort",
     "account.new": "Neues Passwort",
     "account.again": "Neues Passwort wiederholen",
-    "account.rules": "Mindestens 12 Zeichen, nicht Ihr Benutzername und kein häufig "
+    "account.rules": "Mindestens {n} Zeichen, nicht Ihr Benutzername und kein häufig "
     "verwendetes Passwort. Ihre anderen angemeldeten Sitzungen enden mit der Änderung.",
     "account.submit": "Passwort ändern",
     "account.changed": "Ihr Passwort wurde geändert.",

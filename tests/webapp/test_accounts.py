@@ -213,3 +213,7 @@ def test_adding_a_user_applies_the_password_policy(web: Web) -> None:
     r = admin.post("/admin/users", {**new, "password": "administrator123"})
     assert r.status_code == 422 and "commonly used passwords" in r.text
     assert admin.post("/admin/users", {**new, "password": NEW}).status_code == 303
+    assert log_rows(web, "newbie") == [
+        ("admin", "role_granted", "127.0.0.1"),
+        ("admin", "user_added", "127.0.0.1"),
+    ]

@@ -12,6 +12,7 @@ from werkzeug.wrappers.response import Response
 from storage.accounts import activate_user, deactivate_user, reset_password, revoke_role
 from storage.errors import NotFoundError, PolicyError
 from storage.models import Role
+from storage.passwords import MIN_LENGTH
 from storage.users import AccessEntry, access_log, add_user, list_users, set_role
 from webapp import access
 from webapp.errors import HttpError
@@ -54,6 +55,7 @@ class UsersPage:
     """The newest rows of the access log (who added users, granted and revoked roles)."""
     one_time: tuple[str, str] | None = None
     """(username, one-time password) right after a reset: shown on this page only."""
+    min_length: int = MIN_LENGTH
 
 
 def _page(error: str = "", notice: str = "", one_time: tuple[str, str] | None = None) -> UsersPage:
@@ -116,9 +118,10 @@ def add() -> tuple[str, int] | Response:
     password = request.form.get("password", "")
     try:
         role, site = _role_and_site()
+        client, full_name = request.remote_addr, request.form.get("full_name", "")
         with writing() as conn:
-            add_user(conn, username, password, full_name=request.form.get("full_name", ""), by=by)
-            set_role(conn, username, served().oid, role, site_oid=site, by=by)
+            add_user(conn, username, password, full_name=full_name, by=by, client=client)
+            set_role(conn, username, served().oid, role, site_oid=site, by=by, client=client)
     except (ValueError, NotFoundError) as exc:
         message = policy_message(exc) if isinstance(exc, PolicyError) else str(exc)
         return render("users.html", _page(error=message), 422)
@@ -131,7 +134,10 @@ def role(username: str) -> tuple[str, int] | Response:
     try:
         role, site = _role_and_site()
         with writing() as conn:
-            set_role(conn, username, served().oid, role, site_oid=site, by=by)
+            set_role(
+                conn, username, served().oid, role, site_oid=site, by=by,
+                client=request.remote_addr,
+            )  # fmt: skip
     except (ValueError, NotFoundError) as exc:
         return _refused(exc)
     return redirect(url_for(".users", done=username), 303)
