@@ -227,8 +227,7 @@ _EN: dict[str, str] = {
     "holds no clinical or design role. Make a separate administrator account, or revoke those "
     "roles first.",
     "policy.own_account": "You cannot deactivate your own account; ask another administrator.",
-    "policy.not_held": "{username} does not hold {role} in {study} at {site}; nothing was "
-    "revoked.",
+    "policy.not_held": "{username} does not hold {role} in {study} at {site}; nothing was revoked.",
     "exports.title": "Exports",
     "exports.intro": "Each export is a file of the study as it is now, the same file the command "
     "line writes (edc export). Exporting changes nothing in the study.",
@@ -468,8 +467,7 @@ _DE: dict[str, str] = {
     "account.must_change": "Ein Administrator hat Ihr Passwort zurückgesetzt. Ändern Sie Ihr "
     "Passwort jetzt: Alle anderen Seiten bleiben bis dahin gesperrt.",
     "policy.too_short": "Das Passwort ist zu kurz: verwenden Sie mindestens {n} Zeichen.",
-    "policy.contains_username": "Das Passwort darf den Benutzernamen weder sein noch "
-    "enthalten.",
+    "policy.contains_username": "Das Passwort darf den Benutzernamen weder sein noch enthalten.",
     "policy.common": "Das Passwort steht auf der Liste häufig verwendeter Passwörter; wählen "
     "Sie ein anderes.",
     "policy.wrong_current": "Das aktuelle Passwort ist falsch.",
