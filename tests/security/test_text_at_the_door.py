@@ -500,3 +500,27 @@ def test_an_import_reason_with_a_control_character_is_a_usage_error(
         main, ["user", "add", "eve\x01", "--password", "x", "--db", web.url]
     )
     assert result.exit_code == 2 and "Username: character U+0001" in result.output
+
+
+def test_a_signature_meaning_xml_cannot_carry_is_refused_by_the_store(web: Web) -> None:
+    """The meaning comes from the study's SignatureDef (parsed XML, so clean); the store
+    checks it anyway, as every text it writes."""
+    from odm_engine.clinical import FormKey
+    from storage.signatures import sign_form
+
+    assert saved(web, {TEXT: "signed text"}) == 303
+    before = dump(web.engine)
+    with pytest.raises(TextRefusedError, match="Signature meaning: character U\\+0007"):
+        with write_transaction(web.engine) as conn:
+            sign_form(
+                conn,
+                study=STUDY,
+                subject_key=SUBJECT,
+                form=FormKey("SE.V", "", "F.T", ""),
+                user="inv_a",
+                password=PASSWORD,
+                signature_def_oid="SD.1",
+                meaning="I agree\x07",
+                expected_version=1,
+            )
+    assert dump(web.engine) == before
