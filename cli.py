@@ -843,6 +843,9 @@ def _replacing(output: str, *, directory: bool = False) -> Iterator[Path]:
     import tempfile
 
     target = Path(output)
+    if not directory and target.exists() and not target.is_file():
+        yield target  # /dev/stdout, a FIFO: nothing to rename
+        return
     parent = target.parent
     prefix = f".{target.name}."
     if directory:
