@@ -7,26 +7,15 @@ its parents stay quiet, so one mistake gives one message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from odm_engine import model as m
 from odm_engine.expressions import values
 from odm_engine.expressions.ast import Binary, Call, Expr, InList, Literal, Ref, Unary
+from odm_engine.expressions.functions import type_call
 from odm_engine.expressions.printer import to_text
+from odm_engine.expressions.problems import ARTICLE, Problem, ProblemLog
 from odm_engine.expressions.resolver import Context, StudyIndex
 from odm_engine.expressions.typed import AGGREGATES, TNode
 
-ARTICLE = {
-    "integer": "an integer",
-    "number": "a number",
-    "text": "a text",
-    "boolean": "a boolean",
-    "date": "a date",
-    "datetime": "a datetime",
-    "time": "a time",
-    "duration": "a duration",
-    "null": "null",
-}
 NUMERIC = frozenset({"integer", "number"})
 DATES = frozenset({"date", "datetime"})
 ORDERED = NUMERIC | DATES | {"text", "time", "duration"}
@@ -70,21 +59,14 @@ SIGNATURES: dict[str, tuple[int, int | None, str]] = {
 _VERB = {"+": "add", "-": "subtract", "*": "multiply by", "/": "divide by"}
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    code: str
-    message: str
-    pos: int
-
-
-class Checker:
+class Checker(ProblemLog):
     """Checks expressions used at one :class:`Context` of one MetaDataVersion."""
 
     def __init__(self, index: StudyIndex, ctx: Context) -> None:
+        super().__init__()
         self.index = index
         self.mdv: m.MetaDataVersion = index.mdv
         self.ctx = ctx
-        self.problems: list[Problem] = []
 
     # -- entry points -------------------------------------------------------------------
     def check(self, expr: Expr, *, want: str | None = None, use: str = "") -> TNode:
@@ -93,16 +75,16 @@ class Checker:
         if node.type == "error":
             return node
         if node.rows is not None:
-            return self._fail(expr, "ODM-EXPR-107", self._list_message(expr, node))
+            return self.fail(expr, "ODM-EXPR-107", self._list_message(expr, node))
         if want == "boolean" and node.type not in ("boolean", "null"):
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-110",
                 f"{use} must give true or false, but `{to_text(expr)}` gives "
                 f"{ARTICLE[node.type]}; write a comparison such as `{to_text(expr)} = ...`",
             )
         if want is not None and want != "boolean" and not _assignable(node.type, want):
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-110",
                 f"{use} gives {ARTICLE[node.type]} but the item is {ARTICLE[want]}",
@@ -110,10 +92,6 @@ class Checker:
         return node
 
     # -- helpers ------------------------------------------------------------------------
-    def _fail(self, expr: Expr, code: str, message: str) -> TNode:
-        self.problems.append(Problem(code, message, expr.pos))
-        return TNode("error", "error")
-
     def _list_message(self, expr: Expr, node: TNode) -> str:
         ref = next((r for r in node.refs() if r.many), None)
         where = ref.describe() if ref else "a repeating group"
@@ -122,24 +100,6 @@ class Checker:
             f"'{name}' has one value per repeat of {where}; use it inside "
             f"count(), any(), all(), min(), max() or sum()"
         )
-
-    def describe(self, expr: Expr, node: TNode) -> tuple[str, str]:
-        """(``'IT.X' is a date``, ``'IT.X' (a date)``) style phrases for messages."""
-        kind = ARTICLE.get(node.type, node.type)
-        if isinstance(expr, Ref):
-            name = to_text(expr)
-            return f"'{name}' is {kind}", f"'{name}' ({kind})"
-        if isinstance(expr, Literal):
-            noun = {"integer": "number", "null": ""}.get(expr.type, expr.type)
-            text = to_text(expr)
-            return f"{text} is {kind}", f"{noun} {text}".strip()
-        text = to_text(expr)
-        return f"`{text}` gives {kind}", f"`{text}` ({kind})"
-
-    def _mismatch(self, left: Expr, lt: TNode, verb: str, right: Expr, rt: TNode) -> TNode:
-        subject, _ = self.describe(left, lt)
-        _, obj = self.describe(right, rt)
-        return self._fail(right, "ODM-EXPR-103", f"{subject}; cannot {verb} {obj}")
 
     @staticmethod
     def _rows(*nodes: TNode) -> tuple[str | None, str, str, str] | str | None:
@@ -151,7 +111,7 @@ class Checker:
     def _combine(self, expr: Expr, op: str, type_: str, args: tuple[TNode, ...]) -> TNode:
         rows = self._rows(*args)
         if rows == "mixed":
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-107",
                 f"`{to_text(expr)}` combines the rows of two different repeating groups; "
@@ -179,7 +139,7 @@ class Checker:
         placed = self.index.resolve(expr.path, self.ctx)
         if isinstance(placed, str):
             code = "ODM-EXPR-102" if expr.item_oid not in self.mdv.item_defs else "ODM-EXPR-106"
-            return self._fail(expr, code, placed)
+            return self.fail(expr, code, placed)
         item = self.mdv.item_defs[placed.item_oid]
         type_ = values.oel_type(item.data_type)
         return TNode("ref", type_, ref=placed, rows=placed.source if placed.many else None)
@@ -191,11 +151,11 @@ class Checker:
         if expr.op == "not":
             if arg.type not in ("boolean", "null"):
                 subject, _ = self.describe(expr.operand, arg)
-                return self._fail(expr, "ODM-EXPR-103", f"{subject}; 'not' needs true or false")
+                return self.fail(expr, "ODM-EXPR-103", f"{subject}; 'not' needs true or false")
             return self._combine(expr, "not", "boolean", (arg,))
         if arg.type not in NUMERIC | {"null"}:
             subject, _ = self.describe(expr.operand, arg)
-            return self._fail(expr, "ODM-EXPR-103", f"{subject}; cannot negate it")
+            return self.fail(expr, "ODM-EXPR-103", f"{subject}; cannot negate it")
         return self._combine(expr, "neg", arg.type, (arg,))
 
     def _binary(self, expr: Binary) -> TNode:
@@ -207,14 +167,12 @@ class Checker:
             for side, node in ((expr.left, left), (expr.right, right)):
                 if node.type not in ("boolean", "null"):
                     subject, _ = self.describe(side, node)
-                    return self._fail(
-                        side, "ODM-EXPR-103", f"{subject}; '{op}' needs true or false"
-                    )
+                    return self.fail(side, "ODM-EXPR-103", f"{subject}; '{op}' needs true or false")
             return self._combine(expr, op, "boolean", (left, right))
         if op in ("=", "!=", "<", "<=", ">", ">="):
             if "null" in (lt, rt):
                 other = expr.left if rt == "null" else expr.right
-                return self._fail(
+                return self.fail(
                     expr,
                     "ODM-EXPR-103",
                     f"comparing with null always gives unknown; write is_missing({to_text(other)})"
@@ -223,7 +181,7 @@ class Checker:
                     f"is_present({to_text(other)})",
                 )
             if not _comparable(lt, rt) or (op not in ("=", "!=") and lt not in ORDERED):
-                return self._mismatch(expr.left, left, "compare with", expr.right, right)
+                return self.mismatch(expr.left, left, "compare with", expr.right, right)
             if not self._codes_ok(expr.left, left, (expr.right,), (right,)):
                 return TNode("error", "error")
             if not self._codes_ok(expr.right, right, (expr.left,), (left,)):
@@ -233,13 +191,13 @@ class Checker:
         if result is None:
             if lt in DATES and rt in DATES and op == "-":
                 subject, _ = self.describe(expr.left, left)
-                return self._fail(
+                return self.fail(
                     expr,
                     "ODM-EXPR-103",
                     f"{subject}; cannot subtract dates, write days_between("
                     f"{to_text(expr.right)}, {to_text(expr.left)}) or months_between(...)",
                 )
-            return self._mismatch(expr.left, left, _VERB[op], expr.right, right)
+            return self.mismatch(expr.left, left, _VERB[op], expr.right, right)
         return self._combine(expr, op, result, (left, right))
 
     def _in(self, expr: InList) -> TNode:
@@ -249,7 +207,7 @@ class Checker:
             return TNode("error", "error")
         for src, opt in zip(expr.options, options, strict=True):
             if opt.type == "null" or not _comparable(operand.type, opt.type):
-                return self._mismatch(expr.operand, operand, "compare with", src, opt)
+                return self.mismatch(expr.operand, operand, "compare with", src, opt)
         if not self._codes_ok(expr.operand, operand, expr.options, options):
             return TNode("error", "error")
         op = "notin" if expr.negated else "in"
@@ -286,7 +244,7 @@ class Checker:
     def _call(self, expr: Call) -> TNode:
         sig = SIGNATURES.get(expr.name)
         if sig is None:
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-105",
                 f"'{expr.name}' is not an OEL function; see docs/expressions.md for the list",
@@ -300,7 +258,7 @@ class Checker:
                 wanted = f"at least {low} argument" + ("s" if low != 1 else "")
             else:
                 wanted = f"{low} to {high} arguments"
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-104",
                 f"{expr.name}() takes {wanted}, found {count}: {usage}",
@@ -308,8 +266,6 @@ class Checker:
         args = tuple(self._node(a) for a in expr.args)
         if any(a.type == "error" for a in args):
             return TNode("error", "error")
-        from odm_engine.expressions.functions import type_call  # noqa: PLC0415 (cycle)
-
         if expr.name in AGGREGATES and not (expr.name in ("min", "max") and count > 1):
             return self._aggregate(expr, args)
         result = type_call(self, expr, args)
@@ -320,7 +276,7 @@ class Checker:
     def _aggregate(self, expr: Call, args: tuple[TNode, ...]) -> TNode:
         arg = args[0]
         if arg.rows is None:
-            return self._fail(
+            return self.fail(
                 expr,
                 "ODM-EXPR-107",
                 f"{expr.name}() needs a reference into a repeating item group, form or event; "
@@ -328,13 +284,13 @@ class Checker:
             )
         if expr.name in ("any", "all") and arg.type not in ("boolean", "null"):
             subject, _ = self.describe(expr.args[0], arg)
-            return self._fail(expr, "ODM-EXPR-103", f"{subject}; {expr.name}() needs a condition")
+            return self.fail(expr, "ODM-EXPR-103", f"{subject}; {expr.name}() needs a condition")
         if expr.name == "sum" and arg.type not in NUMERIC:
             subject, _ = self.describe(expr.args[0], arg)
-            return self._fail(expr, "ODM-EXPR-103", f"{subject}; sum() needs numbers")
+            return self.fail(expr, "ODM-EXPR-103", f"{subject}; sum() needs numbers")
         if expr.name in ("min", "max") and arg.type not in ORDERED:
             subject, _ = self.describe(expr.args[0], arg)
-            return self._fail(
+            return self.fail(
                 expr, "ODM-EXPR-103", f"{subject}; {expr.name}() needs values in order"
             )
         type_ = {"count": "integer", "any": "boolean", "all": "boolean"}.get(expr.name, arg.type)

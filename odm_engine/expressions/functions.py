@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from odm_engine.expressions import values
 from odm_engine.expressions.ast import Call
+from odm_engine.expressions.problems import ProblemLog
 from odm_engine.expressions.typed import TNode
-
-if TYPE_CHECKING:
-    from odm_engine.expressions.checker import Checker
 
 _TEXT_FUNCS = {"len": "integer", "lower": "text", "upper": "text"}
 _TEXT_PAIRS = {"contains", "starts_with", "ends_with"}
@@ -25,7 +22,7 @@ _NUMERIC = frozenset({"integer", "number"})
 _DATES = frozenset({"date", "datetime"})
 
 
-def type_call(checker: Checker, expr: Call, args: tuple[TNode, ...]) -> str | TNode:
+def type_call(checker: ProblemLog, expr: Call, args: tuple[TNode, ...]) -> str | TNode:
     """The result type of ``expr`` given its typed arguments, or an error node."""
     name = expr.name
     types = [a.type for a in args]
@@ -34,7 +31,7 @@ def type_call(checker: Checker, expr: Call, args: tuple[TNode, ...]) -> str | TN
         if types[index] in allowed or types[index] == "null":
             return None
         subject, _ = checker.describe(expr.args[index], args[index])
-        return checker._fail(expr.args[index], "ODM-EXPR-103", f"{subject}; {name}() needs {what}")
+        return checker.fail(expr.args[index], "ODM-EXPR-103", f"{subject}; {name}() needs {what}")
 
     checks: list[TNode | None] = []
     if name in ("is_missing", "is_present"):
@@ -72,12 +69,12 @@ def type_call(checker: Checker, expr: Call, args: tuple[TNode, ...]) -> str | TN
         checks = [need(0, {"boolean"}, "a condition first")]
         common = _common(types[1:])
         if common is None:
-            return checker._mismatch(expr.args[1], args[1], "mix it with", expr.args[2], args[2])
+            return checker.mismatch(expr.args[1], args[1], "mix it with", expr.args[2], args[2])
         result = common
     else:  # coalesce, min, max with several arguments
         common = _common(types)
         if common is None:
-            return checker._mismatch(expr.args[0], args[0], "mix it with", expr.args[1], args[1])
+            return checker.mismatch(expr.args[0], args[0], "mix it with", expr.args[1], args[1])
         result = common
     for problem in checks:
         if problem is not None:
