@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from odm_engine.clinical import FormKey, ItemKey
 from renderers.print.data import CasebookData
 from renderers.print.view import TableView
-
-if TYPE_CHECKING:
-    from renderers.print.build import DocumentBuilder
+from renderers.print.wording import Wording
 
 
 def _when(at: datetime) -> str:
@@ -29,7 +26,7 @@ def _form_path(key: FormKey) -> str:
     )
 
 
-def _where(b: DocumentBuilder, key: ItemKey) -> str:
+def _where(b: Wording, key: ItemKey) -> str:
     """``SE.DCV/F.DM/IG.DM/IT.DM_SEX`` plus the question, the form for a status row, or
     "Subject" for the subject's creation."""
     if not key.form_oid:
@@ -37,7 +34,7 @@ def _where(b: DocumentBuilder, key: ItemKey) -> str:
     if not key.item_oid:
         return _form_path(key.form_key)
     item = b.mdv.item_defs.get(key.item_oid)
-    question = b._text(item.question, item.name) if item else ""
+    question = b.text(item.question, item.name) if item else ""
     return f"{key.describe()}\n{question}" if question else key.describe()
 
 
@@ -47,7 +44,7 @@ def _shown(value: str | None, null_reason: str | None) -> str:
     return value or ""
 
 
-def appendices(b: DocumentBuilder, data: CasebookData | None) -> tuple[TableView, ...]:
+def appendices(b: Wording, data: CasebookData | None) -> tuple[TableView, ...]:
     if data is None:
         return ()
     ui = b.ui

@@ -39,6 +39,7 @@ from renderers.print.view import (
     GroupView,
     ItemView,
 )
+from renderers.print.wording import Wording
 
 BOXES_UP_TO = 25
 """Text items up to this Length get one box per character; longer ones get lines."""
@@ -83,11 +84,9 @@ class DocumentBuilder:
         self.default_lang = self.forms.default_lang
         self.lang = lang or self.default_lang or "en"
         self.ui = ui_text(self.lang)
+        self.wording = Wording(self.mdv, self.ui, self.lang, self.default_lang)
         self.words = ConditionPrinter(self.mdv, self.ui, self.lang, self.default_lang)
         self._ids = itertools.count(1)
-
-    def _text(self, text: m.Text, fallback: str) -> str:
-        return text.get(self.lang, self.default_lang) or fallback
 
     def _anchor(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids)}"
@@ -122,7 +121,7 @@ class DocumentBuilder:
             subject=data.snapshot.subject_key if data else "",
             printed_at=printed.strftime("%Y-%m-%d %H:%M UTC"),
             events=tuple(self._events(kind, data)),
-            appendices=appendices(self, data) if data is not None else (),
+            appendices=appendices(self.wording, data) if data is not None else (),
         )
 
     # -- events and forms -----------------------------------------------------------------
@@ -135,7 +134,7 @@ class DocumentBuilder:
                 ev = (key.study_event_oid, key.study_event_repeat_key)
                 seen.setdefault(ev, set()).add(f"{key.form_oid}\0{key.form_repeat_key}")
         for se in self.mdv.study_events_in_order():
-            title = self._text(se.description, se.name)
+            title = self.wording.text(se.description, se.name)
             instruction = self.words.instruction(self.plan.event_conditions.get(se.oid), "event")
             for se_rk in sorted(event_keys.get(se.oid, set())) or [""]:
                 forms = []
@@ -155,7 +154,7 @@ class DocumentBuilder:
         self, kind: str, key: FormKey, event_title: str, data: CasebookData | None
     ) -> FormView:
         form = self.mdv.form_defs[key.form_oid]
-        title = self._text(form.description, form.name)
+        title = self.wording.text(form.description, form.name)
         if form.repeating and key.form_repeat_key:
             title = f"{title} [{key.form_repeat_key}]"
         instruction = self.words.instruction(
@@ -261,7 +260,7 @@ class _FormContext:
         item = b.mdv.item_defs[f.item_oid]
         helptext = f.help
         if f.method_oid and not helptext and f.method_oid in b.mdv.method_defs:
-            helptext = b._text(b.mdv.method_defs[f.method_oid].description, "")
+            helptext = b.wording.text(b.mdv.method_defs[f.method_oid].description, "")
         shape = _shape(item, f, b.ui)
         annotations: tuple[AnnotationView, ...] = ()
         if self.kind == "acrf":
@@ -323,7 +322,7 @@ class _FormContext:
         code_list = self.b.mdv.item_code_list(self.b.mdv.item_defs[f.item_oid])
         if f.widget == "derived" and code_list is not None and value:
             decodes = [c.decode for c in code_list.items if c.coded_value == value]
-            decode = self.b._text(decodes[0], "") if decodes else ""
+            decode = self.b.wording.text(decodes[0], "") if decodes else ""
             return (f"{decode} ({value})" if decode else value), "", frozenset()
         if f.choices:
             labels = [f"{c.label} ({c.value})" for c in f.choices if c.value == value]
