@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from odm_engine.clinical import FormKey, ItemKey
 from renderers.html import DateEntryProblem, FieldRef, classify_field, normalise_entry
 from storage.validation import EnteredValue
+from webapp.memo import Memo
 from webapp.studyview import StudyContext
 
 ValueKey = tuple[str, str, str]
@@ -44,19 +45,16 @@ class Posted:
     problems: list[EntryProblem] = field(default_factory=list)
 
 
-_FORM_ITEMS: dict[tuple[str, str], dict[tuple[str, str], tuple[str, bool]]] = {}
-_FORM_ITEMS_KEPT = 1024
+FORM_ITEMS: Memo[tuple[str, str], dict[tuple[str, str], tuple[str, bool]]] = Memo(
+    "form items", bound=1024
+)
+"""By (SHA-256 of the metadata version, FormOID)."""
 
 
 def _form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
     """(ItemGroupOID, ItemOID) -> (DataType, derived) for every ItemRef of the form, made once
     per metadata version (by its SHA-256) and form."""
-    found = _FORM_ITEMS.get((study.sha256, form_oid))
-    if found is None:
-        if len(_FORM_ITEMS) >= _FORM_ITEMS_KEPT:
-            _FORM_ITEMS.clear()
-        found = _FORM_ITEMS[(study.sha256, form_oid)] = _read_form_items(study, form_oid)
-    return found
+    return FORM_ITEMS.get((study.sha256, form_oid), lambda: _read_form_items(study, form_oid))
 
 
 def _read_form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:

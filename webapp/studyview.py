@@ -9,10 +9,8 @@ by the metadata's SHA-256: a cache of database content, so every worker builds t
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from threading import Lock
 
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import aliased
@@ -27,6 +25,7 @@ from storage.prepared import Prepared
 from storage.studies import current_metadata, study_id_of
 from storage.validation import MetadataValidator
 from webapp.errors import HttpError
+from webapp.memo import Memo
 from webapp.settings import Settings
 
 UI_LANGUAGES = ("en", "de")
@@ -140,8 +139,8 @@ class StudyContext:
         return " ".join(dict.fromkeys(reasons)) or "A collection exception condition is true."
 
 
-_CACHE: OrderedDict[str, StudyContext] = OrderedDict()
-_LOCK = Lock()
+STUDIES: Memo[tuple[str, str, str, int], StudyContext] = Memo("studies", bound=4)
+"""Built study contexts by (SHA-256 of the metadata, study OID, name, version number)."""
 
 
 def _languages(mdv: m.MetaDataVersion) -> tuple[str, ...]:
@@ -212,18 +211,13 @@ def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
         )
     if not rows:
         return None
-    oid, name, _number, sha = rows[0]
-    with _LOCK:
-        found = _CACHE.get(sha)
-    if found is not None and found.oid == oid:
-        return found
-    stored = current_metadata(conn, oid)
-    built = _build(oid, name, stored.number, stored.sha256, stored.odm)
-    with _LOCK:
-        _CACHE[stored.sha256] = built
-        while len(_CACHE) > 4:
-            _CACHE.popitem(last=False)
-    return built
+    oid, name, number, sha = rows[0]
+
+    def build() -> StudyContext:
+        stored = current_metadata(conn, oid)
+        return _build(oid, name, stored.number, stored.sha256, stored.odm)
+
+    return STUDIES.get((sha, oid, name, number), build)
 
 
 def sites_of(conn: Connection, study_oid: str) -> list[SiteRef]:

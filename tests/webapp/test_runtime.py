@@ -76,9 +76,9 @@ def test_an_in_memory_database_needs_no_lock_file() -> None:
 def test_warm_up_builds_the_served_study_before_the_first_request(web: Web) -> None:
     from webapp import studyview
 
-    studyview._CACHE.clear()
+    studyview.STUDIES.clear()
     warm_up(web.app)
-    assert [c.oid for c in studyview._CACHE.values()] == [STUDY]
+    assert [c.oid for c in studyview.STUDIES.values()] == [STUDY]
 
 
 def test_warm_up_without_a_study_loaded_leaves_the_app_serving(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ against a form changed meanwhile shows who changed what instead of overwriting.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -54,6 +52,7 @@ from webapp.casebook import (
 )
 from webapp.entry_form import Posted, read_post
 from webapp.errors import HttpError
+from webapp.memo import Memo
 from webapp.pages import render
 from webapp.runtime import reading, writing
 from webapp.studyview import StudyContext
@@ -192,30 +191,24 @@ class FormUrls:
 
 
 _URL_MEMO = 4096
-_MEMO_LOCK = threading.Lock()
 
 
 def _form_urls(p: Place) -> FormUrls:
     """The page's links, made by ``url_for`` once per app, script root, subject and form."""
     sk, key = p.subject.subject_key, p.key
-    memo: OrderedDict[tuple[str, ...], FormUrls] = current_app.extensions.setdefault(
-        "edc_form_urls", OrderedDict()
-    )
-    ident = (request.script_root, sk, *key)
-    found = memo.get(ident)
-    if found is None:
-        found = FormUrls(
+    memo: Memo[tuple[str, ...], FormUrls] | None = current_app.extensions.get("edc_form_urls")
+    if memo is None:  # one per app: url_for answers for this app's rules
+        memo = current_app.extensions.setdefault("edc_form_urls", Memo("form urls", _URL_MEMO))
+    return memo.get(
+        (request.script_root, sk, *key),
+        lambda: FormUrls(
             url_for("subjects.casebook", subject_key=sk),
             url_for("queries.subject_queries", subject_key=sk),
             form_url("entry.status", sk, key),
             form_url("entry.item_history", sk, key),
             form_url("entry.form", sk, key),
-        )
-        with _MEMO_LOCK:
-            memo[ident] = found
-            while len(memo) > _URL_MEMO:
-                memo.popitem(last=False)
-    return found
+        ),
+    )
 
 
 def _history_urls(p: Place, snapshot: SubjectSnapshot, base: str) -> Mapping[FieldRef, str]:
@@ -228,7 +221,8 @@ def _history_urls(p: Place, snapshot: SubjectSnapshot, base: str) -> Mapping[Fie
     return _history_map(p.study.sha256, p.study.mdv, p.key.form_oid, base, rows)
 
 
-_HISTORY_MEMO: OrderedDict[tuple[object, ...], Mapping[FieldRef, str]] = OrderedDict()
+HISTORY_LINKS: Memo[tuple[object, ...], Mapping[FieldRef, str]] = Memo("history links", _URL_MEMO)
+"""By (SHA-256 of the metadata version, FormOID, the form's history URL, saved rows)."""
 
 
 def _history_map(
@@ -238,10 +232,14 @@ def _history_map(
     base: str,
     rows: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> Mapping[FieldRef, str]:
-    ident = (sha, form_oid, base, rows)
-    found = _HISTORY_MEMO.get(ident)
-    if found is not None:
-        return found
+    return HISTORY_LINKS.get(
+        (sha, form_oid, base, rows), lambda: _history_links(mdv, form_oid, base, rows)
+    )
+
+
+def _history_links(
+    mdv: m.MetaDataVersion, form_oid: str, base: str, rows: tuple[tuple[str, tuple[str, ...]], ...]
+) -> Mapping[FieldRef, str]:
     saved = dict(rows)
     urls: dict[FieldRef, str] = {}
     for gref in mdv.form_defs[form_oid].item_group_refs:
@@ -254,12 +252,7 @@ def _history_map(
                 urls[FieldRef(group.oid, repeat_key, ref.item_oid)] = base + _field_query(
                     group.oid, repeat_key, ref.item_oid
                 )
-    found = MappingProxyType(urls)
-    with _MEMO_LOCK:
-        _HISTORY_MEMO[ident] = found
-        while len(_HISTORY_MEMO) > _URL_MEMO:
-            _HISTORY_MEMO.popitem(last=False)
-    return found
+    return MappingProxyType(urls)
 
 
 def form_page(
