@@ -246,6 +246,8 @@ _EN: dict[str, str] = {
     "exports.define": "Define-XML 2.1",
     "exports.define_hint": "The datasets and variables of the CSV and Dataset-JSON exports, "
     "generated from the study metadata. Passes the Define-XML 2.1 schema.",
+    "exports.acrf": "With the page numbers of the annotated CRF (def:PDFPageRef; prints the "
+    "aCRF, which takes a few seconds)",
     "exports.csv": "CSV (zip)",
     "exports.csv_hint": "One file per item group, a row per group instance, and header.csv "
     "with every variable's label, type and item OID.",
@@ -504,6 +506,8 @@ _DE: dict[str, str] = {
     "exports.define": "Define-XML 2.1",
     "exports.define_hint": "Die Datensätze und Variablen der CSV- und Dataset-JSON-Exporte, "
     "erzeugt aus den Studienmetadaten. Entspricht dem Define-XML-2.1-Schema.",
+    "exports.acrf": "Mit den Seitenzahlen des annotierten CRF (def:PDFPageRef; druckt den aCRF, "
+    "was einige Sekunden dauert)",
     "exports.csv": "CSV (zip)",
     "exports.csv_hint": "Eine Datei je Item-Gruppe, eine Zeile je Gruppeninstanz, dazu "
     "header.csv mit Beschriftung, Typ und Item-OID jeder Variablen.",

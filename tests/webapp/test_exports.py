@@ -321,3 +321,19 @@ def test_the_unit_chosen_with_a_value_is_exported_as_its_measurement_unit_ref(we
             namespaces=NS,
         )
         assert refs == ["MU.G_DL"], mode
+
+
+def test_define_xml_with_the_acrf_page_map_names_the_pages(entered: Web) -> None:
+    """Define-XML 2.1 §5.3.11 def:PDFPageRef: the web Define export, like `edc export define
+    --acrf`, gives each item's aCRF pages (the page map of the printed aCRF)."""
+    dm = entered.client("dm")
+    plain = etree.fromstring(download(dm, "/exports/define", kind="xml"), make_parser())
+    assert plain.xpath("//def:PDFPageRef", namespaces=NS) == []
+    data = download(dm, "/exports/define", {"acrf": "1"}, kind="xml")
+    root = etree.fromstring(data, make_parser())
+    assert schema("define-2.1").validate(root)
+    pages = root.xpath(
+        "//odm:ItemDef[@OID='IT.IE_IN01']/def:Origin/def:DocumentRef/def:PDFPageRef/@PageRefs",
+        namespaces=NS,
+    )
+    assert pages and all(p.split()[0].isdigit() for p in pages)

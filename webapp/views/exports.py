@@ -1,7 +1,8 @@
 """Data managers download the study's exports: ODM 1.3.2, Define-XML 2.1, CSV and Dataset-JSON.
 
-Each export is the file ``edc export`` writes, made by the same functions:
-:mod:`storage.export_source` picks what is read, the renderers write it. The file is written
+Each export is the file ``edc export`` writes, made by the same service: the page offers one
+form per entry of :data:`services.exports.FORMATS` (with the options the entry names) and one
+download endpoint per entry, ``/exports/<name>``. The file is written
 to an anonymous temporary file (memory stays flat at any study size) and sent as an
 attachment; the file is gone once the download is closed. Exports only read: nothing is
 written to the database, the audit trail included.
@@ -22,18 +23,8 @@ from typing import IO
 from flask import Blueprint, current_app, g, request, send_file
 from werkzeug.wrappers.response import Response
 
-from renderers.define import DefineOptions, write_define
-from renderers.odm import export_options, write_odm
-from renderers.tabular import write_csv, write_dataset_json, write_zip
-from storage.export_source import (
-    ODM_MODES,
-    ExportRequestError,
-    OdmSelection,
-    odm_source,
-    parse_since,
-    tabular_source,
-)
-from storage.studies import current_metadata
+from services.exports import FORMATS, ExportFormat, ExportSelection, export
+from storage.export_source import ODM_MODES, ExportRequestError, parse_since
 from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
@@ -42,9 +33,9 @@ from webapp.studyview import SiteRef, sites_of
 from webapp.views.subjects import served
 
 bp = Blueprint("exports", __name__)
-XML = "application/xml"
-ZIP = "application/zip"
-TABULAR = {"csv": write_csv, "dataset-json": write_dataset_json}
+WEB_OPTIONS = frozenset({"mode", "site", "since", "with_metadata", "with_admin", "crf_pages"})
+"""The options of :data:`services.exports.OPTIONS` this page offers (``subjects`` and
+``metadata_file`` are the command line's): a format's form shows those it names."""
 
 
 class RefusedExport(ValueError):
@@ -61,6 +52,7 @@ class Choice:
     since: str = ""
     metadata: bool = False
     admin: bool = False
+    acrf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +64,8 @@ class ExportsPage:
     modes: tuple[str, ...]
     choice: Choice
     error: str
+    formats: tuple[ExportFormat, ...] = tuple(FORMATS.values())
+    """One form each, offering the options it names (of :data:`WEB_OPTIONS`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +105,7 @@ def _choice(form: str) -> Choice:
         since=request.form.get("since", "").strip(),
         metadata=bool(request.form.get("metadata")),
         admin=bool(request.form.get("admin")),
+        acrf=bool(request.form.get("acrf")),
     )
 
 
@@ -126,22 +121,27 @@ def _site(scope: Scope, choice: Choice) -> str | None:
     return choice.site
 
 
-def _odm_selection(scope: Scope, choice: Choice) -> OdmSelection:
-    if choice.mode not in ODM_MODES:
+def _selection(scope: Scope, choice: Choice, fmt: ExportFormat) -> ExportSelection:
+    """The submitted form as the service's selection; a refusal names the first bad field."""
+    options = set(fmt.options)
+    if "mode" in options and choice.mode not in ODM_MODES:
         raise RefusedExport(g.t("exports.bad_mode", allowed=", ".join(ODM_MODES)))
-    site = _site(scope, choice)
-    try:
-        since = parse_since(choice.since)
-    except ExportRequestError as exc:
-        raise RefusedExport(g.t("exports.bad_since", value=choice.since)) from exc
-    if choice.admin and not scope.everywhere:
+    site = _site(scope, choice) if "site" in options else None
+    if "since" in options:
+        try:
+            parse_since(choice.since)
+        except ExportRequestError as exc:
+            raise RefusedExport(g.t("exports.bad_since", value=choice.since)) from exc
+    if "with_admin" in options and choice.admin and not scope.everywhere:
         raise RefusedExport(g.t("exports.admin_everywhere"))
-    return OdmSelection(
-        mode=choice.mode,
-        since=since,
+    return ExportSelection(
+        served().oid,
+        mode=choice.mode if "mode" in options else "snapshot",
+        since=(choice.since or None) if "since" in options else None,
         site=site,
-        with_metadata=choice.metadata,
-        with_admin=choice.admin,
+        with_metadata=choice.metadata and "with_metadata" in options,
+        with_admin=choice.admin and "with_admin" in options,
+        acrf=choice.acrf and "crf_pages" in options,
     )
 
 
@@ -172,68 +172,29 @@ def _refused(scope: Scope, choice: Choice, exc: RefusedExport) -> tuple[str, int
     return render("exports.html", _page(scope, choice, str(exc)), 400)
 
 
-@bp.post("/exports/odm")
-def odm() -> tuple[str, int] | Response:
-    scope = _scope()
-    choice = _choice("odm")
-    try:
-        selection = _odm_selection(scope, choice)
-    except RefusedExport as exc:
-        return _refused(scope, choice, exc)
-    study_oid = served().oid
-    options = export_options(study_oid, selection.file_type, since=choice.since or None)
+def _download_view(fmt: ExportFormat) -> Callable[[], tuple[str, int] | Response]:
+    def view() -> tuple[str, int] | Response:
+        scope = _scope()
+        choice = _choice(fmt.name)
+        try:
+            selection = _selection(scope, choice, fmt)
+        except RefusedExport as exc:
+            return _refused(scope, choice, exc)
 
-    def write(out: IO[bytes]) -> None:
-        with reading() as conn:
-            source = odm_source(conn, study_oid, selection)
-            write_odm(
-                out,
-                source.records,
-                options,
-                metadata=source.metadata,
-                admin=source.admin,
-                study_oid=source.study_oid,
-            )
+        def write(out: IO[bytes]) -> None:
+            with reading() as conn:
+                export(fmt.name, conn, selection, out)
 
-    name = f"{study_oid}-odm-{selection.mode}-{_stamp()}.xml"
-    return _download(write, name, XML)
+        name = fmt.file_name.format(study=selection.study_oid, mode=selection.mode, stamp=_stamp())
+        return _download(write, name, fmt.download_type)
+
+    return view
 
 
-@bp.post("/exports/define")
-def define() -> Response:
-    _scope()
-    study_oid = served().oid
-
-    def write(out: IO[bytes]) -> None:
-        with reading() as conn:
-            odm = current_metadata(conn, study_oid).odm
-        out.write(write_define(odm, DefineOptions(), study_oid=study_oid))
-
-    return _download(write, "define.xml", XML)
-
-
-def _tabular(kind: str) -> tuple[str, int] | Response:
-    scope = _scope()
-    choice = _choice(kind)
-    try:
-        site = _site(scope, choice)
-    except RefusedExport as exc:
-        return _refused(scope, choice, exc)
-    study_oid = served().oid
-
-    def write(out: IO[bytes]) -> None:
-        with reading() as conn:
-            source = tabular_source(conn, study_oid, site=site)
-            write_zip(out, TABULAR[kind], source.odm, source.records, study_oid=study_oid)
-
-    return _download(write, f"{study_oid}-{kind}-{_stamp()}.zip", ZIP)
-
-
-@bp.post("/exports/csv")
-def csv() -> tuple[str, int] | Response:
-    return _tabular("csv")
-
-
-@bp.post("/exports/dataset-json")
-def dataset_json() -> tuple[str, int] | Response:
-    return _tabular("dataset-json")
+for _fmt in FORMATS.values():  # /exports/odm -> endpoint exports.odm, ... one per format
+    bp.add_url_rule(
+        f"/exports/{_fmt.name}",
+        endpoint=_fmt.name.replace("-", "_"),
+        view_func=_download_view(_fmt),
+        methods=["POST"],
+    )
