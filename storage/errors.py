@@ -25,6 +25,11 @@ class AccessDeniedError(StorageError, PermissionError):
     """The user does not hold the role named, or the role may not do this."""
 
 
+class InvalidInputError(StorageError, ValueError):
+    """A name or value the caller gave that the store cannot take (empty, taken already, a
+    query in a status that does not allow the action); nothing was written."""
+
+
 class PolicyError(StorageError, ValueError):
     """A password or a change of access the rules refuse; nothing was written.
 
