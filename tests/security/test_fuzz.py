@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odm_engine.datatypes import _SPEC, DataTypeProblem, Parsed, parse_value
+from odm_engine.datatypes import DATA_TYPES, DataTypeProblem, Parsed, parse_value
 from odm_engine.exchange import read_clinical_data
 from odm_engine.expressions import SyntaxProblem, parse
 from odm_engine.findings import Finding
@@ -32,7 +32,7 @@ HUGE = st.builds(
 
 @FUZZ
 @given(
-    data_type=st.sampled_from(sorted(_SPEC)),
+    data_type=st.sampled_from(sorted(DATA_TYPES)),
     text=st.one_of(LEXICAL, HUGE, st.text(max_size=20)),
     length=st.none() | st.integers(-1, 10_000),
     digits=st.none() | st.integers(-1, 100),
