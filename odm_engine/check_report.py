@@ -10,6 +10,7 @@ import json
 from datetime import date
 
 from odm_engine.checks import CheckResult, evaluate_subject
+from odm_engine.clinical import ItemKey
 from odm_engine.clinical_xml import read_clinical_data
 from odm_engine.expressions import compile_study
 from odm_engine.findings import Finding, Severity
@@ -17,16 +18,9 @@ from odm_engine.loader import load_odm
 
 
 def _row(subject: str, result: CheckResult) -> dict[str, str]:
-    key = result.item_key
     return {
         "subject": subject,
-        "study_event_oid": key.study_event_oid,
-        "study_event_repeat_key": key.study_event_repeat_key,
-        "form_oid": key.form_oid,
-        "form_repeat_key": key.form_repeat_key,
-        "item_group_oid": key.item_group_oid,
-        "item_group_repeat_key": key.item_group_repeat_key,
-        "item_oid": key.item_oid,
+        **dict(zip(ItemKey._fields, result.item_key, strict=True)),  # the seven key columns
         "check": result.check_id,
         "kind": result.kind,
         "severity": result.severity,

@@ -7,18 +7,26 @@ must give exactly the subject's current data; the tests check it as a property.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
-from storage.models import AuditRow, SourceAuditRow, Study, Subject, TransactionType
+from storage.models import AuditRow, Role, SourceAuditRow, Study, Subject, TransactionType
+
+if TYPE_CHECKING:
+    from storage.subjects import SubjectRef
 
 AUDIT = AuditRow.__table__
 
-AUDIT_COLUMNS: tuple[str, ...] = (
+KEY_COLUMNS: tuple[str, ...] = ItemKey._fields
+"""The seven key columns of an item, named as the fields of :class:`ItemKey` (study_event_oid
+... item_oid): every table that stores a key (audit_trail, source_audit, queries) uses them."""
+
+WHO_COLUMNS: tuple[str, ...] = (
     "recorded_at",
     "user_id",
     "username",
@@ -29,14 +37,14 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "subject_key",
     "reason",
     "source",
+)
+"""The first columns of an audit row, in :meth:`AuditContext.who` order: when, who, where,
+why, from where."""
+
+AUDIT_COLUMNS: tuple[str, ...] = (
+    *WHO_COLUMNS,
     "form_version",
-    "study_event_oid",
-    "study_event_repeat_key",
-    "form_oid",
-    "form_repeat_key",
-    "item_group_oid",
-    "item_group_repeat_key",
-    "item_oid",
+    *KEY_COLUMNS,
     "transaction_type",
     "old_value",
     "new_value",
@@ -53,6 +61,11 @@ SUBJECT_LEVEL = ItemKey("", "", "", "", "", "", "")
 change) has its form's key with empty item group and item; an item row has the full key."""
 
 
+def key_of(row: Mapping[str, Any]) -> ItemKey:
+    """The ItemKey of a row that has the :data:`KEY_COLUMNS`."""
+    return ItemKey._make([row[c] for c in KEY_COLUMNS])
+
+
 @dataclass(frozen=True, slots=True)
 class AuditContext:
     """What every audit row of one transaction shares: who, when, where, why, from where."""
@@ -67,6 +80,48 @@ class AuditContext:
     subject_key: str
     reason: str | None
     source: str
+
+    @classmethod
+    def for_actor(
+        cls,
+        subject: SubjectRef,
+        *,
+        user_id: int,
+        username: str,
+        role: Role | str,
+        reason: str | None = None,
+        source: str = "web",
+        now: datetime | None = None,
+    ) -> AuditContext:
+        """The context of ``username`` (``user_id``, acting as ``role``) changing
+        ``subject``'s data now (or at ``now``), from ``source``, for ``reason``."""
+        return cls(
+            now or datetime.now(UTC),
+            user_id,
+            username,
+            str(Role(role)),
+            subject.study_oid,
+            subject.site_oid,
+            subject.id,
+            subject.subject_key,
+            reason,
+            source,
+        )
+
+    def who(self) -> tuple[object, ...]:
+        """The :data:`WHO_COLUMNS` of every row of this context."""
+        return (
+            self.recorded_at,
+            self.user_id,
+            self.username,
+            self.role,
+            self.site_oid,
+            self.study_oid,
+            self.subject_id,
+            self.subject_key,
+            self.reason,
+            self.source,
+        )
 
     def values(
         self,
@@ -224,15 +279,7 @@ def iter_history(
             site_oid=r["site_oid"],
             study_oid=r["study_oid"],
             subject_key=r["subject_key"],
-            key=ItemKey(
-                r["study_event_oid"],
-                r["study_event_repeat_key"],
-                r["form_oid"],
-                r["form_repeat_key"],
-                r["item_group_oid"],
-                r["item_group_repeat_key"],
-                r["item_oid"],
-            ),
+            key=key_of(r),
             transaction_type=r["transaction_type"],
             old_value=r["old_value"],
             new_value=r["new_value"],
@@ -299,15 +346,7 @@ def source_history(
             import_source=r.import_source,
             kind=r.kind,
             entity=r.entity,
-            key=ItemKey(
-                r.study_event_oid,
-                r.study_event_repeat_key,
-                r.form_oid,
-                r.form_repeat_key,
-                r.item_group_oid,
-                r.item_group_repeat_key,
-                r.item_oid,
-            ),
+            key=key_of(r._mapping),
             transaction_type=r.transaction_type,
             old_value=r.old_value,
             new_value=r.new_value,

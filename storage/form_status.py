@@ -11,16 +11,18 @@ table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, update
 
 from odm_engine.clinical import FormKey
-from storage.audit import AUDIT, AuditContext
-from storage.errors import ConflictError, FormNotEditableError, NotFoundError
-from storage.models import Form, FormStatus, Role, StudyEvent
-from storage.subjects import find_subject
+from storage.audit import AUDIT, AuditContext, history
+from storage.errors import ChangeSince, ConflictError, FormNotEditableError, NotFoundError
+from storage.models import Form, FormStatus, Role
+from storage.prepared import Prepared
+from storage.subjects import SubjectRef, find_subject, form_row
 from storage.users import IMPORT_ROLES, SIGN_ROLES, WRITE_ROLES, require_role
 
 _S = FormStatus
@@ -92,6 +94,183 @@ def next_status(current: FormStatus, move: str, *, changed: bool, form: str = ""
     return transition.target
 
 
+@dataclass(frozen=True, slots=True)
+class FormChange:
+    """A form opened for a change by :func:`open_form_for_change`: who may make it, and the
+    form as stored when it was opened."""
+
+    subject: SubjectRef
+    key: FormKey
+    move: str
+    """The move of TRANSITIONS being made (``save``, ``verify``, ``sign``...)."""
+    user_id: int
+    form_id: int | None
+    """None: the form was never saved (no row yet)."""
+    status: FormStatus
+    version: int
+    """The stored version, equal to the expected one (0: never saved)."""
+    path: str
+    """How messages name the form."""
+    explain: bool
+    """A conflict lists the changes made since the expected version (the save path)."""
+
+    def audit(
+        self,
+        *,
+        user: str,
+        role: Role | str,
+        reason: str | None,
+        source: str,
+        now: datetime,
+    ) -> AuditContext:
+        """The audit context of this change's rows."""
+        return AuditContext.for_actor(
+            self.subject,
+            user_id=self.user_id,
+            username=user,
+            role=role,
+            reason=reason,
+            source=source,
+            now=now,
+        )
+
+    def conflict(self, conn: Connection, current: int) -> ConflictError:
+        """The ConflictError of a form found at version ``current`` (not the expected one)."""
+        if not self.explain:
+            return ConflictError(self.path, self.version, current, [])
+        return explained_conflict(conn, self.subject, self.key, self.version, current)
+
+
+def open_form_for_change(
+    conn: Connection,
+    *,
+    study: str,
+    subject_key: str,
+    form: FormKey,
+    move: str,
+    user: str,
+    role: Role | str,
+    expected_version: int,
+    subject: SubjectRef | None = None,
+    path: str | None = None,
+    explain: bool = False,
+    missing: Callable[[], Exception] | None = None,
+) -> FormChange:
+    """The one preamble of every form change (save, status, signature): find the subject
+    (``subject``: just looked up by the caller, not read again), check that ``role`` lets
+    ``user`` make ``move`` at the subject's site, read the form's status and version, and
+    refuse a stale ``expected_version`` (ConflictError) and a move the status table does not
+    allow from the stored status (FormNotEditableError).
+
+    ``path``: how messages name the form (default: event and form OIDs with their repeat
+    keys); ``explain``: a conflict lists the changes since ``expected_version``;
+    ``missing``: the error raised when the form was never saved (default: it opens at
+    version 0, ``not_started``). Raises AccessDeniedError and NotFoundError too.
+    """
+    transition = TRANSITIONS[move]
+    if subject is None or (subject.study_oid, subject.subject_key) != (study, subject_key):
+        subject = find_subject(conn, study, subject_key)
+    user_id = require_role(
+        conn,
+        user,
+        role,
+        study_id=subject.study_id,
+        site_id=subject.site_id,
+        allowed=transition.roles,
+        action=transition.action,
+    )
+    row = form_row(conn, subject.id, form)
+    if row is None and missing is not None:
+        raise missing()
+    form_id, status, version = row if row else (None, FormStatus.NOT_STARTED.value, 0)
+    change = FormChange(
+        subject,
+        form,
+        move,
+        user_id,
+        form_id,
+        FormStatus(status),
+        expected_version,
+        path or form_path(form),
+        explain,
+    )
+    if version != expected_version:
+        raise change.conflict(conn, version)
+    next_status(change.status, move, changed=False, form=change.path)  # refused: raises
+    return change
+
+
+_CLAIM_VERSION = Prepared(
+    update(Form)
+    .where(Form.id == bindparam("form_id"), Form.version == bindparam("expected"))
+    .values(
+        version=bindparam("new_version"),
+        status=bindparam("new_status"),
+        updated_at=bindparam("now"),
+        updated_by=bindparam("user"),
+    )
+)
+"""The optimistic lock of every form change, built once (``storage.prepared``)."""
+
+
+def claim_version(
+    conn: Connection, change: FormChange, status: FormStatus, *, user: str, now: datetime
+) -> int:
+    """Move the stored form of ``change`` to ``status`` at the next version; returns it.
+
+    The UPDATE ... WHERE version = expected is the optimistic lock: a concurrent change that
+    got there first leaves no row to update, and this one becomes a conflict.
+    """
+    done = _CLAIM_VERSION.execute(
+        conn,
+        {
+            "form_id": change.form_id,
+            "expected": change.version,
+            "new_version": change.version + 1,
+            "new_status": status.value,
+            "now": now,
+            "user": user,
+        },
+    )
+    if done.rowcount != 1:
+        raise change.conflict(conn, change.version + 1)
+    return change.version + 1
+
+
+def explained_conflict(
+    conn: Connection, subject: SubjectRef, key: FormKey, expected: int, current: int
+) -> ConflictError:
+    """A ConflictError naming who changed what in the form since version ``expected``."""
+    since = history(
+        conn, subject.study_oid, subject.subject_key, form=key, after_form_version=expected
+    )
+    changes = [
+        ChangeSince(
+            e.seq,
+            e.username,
+            e.role,
+            e.recorded_at.isoformat(timespec="seconds"),
+            e.key.describe() if e.key.item_oid else f"{form_path(key)} status",
+            e.old_value,
+            e.new_value if e.new_is_null is None else f"(null: {e.new_is_null})",
+        )
+        for e in since
+    ]
+    return ConflictError(form_path(key), expected, current, changes)
+
+
+def form_path(key: FormKey) -> str:
+    """``EVENT[key]/FORM[key]`` (a repeat key shown only where there is one)."""
+
+    def part(oid: str, rk: str) -> str:
+        return f"{oid}[{rk}]" if rk else oid
+
+    return (
+        f"{part(key.study_event_oid, key.study_event_repeat_key)}/"
+        f"{part(key.form_oid, key.form_repeat_key)}"
+    )
+
+
 def set_form_status(
     conn: Connection,
     *,
@@ -110,55 +289,22 @@ def set_form_status(
     move = STATUS_MOVES.get(status)
     if move is None:
         raise FormNotEditableError(f"A form cannot be set to {status} here.")
-    transition = TRANSITIONS[move]
-    subject = find_subject(conn, study, subject_key)
-    user_id = require_role(
-        conn,
-        user,
-        role,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        allowed=transition.roles,
-        action=transition.action,
-    )
-    row = conn.execute(
-        select(Form.id, Form.status, Form.version)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(
-            StudyEvent.subject_id == subject.id,
-            StudyEvent.study_event_oid == form.study_event_oid,
-            StudyEvent.repeat_key == form.study_event_repeat_key,
-            Form.form_oid == form.form_oid,
-            Form.repeat_key == form.form_repeat_key,
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"Form {form.study_event_oid}/{form.form_oid} has no data yet.")
     path = f"{form.study_event_oid}/{form.form_oid}"
-    if row.version != expected_version:
-        raise ConflictError(path, expected_version, row.version, [])
-    current = FormStatus(row.status)
-    status = next_status(current, move, changed=False, form=path)
+    change = open_form_for_change(
+        conn,
+        study=study,
+        subject_key=subject_key,
+        form=form,
+        move=move,
+        user=user,
+        role=role,
+        expected_version=expected_version,
+        path=path,
+        missing=lambda: NotFoundError(f"Form {path} has no data yet."),
+    )
+    status = next_status(change.status, move, changed=False, form=path)
     now = datetime.now(UTC)
-    version = row.version + 1
-    done = conn.execute(
-        update(Form)
-        .where(Form.id == row.id, Form.version == expected_version)
-        .values(status=status.value, version=version, updated_at=now, updated_by=user)
-    )
-    if done.rowcount != 1:
-        raise ConflictError(path, expected_version, version, [])
-    ctx = AuditContext(
-        now,
-        user_id,
-        user,
-        str(Role(role)),
-        study,
-        subject.site_oid,
-        subject.id,
-        subject_key,
-        reason,
-        "web",
-    )
-    conn.execute(insert(AUDIT), [ctx.status_row(form, current.value, status.value, version)])
+    version = claim_version(conn, change, status, user=user, now=now)
+    ctx = change.audit(user=user, role=role, reason=reason, source="web", now=now)
+    conn.execute(insert(AUDIT), [ctx.status_row(form, change.status.value, status.value, version)])
     return version

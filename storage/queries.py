@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from odm_engine.clinical import ItemKey
 from odm_engine.free_text import KEY, QUERY, check_text
-from storage.errors import NotFoundError, QueryChangedError
+from storage.errors import InvalidInputError, NotFoundError, QueryChangedError
 from storage.models import Query, QueryMessage, QueryStatus, Role
 from storage.subjects import find_subject
 from storage.validation import CheckResultLike
@@ -39,27 +39,12 @@ class QueryInfo:
     opened_at: datetime
 
 
-KEY_COLUMNS = (
-    "study_event_oid",
-    "study_event_repeat_key",
-    "form_oid",
-    "form_repeat_key",
-    "item_group_oid",
-    "item_group_repeat_key",
-    "item_oid",
-)
+KEY_COLUMNS = ItemKey._fields
+"""The key columns of a query, named as ItemKey's fields (``storage.audit.KEY_COLUMNS``)."""
 
 
 def _key_columns(key: ItemKey) -> dict[str, str]:
-    return {
-        "study_event_oid": key.study_event_oid,
-        "study_event_repeat_key": key.study_event_repeat_key,
-        "form_oid": key.form_oid,
-        "form_repeat_key": key.form_repeat_key,
-        "item_group_oid": key.item_group_oid,
-        "item_group_repeat_key": key.item_group_repeat_key,
-        "item_oid": key.item_oid,
-    }
+    return dict(zip(KEY_COLUMNS, key, strict=True))
 
 
 def _open(
@@ -177,7 +162,7 @@ def transition(
     if status is None:
         raise NotFoundError(f"No query {query_id}.")
     if (required is not None and status != required.value) or status == QueryStatus.CLOSED:
-        raise ValueError(f"Query {query_id} is {status}; it cannot be {action}ed.")
+        raise InvalidInputError(f"Query {query_id} is {status}; it cannot be {action}ed.")
     now = datetime.now(UTC)
     # Only from the status read: a change that came in between (another person's close on
     # PostgreSQL's READ COMMITTED) leaves no row to update, and this one is refused.

@@ -17,13 +17,13 @@ from sqlalchemy import Connection, insert, select
 
 from odm_engine.clinical import FormKey
 from odm_engine.free_text import MEANING, check_text
-from storage.audit import AUDIT, AuditContext
-from storage.errors import AccessDeniedError, ConflictError, NotFoundError
-from storage.form_status import TRANSITIONS, next_status
+from storage.audit import AUDIT
+from storage.errors import AccessDeniedError, ConflictError
+from storage.form_status import claim_version, next_status, open_form_for_change
 from storage.models import Form, Role, StudyEvent
 from storage.models import Signature as SignatureRow
 from storage.subjects import find_subject, form_state
-from storage.users import authenticate, require_role
+from storage.users import authenticate
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,51 +75,28 @@ def sign_form(
     check_text(meaning, "Signature meaning", MEANING)  # issue 14: exported as ODM text
     if authenticate(conn, user, password) is None:
         raise AccessDeniedError("Signature refused: wrong user name or password.")
-    subject = find_subject(conn, study, subject_key)
-    user_id = require_role(
-        conn,
-        user,
-        role,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        allowed=TRANSITIONS["sign"].roles,
-        action=TRANSITIONS["sign"].action,
-    )
-    state = form_state(conn, study, subject_key, form)
-    if state.version != expected_version or state.version == 0:
-        raise ConflictError(
-            f"{form.study_event_oid}/{form.form_oid}", expected_version, state.version, []
-        )
     path = f"{form.study_event_oid}/{form.form_oid}"
-    signed = next_status(state.status, "sign", changed=False, form=path)  # locked: refused
-    form_id = conn.scalar(
-        select(Form.id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(
-            StudyEvent.subject_id == subject.id,
-            StudyEvent.study_event_oid == form.study_event_oid,
-            StudyEvent.repeat_key == form.study_event_repeat_key,
-            Form.form_oid == form.form_oid,
-            Form.repeat_key == form.form_repeat_key,
-        )
+    change = open_form_for_change(
+        conn,
+        study=study,
+        subject_key=subject_key,
+        form=form,
+        move="sign",
+        user=user,
+        role=role,
+        expected_version=expected_version,
+        path=path,
+        missing=lambda: ConflictError(path, expected_version, 0, []),
     )
-    if form_id is None:
-        raise NotFoundError("The form has no data to sign.")
+    signed = next_status(change.status, "sign", changed=False, form=path)  # locked: refused
     now = datetime.now(UTC)
     digest = form_content_hash(conn, study, subject_key, form)
-    version = state.version + 1
-    done = conn.execute(
-        Form.__table__.update()
-        .where(Form.id == form_id, Form.version == expected_version)
-        .values(status=signed.value, version=version, updated_at=now, updated_by=user)
-    )
-    if done.rowcount != 1:
-        raise ConflictError(form.form_oid, expected_version, version, [])
+    version = claim_version(conn, change, signed, user=user, now=now)
     role_name = str(Role(role))
     sig_id = conn.execute(
         insert(SignatureRow).values(
-            form_id=form_id,
-            user_id=user_id,
+            form_id=change.form_id,
+            user_id=change.user_id,
             username=user,
             role=role_name,
             signed_at=now,
@@ -129,19 +106,9 @@ def sign_form(
             content_sha256=digest,
         )
     ).inserted_primary_key[0]
-    ctx = AuditContext(
-        now,
-        user_id,
-        user,
-        role_name,
-        study,
-        subject.site_oid,
-        subject.id,
-        subject_key,
-        f"Signed ({signature_def_oid}): {meaning}",
-        "signature",
-    )
-    conn.execute(insert(AUDIT), [ctx.status_row(form, state.status.value, signed.value, version)])
+    reason = f"Signed ({signature_def_oid}): {meaning}"
+    ctx = change.audit(user=user, role=role, reason=reason, source="signature", now=now)
+    conn.execute(insert(AUDIT), [ctx.status_row(form, change.status.value, signed.value, version)])
     return SignatureInfo(
         int(sig_id), user, role_name, now, signature_def_oid, meaning, version, digest
     )

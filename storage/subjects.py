@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from odm_engine.free_text import KEY, check_text
 from storage.audit import AuditContext
-from storage.errors import NotFoundError
+from storage.errors import InvalidInputError, NotFoundError
 from storage.models import (
     AuditRow,
     Form,
@@ -60,6 +60,34 @@ _FIND_SUBJECT = Prepared(
 """Hot-path statements are built once at import and run on the driver (``storage.prepared``):
 building a select per call, or running it through ``Connection.execute``, costs several
 times what the database takes to run it."""
+
+
+_FORM_ROW = Prepared(
+    select(Form.id, Form.status, Form.version)
+    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+    .where(
+        StudyEvent.subject_id == bindparam("subject_id"),
+        StudyEvent.study_event_oid == bindparam("event_oid"),
+        StudyEvent.repeat_key == bindparam("event_key"),
+        Form.form_oid == bindparam("form_oid"),
+        Form.repeat_key == bindparam("form_key"),
+    )
+)
+
+
+def form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
+    """(id, status, version) of a subject's stored form instance; None if never saved."""
+    row = _FORM_ROW.first(
+        conn,
+        {
+            "subject_id": subject_id,
+            "event_oid": key.study_event_oid,
+            "event_key": key.study_event_repeat_key,
+            "form_oid": key.form_oid,
+            "form_key": key.form_repeat_key,
+        },
+    )
+    return (row[0], row[1], row[2]) if row else None
 
 
 def find_subject(conn: Connection, study_oid: str, subject_key: str) -> SubjectRef:
@@ -109,7 +137,7 @@ def create_subject(
             SubjectRow.study_id == study_id, SubjectRow.subject_key == subject_key
         )
     ):
-        raise ValueError(f"Subject {subject_key!r} exists already in study {study}.")
+        raise InvalidInputError(f"Subject {subject_key!r} exists already in study {study}.")
     now = datetime.now(UTC)
     try:
         subject_id = conn.execute(
@@ -118,21 +146,15 @@ def create_subject(
             )
         ).inserted_primary_key[0]
     except IntegrityError as exc:  # added by another transaction since the check above
-        raise ValueError(f"Subject {subject_key!r} exists already in study {study}.") from exc
-    ctx = AuditContext(
-        recorded_at=now,
-        user_id=user_id,
-        username=user,
-        role=str(Role(role)),
-        study_oid=study,
-        site_oid=site_oid,
-        subject_id=int(subject_id),
-        subject_key=subject_key,
-        reason=None,
-        source=source,
+        raise InvalidInputError(
+            f"Subject {subject_key!r} exists already in study {study}."
+        ) from exc
+    ref = SubjectRef(int(subject_id), int(study_id), study, subject_key, site_id, site_oid)
+    ctx = AuditContext.for_actor(
+        ref, user_id=user_id, username=user, role=role, source=source, now=now
     )
     conn.execute(insert(AuditRow), [ctx.enrolment_row()])  # same transaction as the subject
-    return SubjectRef(int(subject_id), int(study_id), study, subject_key, site_id, site_oid)
+    return ref
 
 
 def list_subjects(conn: Connection, study_oid: str, site_oid: str | None = None) -> list[str]:
@@ -245,17 +267,7 @@ def subject_snapshot(conn: Connection, study_oid: str, subject_key: str) -> Subj
 def form_state(conn: Connection, study_oid: str, subject_key: str, form: FormKey) -> FormState:
     """Status, version and values of one form instance (version 0 if never saved)."""
     subject = find_subject(conn, study_oid, subject_key)
-    row = conn.execute(
-        select(Form.status, Form.version)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .where(
-            StudyEvent.subject_id == subject.id,
-            StudyEvent.study_event_oid == form.study_event_oid,
-            StudyEvent.repeat_key == form.study_event_repeat_key,
-            Form.form_oid == form.form_oid,
-            Form.repeat_key == form.form_repeat_key,
-        )
-    ).one_or_none()
-    status, version = (row[0], row[1]) if row else (FormStatus.NOT_STARTED.value, 0)
+    row = form_row(conn, subject.id, form)
+    status, version = (row[1], row[2]) if row else (FormStatus.NOT_STARTED.value, 0)
     snap = snapshot_of(subject, stored_items(conn, subject.id, form))
     return FormState(form, FormStatus(status), version, dict(snap.values), dict(snap.null_reasons))

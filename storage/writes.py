@@ -18,15 +18,13 @@ from sqlalchemy.orm import Session
 
 from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.free_text import check_save_texts
-from storage.audit import AUDIT, ROW_COLUMNS, AuditContext, history
+from storage.audit import AUDIT, ROW_COLUMNS
 from storage.engine import connection_of
 from storage.errors import (
-    ChangeSince,
-    ConflictError,
     FormNotEditableError,
     ReasonRequiredError,
 )
-from storage.form_status import TRANSITIONS, next_status
+from storage.form_status import FormChange, claim_version, next_status, open_form_for_change
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
 from storage.prepared import Prepared
 from storage.queries import open_check_queries
@@ -35,12 +33,10 @@ from storage.subjects import (
     StoredItem,
     SubjectRef,
     data_mark,
-    find_subject,
     snapshot_of,
     stored_items,
     stored_units,
 )
-from storage.users import require_role
 from storage.validation import (
     CheckResultLike,
     EnteredValue,
@@ -180,23 +176,19 @@ def save_form(
     )
     conn = connection_of(target)
     move = "complete" if complete else "save"  # storage.form_status.TRANSITIONS
-    if subject is None or (subject.study_oid, subject.subject_key) != (study, subject_key):
-        subject = find_subject(conn, study, subject_key)
-    user_id = require_role(
+    change = open_form_for_change(
         conn,
-        user,
-        role,
-        study_id=subject.study_id,
-        site_id=subject.site_id,
-        allowed=TRANSITIONS[move].roles,
-        action=TRANSITIONS[move].action,
+        study=study,
+        subject_key=subject_key,
+        form=form_key,
+        move=move,
+        user=user,
+        role=role,
+        expected_version=expected_version,
+        subject=subject,
+        explain=True,
     )
-    form = _form_row(conn, subject.id, form_key)
-    status = FormStatus(form[1]) if form else FormStatus.NOT_STARTED
-    version = form[2] if form else 0
-    if version != expected_version:
-        raise _conflict(conn, subject, form_key, expected_version, version)
-    next_status(status, move, changed=False, form=_path(form_key))  # locked: refused
+    subject, status, version = change.subject, change.status, change.version
 
     if (
         prevalidated is not None
@@ -236,35 +228,15 @@ def save_form(
         if r.kind != "condition" or r.item_key not in validation.not_collected
     ]
     changes = _changes(items, wanted, chosen)
-    new_status = next_status(status, move, changed=bool(changes), form=_path(form_key))
+    new_status = next_status(status, move, changed=bool(changes), form=change.path)
     if not changes and new_status is status:
         return SaveResult(True, version, status, check_results=tuple(results))
     if version > 0 and not (reason and reason.strip()):
-        raise ReasonRequiredError(
-            f"Form {_path(form_key)} was saved before: give a reason for change."
-        )
+        raise ReasonRequiredError(f"Form {change.path} was saved before: give a reason for change.")
     now = datetime.now(UTC)
-    form_id, new_version = _bump(
-        conn,
-        subject=subject,
-        key=form_key,
-        form=form,
-        expected=expected_version,
-        status=new_status,
-        user=user,
-        now=now,
-    )
-    ctx = AuditContext(
-        now,
-        user_id,
-        user,
-        str(Role(role)),
-        study,
-        subject.site_oid,
-        subject.id,
-        subject_key,
-        reason.strip() if reason else None,
-        source,
+    form_id, new_version = _bump(conn, change, status=new_status, user=user, now=now)
+    ctx = change.audit(
+        user=user, role=role, reason=reason.strip() if reason else None, source=source, now=now
     )
     audit_rows = []
     if new_status is not status:
@@ -332,30 +304,6 @@ def _changes(
     return changes
 
 
-_FORM_ROW = Prepared(
-    select(Form.id, Form.status, Form.version)
-    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-    .where(
-        StudyEvent.subject_id == bindparam("subject_id"),
-        StudyEvent.study_event_oid == bindparam("event_oid"),
-        StudyEvent.repeat_key == bindparam("event_key"),
-        Form.form_oid == bindparam("form_oid"),
-        Form.repeat_key == bindparam("form_key"),
-    )
-)
-"""Statements of every save are built once at import and run on the driver
-(``storage.prepared``): building a statement per call, or running it through SQLAlchemy's
-execution machinery, cost more than the database took to run it."""
-_CLAIM_VERSION = Prepared(
-    update(Form)
-    .where(Form.id == bindparam("form_id"), Form.version == bindparam("expected"))
-    .values(
-        version=bindparam("new_version"),
-        status=bindparam("new_status"),
-        updated_at=bindparam("now"),
-        updated_by=bindparam("user"),
-    )
-)
 _EVENT_ID = select(StudyEvent.id).where(
     StudyEvent.subject_id == bindparam("subject_id"),
     StudyEvent.study_event_oid == bindparam("study_event_oid"),
@@ -386,53 +334,22 @@ _UPDATE_ITEMS = Prepared(
 )
 _DELETE_ITEMS = Prepared(delete(_ITEM_DATA).where(_ITEM_DATA.c.id == bindparam("rid")))
 _INSERT_AUDIT = Prepared(insert(AUDIT).values({c: bindparam(c) for c in ROW_COLUMNS}))
-
-
-def _form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
-    row = _FORM_ROW.first(
-        conn,
-        {
-            "subject_id": subject_id,
-            "event_oid": key.study_event_oid,
-            "event_key": key.study_event_repeat_key,
-            "form_oid": key.form_oid,
-            "form_key": key.form_repeat_key,
-        },
-    )
-    return (row[0], row[1], row[2]) if row else None
+"""Statements of every save are built once at import and the hot ones run on the driver
+(``storage.prepared``): building a statement per call, or running it through SQLAlchemy's
+execution machinery, cost more than the database took to run it."""
 
 
 def _bump(
-    conn: Connection,
-    *,
-    subject: SubjectRef,
-    key: FormKey,
-    form: tuple[int, str, int] | None,
-    expected: int,
-    status: FormStatus,
-    user: str,
-    now: datetime,
+    conn: Connection, change: FormChange, *, status: FormStatus, user: str, now: datetime
 ) -> tuple[int, int]:
     """Claim the next form version (creating the event and form if needed): (form id, version).
 
-    The UPDATE ... WHERE version = expected is the optimistic lock: a concurrent save that
-    got there first leaves no row to update, and this save becomes a conflict.
+    An existing form: :func:`~storage.form_status.claim_version` (the optimistic lock). A new
+    one: another save that created it first makes this save a conflict.
     """
-    if form is not None:
-        done = _CLAIM_VERSION.execute(
-            conn,
-            {
-                "form_id": form[0],
-                "expected": expected,
-                "new_version": expected + 1,
-                "new_status": status.value,
-                "now": now,
-                "user": user,
-            },
-        )
-        if done.rowcount != 1:
-            raise _conflict(conn, subject, key, expected, expected + 1)
-        return form[0], expected + 1
+    if change.form_id is not None:
+        return change.form_id, claim_version(conn, change, status, user=user, now=now)
+    key, subject = change.key, change.subject
     event = {
         "subject_id": subject.id,
         "study_event_oid": key.study_event_oid,
@@ -455,7 +372,7 @@ def _bump(
             },
         ).inserted_primary_key[0]
     except IntegrityError as exc:  # another save created the form first
-        raise _conflict(conn, subject, key, expected, expected + 1) from exc
+        raise change.conflict(conn, change.version + 1) from exc
     return int(form_id), 1
 
 
@@ -494,34 +411,3 @@ def _write_items(
     _INSERT_ITEMS.executemany(conn, inserts)
     _UPDATE_ITEMS.executemany(conn, updates)
     _DELETE_ITEMS.executemany(conn, deletes)
-
-
-def _conflict(
-    conn: Connection, subject: SubjectRef, key: FormKey, expected: int, current: int
-) -> ConflictError:
-    since = history(
-        conn, subject.study_oid, subject.subject_key, form=key, after_form_version=expected
-    )
-    changes = [
-        ChangeSince(
-            e.seq,
-            e.username,
-            e.role,
-            e.recorded_at.isoformat(timespec="seconds"),
-            e.key.describe() if e.key.item_oid else f"{_path(key)} status",
-            e.old_value,
-            e.new_value if e.new_is_null is None else f"(null: {e.new_is_null})",
-        )
-        for e in since
-    ]
-    return ConflictError(_path(key), expected, current, changes)
-
-
-def _path(key: FormKey) -> str:
-    def part(oid: str, rk: str) -> str:
-        return f"{oid}[{rk}]" if rk else oid
-
-    return (
-        f"{part(key.study_event_oid, key.study_event_repeat_key)}/"
-        f"{part(key.form_oid, key.form_repeat_key)}"
-    )
