@@ -11,11 +11,29 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "DATABASE_ERRORS",
+    "DEFAULT_URL",
+    "Connection",
+    "DatabaseFault",
+    "Engine",
+    "connection_of",
+    "database_fault",
+    "database_url",
+    "make_engine",
+    "write_transaction",
+]
+"""``Connection`` and ``Engine`` are the opaque handles the web app passes to storage: it
+names them from here and imports no SQLAlchemy (an import-linter contract)."""
 
 DEFAULT_URL = "sqlite:///edc.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -94,3 +112,33 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 def connection_of(target: Connection | Session) -> Connection:
     """The Core connection behind a Session (joining its transaction), or the connection."""
     return target.connection() if isinstance(target, Session) else target
+
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError,)
+"""What any database call may raise (for a caller that passes over a database it cannot use)."""
+
+
+class DatabaseFault(StrEnum):
+    """What a database error means to the user (the web app's error page says it)."""
+
+    CONFLICT = "conflict"
+    """Lost a race for a unique row (IntegrityError)."""
+    REFUSED = "refused"
+    """A value the database refused: too long, or a character it cannot store (DataError)."""
+    UNAVAILABLE = "unavailable"
+    """Full disk, read-only database, lost server (OperationalError)."""
+    OTHER = "other"
+    """Any other SQLAlchemy error."""
+
+
+def database_fault(exc: BaseException) -> DatabaseFault | None:
+    """The kind of database error ``exc`` is, or None when it is no database error."""
+    if isinstance(exc, IntegrityError):
+        return DatabaseFault.CONFLICT
+    if isinstance(exc, DataError):
+        return DatabaseFault.REFUSED
+    if isinstance(exc, OperationalError):
+        return DatabaseFault.UNAVAILABLE
+    if isinstance(exc, SQLAlchemyError):
+        return DatabaseFault.OTHER
+    return None

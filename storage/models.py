@@ -33,6 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The enums live in storage.vocabulary (no SQL: the web app imports them); stored here.
+from storage.vocabulary import AccessEvent, FormStatus, QueryStatus, Role, TransactionType
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -67,38 +70,6 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Role(StrEnum):
-    INVESTIGATOR = "investigator"
-    MONITOR = "monitor"
-    DATA_MANAGER = "data_manager"
-    STUDY_DESIGNER = "study_designer"
-    ADMIN = "admin"
-
-
-class FormStatus(StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    COMPLETE = "complete"
-    VERIFIED = "verified"
-    SIGNED = "signed"
-    LOCKED = "locked"
-
-
-class QueryStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    CLOSED = "closed"
-
-
-class TransactionType(StrEnum):
-    """ODM TransactionType of an item change, plus ``Status`` for form status changes."""
-
-    INSERT = "Insert"
-    UPDATE = "Update"
-    REMOVE = "Remove"
-    STATUS = "Status"
 
 
 def _in(column: str, values: type[StrEnum]) -> str:
@@ -177,21 +148,6 @@ class RoleAssignment(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     role: Mapped[str] = mapped_column(String(20))
-
-
-class AccessEvent(StrEnum):
-    """What an access-log row records."""
-
-    USER_ADDED = "user_added"
-    ROLE_GRANTED = "role_granted"
-    ROLE_REVOKED = "role_revoked"
-    USER_DEACTIVATED = "user_deactivated"
-    USER_ACTIVATED = "user_activated"
-    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name, not a password
-    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name, not a password
-    SITE_ADDED = "site_added"
-    SIGN_IN_FAILED = "sign_in_failed"
-    SIGNATURE_FAILED = "signature_failed"
 
 
 class AccessLogRow(Base):

@@ -9,19 +9,15 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from odm_engine.free_text import FULL_NAME, USERNAME, check_text
-from storage.errors import AccessDeniedError, NotFoundError, PolicyError
+from storage import vocabulary
+from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError, PolicyError
 from storage.models import AccessEvent, AccessLogRow, Role, RoleAssignment, Site, Study, User
 from storage.passwords import check_password_policy
 from storage.prepared import Prepared
 
-WRITE_ROLES = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
-"""Roles that may enter or change clinical data through ``save_form``."""
-IMPORT_ROLES = frozenset({Role.DATA_MANAGER, Role.ADMIN})
-"""Roles that may import clinical data through the bulk path."""
-SIGN_ROLES = frozenset({Role.INVESTIGATOR})
-STUDY_WIDE_ROLES = frozenset({Role.STUDY_DESIGNER, Role.ADMIN})
-"""Roles whose rights act on the whole study (its metadata, its users): granted study-wide
-only, since a grant at one site would act at every site."""
+WRITE_ROLES, IMPORT_ROLES, SIGN_ROLES = vocabulary.ENTER, vocabulary.IMPORT, vocabulary.SIGN
+STUDY_WIDE_ROLES = vocabulary.STUDY_WIDE
+"""The role sets of :mod:`storage.vocabulary` (defined there once) under their storage names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +52,13 @@ def add_user(
     (:func:`storage.passwords.check_password_policy`) and is stored as a werkzeug hash only.
     ``by``: who adds the user (a username, or ``cli``), for the access log."""
     if not username.strip():
-        raise ValueError("username must not be empty")
+        raise InvalidInputError("username must not be empty")
     check_text(username, "Username", USERNAME)  # issue 14: XML-safe and within the column
     check_text(full_name, "Full name", FULL_NAME)
     check_text(email, "Email", FULL_NAME)
     check_password_policy(username, password)
     if conn.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ValueError(f"user {username!r} exists already")
+        raise InvalidInputError(f"user {username!r} exists already")
     result = conn.execute(
         insert(User).values(
             username=username,

@@ -9,31 +9,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
+from storage.engine import Connection
 from storage.errors import NotFoundError
-from storage.models import Role
 from storage.subjects import SubjectRef, find_subject
 from storage.users import RoleGrant
+from storage.vocabulary import (
+    ADMIN,
+    ANSWER_QUERY,
+    CLINICAL,
+    CLOSE_QUERY,
+    DESIGN,
+    ENTER,
+    EXPORT,
+    LOCK,
+    RAISE_QUERY,
+    SIGN,
+    VERIFY,
+    Role,
+)
 from webapp.errors import HttpError
 
-CLINICAL = frozenset({Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER})
-"""Roles that read subjects and their casebooks."""
-ENTER = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
-"""Roles that add subjects and enter or change data (``storage.users.WRITE_ROLES``)."""
-RAISE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
-CLOSE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
-ANSWER_QUERY = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
-VERIFY = frozenset({Role.MONITOR})
-LOCK = frozenset({Role.DATA_MANAGER})
-EXPORT = frozenset({Role.DATA_MANAGER})
-"""Roles that download exports (of the sites where they hold it; all sites when study-wide).
-Administrators manage users and see no clinical data, so they do not export it either."""
-SIGN = frozenset({Role.INVESTIGATOR})
-DESIGN = frozenset({Role.STUDY_DESIGNER})
-ADMIN = frozenset({Role.ADMIN})
-"""Designers and administrators act on the whole study: checked with
-:meth:`Viewer.require_study_wide`, never at a site."""
+# The role sets are defined once, in storage.vocabulary (storage checks the same on writes).
+__all__ = [
+    "ADMIN",
+    "ANSWER_QUERY",
+    "CLINICAL",
+    "CLOSE_QUERY",
+    "DESIGN",
+    "ENTER",
+    "EXPORT",
+    "LOCK",
+    "RAISE_QUERY",
+    "SIGN",
+    "VERIFY",
+    "Viewer",
+    "visible_subject",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from flask import Flask, Request, Response, g, redirect, request, session, url_for
 from jinja2 import StrictUndefined, TemplateError
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
-from webapp import cookies, errors, security, sessions
+from storage.engine import DATABASE_ERRORS
+from webapp import cookies, error_pages, errors, security, sessions
 from webapp.formdata import EdcRequest
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(end_reading)
-    errors.register(app)
+    error_pages.register(app)
     return app
 
 
@@ -97,7 +97,7 @@ def warm_up(app: Flask) -> None:
             served_study(conn, rt.settings)
             for name in app.jinja_env.list_templates():
                 app.jinja_env.get_template(name)
-    except (SQLAlchemyError, errors.HttpError, TemplateError) as exc:
+    except (*DATABASE_ERRORS, errors.HttpError, TemplateError) as exc:
         app.logger.info("warm-up skipped: %s", exc)
 
 

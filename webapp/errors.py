@@ -1,16 +1,17 @@
-"""HTTP faults of the web app and the one handler that renders every error page.
+"""HTTP faults of the web app: :class:`HttpError` and the status of every other error.
 
-Views raise :class:`HttpError` (or let storage errors through); the handler turns each into
-an HTML page with the right status. Tracebacks go to the log, never to the user.
+A leaf module (it imports no other ``webapp`` module), so every part of the web app may raise
+:class:`HttpError`. Views raise it (or let storage errors through); the one handler in
+:mod:`webapp.error_pages` turns each into an HTML page with the status :func:`status_of`
+gives. Tracebacks go to the log, never to the user.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, render_template
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from odm_engine.free_text import TextRefusedError
+from storage.engine import DatabaseFault, database_fault
 from storage.errors import AccessDeniedError, ConflictError, FormNotEditableError, NotFoundError
 
 DATABASE_UNAVAILABLE = (
@@ -46,7 +47,8 @@ def forbidden(message: str = "") -> HttpError:
     return HttpError(403, message)
 
 
-def _status_of(exc: Exception) -> tuple[int, str]:
+def status_of(exc: Exception) -> tuple[int, str]:
+    """The status of the error page for ``exc`` and the message it shows."""
     if isinstance(exc, HttpError):
         return exc.status, exc.message
     if isinstance(exc, HTTPException):
@@ -59,37 +61,13 @@ def _status_of(exc: Exception) -> tuple[int, str]:
         return 409, str(exc)
     if isinstance(exc, TextRefusedError):  # issue 14: a text XML cannot carry, or too long
         return 422, str(exc)
-    if isinstance(exc, IntegrityError):  # issue 14: lost a race for a unique row
+    fault = database_fault(exc)
+    if fault is DatabaseFault.CONFLICT:  # issue 14: lost a race for a unique row
         return 409, CHANGED_MEANWHILE
-    if isinstance(exc, DataError):  # issue 14: a value the database refused (rolled back)
+    if fault is DatabaseFault.REFUSED:  # issue 14: a value the database refused (rolled back)
         return 422, VALUE_REFUSED
-    if isinstance(exc, OperationalError):
+    if fault is DatabaseFault.UNAVAILABLE:
         # Fault fix (issue 8): a full disk, a read-only database or a lost database server
         # was a bare 500; the transaction was rolled back, so say so and that it may pass.
         return 503, DATABASE_UNAVAILABLE
     return 500, ""
-
-
-def handle_error(exc: Exception) -> tuple[str, int] | Response:
-    """Every error, as one HTML page. 500s are logged with their traceback."""
-    from webapp.pages import chrome  # noqa: PLC0415 (pages imports this module)
-
-    status, message = _status_of(exc)
-    if status >= 500:  # 503 included: the administrator must learn of a full disk
-        current_app.logger.exception("Unhandled error", exc_info=exc)
-    try:
-        frame = chrome()
-    except Exception:
-        current_app.logger.exception("Error page without navigation")
-        frame = chrome(bare=True)
-    html = render_template("error.html", chrome=frame, status=status, message=message)
-    response = Response(html, status=status, mimetype="text/html")
-    if isinstance(exc, HTTPException) and status == 405 and exc.get_response().headers:
-        allow = exc.get_response().headers.get("Allow")
-        if allow:
-            response.headers["Allow"] = allow
-    return response
-
-
-def register(app: Flask) -> None:
-    app.register_error_handler(Exception, handle_error)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, render_template, request, url_for
 
-from storage.models import Role
+from storage.vocabulary import Role
 from webapp import access
 from webapp.i18n import Catalogue, catalogue
 from webapp.security import csrf_token
