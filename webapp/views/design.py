@@ -8,8 +8,8 @@ from datetime import datetime
 from flask import Blueprint, g, request
 from sqlalchemy import select
 
+from services.metadata import load_metadata
 from storage.models import MetadataVersion, Study
-from storage.studies import load_study
 from webapp import access
 from webapp.pages import render
 from webapp.runtime import reading, runtime, writing
@@ -79,7 +79,7 @@ def upload() -> tuple[str, int]:
     # One study per server: a file of another study would make every page ambiguous.
     served = runtime().settings.study or (g.study.oid if g.study is not None else None)
     with writing() as conn:
-        result = load_study(
+        result = load_metadata(
             conn, xml, path=upload.filename, loaded_by=g.viewer.username, study_oid=served
         )
     findings = tuple(
