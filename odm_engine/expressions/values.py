@@ -18,47 +18,31 @@ from odm_engine import datatypes
 from odm_engine.datatypes import PartialDate, PartialDatetime, PartialTime
 from odm_engine.partial_dates import compare_temporal
 
-OEL_TYPE_OF = {
-    "integer": "integer",
-    "float": "number",
-    "double": "number",
-    "hexFloat": "number",
-    "base64Float": "number",
-    "text": "text",
-    "string": "text",
-    "URI": "text",
-    "hexBinary": "text",
-    "base64Binary": "text",
-    "intervalDatetime": "text",
-    "boolean": "boolean",
-    "date": "date",
-    "partialDate": "date",
-    "incompleteDate": "date",
-    "datetime": "datetime",
-    "partialDatetime": "datetime",
-    "incompleteDatetime": "datetime",
-    "time": "time",
-    "partialTime": "time",
-    "incompleteTime": "time",
-    "durationDatetime": "duration",
-}
-"""ODM 1.3.2 DataType -> OEL type. Unknown DataTypes are read as text."""
-
-_PARTIAL = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _DURATION = re.compile(
     r"P(?:([0-9]+)Y)?(?:([0-9]+)M)?(?:([0-9]+)W)?(?:([0-9]+)D)?"
     r"(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9.]+)S)?)?"
 )
+"""The OEL duration literal (``@P6M``, ``@P1W2D``: weeks may be combined with days, as in
+ISO 8601 but not in ODM 1.3.2); item values are read by the DataType registry instead."""
 DateValue = date | PartialDate
 
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """An ISO 8601 duration split into calendar months, days and seconds."""
+    """An OEL duration: an ISO 8601 duration split into calendar months, days and seconds
+    (``static/oel.js`` holds the same three numbers)."""
 
     months: int = 0
     days: int = 0
     seconds: Decimal = Decimal(0)
+
+    @classmethod
+    def of(cls, value: datatypes.Duration) -> Duration | None:
+        """The OEL duration of an ODM durationDatetime value; None for a negative one."""
+        if value.negative:
+            return None
+        seconds = value.seconds + 60 * value.minutes + 3600 * value.hours
+        return cls(12 * value.years + value.months, 7 * value.weeks + value.days, seconds)
 
     def canonical(self) -> str:
         years, months = divmod(self.months, 12)
@@ -70,26 +54,23 @@ class Duration:
 
 
 def oel_type(data_type: str) -> str:
-    return OEL_TYPE_OF.get(data_type, "text")
+    """The OEL type of an item of ``data_type`` (the registry's expression type)."""
+    return datatypes.expression_type(data_type)
 
 
 def parse_date(text: str) -> DateValue | None:
-    m = _PARTIAL.fullmatch(text.strip()[:10]) if len(text.strip()) <= 10 else None
-    if m is None:
+    """A date or partial date (YYYY, YYYY-MM, YYYY-MM-DD, read as ODM partialDate), or the
+    date of a datetime; None when ``text`` is neither."""
+    text = text.strip()
+    parsed = datatypes.parse_value("partialDate", text) if len(text) <= 10 else None
+    if not isinstance(parsed, datatypes.Parsed):
         try:
-            return datetime.fromisoformat(text.strip()).date()
+            return datetime.fromisoformat(text).date()
         except ValueError:
             return None
-    year, month, day = (int(g) if g else None for g in m.groups())
-    assert year is not None
-    try:
-        if month is not None and day is not None:
-            return date(year, month, day)
-        if month is not None and not 1 <= month <= 12:
-            return None
-    except ValueError:
-        return None
-    return PartialDate(year, month, None)
+    value = parsed.value
+    assert isinstance(value, PartialDate)
+    return value.to_date() or value
 
 
 def from_text(kind: str, text: str) -> object:
@@ -148,8 +129,8 @@ def read_item(
         return None, parsed.message
     if kind == "text":
         return text, None
-    if kind == "duration":
-        return parse_duration(text.strip()), None
+    if isinstance(parsed.value, datatypes.Duration):
+        return Duration.of(parsed.value), None
     return _normal(kind, parsed.value), None
 
 
@@ -166,6 +147,7 @@ def _normal(kind: str, value: object) -> object:
 
 
 def parse_duration(text: str) -> Duration | None:
+    """An OEL duration literal (without ``@``); None when malformed."""
     m = _DURATION.fullmatch(text)
     if m is None or text in ("P", "PT"):
         return None
