@@ -18,6 +18,7 @@ from lxml import etree
 
 from odm_engine import model as m
 from odm_engine.findings import Finding, Severity, finding
+from odm_engine.profiles.namespaces import VENDOR_NAMES
 from odm_engine.safexml import parse_bytes
 
 ODM_VERSIONS = ("1.3", "1.3.1", "1.3.2")
@@ -28,12 +29,7 @@ DEFINE_NAMESPACES = {
 ARM_NS = "http://www.cdisc.org/ns/arm/v1.0"
 _STANDARD_NS = {m.XML_NS, "http://www.w3.org/2000/09/xmldsig#", "http://www.w3.org/1999/xlink"}
 VENDORS = {
-    "https://projectredcap.org": "REDCap",
-    "http://www.openclinica.org/ns/odm_ext_v130/v3.1": "OpenClinica 3.1",
-    "http://www.openclinica.org/ns/rules/v3.1": "OpenClinica rules",
-    "http://www.openclinica.org/ns/rules_test/v3.1": "OpenClinica rules",
-    "http://www.mdsol.com/ns/odm/metadata": "Medidata Rave",
-    "http://www.viedoc.net/ns/v4": "Viedoc",
+    **VENDOR_NAMES,
     "http://www.cdisc.org/ns/studydesign/v1.0": "CDISC Study Design (SDM-XML)",
     "http://www.cdisc.org/ns/Dataset-XML/v1.0": "CDISC Dataset-XML",
     "http://hl7.org/fhir": "HL7 FHIR",

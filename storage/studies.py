@@ -17,9 +17,9 @@ from typing import Literal
 from sqlalchemy import Connection, func, insert, select
 
 from odm_engine import model as m
-from odm_engine.exchange.profiles import normalise, profile_for_odm, tolerate
 from odm_engine.findings import Finding, Severity, has_errors
 from odm_engine.loader import load_odm
+from odm_engine.profiles import normalise, profile_for_odm, tolerate
 from odm_engine.validate import iter_findings
 from storage.errors import NotFoundError
 from storage.models import (

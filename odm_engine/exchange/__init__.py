@@ -1,6 +1,5 @@
-"""Exchange: the streaming ODM ClinicalData reader, its records and the dialect profiles."""
+"""Exchange: the streaming ClinicalData reader and its records (dialects: odm_engine.profiles)."""
 
-from odm_engine.exchange.profiles import IMPLICIT_STUDY_EVENT_OID, PROFILES, Profile
 from odm_engine.exchange.reader import ClinicalDataReader, read_clinical_data
 from odm_engine.exchange.records import (
     Annotation,
@@ -18,8 +17,6 @@ from odm_engine.exchange.records import (
 )
 
 __all__ = [
-    "IMPLICIT_STUDY_EVENT_OID",
-    "PROFILES",
     "Annotation",
     "AuditRecord",
     "ClinicalDataReader",
@@ -29,7 +26,6 @@ __all__ = [
     "ItemGroupRecord",
     "ItemValue",
     "Note",
-    "Profile",
     "Signature",
     "StudyEventRecord",
     "SubjectRecord",

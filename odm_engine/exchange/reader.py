@@ -20,11 +20,11 @@ from typing import BinaryIO
 from lxml import etree
 
 from odm_engine import model as m
-from odm_engine.exchange.profiles import GENERIC, Profile, choose_profile
 from odm_engine.exchange.records import FileHeader, SubjectRecord
 from odm_engine.exchange.subject import SubjectParser
 from odm_engine.findings import Finding, finding
 from odm_engine.loader import LoadResult, load_tree
+from odm_engine.profiles import GENERIC, Profile, choose_profile
 from odm_engine.safexml import iterparse_options, max_xml_bytes, sniff
 
 _HEAD = 65536

@@ -15,12 +15,6 @@ from lxml import etree
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
-from odm_engine.exchange.profiles import (
-    IMPLICIT_STUDY_EVENT_OID,
-    NO_LOCATION,
-    OPENCLINICA_NS,
-    Profile,
-)
 from odm_engine.exchange.records import (
     TRANSACTION_TYPES,
     TYPED_ITEM_DATA,
@@ -38,6 +32,13 @@ from odm_engine.exchange.records import (
     VendorAudit,
 )
 from odm_engine.findings import Finding, finding
+from odm_engine.profiles import (
+    IMPLICIT_STUDY_EVENT_OID,
+    NO_LOCATION,
+    AuditLogMap,
+    NoteMap,
+    Profile,
+)
 
 _MAX_LOCATED = 50
 """Located findings of one kind per file; the rest are counted in the last one."""
@@ -99,6 +100,8 @@ class SubjectParser:
         # Elements in no namespace (an xmlns="" reset) are read as ODM, as the loader does.
         self.names = {tag: name for name, tag in self.t.items()}
         self.names.update({name: name for name in self.t})
+        vendor = f"{{{profile.vendor_namespace}}}"
+        self.maps = {vendor + mapped.element: mapped for mapped in profile.element_maps}
         self.typed = {prefix + name: dt for name, dt in TYPED_ITEM_DATA.items()}
         self.typed.update(TYPED_ITEM_DATA)
         self.item_data = self.t["ItemData"]
@@ -506,47 +509,52 @@ class SubjectParser:
 
     # -- profile mappings -------------------------------------------------------------
     def _vendor(self, el: etree._Element, key: ItemKey | None) -> bool:
-        """Map a vendor element the profile knows; True when it was consumed."""
-        if not self.profile.maps_openclinica or _ns(el.tag) != OPENCLINICA_NS:
+        """Map a vendor element the profile declares; True when it was consumed."""
+        mapped = self.maps.get(el.tag) if self.maps else None
+        if mapped is None:
             return False
-        name = _local(el.tag)
-        if name == "AuditLogs":
-            for log in el:
-                if not isinstance(log.tag, str) or _local(log.tag) != "AuditLog":
-                    continue
-                self.vendor_audits += 1
-                self._vendor_audit.append(
-                    VendorAudit(
-                        entity=el.get("EntityID", ""),
-                        user=log.get("UserID"),
-                        date_time_stamp=log.get("DateTimeStamp"),
-                        action=log.get("Type", ""),
-                        old_value=log.get("OldValue"),
-                        new_value=log.get("NewValue"),
-                        line=log.sourceline or 0,
-                    )
+        if isinstance(mapped, AuditLogMap):
+            self._audit_log(el, mapped)
+        else:
+            self._vendor_notes(el, key, mapped)
+        return True
+
+    def _audit_log(self, el: etree._Element, mapped: AuditLogMap) -> None:
+        for log in el:
+            if not isinstance(log.tag, str) or _local(log.tag) != mapped.entry:
+                continue
+            self.vendor_audits += 1
+            self._vendor_audit.append(
+                VendorAudit(
+                    entity=el.get(mapped.entity, ""),
+                    user=log.get(mapped.user),
+                    date_time_stamp=log.get(mapped.date_time_stamp),
+                    action=log.get(mapped.action, ""),
+                    old_value=log.get(mapped.old_value),
+                    new_value=log.get(mapped.new_value),
+                    line=log.sourceline or 0,
                 )
-            return True
-        if name == "DiscrepancyNotes":
-            oc = f"{{{OPENCLINICA_NS}}}"
-            for note in el.iter(f"{oc}DiscrepancyNote"):
-                texts = [
-                    " ".join((d.text or "").split())
-                    for d in note.iter(f"{oc}Description", f"{oc}DetailedNote")
-                    if d.text and d.text.strip()
-                ]
-                user = note.find(f".//{self.t['UserRef']}")
-                self.vendor_notes += 1
-                self._notes.append(
-                    Note(
-                        key=key,
-                        text=" ".join(texts) or note.get("NoteType", "discrepancy note"),
-                        status=note.get("Status"),
-                        author=user.get("UserOID") if user is not None else None,
-                        date_time_stamp=note.get("DateUpdated"),
-                        source="OpenClinica:DiscrepancyNote",
-                        line=note.sourceline or 0,
-                    )
+            )
+
+    def _vendor_notes(self, el: etree._Element, key: ItemKey | None, mapped: NoteMap) -> None:
+        vendor = f"{{{self.profile.vendor_namespace}}}"
+        texts_of = [vendor + name for name in mapped.text]
+        for note in el.iter(vendor + mapped.note):
+            texts = [
+                " ".join((d.text or "").split())
+                for d in note.iter(*texts_of)
+                if d.text and d.text.strip()
+            ]
+            user = note.find(f".//{self.t['UserRef']}")
+            self.vendor_notes += 1
+            self._notes.append(
+                Note(
+                    key=key,
+                    text=" ".join(texts) or note.get(mapped.fallback, mapped.default_text),
+                    status=note.get(mapped.status),
+                    author=user.get("UserOID") if user is not None else None,
+                    date_time_stamp=note.get(mapped.date_time_stamp),
+                    source=mapped.source,
+                    line=note.sourceline or 0,
                 )
-            return True
-        return False
+            )

@@ -19,8 +19,8 @@ from odm_engine.expressions.parser import SyntaxProblem, parse
 from odm_engine.expressions.plan import Bound, CheckPlan, RangeRule
 from odm_engine.expressions.resolver import Context, StudyIndex
 from odm_engine.findings import CATALOGUE, Finding, finding
+from odm_engine.profiles.redcap import NAMESPACE as REDCAP_NS
 
-REDCAP_NS = "https://projectredcap.org"
 OEL = "OEL"
 
 

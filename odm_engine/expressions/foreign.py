@@ -21,6 +21,7 @@ from odm_engine.expressions import values
 from odm_engine.expressions.ast import Binary, Call, Expr, Literal, Ref, Unary, depth
 from odm_engine.expressions.parser import MAX_DEPTH
 from odm_engine.expressions.printer import to_text
+from odm_engine.profiles.redcap import NAMESPACE as REDCAP_NS
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +306,7 @@ class _Parser:
         if variable in self.mdv.item_defs:
             return variable
         for item in self.mdv.item_defs.values():
-            if item.ext_attribute("https://projectredcap.org", "Variable") == variable:
+            if item.ext_attribute(REDCAP_NS, "Variable") == variable:
                 return item.oid
         raise _Fail(f"[{variable}] names no field of this project")
 

@@ -45,9 +45,9 @@ from cli import main
 from odm_engine.clinical import ItemKey
 from odm_engine.datatypes import Parsed, parse_value
 from odm_engine.exchange import SubjectRecord, read_clinical_data
-from odm_engine.exchange.profiles import normalise
 from odm_engine.expressions import compile_study
 from odm_engine.loader import load_path
+from odm_engine.profiles import normalise
 from odm_engine.safexml import make_parser
 from odm_engine.xsd import schema
 from renderers.odm import OdmExportOptions, write_odm

@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 
 from odm_engine.clinical import ItemKey
-from odm_engine.exchange import IMPLICIT_STUDY_EVENT_OID, SubjectRecord, read_clinical_data
+from odm_engine.exchange import SubjectRecord, read_clinical_data
+from odm_engine.profiles import IMPLICIT_STUDY_EVENT_OID
 from odm_engine.safexml import make_parser
 from tests.conftest import ODM_NS
 

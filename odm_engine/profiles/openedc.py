@@ -1,0 +1,17 @@
+"""OpenEDC: one FormData per save, each with its AuditRecord.
+
+Each save is its own FormData holding only the changed items, with an AuditRecord (possibly
+out of schema order, accepted in any position); the FormData of one form are applied in
+document order, so the last save wins. ``LocationOID="-"`` means no site.
+"""
+
+from __future__ import annotations
+
+from odm_engine.profiles.base import Profile, detect_vendor
+
+PROFILE = Profile(
+    "OpenEDC",
+    "one FormData per save with its AuditRecord, applied in document order (the last save "
+    'wins); AuditRecord accepted in any position; LocationOID="-" means no site',
+    detect_vendor(source=lambda s: s == "openedc"),
+)
