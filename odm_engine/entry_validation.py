@@ -1,11 +1,13 @@
 """Validation of entered values against the study metadata, before anything is written.
 
+Pure engine logic (no database): the web save (``storage.writes``) and the bulk import
+(``storage.bulk``) both ask it, so an import obeys the same rules as the web form.
+
 A :class:`FormValidator` turns requested changes into canonical ODM values plus check results.
 :class:`MetadataValidator` is the real one: the ItemDef's DataType and Length
 (``odm_engine.datatypes``), its CodeList, and the compiled check plan of the study
 (``odm_engine.checks``: RangeChecks, ConditionDefs and CollectionExceptionConditions,
-MethodDefs). The save path and the bulk
-path both go through it, so an import obeys the same rules as the web form.
+MethodDefs).
 """
 
 from __future__ import annotations
@@ -235,13 +237,13 @@ class MetadataValidator:
 
         fast: ValueChecker
         if code_list is not None and code_list.items:
-            fast = coded.get  # type: ignore[assignment]
+            fast = coded.get
         elif item.data_type in _PLAIN_TYPES:
-            fast = canonical_checker(  # type: ignore[assignment]
+            fast = canonical_checker(
                 item.data_type, length=item.length, significant_digits=item.significant_digits
             )
         else:
-            fast = full  # type: ignore[assignment]
+            fast = full
         self._checkers[item_oid] = (fast, full)
         return fast, full
 
@@ -418,7 +420,8 @@ def _checks_of(plan: CheckPlan) -> frozenset[str]:
     forms = {form for (_event, form) in plan.form_conditions}
     for event_oid in plan.event_conditions:
         event = plan.mdv.study_event_defs.get(event_oid)
-        forms.update(ref.form_oid for ref in event.form_refs if event)
+        if event is not None:
+            forms.update(ref.form_oid for ref in event.form_refs)
     for oid, form in plan.forms.items():
         if form.derivation_order or any(
             g.condition is not None

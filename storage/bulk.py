@@ -36,6 +36,14 @@ from typing import Any
 from sqlalchemy import Connection, event, select
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
+from odm_engine.entry_validation import (
+    EnteredValue,
+    FormValidator,
+    MetadataValidator,
+    ValueProblem,
+    apply_changes,
+    second_instance_problem,
+)
 from storage.audit import AUDIT_COLUMNS, ROW_COLUMNS, SUBJECT_LEVEL
 from storage.errors import BulkRejectedError, ConflictError, FormNotEditableError
 from storage.form_status import TRANSITIONS, next_status
@@ -45,14 +53,6 @@ from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
 from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items, stored_units
 from storage.users import require_role
-from storage.validation import (
-    EnteredValue,
-    FormValidator,
-    MetadataValidator,
-    ValueProblem,
-    apply_changes,
-    second_instance_problem,
-)
 
 _FORM_COLUMNS = (
     "id",

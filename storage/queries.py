@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select, update
 
 from odm_engine.clinical import ItemKey
+from odm_engine.entry_validation import CheckResultLike
 from odm_engine.free_text import KEY, QUERY, check_text
 from storage.errors import InvalidInputError, NotFoundError, QueryChangedError
 from storage.models import Query, QueryMessage, QueryStatus, Role
 from storage.subjects import find_subject
-from storage.validation import CheckResultLike
 
 KEY_FIELDS = ("StudyEventRepeatKey", "FormRepeatKey", "ItemGroupRepeatKey")
 NEXT_STATUS = {

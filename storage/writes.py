@@ -17,6 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.entry_validation import (
+    CheckResultLike,
+    EnteredValue,
+    FormValidation,
+    FormValidator,
+    IsNull,
+    MetadataValidator,
+)
 from odm_engine.free_text import check_save_texts
 from storage.audit import AUDIT, ROW_COLUMNS
 from storage.engine import connection_of
@@ -36,14 +44,6 @@ from storage.subjects import (
     snapshot_of,
     stored_items,
     stored_units,
-)
-from storage.validation import (
-    CheckResultLike,
-    EnteredValue,
-    FormValidation,
-    FormValidator,
-    IsNull,
-    MetadataValidator,
 )
 
 ValueKey = tuple[str, str, str]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from werkzeug.datastructures import MultiDict
 
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.entry_validation import EnteredValue
 from renderers.html import DateEntryProblem, FieldRef, classify_field, normalise_entry
-from storage.validation import EnteredValue
 from webapp.memo import Memo
 from webapp.studyview import StudyContext
 

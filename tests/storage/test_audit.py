@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from odm_engine.entry_validation import IsNull
 from storage.audit import replay
 from storage.engine import write_transaction
 from storage.grants import app_role_grants
 from storage.migrate import downgrade, upgrade
 from storage.models import Role
 from storage.subjects import create_subject
-from storage.validation import IsNull
 from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, MANAGER, Db
 from tests.storage.helpers import DM, audit_of, count, dump, snapshot

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine
 
 from odm_engine.clinical import ItemKey
+from odm_engine.entry_validation import EnteredValue, IsNull
 from storage.audit import SUBJECT_LEVEL
 from storage.bulk import BulkResult, BulkWriter
 from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.models import Role
 from storage.subjects import data_mark, find_subject
-from storage.validation import EnteredValue, IsNull
 from storage.writes import save_form
 from tests.conftest import REPO
 from tests.storage.conftest import INVESTIGATOR, MANAGER, Db

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from odm_engine.clinical import ItemKey
+from odm_engine.entry_validation import FormValidation, IsNull, ValueProblem
 from storage.audit import SUBJECT_LEVEL, replay
 from storage.engine import write_transaction
 from storage.errors import (
@@ -18,7 +19,6 @@ from storage.errors import (
 )
 from storage.models import Form, FormStatus, Role
 from storage.subjects import create_subject, data_mark, find_subject, stored_items
-from storage.validation import FormValidation, IsNull, ValueProblem
 from storage.writes import Prevalidated, SaveResult, save_form
 from tests.storage.conftest import INVESTIGATOR, MANAGER, MONITOR
 from tests.storage.helpers import DM, ELIG, audit_of, count, dump, queries_of, snapshot, state_of

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine
 
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.entry_validation import EnteredValue
 from storage.audit import history
 from storage.bulk import BulkWriter
 from storage.engine import write_transaction
@@ -15,7 +16,6 @@ from storage.models import Role
 from storage.studies import load_study
 from storage.subjects import create_subject, find_subject, stored_items
 from storage.users import add_user, set_role
-from storage.validation import EnteredValue
 from storage.writes import SaveResult, save_form
 from tests.conftest import odm
 
