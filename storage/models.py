@@ -34,7 +34,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The enums live in storage.vocabulary (no SQL: the web app imports them); stored here.
-from storage.vocabulary import AccessEvent, FormStatus, QueryStatus, Role, TransactionType
+from storage.vocabulary import (
+    MAX_REPEAT_KEY,
+    AccessEvent,
+    FormStatus,
+    QueryStatus,
+    Role,
+    TransactionType,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -46,7 +53,7 @@ NAMING = {
 
 OID = String(100)
 """ODM OIDs are xs:string; 100 characters covers every file in the corpus."""
-REPEAT_KEY = String(100)
+REPEAT_KEY = String(MAX_REPEAT_KEY)
 ID = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit keys on PostgreSQL; INTEGER on SQLite so the key is the rowid."""
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+MAX_REPEAT_KEY = 100
+"""The longest repeat key the store keeps (the ``REPEAT_KEY`` column type of the models)."""
+
 
 class Role(StrEnum):
     INVESTIGATOR = "investigator"

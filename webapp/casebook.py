@@ -1,5 +1,6 @@
-"""Reads for the casebook page: each form's status, open queries and signature, by Protocol.
+"""The casebook page's lines: each form's status, open queries and signature, by Protocol.
 
+The reads are :mod:`storage.readers.casebook`'s snapshots.
 A signature is shown as valid while the SHA-256 of the form's values equals the hash kept
 with the signature; once a value changes it is shown as broken (who signed, when, and that
 the form changed afterwards).
@@ -9,164 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, select
-
-from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
-from storage.models import Form, FormStatus, Query, QueryStatus, Signature, StudyEvent
-from storage.prepared import Prepared
-from storage.queries import KEY_COLUMNS, QueryInfo
-from storage.signatures import form_content_hash
+from odm_engine.clinical import FormKey, SubjectSnapshot
+from storage.engine import Connection
+from storage.readers.casebook import (
+    SignatureState,
+    open_query_counts,
+    signature_states,
+    stored_forms,
+)
 from storage.subjects import SubjectRef
+from storage.vocabulary import FormStatus
 from webapp.studyview import StudyContext
-
-
-@dataclass(frozen=True, slots=True)
-class StoredForm:
-    status: FormStatus
-    version: int
-    updated_at: datetime | None
-    updated_by: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureState:
-    username: str
-    signed_at: datetime
-    meaning: str
-    valid: bool
-
-
-_STORED_FORMS = Prepared(
-    select(
-        StudyEvent.study_event_oid,
-        StudyEvent.repeat_key,
-        Form.form_oid,
-        Form.repeat_key,
-        Form.status,
-        Form.version,
-        Form.updated_at,
-        Form.updated_by,
-    )
-    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-    .where(StudyEvent.subject_id == bindparam("subject_id"))
-)
-"""The page reads run once or more per request: built once and run on the driver
-(``storage.prepared``)."""
-_QUERY_COLUMNS = {c: i for i, c in enumerate(Query.__table__.columns.keys())}
-_FORM_QUERIES = Prepared(
-    select(Query.__table__)
-    .where(
-        Query.subject_id == bindparam("subject_id"),
-        Query.study_event_oid == bindparam("event_oid"),
-        Query.study_event_repeat_key == bindparam("event_key"),
-        Query.form_oid == bindparam("form_oid"),
-        Query.form_repeat_key == bindparam("form_key"),
-    )
-    .order_by(Query.id)
-)
-
-
-def stored_forms(conn: Connection, subject_id: int) -> dict[FormKey, StoredForm]:
-    """Every form instance stored for the subject, repeats included."""
-    rows = _STORED_FORMS.all(conn, {"subject_id": subject_id})
-    return {FormKey(*r[:4]): StoredForm(FormStatus(r[4]), r[5], r[6], r[7]) for r in rows}
-
-
-def form_queries(conn: Connection, subject_id: int, form: FormKey) -> list[QueryInfo]:
-    """The queries of one form instance, oldest first."""
-    rows = _FORM_QUERIES.all(
-        conn,
-        {
-            "subject_id": subject_id,
-            "event_oid": form.study_event_oid,
-            "event_key": form.study_event_repeat_key,
-            "form_oid": form.form_oid,
-            "form_key": form.form_repeat_key,
-        },
-    )
-    c = _QUERY_COLUMNS
-    key_at = [c[k] for k in KEY_COLUMNS]
-    return [
-        QueryInfo(
-            q[c["id"]],
-            ItemKey(*(q[i] for i in key_at)),
-            QueryStatus(q[c["status"]]),
-            q[c["origin"]],
-            q[c["check_id"]],
-            q[c["message"]],
-            q[c["opened_by"]],
-            q[c["opened_at"]],
-        )
-        for q in rows
-    ]
-
-
-def open_query_counts(conn: Connection, subject_id: int) -> dict[FormKey, int]:
-    where = (
-        Query.study_event_oid,
-        Query.study_event_repeat_key,
-        Query.form_oid,
-        Query.form_repeat_key,
-    )
-    rows = conn.execute(
-        select(*where, func.count(Query.id))
-        .where(Query.subject_id == subject_id, Query.status != QueryStatus.CLOSED.value)
-        .group_by(*where)
-    )
-    return {FormKey(*r[:4]): int(r[4]) for r in rows}
-
-
-_SIGNATURES_SELECT = (
-    select(
-        StudyEvent.study_event_oid,
-        StudyEvent.repeat_key,
-        Form.form_oid,
-        Form.repeat_key,
-        Signature.username,
-        Signature.signed_at,
-        Signature.meaning,
-        Signature.content_sha256,
-    )
-    .join(Form, Form.id == Signature.form_id)
-    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-    .where(StudyEvent.subject_id == bindparam("subject_id"))
-    .order_by(Signature.id)
-)
-_SIGNATURES = Prepared(_SIGNATURES_SELECT)
-_FORM_SIGNATURES = Prepared(
-    _SIGNATURES_SELECT.where(
-        StudyEvent.study_event_oid == bindparam("event_oid"),
-        StudyEvent.repeat_key == bindparam("event_key"),
-        Form.form_oid == bindparam("form_oid"),
-        Form.repeat_key == bindparam("form_key"),
-    )
-)
-
-
-def signature_states(
-    conn: Connection, subject: SubjectRef, form: FormKey | None = None
-) -> dict[FormKey, SignatureState]:
-    """The latest signature of each signed form instance (or of ``form`` only), and whether
-    the form is unchanged since."""
-    if form is None:
-        rows = _SIGNATURES.all(conn, {"subject_id": subject.id})
-    else:
-        params = {
-            "subject_id": subject.id,
-            "event_oid": form.study_event_oid,
-            "event_key": form.study_event_repeat_key,
-            "form_oid": form.form_oid,
-            "form_key": form.form_repeat_key,
-        }
-        rows = _FORM_SIGNATURES.all(conn, params)
-    latest = {FormKey(*r[:4]): r for r in rows}
-    states = {}
-    for key, r in latest.items():
-        now = form_content_hash(conn, subject.study_oid, subject.subject_key, key)
-        states[key] = SignatureState(r[4], r[5], r[6], now == r[7])
-    return states
 
 
 @dataclass(frozen=True, slots=True)

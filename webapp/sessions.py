@@ -17,12 +17,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
-
+from storage.engine import Connection
 from storage.logins import Limits, Outcome, check_password
-from storage.models import Role, RoleAssignment, Site, Study, User, WebSession
-from storage.prepared import Prepared
-from storage.users import RoleGrant
+from storage.web_sessions import (
+    delete_expired_sessions,
+    delete_session,
+    open_session,
+    session_record,
+    set_session_language,
+    touch_session,
+)
 from webapp.access import Viewer
 from webapp.settings import Settings
 
@@ -62,22 +66,15 @@ def sign_in(
     if verdict.outcome is not Outcome.ACCEPTED or verdict.user_id is None:
         return SignIn(None, throttled=verdict.outcome is Outcome.THROTTLED)
     user_id = verdict.user_id
-    conn.execute(delete(WebSession).where(WebSession.expires_at < now))
+    delete_expired_sessions(conn, now)
     token = secrets.token_urlsafe(32)
-    conn.execute(
-        insert(WebSession).values(
-            token_sha256=token_hash(token),
-            user_id=user_id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(hours=settings.session_max_hours),
-        )
-    )
+    ends = now + timedelta(hours=settings.session_max_hours)
+    open_session(conn, token_hash(token), user_id, now, ends)
     return SignIn(token)
 
 
 def sign_out(conn: Connection, token: str) -> None:
-    conn.execute(delete(WebSession).where(WebSession.token_sha256 == token_hash(token)))
+    delete_session(conn, token_hash(token))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,70 +85,35 @@ class Lookup:
     """The session is live and its ``last_seen_at`` should be written (see TOUCH_EVERY)."""
 
 
-_LOOK_UP = Prepared(
-    select(
-        WebSession.last_seen_at,
-        WebSession.expires_at,
-        WebSession.lang,
-        User.id,
-        User.username,
-        User.full_name,
-        User.active,
-        User.must_change_password,
-        Study.oid,
-        Site.oid,
-        RoleAssignment.role,
-    )
-    .join(User, User.id == WebSession.user_id)
-    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
-    .outerjoin(Study, Study.id == RoleAssignment.study_id)
-    .outerjoin(Site, Site.id == RoleAssignment.site_id)
-    .where(WebSession.token_sha256 == bindparam("digest"))
-    .order_by(Study.oid, Site.oid, RoleAssignment.role)
-)
-"""The session, its user and the user's roles: one statement, built once (run per request)."""
-
-
 def look_up(conn: Connection, settings: Settings, token: str, study_oid: str | None) -> Lookup:
     """The signed-in user of ``token``, with their roles in ``study_oid``."""
     digest = token_hash(token)
-    rows = _LOOK_UP.all(conn, {"digest": digest})
-    if not rows:
+    found = session_record(conn, digest)
+    if found is None:
         return Lookup(None)
-    last_seen_at, expires_at, lang, user_id, username, full_name, active, must_change = rows[0][:8]
     now = datetime.now(UTC)
     idle = timedelta(minutes=settings.session_idle_minutes)
-    if not active or now >= expires_at or now - last_seen_at >= idle:
+    if not found.active or now >= found.expires_at or now - found.last_seen_at >= idle:
         return Lookup(None, expired=True)
     viewer = Viewer(
-        user_id=user_id,
-        username=username,
-        full_name=full_name,
-        grants=tuple(
-            RoleGrant(s, site, Role(r))
-            for *_, s, site, r in rows
-            if r is not None and (study_oid is None or s == study_oid)
-        ),
+        user_id=found.user_id,
+        username=found.username,
+        full_name=found.full_name,
+        grants=tuple(g for g in found.grants if study_oid is None or g.study_oid == study_oid),
         session_hash=digest,
-        lang=lang,
-        must_change_password=bool(must_change),
+        lang=found.lang,
+        must_change_password=found.must_change_password,
     )
-    return Lookup(viewer, touch=now - last_seen_at >= TOUCH_EVERY)
+    return Lookup(viewer, touch=now - found.last_seen_at >= TOUCH_EVERY)
 
 
 def touch(conn: Connection, session_hash: str) -> None:
-    conn.execute(
-        update(WebSession)
-        .where(WebSession.token_sha256 == session_hash)
-        .values(last_seen_at=datetime.now(UTC))
-    )
+    touch_session(conn, session_hash, datetime.now(UTC))
 
 
 def end_expired(conn: Connection, token: str) -> None:
-    conn.execute(delete(WebSession).where(WebSession.token_sha256 == token_hash(token)))
+    delete_session(conn, token_hash(token))
 
 
 def set_language(conn: Connection, session_hash: str, lang: str) -> None:
-    conn.execute(
-        update(WebSession).where(WebSession.token_sha256 == session_hash).values(lang=lang)
-    )
+    set_session_language(conn, session_hash, lang)

@@ -12,18 +12,16 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, func, select
-from sqlalchemy.orm import aliased
-
 from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from odm_engine.expressions import CheckPlan, compile_study
 from renderers.html import FormRenderer, field_name
-from storage.models import REPEAT_KEY, MetadataVersion, Site, Study
-from storage.prepared import Prepared
-from storage.studies import current_metadata, study_id_of
+from storage.engine import Connection
+from storage.readers.listings import newest_versions, study_sites
+from storage.studies import current_metadata
 from storage.validation import MetadataValidator
+from storage.vocabulary import MAX_REPEAT_KEY
 from webapp.errors import HttpError
 from webapp.memo import Memo
 from webapp.settings import Settings
@@ -178,40 +176,23 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
     )
 
 
-_LATER = aliased(MetadataVersion)
-_SERVED_SELECT = (
-    select(Study.oid, Study.name, MetadataVersion.number, MetadataVersion.sha256)
-    .join(MetadataVersion, MetadataVersion.study_id == Study.id)
-    .where(
-        MetadataVersion.number
-        == select(func.max(_LATER.number)).where(_LATER.study_id == Study.id).scalar_subquery()
-    )
-    .order_by(Study.oid)
-    .limit(2)
-)
-"""Each study with its newest metadata version (built once; executed per request)."""
-_SERVED = Prepared(_SERVED_SELECT)
-_SERVED_ONE = Prepared(_SERVED_SELECT.where(Study.oid == bindparam("oid")))
-
-
 def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
     """The configured study, else the only study in the database; None when none is loaded.
 
     One query finds the study and its newest metadata version; the parsed context is built
     once per SHA-256 and reused.
     """
-    query = _SERVED_ONE if settings.study else _SERVED
-    rows = query.all(conn, {"oid": settings.study} if settings.study else {})
+    rows = newest_versions(conn, settings.study or None)
     if len(rows) > 1:
         # 503, not a crash: the operator can fix it without losing anything
         raise HttpError(
             503,
-            f"This database holds several studies ({rows[0][0]}, {rows[1][0]}): set EDC_STUDY "
-            "to the one this server serves and restart it.",
+            f"This database holds several studies ({rows[0].study_oid}, {rows[1].study_oid}): "
+            "set EDC_STUDY to the one this server serves and restart it.",
         )
     if not rows:
         return None
-    oid, name, number, sha = rows[0]
+    oid, name, number, sha = rows[0].study_oid, rows[0].study_name, rows[0].number, rows[0].sha256
 
     def build() -> StudyContext:
         stored = current_metadata(conn, oid)
@@ -222,16 +203,10 @@ def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
 
 def sites_of(conn: Connection, study_oid: str) -> list[SiteRef]:
     """The study's sites (AdminData Locations of type Site, or of no type), by OID."""
-    rows = conn.execute(
-        select(Site.oid, Site.name, Site.location_type)
-        .where(Site.study_id == study_id_of(conn, study_oid))
-        .order_by(Site.oid)
-    ).all()
-    return [SiteRef(oid, name) for oid, name, kind in rows if kind in (None, "Site")]
+    rows = study_sites(conn, study_oid)
+    return [SiteRef(s.oid, s.name) for s in rows if s.location_type in (None, "Site")]
 
 
-MAX_REPEAT_KEY = REPEAT_KEY.length or 100
-"""The longest repeat key the store keeps."""
 SUBJECT_KEY = re.compile(r"^(?P<site>[A-Za-z0-9]+)-(?P<number>[0-9]{3,6})$")
 
 

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, g, request
-from sqlalchemy import select
 
 from services.metadata import load_metadata
-from storage.models import MetadataVersion, Study
+from storage.readers.listings import metadata_versions
 from webapp import access
 from webapp.pages import render
 from webapp.runtime import reading, runtime, writing
@@ -47,19 +46,10 @@ def _versions() -> tuple[VersionLine, ...]:
     if g.study is None:
         return ()
     with reading() as conn:
-        rows = conn.execute(
-            select(
-                MetadataVersion.number,
-                MetadataVersion.oid,
-                MetadataVersion.sha256,
-                MetadataVersion.loaded_at,
-                MetadataVersion.loaded_by,
-            )
-            .join(Study, Study.id == MetadataVersion.study_id)
-            .where(Study.oid == g.study.oid)
-            .order_by(MetadataVersion.number.desc())
-        ).all()
-    return tuple(VersionLine(r[0], r[1], r[2][:12], r[3], r[4] or "") for r in rows)
+        rows = metadata_versions(conn, g.study.oid)
+    return tuple(
+        VersionLine(r.number, r.oid, r.sha256[:12], r.loaded_at, r.loaded_by or "") for r in rows
+    )
 
 
 @bp.get("/design")

@@ -33,7 +33,7 @@ from storage.errors import (
     ReasonRequiredError,
 )
 from storage.form_status import TRANSITIONS, set_form_status
-from storage.models import FormStatus, QueryStatus
+from storage.readers.casebook import SignatureState, form_queries, signature_states, stored_forms
 from storage.subjects import (
     SubjectRef,
     data_mark,
@@ -41,15 +41,10 @@ from storage.subjects import (
     stored_items,
     stored_units,
 )
+from storage.vocabulary import FormStatus, QueryStatus
 from storage.writes import prevalidate, save_form
 from webapp import access
-from webapp.casebook import (
-    SignatureState,
-    form_queries,
-    numbered,
-    signature_states,
-    stored_forms,
-)
+from webapp.casebook import numbered
 from webapp.entry_form import Posted, read_post
 from webapp.errors import HttpError
 from webapp.memo import Memo

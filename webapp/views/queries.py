@@ -7,19 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, g, redirect, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers.response import Response
 
 from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.free_text import TextRefusedError
 from renderers.html import parse_field_name
 from renderers.html.naming import FieldNameError
-from storage.models import Query, Site
-from storage.models import Subject as SubjectRow
-from storage.queries import KEY_COLUMNS, open_query, transition
-from storage.studies import study_id_of
+from storage.queries import open_query, transition
+from storage.readers.casebook import stored_forms
+from storage.readers.listings import query_lines, query_subject_id
+from storage.vocabulary import QueryStatus
 from webapp import access
-from webapp.casebook import stored_forms
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
@@ -60,35 +58,24 @@ def index() -> tuple[str, int]:
         raise HttpError(400, g.t("queries.bad_filter", allowed=", ".join(STATUS_FILTERS)))
     with reading() as conn:
         visible = g.viewer.sites(access.CLINICAL, [s.oid for s in sites_of(conn, study.oid)])
-        q = (
-            select(
-                Query.__table__, SubjectRow.subject_key.label("subject_key"), Site.oid.label("site")
-            )
-            .join(SubjectRow, SubjectRow.id == Query.subject_id)
-            .join(Site, Site.id == SubjectRow.site_id)
-            .where(SubjectRow.study_id == study_id_of(conn, study.oid), Site.oid.in_(visible))
-            .order_by(Query.id.desc())
-            .limit(500)
-        )
-        if status != "all":
-            q = q.where(Query.status == status)
-        rows = conn.execute(q).mappings().all()
+        wanted = None if status == "all" else QueryStatus(status)
+        lines = query_lines(conn, study.oid, visible, wanted)
     page = QueriesPage(
         status,
         STATUS_FILTERS,
         tuple(
             QueryRow(
-                r["id"],
-                r["subject_key"],
-                r["site"],
-                ItemKey(*(r[c] for c in KEY_COLUMNS)).describe(),
-                r["status"],
-                r["message"],
-                r["opened_by"],
-                r["opened_at"],
-                form_url("entry.form", r["subject_key"], FormKey(*(r[c] for c in KEY_COLUMNS[:4]))),
+                q.id,
+                q.subject_key,
+                q.site_oid,
+                q.key.describe(),
+                q.status.value,
+                q.message,
+                q.opened_by,
+                q.opened_at,
+                form_url("entry.form", q.subject_key, FormKey(*q.key[:4])),
             )
-            for r in rows
+            for q in lines
         ),
     )
     return render("queries.html", page)
@@ -151,7 +138,7 @@ def query_action(subject_key: str, query_id: int) -> Response:
     study = served()
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
-        owner = conn.scalar(select(Query.subject_id).where(Query.id == query_id))
+        owner = query_subject_id(conn, query_id)
     if owner != subject.id:
         raise HttpError(404, "")
     action = request.form.get("action", "")

@@ -11,18 +11,13 @@ from odm_engine.clinical import FormKey
 from storage.errors import AccessDeniedError
 from storage.form_status import TRANSITIONS
 from storage.logins import Outcome, Verdict, check_password
-from storage.models import AccessEvent
+from storage.readers.casebook import signature_states, stored_forms
 from storage.signatures import sign_form
 from storage.studies import list_sites
 from storage.subjects import create_subject, list_subjects, subject_snapshot
+from storage.vocabulary import AccessEvent
 from webapp import access, sessions
-from webapp.casebook import (
-    EventLine,
-    casebook_lines,
-    numbered,
-    signature_states,
-    stored_forms,
-)
+from webapp.casebook import EventLine, casebook_lines, numbered
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, runtime, writing

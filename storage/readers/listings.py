@@ -1,0 +1,161 @@
+"""Listings the web app shows: the served study's newest version, its sites, its metadata
+versions and its queries. Each returns snapshots (frozen dataclasses), never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from odm_engine.clinical import ItemKey
+from storage.models import MetadataVersion, Query, Site, Study
+from storage.models import Subject as SubjectRow
+from storage.prepared import Prepared
+from storage.queries import KEY_COLUMNS
+from storage.studies import study_id_of
+from storage.vocabulary import QueryStatus
+
+__all__ = [
+    "NewestVersion",
+    "StoredQuery",
+    "StoredSite",
+    "StoredVersion",
+    "metadata_versions",
+    "newest_versions",
+    "query_lines",
+    "query_subject_id",
+    "study_sites",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewestVersion:
+    """A study and its newest metadata version."""
+
+    study_oid: str
+    study_name: str
+    number: int
+    sha256: str
+
+
+_LATER = aliased(MetadataVersion)
+_NEWEST_SELECT = (
+    select(Study.oid, Study.name, MetadataVersion.number, MetadataVersion.sha256)
+    .join(MetadataVersion, MetadataVersion.study_id == Study.id)
+    .where(
+        MetadataVersion.number
+        == select(func.max(_LATER.number)).where(_LATER.study_id == Study.id).scalar_subquery()
+    )
+    .order_by(Study.oid)
+    .limit(2)
+)
+"""Each study with its newest metadata version (built once; executed per request)."""
+_NEWEST = Prepared(_NEWEST_SELECT)
+_NEWEST_ONE = Prepared(_NEWEST_SELECT.where(Study.oid == bindparam("oid")))
+
+
+def newest_versions(conn: Connection, study_oid: str | None) -> list[NewestVersion]:
+    """``study_oid`` with its newest version; without one, the first two studies by OID
+    (two tell the caller the database holds several)."""
+    if study_oid:
+        rows = _NEWEST_ONE.all(conn, {"oid": study_oid})
+    else:
+        rows = _NEWEST.all(conn, {})
+    return [NewestVersion(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSite:
+    oid: str
+    name: str
+    location_type: str | None
+
+
+def study_sites(conn: Connection, study_oid: str) -> list[StoredSite]:
+    """The study's AdminData Locations, by OID."""
+    rows = conn.execute(
+        select(Site.oid, Site.name, Site.location_type)
+        .where(Site.study_id == study_id_of(conn, study_oid))
+        .order_by(Site.oid)
+    ).all()
+    return [StoredSite(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    number: int
+    oid: str
+    sha256: str
+    loaded_at: datetime
+    loaded_by: str | None
+
+
+def metadata_versions(conn: Connection, study_oid: str) -> list[StoredVersion]:
+    """The study's metadata versions, newest first."""
+    rows = conn.execute(
+        select(
+            MetadataVersion.number,
+            MetadataVersion.oid,
+            MetadataVersion.sha256,
+            MetadataVersion.loaded_at,
+            MetadataVersion.loaded_by,
+        )
+        .join(Study, Study.id == MetadataVersion.study_id)
+        .where(Study.oid == study_oid)
+        .order_by(MetadataVersion.number.desc())
+    ).all()
+    return [StoredVersion(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQuery:
+    id: int
+    subject_key: str
+    site_oid: str
+    key: ItemKey
+    status: QueryStatus
+    message: str
+    opened_by: str
+    opened_at: datetime
+
+
+def query_lines(
+    conn: Connection,
+    study_oid: str,
+    site_oids: Collection[str],
+    status: QueryStatus | None,
+    limit: int = 500,
+) -> list[StoredQuery]:
+    """The newest ``limit`` queries of subjects at ``site_oids`` (of ``status``; None: all)."""
+    q = (
+        select(Query.__table__, SubjectRow.subject_key.label("subject_key"), Site.oid.label("site"))
+        .join(SubjectRow, SubjectRow.id == Query.subject_id)
+        .join(Site, Site.id == SubjectRow.site_id)
+        .where(SubjectRow.study_id == study_id_of(conn, study_oid), Site.oid.in_(site_oids))
+        .order_by(Query.id.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        q = q.where(Query.status == status.value)
+    return [
+        StoredQuery(
+            r["id"],
+            r["subject_key"],
+            r["site"],
+            ItemKey(*(r[c] for c in KEY_COLUMNS)),
+            QueryStatus(r["status"]),
+            r["message"],
+            r["opened_by"],
+            r["opened_at"],
+        )
+        for r in conn.execute(q).mappings()
+    ]
+
+
+def query_subject_id(conn: Connection, query_id: int) -> int | None:
+    """The id of the subject query ``query_id`` is about (None: no such query)."""
+    found: int | None = conn.scalar(select(Query.subject_id).where(Query.id == query_id))
+    return found
