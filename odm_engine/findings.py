@@ -283,6 +283,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         'imported into study "{study}". Rule: a site-level StudyOID resolves to its parent '
         "study (OpenClinica 3 extracts).",
     ),
+    "ODM-IMP-012": (
+        Severity.WARNING,
+        '{element} ItemOID="{item}" is typed {typed}, but ItemDef {item} has '
+        'DataType="{data_type}"; the value is read as {data_type}. Write it as {expected} '
+        "or as plain ItemData.",
+    ),
     "ODM-IMP-007": (
         Severity.ERROR,
         '{element} has TransactionType="{value}", not one of Insert, Update, Remove, '

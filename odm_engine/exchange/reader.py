@@ -69,7 +69,15 @@ def _local(tag: str) -> str:
 class ClinicalDataReader:
     """Iterate to get SubjectRecords; ``header``, ``profile`` and ``findings`` fill as it reads."""
 
-    def __init__(self, source: BinaryIO | bytes | str, *, path: str | None = None) -> None:
+    def __init__(
+        self,
+        source: BinaryIO | bytes | str,
+        *,
+        path: str | None = None,
+        metadata_version: m.MetaDataVersion | None = None,
+    ) -> None:
+        """``metadata_version``: the metadata the data goes into, whose ItemDefs typed ItemData
+        elements are checked against (ODM-IMP-012); by default the file's own."""
         if isinstance(source, bytes):
             self._stream: BinaryIO = io.BytesIO(source)
             size: int | None = len(source)
@@ -92,6 +100,8 @@ class ClinicalDataReader:
         self._root: etree._Element | None = None
         self._started = False
         self._groups: dict[str, list[tuple[str, frozenset[str]]]] | None = None
+        self._metadata_version = metadata_version
+        self._item_types: dict[str, str] | None = None
 
     # -- the stream -------------------------------------------------------------------
     def __iter__(self) -> Iterator[SubjectRecord]:
@@ -132,7 +142,11 @@ class ClinicalDataReader:
                         if not self._start(el):
                             return
                         parser = SubjectParser(
-                            self.header.namespace, self.profile, self.path, self._group_of
+                            self.header.namespace,
+                            self.profile,
+                            self.path,
+                            self._group_of,
+                            self._data_type_of,
                         )
                     elif name == "ClinicalData" and el is not current_clinical:
                         current_clinical, clinical_index = el, clinical_index + 1
@@ -233,6 +247,17 @@ class ClinicalDataReader:
         found = [g for g, items in self._groups.get(form_oid, ()) if item_oids <= items]
         return found[0] if len(found) == 1 else None
 
+    def _data_type_of(self, item_oid: str) -> str | None:
+        """The DataType of ItemDef ``item_oid`` in the target metadata (else the file's own)."""
+        if self._item_types is None:
+            mdv = self._metadata_version
+            if mdv is None:
+                loaded = self.metadata()
+                mdv = loaded.metadata_version if loaded is not None else None
+            items = mdv.item_defs.values() if mdv is not None else ()
+            self._item_types = {item.oid: item.data_type for item in items}
+        return self._item_types.get(item_oid)
+
     # -- after reading ----------------------------------------------------------------
     def metadata(self) -> LoadResult | None:
         """The file's own Study/AdminData loaded as a model (None when it has none).
@@ -273,7 +298,10 @@ def _release(el: etree._Element) -> None:
 
 
 def read_clinical_data(
-    source: BinaryIO | bytes | str, *, path: str | None = None
+    source: BinaryIO | bytes | str,
+    *,
+    path: str | None = None,
+    metadata_version: m.MetaDataVersion | None = None,
 ) -> ClinicalDataReader:
     """A streaming reader over ``source`` (bytes, a binary file object or a path)."""
-    return ClinicalDataReader(source, path=path)
+    return ClinicalDataReader(source, path=path, metadata_version=metadata_version)

@@ -9,40 +9,19 @@ record it belongs to, so a writer can put it back and nothing is silently lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from odm_engine.clinical import ItemKey
+from odm_engine.datatypes import ITEM_DATA_ELEMENTS
 from odm_engine.model import Extension, Node
 
 TRANSACTION_TYPES = ("Insert", "Update", "Remove", "Upsert", "Context")
 
-TYPED_ITEM_DATA = {
-    "ItemDataAny": None,
-    "ItemDataString": "string",
-    "ItemDataInteger": "integer",
-    "ItemDataFloat": "float",
-    "ItemDataDate": "date",
-    "ItemDataTime": "time",
-    "ItemDataDatetime": "datetime",
-    "ItemDataBoolean": "boolean",
-    "ItemDataDouble": "double",
-    "ItemDataHexBinary": "hexBinary",
-    "ItemDataBase64Binary": "base64Binary",
-    "ItemDataHexFloat": "hexFloat",
-    "ItemDataBase64Float": "base64Float",
-    "ItemDataPartialDate": "partialDate",
-    "ItemDataPartialTime": "partialTime",
-    "ItemDataPartialDatetime": "partialDatetime",
-    "ItemDataDurationDatetime": "durationDatetime",
-    "ItemDataIntervalDatetime": "intervalDatetime",
-    "ItemDataIncompleteDatetime": "incompleteDatetime",
-    "ItemDataIncompleteDate": "incompleteDate",
-    "ItemDataIncompleteTime": "incompleteTime",
-    "ItemDataURI": "URI",
-}
-"""Element name -> ODM DataType of the typed ItemData variants (ODM 1.3.2 §3.1.6.6)."""
+TYPED_ITEM_DATA: Mapping[str, str | None] = ITEM_DATA_ELEMENTS
+"""Element name -> ODM DataType of the typed ItemData variants (ODM 1.3.2 §3.1.6.6), from the
+DataType registry."""
 ELEMENT_OF_TYPE = {v: k for k, v in TYPED_ITEM_DATA.items() if v}
 
 

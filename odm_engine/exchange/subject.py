@@ -15,6 +15,7 @@ from lxml import etree
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
+from odm_engine.datatypes import REGISTRY
 from odm_engine.exchange.records import (
     TRANSACTION_TYPES,
     TYPED_ITEM_DATA,
@@ -67,9 +68,11 @@ class SubjectParser:
         profile: Profile,
         path: str | None,
         group_of: Callable[[str, frozenset[str]], str | None] | None = None,
+        data_type_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.ns, self.profile, self.path = namespace, profile, path
         self.group_of = group_of
+        self.data_type_of = data_type_of
         prefix = f"{{{namespace}}}" if namespace else ""
         self.t = {
             name: prefix + name
@@ -466,6 +469,8 @@ class SubjectParser:
         keys = self.keys.of_group(prefix)
         key = keys.get(item_oid) or self.keys.add(keys, prefix, item_oid)
         is_null = el.get("IsNull") == "Yes"
+        if data_type and self.data_type_of is not None:
+            self._check_typed(el, item_oid, data_type)
         value = el.get("Value") if data_type is None else el.text
         if is_null:
             value = None
@@ -490,6 +495,24 @@ class SubjectParser:
             unit_oid=unit,
             **self._node(el, bag, self._transaction(el)),
         )
+
+    def _check_typed(self, el: etree._Element, item_oid: str, data_type: str) -> None:
+        """A typed ItemData element (ItemDataInteger, ...) must suit the ItemDef's DataType
+        (ODM 1.3.2 §3.1.6.6): ODM-IMP-012 when it does not."""
+        assert self.data_type_of is not None
+        item_type = self.data_type_of(item_oid)
+        expected = REGISTRY.get(item_type) if item_type else None
+        element = _local(el.tag)
+        if expected is not None and expected.item_data_element != element:
+            self._locate(
+                "ODM-IMP-012",
+                el,
+                element=element,
+                item=item_oid,
+                typed=data_type,
+                data_type=expected.name,
+                expected=expected.item_data_element,
+            )
 
     def _resolve_group(self, el: etree._Element, form_oid: str) -> str | None:
         """An empty ItemGroupOID (REDCap writes one) resolved from the form's metadata."""
