@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from odm_engine import model as m
+from odm_engine.datatypes import REGISTRY
 from renderers.define.vlm import Clause, where_clauses
 from renderers.tabular.plan import Column, Dataset, dataset_plan, item_length
 
@@ -26,8 +27,15 @@ DEF = "http://www.cdisc.org/ns/def/v2.1"
 XLINK = "http://www.w3.org/1999/xlink"
 NSMAP = {None: ODM, "def": DEF, "xlink": XLINK}
 ACRF_LEAF = "LF.acrf"
-_CODE_LIST_TYPES = {"integer": "integer", "float": "float", "double": "float"}
 _KEY_ORIGIN = {"study": "Protocol", "site": "Assigned", "subject": "Assigned"}
+
+
+def _code_list_type(data_type: str) -> str:
+    """Define-XML CodeList/@DataType: the registry's Define type for numbers, else text."""
+    found = REGISTRY.get(data_type)
+    if found is not None and found.kind in ("integer", "number"):
+        return found.define_type
+    return "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +316,7 @@ class _DefineBuilder:
                 "CodeList",
                 OID=cl.oid,
                 Name=cl.name or cl.oid,
-                DataType=_CODE_LIST_TYPES.get(cl.data_type, "text"),
+                DataType=_code_list_type(cl.data_type),
                 SASFormatName=cl.sas_format_name,
             )
             if cl.external_code_list is not None and not cl.items:

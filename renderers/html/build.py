@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey
+from odm_engine.datatypes import REGISTRY, Entry, python_kind
 from odm_engine.errors import EdcError
 from odm_engine.expressions import CheckPlan
 from renderers.html import evaluation, naming
@@ -43,14 +44,8 @@ TEXTAREA_ABOVE = 200
 BASES_KEPT = 20_000
 """Field bases kept per builder (items x rows x languages); the cache restarts beyond."""
 
-_DATE_HINTS = {"date": "full_date_hint", "partialDate": "date_hint"}
-_TEXT_HINTS = {
-    "partialTime": "partial_time_hint",
-    "incompleteTime": "partial_time_hint",
-    "partialDatetime": "partial_datetime_hint",
-    "incompleteDatetime": "partial_datetime_hint",
-    "durationDatetime": "duration_hint",
-}
+_PLAIN = Entry("text")
+"""The entry of a DataType ODM 1.3.2 does not define: a text input."""
 _TRUE = ("true", "1", "yes", "y")
 _LOCAL_CLOCK = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T)?[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?")
 """Values a browser time / datetime-local input can show (no time zone)."""
@@ -94,7 +89,7 @@ def study_default_language(mdv: m.MetaDataVersion) -> str | None:
 
 
 def _step(item: m.ItemDef) -> str:
-    if item.data_type == "integer":
+    if python_kind(item.data_type) == "integer":
         return "1"
     digits = item.significant_digits
     if digits is None:
@@ -386,7 +381,9 @@ class _Ctx:
             )
             widget = "radio" if len(choices) <= RADIO_LIMIT else "select"
             return {"widget": widget, "input_type": "", "choices": choices}
-        if dt == "boolean":
+        spec = REGISTRY.get(dt)
+        entry = spec.entry if spec is not None else _PLAIN
+        if entry.widget == "checkbox":
             checked = value.strip().lower() in _TRUE
             return {
                 "widget": "checkbox",
@@ -394,17 +391,17 @@ class _Ctx:
                 "value": "true" if checked else "",
                 "answered": bool(value.strip()),
             }
-        if dt in ("integer", "float", "double"):
+        if entry.widget == "number":
             return {"widget": "input", "input_type": "number", "step": _step(item)}
-        if dt in ("date", "partialDate", "incompleteDate"):
-            hint = ui[_DATE_HINTS.get(dt, "incomplete_date_hint")]
+        if entry.widget == "date" and entry.hint:
+            hint = ui[entry.hint]
             return {"widget": "input", "input_type": "text", "placeholder": hint, "date_kind": dt}
-        if dt in ("time", "datetime") and (not value or _LOCAL_CLOCK.fullmatch(value)):
-            kind = "time" if dt == "time" else "datetime-local"
+        if entry.widget == "clock" and (not value or _LOCAL_CLOCK.fullmatch(value)):
+            kind = "time" if python_kind(dt) == "time" else "datetime-local"
             return {"widget": "input", "input_type": kind, "step": "1"}
-        if dt in _TEXT_HINTS:
-            return {"widget": "input", "input_type": "text", "placeholder": ui[_TEXT_HINTS[dt]]}
-        long_text = dt in ("text", "string") and (
+        if entry.widget == "text" and entry.hint:
+            return {"widget": "input", "input_type": "text", "placeholder": ui[entry.hint]}
+        long_text = entry.widget == "long_text" and (
             item.length is None or item.length > TEXTAREA_ABOVE
         )
         return {

@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from odm_engine.datatypes import REGISTRY
 from odm_engine.partial_dates import PartialDate, date_problem, parse_date
 
-DATE_TYPES = ("date", "partialDate", "incompleteDate")
+DATE_TYPES = tuple(name for name, dt in REGISTRY.items() if dt.entry.widget == "date")
+"""The DataTypes entered as dates (date, partialDate, incompleteDate): from the registry."""
 
 MONTHS = {
     "JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6,
@@ -41,7 +43,16 @@ _DMY = re.compile(
 )
 _TIME_HM = re.compile(r"([0-9]{2}:[0-9]{2})")
 _DATETIME = re.compile(r"(?P<date>.*?[0-9-])(?:T|\s+)(?P<time>(?:[0-9]{2}|-)(?::\S*)?)")
-_TEXT_TYPES = ("text", "string")
+
+
+_DATE_OF = {dt.truncation: name for name, dt in REGISTRY.items() if dt.entry.widget == "date"}
+"""The date DataType with each truncation: the date part of a datetime is entered as one."""
+
+
+def _truncation(data_type: str) -> str:
+    """How much of a date of ``data_type`` may be unknown (``right`` for an unknown type)."""
+    spec = REGISTRY.get(data_type)
+    return spec.truncation or "right" if spec is not None else "right"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +115,13 @@ def normalise_date_entry(text: str, data_type: str = "partialDate") -> str | Dat
         return DateEntryProblem("invalid", f"'{text.strip()}' is not a calendar date: {problem}.")
     if year is None and month is None and day is None:
         return DateEntryProblem("syntax", f"'{text.strip()}' gives no part of a date. {_HOW}")
-    if data_type == "date" and None in (year, month, day):
+    truncation = _truncation(data_type)
+    if truncation == "none" and None in (year, month, day):
         return DateEntryProblem(
             "incomplete", "This date must be complete: enter the day, the month and the year."
         )
     value = PartialDate(year, month, day)
-    if data_type != "incompleteDate" and not value.is_truncated():
+    if truncation != "any" and not value.is_truncated():
         return DateEntryProblem(
             "gap",
             "Only the day, or the day and the month, may be unknown here; "
@@ -126,22 +138,23 @@ def normalise_entry(data_type: str, text: str) -> str | DateEntryProblem:
     browsers' time inputs send); the date part of partial and incomplete datetimes is
     normalised like a date. Other text is returned stripped (text and string: unchanged).
     """
-    if data_type in _TEXT_TYPES:
+    spec = REGISTRY.get(data_type)
+    if spec is not None and spec.keeps_space:
         return text
     entry = text.strip()
-    if data_type in DATE_TYPES:
+    if spec is None:
+        return entry
+    if spec.entry.widget == "date":
         return normalise_date_entry(entry, data_type)
-    if data_type == "time" and _TIME_HM.fullmatch(entry):
+    if spec.kind == "time" and spec.truncation == "none" and _TIME_HM.fullmatch(entry):
         return entry + ":00"
-    if data_type.endswith(("atetime", "Datetime")) and data_type != "durationDatetime":
+    if spec.kind == "datetime":
         m = _DATETIME.fullmatch(entry)
         date_text, sep, clock = (m["date"], "T", m["time"]) if m else (entry, "", "")
-        if data_type == "datetime" and _TIME_HM.fullmatch(clock):
-            clock += ":00"
-        if data_type == "datetime":
+        if spec.truncation == "none":
+            clock += ":00" if _TIME_HM.fullmatch(clock) else ""
             return f"{date_text}{sep}{clock}"
-        kind = "incompleteDate" if data_type.startswith("incomplete") else "partialDate"
-        date_part = normalise_date_entry(date_text, kind)
+        date_part = normalise_date_entry(date_text, _DATE_OF[spec.truncation])
         if isinstance(date_part, DateEntryProblem):
             return date_part
         if sep and date_part.count("-") != 2:  # a time needs every date part written

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.datatypes import REGISTRY
 from odm_engine.errors import EdcError
 from odm_engine.expressions import Bound
 from renderers.html import FormBuilder, FormState
@@ -48,10 +49,6 @@ MAX_LINES = 4
 VERTICAL_ABOVE = 3
 """Code lists with more choices (or any long decode) are listed one per line."""
 
-_NUMBER = ("integer", "float", "double")
-_DATE = ("date", "partialDate", "incompleteDate")
-_DATETIME = ("datetime", "partialDatetime", "incompleteDatetime")
-_TIME = ("time", "partialTime", "incompleteTime")
 _Ref = TypeVar("_Ref", m.FormRef, m.StudyEventRef)
 
 
@@ -347,23 +344,20 @@ class _Shape:
 
 
 def _shape(item: m.ItemDef, f: HtmlField, ui: Mapping[str, str]) -> _Shape:
-    dt = item.data_type
+    spec = REGISTRY.get(item.data_type)
+    paper = spec.entry.paper if spec is not None else "text"
     if f.widget == "derived":
         return _Shape("derived")
     if f.choices:
         return _Shape("choices")
     if f.widget == "checkbox":
         return _Shape("checkbox")
-    if dt in _NUMBER:
-        decimals = 0 if dt == "integer" else max(item.significant_digits or 0, 0)
+    if spec is not None and paper == "number":
+        decimals = 0 if spec.kind == "integer" else max(item.significant_digits or 0, 0)
         length = item.length or 6
         return _Shape("number", boxes=max(length - decimals, 1), decimals=decimals)
-    if dt in _DATE:
-        return _Shape("date", hint=ui["date_hint" if dt == "date" else "partial_date_hint"])
-    if dt in _DATETIME:
-        return _Shape("datetime", hint=f"{ui['date_hint']} {ui['time_hint']}")
-    if dt in _TIME:
-        return _Shape("time", hint=ui["time_hint"])
+    if spec is not None and paper in ("date", "datetime", "time"):  # the DataType's paper hint
+        return _Shape(paper, hint=" ".join(ui[key] for key in spec.entry.paper_hint))
     if item.length is not None and item.length <= BOXES_UP_TO:
         return _Shape("boxes", boxes=item.length)
     lines = math.ceil((item.length or CHARS_PER_LINE * 2) / CHARS_PER_LINE)

@@ -13,27 +13,15 @@ unique within their dataset (a numeric suffix resolves clashes).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from odm_engine import model as m
+from odm_engine.datatypes import REGISTRY
 
-DEFINE_TYPES = {
-    "text": "text",
-    "string": "text",
-    "integer": "integer",
-    "float": "float",
-    "double": "float",
-    "date": "date",
-    "time": "time",
-    "datetime": "datetime",
-    "partialDate": "partialDate",
-    "partialTime": "partialTime",
-    "partialDatetime": "partialDatetime",
-    "incompleteDatetime": "incompleteDatetime",
-    "durationDatetime": "durationDatetime",
-    "intervalDatetime": "intervalDatetime",
-}
-"""ODM 1.3.2 DataType -> Define-XML 2.1 DataType; anything else is written as ``text``."""
+DEFINE_TYPES: Mapping[str, str] = {name: dt.define_type for name, dt in REGISTRY.items()}
+"""ODM 1.3.2 DataType -> Define-XML 2.1 DataType (from the DataType registry); anything else is
+written as ``text``."""
 
 DEFAULT_TEXT_LENGTH = 200
 KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -78,6 +66,8 @@ class Column:
     mandatory: bool = False
     method_oid: str | None = None
     order: int = 0
+    json_type: str = "string"
+    """Dataset-JSON dataType (the registry's tabular type of the item's DataType)."""
 
     @property
     def is_key(self) -> bool:
@@ -184,6 +174,7 @@ def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
                     name=sas_name(raw, taken),
                     label=item_label(item),
                     data_type=DEFINE_TYPES.get(item.data_type, "text"),
+                    json_type=_json_type(item.data_type),
                     length=item_length(item, mdv),
                     significant_digits=item.significant_digits,
                     item_oid=item.oid,
@@ -200,6 +191,11 @@ def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
             Dataset(group.oid, name, label, group.repeating, tuple(columns), group, structure)
         )
     return tuple(datasets)
+
+
+def _json_type(data_type: str) -> str:
+    found = REGISTRY.get(data_type)
+    return found.tabular_type if found is not None else "string"
 
 
 def _variable_name(item: m.ItemDef) -> str:

@@ -25,14 +25,6 @@ from renderers.tabular.plan import Column, Dataset, dataset_plan
 
 HEADER_FILE = "header.csv"
 DATASET_JSON_VERSION = "1.1.0"
-_JSON_TYPES = {
-    "text": "string",
-    "integer": "integer",
-    "float": "decimal",
-    "date": "date",
-    "datetime": "datetime",
-    "time": "time",
-}
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -135,7 +127,7 @@ def _json_column(c: Column) -> dict[str, Any]:
         "itemOID": c.oid,
         "name": c.name,
         "label": c.label,
-        "dataType": _JSON_TYPES.get(c.data_type, "string"),
+        "dataType": c.json_type,
     }
     if c.data_type == "float":
         col["targetDataType"] = "decimal"
