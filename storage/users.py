@@ -104,6 +104,11 @@ def get_user(conn: Connection, username: str) -> UserInfo:
     )
 
 
+def user_exists(conn: Connection, username: str) -> bool:
+    """True when a user of that name exists (active or not)."""
+    return conn.scalar(select(User.id).where(User.username == username)) is not None
+
+
 def list_users(conn: Connection) -> list[UserInfo]:
     names = conn.scalars(select(User.username).order_by(User.username)).all()
     return [get_user(conn, n) for n in names]

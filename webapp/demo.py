@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
-
 from odm_engine.clinical import FormKey
-from storage.models import User
+from storage.engine import Connection
 from storage.passwords import one_time_password
 from storage.studies import current_metadata
 from storage.subjects import create_subject, list_subjects
-from storage.users import add_user, set_role
+from storage.users import add_user, set_role, user_exists
 from storage.validation import MetadataValidator
 from storage.writes import save_form
 from webapp.studyview import SiteRef, sites_of
@@ -52,7 +50,7 @@ def _user(
     role: str,
     sites: list[str | None],
 ) -> None:
-    if conn.scalar(select(User.id).where(User.username == name)) is not None:
+    if user_exists(conn, name):
         report.existing.append(name)
         return
     password = one_time_password(name)  # random and within the password policy

@@ -6,19 +6,16 @@ Nothing here is per-user state: sessions, failed sign-ins and locks live in the 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.exc import IntegrityError
 
-from storage.engine import make_engine, write_transaction
-from storage.models import AppSecret
+from storage.app_secrets import kept_secret
+from storage.engine import Connection, Engine, make_engine, write_transaction
+from storage.write_gate import WriteGate
 from webapp.settings import Settings
-from webapp.write_gate import WriteGate
 
 SECRET_NAME = "web.secret_key"  # noqa: S105 - the name of the row, not a secret
 
@@ -35,19 +32,7 @@ def shared_secret(engine: Engine, configured: str) -> str:
     """The configured key, else the key kept in the database (made by the first worker)."""
     if configured:
         return configured
-    with engine.connect() as conn:
-        found = conn.scalar(select(AppSecret.value).where(AppSecret.name == SECRET_NAME))
-    if found:
-        return found
-    try:
-        with write_transaction(engine) as conn:
-            conn.execute(
-                insert(AppSecret).values(name=SECRET_NAME, value=secrets.token_urlsafe(48))
-            )
-    except IntegrityError:
-        pass  # another worker made it first: read theirs
-    with engine.connect() as conn:
-        return str(conn.scalar(select(AppSecret.value).where(AppSecret.name == SECRET_NAME)))
+    return kept_secret(engine, SECRET_NAME)
 
 
 def make_runtime(settings: Settings) -> Runtime:
@@ -102,7 +87,7 @@ def end_reading(_exc: BaseException | None = None) -> None:
 @contextmanager
 def writing() -> Iterator[Connection]:
     """A write transaction: committed on success, rolled back on any error. On SQLite the
-    web workers take turns through the write gate (see ``webapp.write_gate``)."""
+    web workers take turns through the write gate (see ``storage.write_gate``)."""
     rt = runtime()
     conn = g.get(READ_CONNECTION) if has_request_context() else None
     if conn is None:

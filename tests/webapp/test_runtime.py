@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Subject
+from storage.write_gate import SUFFIX, WriteGate
 from webapp.app import create_app, warm_up
 from webapp.runtime import READ_CONNECTION, reading, writing
 from webapp.settings import Settings
-from webapp.write_gate import SUFFIX, WriteGate
 
 from .conftest import STUDY, SUBJECT_A, Web
 

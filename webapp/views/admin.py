@@ -11,9 +11,9 @@ from werkzeug.wrappers.response import Response
 
 from storage.accounts import activate_user, deactivate_user, reset_password, revoke_role
 from storage.errors import NotFoundError, PolicyError
-from storage.models import Role
 from storage.passwords import MIN_LENGTH
 from storage.users import AccessEntry, access_log, add_user, list_users, set_role
+from storage.vocabulary import Role
 from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import chrome, render
