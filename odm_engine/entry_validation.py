@@ -21,6 +21,7 @@ from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from odm_engine.datatypes import (
+    REGISTRY,
     DataTypeProblem,
     Parsed,
     canonical_checker,
@@ -42,7 +43,7 @@ EnteredValue = str | IsNull | None
 
 _REMEMBERED = 20_000
 """Checked (ItemOID, value) pairs remembered, then forgotten all at once."""
-_PLAIN_TYPES = frozenset({"text", "string", "integer", "float", "double", "date"})
+_PLAIN_TYPES = frozenset(name for name, dt in REGISTRY.items() if dt.fast_path is not None)
 """DataTypes whose canonical values ``canonical_text`` recognises without parsing."""
 
 ValueChecker = Callable[[str], object]

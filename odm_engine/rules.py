@@ -14,14 +14,16 @@ from odm_engine import model as m
 from odm_engine.findings import Finding, finding
 from odm_engine.loader import DataRef
 
-CODELIST_TYPES = ("integer", "float", "text", "string")
-_COMPATIBLE = {
-    "text": {"text", "string"},
-    "string": {"text", "string"},
-    "integer": {"integer"},
-    "float": {"float", "double", "integer"},
-    "double": {"float", "double", "integer"},
-}
+CODELIST_TYPES = tuple(name for name, dt in datatypes.REGISTRY.items() if dt.code_list_type)
+"""The DataTypes a CodeList may have (integer, float, text, string), from the registry."""
+
+
+def _takes_code_list(item_type: str, cl_type: str) -> bool:
+    """Whether an ItemDef of ``item_type`` takes the values of a CodeList of ``cl_type``."""
+    spec = datatypes.REGISTRY.get(item_type)
+    return cl_type == item_type or (spec is not None and cl_type in spec.code_list_types)
+
+
 _REDCAP_BOOLEAN_AS = "integer"
 
 
@@ -356,7 +358,7 @@ def code_lists(ctx: RuleContext) -> Iterator[Finding]:
         item_cl = mdv.item_code_list(item_def)
         if item_cl is None or item_cl.data_type not in CODELIST_TYPES:
             continue
-        if item_cl.data_type in _COMPATIBLE.get(item_def.data_type, {item_def.data_type}):
+        if _takes_code_list(item_def.data_type, item_cl.data_type):
             continue
         # Values that all parse as the item's type still work: a warning, not an error.
         fits = item_def.data_type in datatypes.DATA_TYPES and all(
@@ -423,6 +425,11 @@ def range_checks(ctx: RuleContext) -> Iterator[Finding]:
                     )
 
 
+def _significant_digits_apply(data_type: str) -> bool:
+    spec = datatypes.REGISTRY.get(data_type)
+    return spec is not None and spec.significant_digits
+
+
 def lengths(ctx: RuleContext) -> Iterator[Finding]:
     for item in ctx.mdv.item_defs.values():
         problems = []
@@ -433,7 +440,7 @@ def lengths(ctx: RuleContext) -> Iterator[Finding]:
                 problems.append(
                     f'SignificantDigits="{item.significant_digits}" must not be negative.'
                 )
-            elif item.data_type not in ("float", "double", "hexFloat", "base64Float"):
+            elif not _significant_digits_apply(item.data_type):
                 problems.append(
                     f"SignificantDigits applies to float items only, not DataType="
                     f'"{item.data_type}". Remove it.'
