@@ -1,7 +1,10 @@
 """``edc check METADATA.xml DATA.xml``: every check against ClinicalData, without a database.
 
 ``run_check`` returns (exit code, output lines): 0 when nothing fails, 1 when any check
-fails, 2 when an input cannot be read. The CLI only prints what it returns.
+fails, 2 when an input cannot be read. The CLI only prints what it returns. The ClinicalData
+is read by the same streaming reader as ``edc import`` (:mod:`odm_engine.exchange`), so a
+file is checked as it would be imported (FormData outside StudyEventData in study event
+``SE.IMPLICIT``, the vendor profile's mappings applied).
 """
 
 from __future__ import annotations
@@ -10,11 +13,41 @@ import json
 from datetime import date
 
 from odm_engine.checks import CheckResult, evaluate_subject
-from odm_engine.clinical import ItemKey
-from odm_engine.clinical_xml import read_clinical_data
+from odm_engine.clinical import ItemKey, SubjectSnapshot
+from odm_engine.exchange import SubjectRecord, read_clinical_data
 from odm_engine.expressions import compile_study
 from odm_engine.findings import Finding, Severity
 from odm_engine.loader import load_odm
+from odm_engine.profiles import IMPLICIT_STUDY_EVENT_OID
+
+
+def _snapshot(record: SubjectRecord) -> tuple[SubjectSnapshot, dict[ItemKey, str]]:
+    """The values one SubjectData leaves (in document order; ``Remove`` drops a value, an
+    empty value is no value) and the units they were entered in.
+
+    FormData outside any StudyEventData (REDCap classic) is reported with no study event,
+    as ``edc check`` always has, where the import stores it in ``SE.IMPLICIT``: the event
+    the reader made up has no source line.
+    """
+    values: dict[ItemKey, str] = {}
+    nulls: dict[ItemKey, str] = {}
+    units: dict[ItemKey, str] = {}
+    for event in record.events:
+        implicit = event.study_event_oid == IMPLICIT_STUDY_EVENT_OID and not event.line
+        for form in event.forms:
+            for group in form.groups:
+                for item in group.items:
+                    key = item.key._replace(study_event_oid="") if implicit else item.key
+                    if item.transaction_type == "Remove":
+                        values.pop(key, None)
+                    elif item.is_null:
+                        nulls[key] = "IsNull"
+                    elif item.value:
+                        values[key] = item.value
+                        if item.unit_oid is not None:
+                            units[key] = item.unit_oid
+    snapshot = SubjectSnapshot(record.subject_key, record.site_oid, values, nulls)
+    return snapshot, units
 
 
 def _row(subject: str, result: CheckResult) -> dict[str, str]:
@@ -79,23 +112,21 @@ def run_check(
     compiled = compile_study(
         mdv, path=metadata_path, units=study.basic_definitions.measurement_units
     )
-    subjects = read_clinical_data(data, path=data_path)
-    if isinstance(subjects, Finding):
-        return 2, [subjects.format()], compiled.findings
-    if not subjects:
+    reader = read_clinical_data(data, path=data_path)
+    records = list(reader)
+    if reader.refusal is not None:
+        return 2, [reader.refusal.format()], compiled.findings
+    if not records:
         where = data_path or "the data"
         return 2, [f"{where}: holds no ClinicalData, so nothing was checked. {_ORDER}"], []
     rows: list[dict[str, str]] = []
-    for subject in subjects:
+    for record in records:
+        snapshot, entered_units = _snapshot(record)
         evaluations = evaluate_subject(
-            compiled.plan,
-            subject.snapshot,
-            lang=lang,
-            today=today,
-            entered_units=subject.entered_units,
+            compiled.plan, snapshot, lang=lang, today=today, entered_units=entered_units
         )
         for evaluation in evaluations.values():
-            rows.extend(_row(subject.snapshot.subject_key, r) for r in evaluation.check_results)
+            rows.extend(_row(snapshot.subject_key, r) for r in evaluation.check_results)
     if output == "json":
         lines = [json.dumps(rows, indent=2, ensure_ascii=False)]
     else:

@@ -94,6 +94,8 @@ class ClinicalDataReader:
         self.findings: list[Finding] = []
         self.header = FileHeader()
         self.profile: Profile = GENERIC
+        self.refusal: Finding | None = None
+        """The finding that stopped reading (not XML, not ODM 1.3, refused for safety)."""
         self.sha256 = ""
         self.subjects = self.items = 0
         self._size = size
@@ -118,7 +120,7 @@ class ClinicalDataReader:
         head = self._stream.read(_HEAD)
         problem = sniff(head, path=self.path, size=self._size)
         if problem is not None:
-            self.findings.append(problem)
+            self._refuse(problem)
             return
         hashing = _HashingReader(self._stream, head)
         parser: SubjectParser | None = None
@@ -134,9 +136,7 @@ class ClinicalDataReader:
                 if event == "start":
                     if el.tag.startswith("{http://www.w3.org/2001/XInclude}"):
                         # Security fix (issue 8): refused, as parse_bytes refuses it.
-                        self.findings.append(
-                            finding("ODM-XML-005", path=self.path, line=el.sourceline)
-                        )
+                        self._refuse(finding("ODM-XML-005", path=self.path, line=el.sourceline))
                         return
                     if name == "ODM" and self._root is None:
                         if not self._start(el):
@@ -173,7 +173,7 @@ class ClinicalDataReader:
                         skipped_groups[name] = skipped_groups.get(name, 0) + count
                     el.clear(keep_tail=True)
         except etree.XMLSyntaxError as exc:
-            self.findings.append(
+            self._refuse(
                 finding(
                     "ODM-XML-001",
                     path=self.path,
@@ -182,12 +182,17 @@ class ClinicalDataReader:
                 )
             )
         except ValueError as exc:
-            self.findings.append(finding("ODM-XML-001", path=self.path, detail=str(exc)))
+            self._refuse(finding("ODM-XML-001", path=self.path, detail=str(exc)))
         self.sha256 = hashing.sha256.hexdigest()
         if parser is not None:
             self.findings.extend(parser.summary_findings())
         for parent, count in skipped_groups.items():
             self.findings.append(finding("ODM-IMP-005", path=self.path, count=count, parent=parent))
+
+    def _refuse(self, problem: Finding) -> None:
+        self.findings.append(problem)
+        if self.refusal is None:
+            self.refusal = problem
 
     def _start(self, root: etree._Element) -> bool:
         """Read the ODM root: header, profile. False when the file is not ODM 1.3."""
@@ -196,11 +201,11 @@ class ClinicalDataReader:
             # Security fix (issue 8): sniff looks for a DOCTYPE in the first 64 KB only; one
             # behind a long comment reached the parser and its internal entities were
             # expanded into imported values. Refused here, before any element is read.
-            self.findings.append(finding("ODM-XML-002", path=self.path, line=1))
+            self._refuse(finding("ODM-XML-002", path=self.path, line=1))
             return False
         namespace = _ns(root.tag)
         if namespace not in _ODM_NAMESPACES:
-            self.findings.append(
+            self._refuse(
                 finding("ODM-IMP-003", path=self.path, line=1, tag="ODM", namespace=namespace)
             )
             return False
