@@ -20,6 +20,7 @@ from typing import BinaryIO, TypeVar
 from lxml import etree
 
 from odm_engine import model as m
+from odm_engine.datatypes import REGISTRY
 from odm_engine.exchange.records import (
     Annotation,
     AuditRecord,
@@ -36,7 +37,8 @@ from odm_engine.xsd import core_copy
 NS = m.ODM_NS
 _P = f"{{{NS}}}"
 _NSMAP = {None: NS}
-_CODE_LIST_TYPES = ("integer", "float", "text", "string")
+_CODE_LIST_TYPES = tuple(name for name, dt in REGISTRY.items() if dt.code_list_type)
+"""The DataTypes an ODM 1.3.2 CodeList may have (integer, float, text, string)."""
 QUERY_STATUS_CODE_LIST = "EDC.QUERY_STATUS"
 """CodeListOID named by the Flag of a query written as an Annotation."""
 

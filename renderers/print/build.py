@@ -24,11 +24,11 @@ from odm_engine.expressions import Bound
 from renderers.html import FormBuilder, FormState
 from renderers.html.view import FieldView as HtmlField
 from renderers.html.view import GroupView as HtmlGroup
+from renderers.i18n import texts
 from renderers.print import sdtm
 from renderers.print.appendix import appendices
 from renderers.print.conditions import ConditionPrinter
 from renderers.print.data import CasebookData
-from renderers.print.ui_text import ui_text
 from renderers.print.view import (
     AnnotationView,
     ChoiceView,
@@ -80,7 +80,7 @@ class DocumentBuilder:
         self.plan = self.forms.plan
         self.default_lang = self.forms.default_lang
         self.lang = lang or self.default_lang or "en"
-        self.ui = ui_text(self.lang)
+        self.ui = texts("print", self.lang)
         self.wording = Wording(self.mdv, self.ui, self.lang, self.default_lang)
         self.words = ConditionPrinter(self.mdv, self.ui, self.lang, self.default_lang)
         self._ids = itertools.count(1)
@@ -356,7 +356,7 @@ def _shape(item: m.ItemDef, f: HtmlField, ui: Mapping[str, str]) -> _Shape:
         decimals = 0 if spec.kind == "integer" else max(item.significant_digits or 0, 0)
         length = item.length or 6
         return _Shape("number", boxes=max(length - decimals, 1), decimals=decimals)
-    if spec is not None and paper in ("date", "datetime", "time"):  # the DataType's paper hint
+    if spec is not None and spec.entry.paper_hint:  # dates and times
         return _Shape(paper, hint=" ".join(ui[key] for key in spec.entry.paper_hint))
     if item.length is not None and item.length <= BOXES_UP_TO:
         return _Shape("boxes", boxes=item.length)
