@@ -102,7 +102,7 @@ def check_reason(reason: str | None) -> None:
 
 
 def import_clinical_data(
-    engine: Engine,
+    engine: Engine | Callable[[], Engine],
     file: str,
     *,
     user: str,
@@ -113,7 +113,11 @@ def import_clinical_data(
 ) -> ImportReport:
     """Import the ClinicalData of ``file`` into ``study_oid`` (default: the study the file
     names, or the parent study of a site-level Study). Rejected (nothing written) when any
-    problem is found; a dry run checks everything and writes nothing."""
+    problem is found; a dry run checks everything and writes nothing.
+
+    ``engine`` may be a function making it, called once the file is known to hold
+    SubjectData (the CLI's makes sure the database exists).
+    """
     check_reason(reason)
     path = Path(file)
     sha = file_sha256(path)
@@ -130,7 +134,7 @@ def import_clinical_data(
     }
     if first is None:
         return ImportReport(status=EMPTY, findings=tuple(findings), **base)
-    run = _Run(engine, file, sha, reader, findings)
+    run = _Run(engine() if callable(engine) else engine, file, sha, reader, findings)
     status, outcome = run.execute(
         chain([first], records), first, user, reason, study_oid, dry_run, progress
     )
