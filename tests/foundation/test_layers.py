@@ -1,4 +1,4 @@
-"""cli.py is the top of the stack: no package imports it (import-linter covers the rest)."""
+"""The cli package is the top of the stack: no package imports it (import-linter covers the rest)."""
 
 from __future__ import annotations
 

@@ -337,3 +337,18 @@ def test_define_xml_with_the_acrf_page_map_names_the_pages(entered: Web) -> None
         namespaces=NS,
     )
     assert pages and all(p.split()[0].isdigit() for p in pages)
+
+
+def test_every_registry_entry_is_a_form_and_an_endpoint(entered: Web) -> None:
+    """One line in services.exports.FORMATS is enough: the page shows the format's form and
+    posts it to its own endpoint, /exports/<name>."""
+    from services.exports import FORMATS
+
+    dm = entered.client("dm")
+    page = dm.get("/exports").get_data(as_text=True)
+    urls = entered.app.url_map.bind("localhost")
+    for name in FORMATS:
+        assert f'<section class="export" id="{name}">' in page
+        assert f'action="/exports/{name}"' in page
+        endpoint, _args = urls.match(f"/exports/{name}", method="POST")
+        assert endpoint == f"exports.{name.replace('-', '_')}"

@@ -1,0 +1,5 @@
+"""``python -m cli``: the same as the ``edc`` command."""
+
+from cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""Commands on ODM files, no database: validate, info, check, render."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli._common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    UsageError,
+    cannot_write,
+    existing_file,
+    expand,
+    no_metadata,
+    print_findings,
+    read,
+)
+from odm_engine.findings import Finding, Severity
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--no-xsd", is_flag=True, help="Skip XSD validation (semantic rules still run).")
+def validate(paths: tuple[str, ...], fmt: str, no_xsd: bool) -> None:
+    """Validate ODM files: XSD, references, code lists, checks and expressions.
+
+    Exit status: 0 clean (warnings allowed), 1 error findings, 2 unreadable input.
+    """
+    from odm_engine.validate import iter_findings
+
+    findings: list[Finding] = []
+    for path in expand(paths):
+        findings.extend(iter_findings(read(path), path=str(path), xsd=not no_xsd))
+    print_findings(findings, fmt)
+    if any(f.severity is Severity.ERROR for f in findings):
+        sys.exit(EXIT_FINDINGS)
+
+
+@click.command()
+@click.argument("path")
+def info(path: str) -> None:
+    """Print the study as a tree: events, forms, item groups, items, with counts."""
+    from odm_engine.info import describe
+    from odm_engine.loader import load_odm
+
+    result = load_odm(read(existing_file(path)), path=path)
+    if result.odm is None:
+        print_findings(result.findings, "text")
+        sys.exit(EXIT_FINDINGS)
+    for line in describe(result.odm):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("metadata")
+@click.argument("data")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--lang", default=None, help="Language of the messages (xml:lang), e.g. de.")
+def check(metadata: str, data: str, fmt: str, lang: str | None) -> None:
+    """Evaluate every edit check of METADATA against the ClinicalData in DATA.
+
+    Prints one line per failed check. Exit status: 0 nothing fails, 1 a check fails,
+    2 unreadable input.
+    """
+    from odm_engine.check_report import run_check
+
+    paths = [Path(metadata), Path(data)]
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{p}: no such file")
+    code, lines, findings = run_check(
+        read(paths[0]),
+        read(paths[1]),
+        metadata_path=metadata,
+        data_path=data,
+        output=fmt,
+        lang=lang,
+    )
+    for f in findings:
+        if f.severity is Severity.ERROR:
+            click.echo(f.format(), err=True)
+    for line in lines:
+        click.echo(line, err=code == EXIT_USAGE)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("form_oid")
+@click.option("--metadata", required=True, metavar="M.xml", help="ODM file with the FormDef.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="HTML file to write.")
+@click.option("--lang", default=None, help="Language of the ODM text (xml:lang), e.g. de.")
+def render(form_oid: str, metadata: str, output: str, lang: str | None) -> None:
+    """Write a standalone HTML preview of FORM_OID (open it from disk; nothing is saved).
+
+    Exit status: 0 written, 2 unreadable or unwritable file or no such FormDef.
+    """
+    from odm_engine.loader import load_odm
+    from renderers.html import FormRenderer, UnknownFormError
+
+    result = load_odm(read(existing_file(metadata)), path=metadata)
+    if result.study is None:
+        raise no_metadata(metadata, result.findings)
+    try:
+        page = FormRenderer(result.study).preview_html(form_oid, lang=lang)
+    except UnknownFormError as exc:
+        raise UsageError(f"{metadata}: {exc}") from exc
+    try:
+        Path(output).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    click.echo(f"{output}: preview of {form_oid} written", err=True)

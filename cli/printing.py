@@ -1,0 +1,209 @@
+"""``edc print``: printable CRFs as PDF (blank, annotated, a subject's casebook)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli._common import (
+    DEFAULT_METADATA,
+    UsageError,
+    cannot_write,
+    database_url,
+    db_option,
+    domain_errors,
+    engine,
+    lang_option,
+    missing_table,
+    no_study,
+    only_study,
+    study_metadata,
+    study_option,
+)
+
+
+@click.group("print")
+def print_() -> None:
+    """Printable CRFs as PDF: blank, SDTM-annotated (aCRF) and subject casebooks."""
+
+
+def _print_study(metadata: str | None, db: str | None, study_oid: str | None) -> Any:
+    """The Study to print: --metadata, else the study in --db, else the example study."""
+    if metadata is None and db is None:
+        metadata = str(DEFAULT_METADATA)
+    odm, oid = study_metadata(db, metadata, study_oid)
+    study = odm.find_study(oid) if oid else odm.study
+    if study is None:
+        raise UsageError(f"{metadata or 'the database'}: no Study {oid!r} to print")
+    return study
+
+
+def _write_printed(output: str, printed: Any, what: str) -> None:
+    try:
+        Path(output).write_bytes(printed.pdf)
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    click.echo(f"{output}: {what}, {printed.page_count} pages", err=True)
+
+
+@print_.command("blank")
+@click.option("-o", "--output", required=True, metavar="crf.pdf")
+@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
+@lang_option
+@study_option
+@db_option
+def print_blank(
+    output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """The blank CRF: every event and form in Protocol order, with answer boxes.
+
+    Default metadata: the study in --db when given, else metadata/bortezomib-retreatment.xml.
+    """
+    from renderers.print import UnknownMetaDataVersionError, print_blank
+
+    study = _print_study(metadata, db, study_oid)
+    try:
+        printed = print_blank(study, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, "blank CRF written")
+
+
+@print_.command("acrf")
+@click.option("-o", "--output", required=True, metavar="acrf.pdf")
+@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
+@lang_option
+@study_option
+@db_option
+def print_acrf(
+    output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """The SDTM-annotated CRF, and its page map (acrf.pdf -> acrf.pages.json) for Define-XML."""
+    from renderers.print import (
+        UnknownMetaDataVersionError,
+        page_map_path,
+        print_acrf,
+        write_page_map,
+    )
+
+    study = _print_study(metadata, db, study_oid)
+    try:
+        printed = print_acrf(study, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, "annotated CRF written")
+    pages = page_map_path(output)
+    try:
+        write_page_map(printed.page_map, pages, document=Path(output).name)
+    except OSError as exc:
+        raise cannot_write(pages, exc) from exc
+    click.echo(f"{pages}: page map of {len(printed.page_map.items)} items written", err=True)
+
+
+def _casebook_data(conn: Any, study_oid: str, subject: str) -> Any:
+    """A subject's data, audit trail, queries and signatures as the print renderer's records."""
+    from itertools import chain
+
+    from renderers.print import AuditRow, CasebookData, QueryRow, SignatureRow
+    from storage.audit import history
+    from storage.queries import list_queries
+    from storage.signatures import signatures_of
+    from storage.studies import list_sites
+    from storage.subjects import form_state, subject_snapshot
+
+    snapshot = subject_snapshot(conn, study_oid, subject)
+    entries = history(conn, study_oid, subject)
+    forms = sorted(
+        {k.form_key for k in chain(snapshot.values, snapshot.null_reasons)}
+        | {e.key.form_key for e in entries if e.key.form_oid}  # not the enrolment row
+    )
+    sites = {s.oid: s.name for s in list_sites(conn, study_oid)}
+    return CasebookData(
+        snapshot=snapshot,
+        site_name=sites.get(snapshot.site_oid or ""),
+        form_status={f: form_state(conn, study_oid, subject, f).status.value for f in forms},
+        audit=tuple(
+            AuditRow(
+                e.seq,
+                e.recorded_at,
+                e.username,
+                e.role,
+                e.key,
+                e.transaction_type,
+                e.old_value,
+                e.new_value,
+                e.old_is_null,
+                e.new_is_null,
+                e.reason,
+                e.source,
+            )
+            for e in entries
+        ),
+        queries=tuple(
+            QueryRow(
+                q.id,
+                q.key,
+                str(q.status),
+                q.origin,
+                q.message,
+                q.opened_by,
+                q.opened_at,
+                q.check_id,
+            )
+            for q in list_queries(conn, study_oid, subject)
+        ),
+        signatures=tuple(
+            SignatureRow(
+                f,
+                s.username,
+                s.role,
+                s.signed_at,
+                s.meaning,
+                s.signature_def_oid,
+                s.form_version,
+                s.content_sha256,
+            )
+            for f in forms
+            for s in signatures_of(conn, study_oid, subject, f)
+        ),
+    )
+
+
+@print_.command("casebook")
+@click.argument("subject")
+@click.option("-o", "--output", required=True, metavar="subject.pdf")
+@lang_option
+@study_option
+@db_option
+def print_casebook(
+    subject: str, output: str, lang: str | None, study_oid: str | None, db: str | None
+) -> None:
+    """SUBJECT's casebook: the CRF pages with the entered data; audit trail, queries and
+    signatures as appendices. Printed with the study's current metadata in the database."""
+    from sqlalchemy.exc import DBAPIError
+
+    from renderers.print import UnknownMetaDataVersionError, print_casebook
+    from storage.studies import current_metadata
+
+    try:
+        with domain_errors(), engine(db).connect() as conn:
+            oid = only_study(conn, study_oid)
+            stored = current_metadata(conn, oid)
+            data = _casebook_data(conn, oid, subject)
+    except DBAPIError as exc:
+        if missing_table(exc):
+            raise no_study(database_url(db)) from exc
+        raise UsageError(
+            f"{database_url(db)}: cannot read the study database ({exc.orig}). "
+            "Create or upgrade it with `edc db upgrade`."
+        ) from exc
+    study = stored.odm.find_study(oid) or stored.odm.study
+    if study is None:
+        raise UsageError(f"Study {oid}: the stored metadata holds no Study")
+    try:
+        printed = print_casebook(study, data, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+    _write_printed(output, printed, f"casebook of subject {subject} written")
