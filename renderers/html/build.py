@@ -24,7 +24,6 @@ from odm_engine.datatypes import REGISTRY, Entry, python_kind
 from odm_engine.errors import EdcError
 from odm_engine.expressions import CheckPlan
 from renderers.html import evaluation, naming
-from renderers.html.ui_text import ui_text
 from renderers.html.view import (
     Choice,
     ColumnView,
@@ -36,6 +35,7 @@ from renderers.html.view import (
     RowView,
     UnitChoice,
 )
+from renderers.i18n import texts
 
 RADIO_LIMIT = 5
 """Code lists with at most this many items are radio buttons; longer ones a select."""
@@ -104,7 +104,7 @@ def _sort_keys(keys: Iterable[str]) -> list[str]:
 class FormBuilder:
     """Builds form views for one Study's MetaDataVersion. Build once, reuse for every page.
 
-    ``plan`` is the study's compiled check plan (``odm_engine.expressions.compile_study``);
+    ``plan`` is the study's compiled check plan (``odm_engine.compiled_study.CompiledStudy``);
     when None it is compiled here. It drives skip logic and derivations, on the server (the
     first page) and in the browser (its ``to_client_json``).
     """
@@ -128,9 +128,9 @@ class FormBuilder:
         self.units = study.basic_definitions.measurement_units
         self.default_lang = default_lang or study_default_language(mdv)
         if plan is None:
-            from odm_engine.expressions import compile_study  # noqa: PLC0415 (costly, once)
+            from odm_engine.compiled_study import CompiledStudy  # noqa: PLC0415 (costly, once)
 
-            plan = compile_study(mdv, units=self.units).plan
+            plan = CompiledStudy.of(study, mdv).plan
         self.plan = plan
         self._bases: dict[
             tuple[str, str | None, str, str], tuple[Mapping[str, Any], naming.FieldRef | None]
@@ -190,7 +190,7 @@ class FormBuilder:
         form_key = state.form_key or FormKey("", "", form_oid, "")
         rows = self._rows(form, state)
         outcome = evaluation.evaluate(self.plan, form_key, state, rows)
-        messages = _Messages(state, form_oid, ui_text(lang))
+        messages = _Messages(state, form_oid, texts("form", lang))
         ctx = _Ctx(self, lang, state, outcome, messages)
         groups = tuple(
             self._group(ctx, gref, rows)
@@ -333,7 +333,7 @@ class _Ctx:
         self.state = state
         self.outcome = outcome
         self.messages = messages
-        self.ui = ui_text(lang)
+        self.ui = texts("form", lang)
 
     def field(
         self, group: m.ItemGroupDef, key: str | None, ref: m.ItemRef, group_hidden: bool

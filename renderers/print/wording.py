@@ -16,7 +16,7 @@ from odm_engine import model as m
 class Wording:
     mdv: m.MetaDataVersion
     ui: Mapping[str, str]
-    """The printing words (``renderers.print.ui_text``) for ``lang``."""
+    """The printing words (``renderers.i18n``, section ``print``) for ``lang``."""
     lang: str
     default_lang: str | None
 
