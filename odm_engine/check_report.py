@@ -14,8 +14,8 @@ from datetime import date
 
 from odm_engine.checks import CheckResult, evaluate_subject
 from odm_engine.clinical import ItemKey, SubjectSnapshot
+from odm_engine.compiled_study import CompiledStudy
 from odm_engine.exchange import SubjectRecord, read_clinical_data
-from odm_engine.expressions import compile_study
 from odm_engine.findings import Finding, Severity
 from odm_engine.loader import load_odm
 from odm_engine.profiles import IMPLICIT_STUDY_EVENT_OID
@@ -109,13 +109,11 @@ def run_check(
             [f"{where}: holds no MetaDataVersion, so there are no checks to run. {_ORDER}"],
             [],
         )
-    compiled = compile_study(
-        mdv, path=metadata_path, units=study.basic_definitions.measurement_units
-    )
+    compiled = CompiledStudy.of(study, mdv, path=metadata_path)
     reader = read_clinical_data(data, path=data_path)
     records = list(reader)
     if reader.refusal is not None:
-        return 2, [reader.refusal.format()], compiled.findings
+        return 2, [reader.refusal.format()], list(compiled.findings)
     if not records:
         where = data_path or "the data"
         return 2, [f"{where}: holds no ClinicalData, so nothing was checked. {_ORDER}"], []
@@ -131,4 +129,4 @@ def run_check(
         lines = [json.dumps(rows, indent=2, ensure_ascii=False)]
     else:
         lines = [_text_line(r) for r in rows]
-    return (1 if rows else 0), lines, compiled.findings
+    return (1 if rows else 0), lines, list(compiled.findings)

@@ -20,6 +20,7 @@ from typing import Protocol
 from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.compiled_study import CompiledStudy
 from odm_engine.datatypes import (
     REGISTRY,
     DataTypeProblem,
@@ -116,7 +117,11 @@ class FormValidator(Protocol):
 class MetadataValidator:
     """Validates against one MetaDataVersion (and its check plan when the engine has one)."""
 
-    def __init__(self, mdv: m.MetaDataVersion, study: m.Study | None = None) -> None:
+    def __init__(
+        self, mdv: m.MetaDataVersion, study: m.Study | None = None, *, plan: CheckPlan | None = None
+    ) -> None:
+        """``plan``: the study's compiled checks (``CompiledStudy.plan``); compiled here when
+        None."""
         self.mdv = mdv
         self._items_of_form: dict[str, set[tuple[str, str]]] = {}
         self.single_groups = frozenset(
@@ -132,7 +137,7 @@ class MetadataValidator:
         self._code_values: dict[str, frozenset[str]] = {}
         self._checkers: dict[str, tuple[ValueChecker, Callable[[str], str | ValueProblem]]] = {}
         self._seen: dict[tuple[str, str], str | ValueProblem] = {}
-        self._plan = _compile(mdv, study)
+        self._plan = plan if plan is not None else _compile(mdv, study)
         self._forms_with_checks = _checks_of(self._plan)
 
     @classmethod
@@ -411,8 +416,9 @@ def apply_changes(
 
 
 def _compile(mdv: m.MetaDataVersion, study: m.Study | None) -> CheckPlan:
-    units = study.basic_definitions.measurement_units if study else {}
-    return compile_study(mdv, units=units).plan
+    if study is None:
+        return compile_study(mdv).plan
+    return CompiledStudy.of(study, mdv).plan
 
 
 def _checks_of(plan: CheckPlan) -> frozenset[str]:

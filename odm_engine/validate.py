@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from odm_engine.expressions import compile_study
+from odm_engine.compiled_study import CompiledStudy
 from odm_engine.findings import Finding, Severity, finding
 from odm_engine.loader import LoadResult, load_odm
 from odm_engine.rules import iter_rule_findings
@@ -49,10 +49,7 @@ def iter_findings(
     )
     for study in result.odm.studies:
         for mdv in study.metadata_versions:
-            compiled = compile_study(
-                mdv, path=path, units=study.basic_definitions.measurement_units
-            )
-            yield from compiled.findings
+            yield from CompiledStudy.of(study, mdv, path=path).findings
 
 
 @dataclass(slots=True)

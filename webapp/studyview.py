@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, SubjectSnapshot
-from odm_engine.expressions import CheckPlan, compile_study
+from odm_engine.compiled_study import CompiledStudy
+from odm_engine.expressions import CheckPlan
 from renderers.html import FormRenderer, field_name
 from storage.engine import Connection
 from storage.readers.listings import newest_versions, study_sites
@@ -155,7 +156,7 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
     mdv = study.metadata_version() if study else None
     if study is None or mdv is None:
         raise HttpError(500, f"Study {oid}: the stored metadata has no MetaDataVersion.")
-    plan = compile_study(mdv, units=study.basic_definitions.measurement_units).plan
+    plan = CompiledStudy.of(study, mdv).plan  # once per metadata version (STUDIES, by SHA)
     languages = _languages(mdv)
     default = plan.default_lang or languages[0]
     sigs = tuple(s for a in odm.admin_data for s in a.signature_defs.values())
@@ -169,7 +170,7 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
         mdv=mdv,
         plan=plan,
         renderer=FormRenderer(study, plan=plan),
-        validator=MetadataValidator(mdv, study),
+        validator=MetadataValidator(mdv, study, plan=plan),
         languages=languages,
         default_lang=default.split("-")[0],
         signature_defs=sigs,
