@@ -1,10 +1,11 @@
-"""What an export reads, chosen once for every caller (``edc export`` and the web app).
+"""What an export reads, chosen once for :mod:`services.exports` (``edc export`` and the web
+app both go through it).
 
 An :class:`OdmSelection` names what an ODM export holds (snapshot, transactional, with the
 audit trail; since a moment; one site; some subjects; with metadata and AdminData) and
 :func:`odm_source` turns it into the stream of records and the extra parts the writer takes
 (:func:`renderers.odm.write_odm`). :func:`tabular_source` does the same for the CSV and
-Dataset-JSON writers. Storage never imports a renderer: the caller hands one to the other.
+Dataset-JSON writers. Storage never imports a renderer: the service hands one to the other.
 Every function here only reads.
 """
 

@@ -1,6 +1,5 @@
 """ODM 1.3.2 export: the streaming writer."""
 
-from renderers.odm.options import export_options
 from renderers.odm.writer import ExportStats, OdmExportOptions, OdmWriter, write_odm
 
-__all__ = ["ExportStats", "OdmExportOptions", "OdmWriter", "export_options", "write_odm"]
+__all__ = ["ExportStats", "OdmExportOptions", "OdmWriter", "write_odm"]
