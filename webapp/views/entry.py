@@ -24,6 +24,8 @@ from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from odm_engine.free_text import TextRefusedError, text_problem
 from renderers.html import SCRIPTS, FieldRef, FormState, field_name, parse_field_name
 from renderers.html.naming import FieldNameError
+from services.entry import enter_form
+from services.form_status import StatusChange, change_status
 from storage.audit import history, source_history
 from storage.errors import (
     ChangeSince,
@@ -32,17 +34,15 @@ from storage.errors import (
     NotFoundError,
     ReasonRequiredError,
 )
-from storage.form_status import TRANSITIONS, set_form_status
+from storage.form_status import TRANSITIONS
 from storage.readers.casebook import SignatureState, form_queries, signature_states, stored_forms
 from storage.subjects import (
     SubjectRef,
-    data_mark,
     snapshot_of,
     stored_items,
     stored_units,
 )
 from storage.vocabulary import FormStatus, QueryStatus
-from storage.writes import prevalidate, save_form
 from webapp import access
 from webapp.casebook import numbered
 from webapp.entry_form import Posted, read_post
@@ -351,33 +351,20 @@ def save(
     if posted.problems:
         page = form_page(p, posted=posted, results=tuple(posted.problems), error=g.t("form.hard"))
         return render("form.html", page, 422)
-    with reading() as conn:  # validate before taking the write lock (see Prevalidated)
-        mark = data_mark(conn, p.subject.id)  # before the data it vouches for
-        items = stored_items(conn, p.subject.id)
-    # What the form's conditions hide is cleared by save_form, against the very data it
-    # writes over (issue 14: a value posted for a hidden item was stored before).
-    values = posted.values
-    checked = prevalidate(
-        p.subject, items, p.key, values, p.study.validator, units=posted.units, mark=mark
-    )
     try:
-        with writing() as conn:
-            result = save_form(
-                conn,
-                study=p.study.oid,
-                subject_key=subject_key,
-                form_key=p.key,
-                values=values,
-                user=g.viewer.username,
-                role=role,
-                expected_version=expected,
-                reason=request.form.get("reason") or None,
-                complete=request.form.get("action") == "complete",
-                validator=p.study.validator,
-                subject=p.subject,
-                prevalidated=checked,
-                units=posted.units,
-            )
+        result = enter_form(
+            reading,
+            writing,
+            subject=p.subject,
+            form_key=p.key,
+            posted=posted,
+            validator=p.study.validator,
+            user=g.viewer.username,
+            role=role,
+            expected_version=expected,
+            reason=request.form.get("reason") or None,
+            complete=request.form.get("action") == "complete",
+        )
     except ReasonRequiredError:
         page = form_page(p, posted=posted, error=g.t("form.reason_required"))
         return render("form.html", page, 422)
@@ -499,11 +486,8 @@ def item_history(
     return render("history.html", page)
 
 
-TARGETS = {
-    "verified": (FormStatus.VERIFIED, access.VERIFY),
-    "locked": (FormStatus.LOCKED, access.LOCK),
-    "unlocked": (FormStatus.COMPLETE, access.LOCK),
-}
+TARGETS = {"verified": access.VERIFY, "locked": access.LOCK, "unlocked": access.LOCK}
+"""Who may ask for each status change (``services.form_status.TARGETS``)."""
 
 
 @form_route("/status", "POST")
@@ -511,22 +495,16 @@ def status(
     subject_key: str, event_oid: str, form_oid: str, event_repeat: str, form_repeat: str
 ) -> tuple[str, int] | Response:
     p = _place(subject_key, event_oid, form_oid, event_repeat, form_repeat)
-    target = TARGETS.get(request.form.get("target", ""))
-    if target is None:
+    target = request.form.get("target", "")
+    if target not in TARGETS:
         raise HttpError(400, g.t("form.bad_status"))
-    role = g.viewer.require(target[1], p.subject.site_oid, g.t("action.status"))
+    role = g.viewer.require(TARGETS[target], p.subject.site_oid, g.t("action.status"))
+    change = StatusChange(
+        p.study.oid, subject_key, p.key, g.viewer.username, role, _expected_version()
+    )
     try:
         with writing() as conn:
-            set_form_status(
-                conn,
-                study=p.study.oid,
-                subject_key=subject_key,
-                form=p.key,
-                status=target[0],
-                user=g.viewer.username,
-                role=role,
-                expected_version=_expected_version(),
-            )
+            change_status(conn, target, change)
     except ConflictError:
         return render("form.html", form_page(p, error=g.t("form.conflict_status")), 409)
     except (FormNotEditableError, NotFoundError) as exc:

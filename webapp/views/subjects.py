@@ -8,14 +8,12 @@ from flask import Blueprint, g, redirect, request, url_for
 from werkzeug.wrappers.response import Response
 
 from odm_engine.clinical import FormKey
+from services import signing
+from services.signing import Signing, forms_to_sign
 from storage.errors import AccessDeniedError
-from storage.form_status import TRANSITIONS
-from storage.logins import Outcome, Verdict, check_password
-from storage.readers.casebook import signature_states, stored_forms
-from storage.signatures import sign_form
+from storage.logins import Outcome, Verdict
 from storage.studies import list_sites
 from storage.subjects import create_subject, list_subjects, subject_snapshot
-from storage.vocabulary import AccessEvent
 from webapp import access, sessions
 from webapp.casebook import EventLine, casebook_lines, numbered
 from webapp.errors import HttpError
@@ -205,12 +203,10 @@ def _to_sign(subject_key: str) -> list[tuple[FormKey, int, str]]:
     study = served()
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
-        forms = stored_forms(conn, subject.id)
-        valid = {k for k, s in signature_states(conn, subject).items() if s.valid}
+        todo = forms_to_sign(conn, subject)
     return [
-        (key, f.version, numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key))
-        for key, f in sorted(forms.items())
-        if key not in valid and f.status in TRANSITIONS["sign"].sources
+        (key, version, numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key))
+        for key, version in todo
     ]
 
 
@@ -245,33 +241,21 @@ def sign_post(subject_key: str) -> tuple[str, int] | Response:
     todo = _to_sign(subject_key)
     if not todo:
         return render("sign.html", _sign_page(subject_key, g.t("sign.nothing")), 409)
-    password = request.form.get("password", "")
     settings = runtime().settings
+    signer = Signing(
+        g.viewer.username,
+        request.form.get("password", ""),
+        role,
+        oid,
+        meaning,
+        request.remote_addr or "",
+    )
+    forms = [(key, version) for key, version, _name in todo]
     try:
         with writing() as conn:
             # A wrong signature password is a failed sign-in: counted in the same lockout,
             # logged as signature_failed with the client address, committed as such.
-            verdict = check_password(
-                conn,
-                sessions.limits(settings),
-                g.viewer.username,
-                password,
-                client=request.remote_addr or "",
-                event=AccessEvent.SIGNATURE_FAILED,
-            )
-            for key, version, _name in todo if verdict.outcome is Outcome.ACCEPTED else ():
-                sign_form(
-                    conn,
-                    study=study.oid,
-                    subject_key=subject_key,
-                    form=key,
-                    user=g.viewer.username,
-                    password=password,
-                    role=role,
-                    signature_def_oid=oid,
-                    meaning=meaning,
-                    expected_version=version,
-                )
+            verdict = signing.sign(conn, subject, forms, signer, sessions.limits(settings))
     except AccessDeniedError:
         verdict = Verdict(Outcome.REFUSED)
     if verdict.outcome is Outcome.THROTTLED:
