@@ -29,7 +29,7 @@ from odm_engine.datatypes import (
     canonical_text,
     parse_value,
 )
-from odm_engine.expressions import CheckPlan, compile_study
+from odm_engine.expressions import CheckPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,7 +417,7 @@ def apply_changes(
 
 def _compile(mdv: m.MetaDataVersion, study: m.Study | None) -> CheckPlan:
     if study is None:
-        return compile_study(mdv).plan
+        return CompiledStudy.of_version(mdv).plan
     return CompiledStudy.of(study, mdv).plan
 
 
