@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, bindparam, insert, update
 
 from odm_engine.clinical import FormKey
+from storage import vocabulary
 from storage.audit import AUDIT, AuditContext, history
 from storage.errors import ChangeSince, ConflictError, FormNotEditableError, NotFoundError
 from storage.models import Form, FormStatus, Role
@@ -57,16 +58,16 @@ TRANSITIONS: dict[str, Transition] = {
     "verify": Transition(
         frozenset({_S.IN_PROGRESS, _S.COMPLETE}),
         _S.VERIFIED,
-        frozenset({Role.MONITOR}),
+        vocabulary.VERIFY,
         "verified",
         "verify forms",
     ),
     "sign": Transition(_SAVED, _S.SIGNED, SIGN_ROLES, "signed", "sign forms"),
-    "lock": Transition(_SAVED, _S.LOCKED, frozenset({Role.DATA_MANAGER}), "locked", "lock forms"),
+    "lock": Transition(_SAVED, _S.LOCKED, vocabulary.LOCK, "locked", "lock forms"),
     "unlock": Transition(
         frozenset({_S.LOCKED}),
         _S.COMPLETE,
-        frozenset({Role.DATA_MANAGER}),
+        vocabulary.LOCK,
         "unlocked",
         "unlock forms",
     ),
