@@ -17,4 +17,10 @@
 - :mod:`storage.bulk`: ``BulkWriter``, the import path (same rules, same audit rows).
 - :mod:`storage.audit`: ``history``, ``replay``.
 - :mod:`storage.queries`, :mod:`storage.signatures`, :mod:`storage.grants`.
+- :mod:`storage.vocabulary`: roles, statuses, access events and every role set (no SQL).
+- :mod:`storage.readers`: the web pages' reads, returning snapshots (casebook, listings).
+- :mod:`storage.web_sessions`: the ``web_sessions`` rows; :mod:`storage.app_secrets`: the
+  shared signing key; :mod:`storage.write_gate`: web writes on one SQLite file take turns.
+
+Nothing outside this package writes SQL or imports :mod:`storage.models` (import-linter).
 """
