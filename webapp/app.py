@@ -17,7 +17,6 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from renderers.html import STATIC_DIR
 from storage.engine import DATABASE_ERRORS
 from webapp import cookies, error_pages, errors, security, sessions
-from webapp.formdata import EdcRequest
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
@@ -49,7 +48,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["edc"] = rt
     app.secret_key = rt.secret_key
     app.session_interface = cookies.SessionInterface()
-    app.request_class = EdcRequest
     app.config.update(
         SESSION_COOKIE_NAME="edc_session",
         SESSION_COOKIE_HTTPONLY=True,
