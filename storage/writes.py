@@ -26,7 +26,7 @@ from odm_engine.entry_validation import (
     MetadataValidator,
 )
 from odm_engine.free_text import check_save_texts
-from storage.audit import AUDIT, ROW_COLUMNS
+from storage.audit import AUDIT, ROW_COLUMNS, AuditContext
 from storage.engine import connection_of
 from storage.errors import (
     FormNotEditableError,
@@ -165,15 +165,7 @@ def save_form(
     a reason), FormNotEditableError (locked, or not collected), AccessDeniedError, NotFoundError,
     TextRefusedError (a text XML cannot carry, or over its limit: issue 14).
     """
-    check_save_texts(
-        [
-            ("StudyEventRepeatKey", form_key[1]),
-            ("FormRepeatKey", form_key[3]),
-            *(("ItemGroupRepeatKey", k[1]) for k in values),
-        ],
-        ((k[2], v) for k, v in values.items()),
-        reason,
-    )
+    _check_texts(form_key, values, reason)
     conn = connection_of(target)
     move = "complete" if complete else "save"  # storage.form_status.TRANSITIONS
     change = open_form_for_change(
@@ -189,16 +181,100 @@ def save_form(
         explain=True,
     )
     subject, status, version = change.subject, change.status, change.version
+    chosen = _keyed(form_key, units or {})
+    items, validation = _validated(
+        conn,
+        change,
+        _keyed(form_key, values),
+        chosen,
+        validator=validator,
+        prevalidated=prevalidated,
+    )
+    if validation.refusal:
+        raise FormNotEditableError(validation.refusal)
+    if validation.hard:
+        return SaveResult(False, version, status, check_results=tuple(validation.results))
+    wanted, results = _wanted(validation, form_key)
+    changes = _changes(items, wanted, chosen)
+    new_status = next_status(status, move, changed=bool(changes), form=change.path)
+    if not changes and new_status is status:
+        return SaveResult(True, version, status, check_results=tuple(results))
+    if version > 0 and not (reason and reason.strip()):
+        raise ReasonRequiredError(f"Form {change.path} was saved before: give a reason for change.")
+    now = datetime.now(UTC)
+    ctx = change.audit(
+        user=user, role=role, reason=reason.strip() if reason else None, source=source, now=now
+    )
+    new_version = _write(conn, change, ctx, items, changes, new_status=new_status)
+    soft = [r for r in results if r.severity == "soft" and (complete or r.kind != "mandatory")]
+    opened = open_check_queries(
+        conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
+    )
+    return SaveResult(True, new_version, new_status, tuple(changes), tuple(results), tuple(opened))
 
+
+def _write(
+    conn: Connection,
+    change: FormChange,
+    ctx: AuditContext,
+    items: StoredItems,
+    changes: list[ItemChange],
+    *,
+    new_status: FormStatus,
+) -> int:
+    """Claim the next form version, write the changed values and their audit rows (and the
+    status row if the status moves); returns the new version."""
+    form_id, new_version = _bump(
+        conn, change, status=new_status, user=ctx.username, now=ctx.recorded_at
+    )
+    audit_rows = []
+    if new_status is not change.status:
+        old, new = change.status.value, new_status.value
+        audit_rows.append(ctx.status_values(change.key, old, new, new_version))
+    audit_rows += [
+        ctx.values(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
+        for c in changes
+    ]
+    _write_items(conn, form_id, items, changes)
+    _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
+    return new_version
+
+
+def _check_texts(
+    form_key: FormKey, values: Mapping[ValueKey, EnteredValue], reason: str | None
+) -> None:
+    """Refuse a key, value or reason XML cannot carry, or over its limit (issue 14)."""
+    check_save_texts(
+        [
+            ("StudyEventRepeatKey", form_key[1]),
+            ("FormRepeatKey", form_key[3]),
+            *(("ItemGroupRepeatKey", k[1]) for k in values),
+        ],
+        ((k[2], v) for k, v in values.items()),
+        reason,
+    )
+
+
+def _validated(
+    conn: Connection,
+    change: FormChange,
+    requested: dict[ItemKey, EnteredValue],
+    chosen: dict[ItemKey, str],
+    *,
+    validator: FormValidator | None,
+    prevalidated: Prevalidated | None,
+) -> tuple[StoredItems, FormValidation]:
+    """The subject's stored values and the save's validation against them, inside the
+    transaction: ``prevalidated``'s when the stored and requested values are still those."""
+    subject, form_key = change.subject, change.key
     if (
         prevalidated is not None
         and prevalidated.mark is not None
         and data_mark(conn, subject.id) == prevalidated.mark
     ):
-        items = prevalidated.items  # nothing committed since they were read
+        items: StoredItems = prevalidated.items  # nothing committed since they were read
     else:
         items = stored_items(conn, subject.id)
-    requested, chosen = _keyed(form_key, values), _keyed(form_key, units or {})
     if (
         prevalidated is not None
         and prevalidated.form_key == form_key
@@ -206,17 +282,20 @@ def save_form(
         and prevalidated.requested == requested
         and prevalidated.units == chosen
     ):
-        validation = prevalidated.validation
-    else:
-        validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
-        validation = validator.validate(
-            snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
-        )
-    if validation.refusal:
-        raise FormNotEditableError(validation.refusal)
-    if validation.hard:
-        return SaveResult(False, version, status, check_results=tuple(validation.results))
+        return items, prevalidated.validation
+    study = subject.study_oid
+    validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
+    validation = validator.validate(
+        snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
+    )
+    return items, validation
 
+
+def _wanted(
+    validation: FormValidation, form_key: FormKey
+) -> tuple[dict[ItemKey, EnteredValue], list[CheckResultLike]]:
+    """The values to store (the requested ones, the form's derived ones, and None for what
+    the conditions hide) and the check results that still apply."""
     wanted: dict[ItemKey, EnteredValue] = dict(validation.values)
     wanted.update({k: v for k, v in validation.derived.items() if k.form_key == form_key})
     # Issue 14: what the conditions hide is cleared here, as the browser clears it, whatever
@@ -227,31 +306,7 @@ def save_form(
         for r in validation.results
         if r.kind != "condition" or r.item_key not in validation.not_collected
     ]
-    changes = _changes(items, wanted, chosen)
-    new_status = next_status(status, move, changed=bool(changes), form=change.path)
-    if not changes and new_status is status:
-        return SaveResult(True, version, status, check_results=tuple(results))
-    if version > 0 and not (reason and reason.strip()):
-        raise ReasonRequiredError(f"Form {change.path} was saved before: give a reason for change.")
-    now = datetime.now(UTC)
-    form_id, new_version = _bump(conn, change, status=new_status, user=user, now=now)
-    ctx = change.audit(
-        user=user, role=role, reason=reason.strip() if reason else None, source=source, now=now
-    )
-    audit_rows = []
-    if new_status is not status:
-        audit_rows.append(ctx.status_values(form_key, status.value, new_status.value, new_version))
-    audit_rows += [
-        ctx.values(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
-        for c in changes
-    ]
-    _write_items(conn, form_id, items, changes)
-    _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
-    soft = [r for r in results if r.severity == "soft" and (complete or r.kind != "mandatory")]
-    opened = open_check_queries(
-        conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
-    )
-    return SaveResult(True, new_version, new_status, tuple(changes), tuple(results), tuple(opened))
+    return wanted, results
 
 
 _T = TypeVar("_T")
