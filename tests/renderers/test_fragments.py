@@ -4,18 +4,23 @@ a fresh render gives, whatever states the renderer saw before."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from renderers.html import FieldRef, FormRenderer, FormState
 from renderers.html.fragments import FieldFragments
-from renderers.html.render import state_key
+from renderers.html.render import environment, state_key
 from renderers.html.view import FieldView
 
 from .helpers import load_study
 from .test_logic import FORM, STUDY
+
+EXAMPLES = int(os.environ.get("EDC_FUZZ_EXAMPLES", "300"))
 
 
 @dataclass(frozen=True)
@@ -119,3 +124,46 @@ def test_a_remembered_body_is_never_served_for_a_changed_state() -> None:
     assert again is first  # the same state: the remembered body
     assert 'value="175"' in changed and 'value="180.5"' not in changed
     assert renderer.form_html("F.1", _state({_REF: "180.5"}, links=False), lang="de") != first
+
+
+HOSTILE = st.lists(
+    st.sampled_from(["a", "1", " ", "<", ">", "&", '"', "'", "\x00", "edc-value", "edc-link",
+                     "\x00edc-value\x00", "\x00edc-link\x00", "{{", "}}", "ä", "\u2028"]),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+def _fields_of(view: object) -> list[FieldView]:
+    out: list[FieldView] = []
+    for group in view.groups:  # type: ignore[attr-defined]
+        out.extend(group.fields)
+        for row in group.rows:
+            out.extend(row.fields)
+    return out
+
+
+_VIEWS = {lang: FormRenderer(load_study(STUDY)).view("F.1", lang=lang) for lang in ("en", "de")}
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    lang=st.sampled_from(sorted(_VIEWS)),
+    which=st.integers(min_value=0),
+    compact=st.booleans(),
+    values=st.lists(st.tuples(HOSTILE, HOSTILE | st.just("")), min_size=1, max_size=3),
+    label=HOSTILE,
+)
+def test_field_html_with_holes_equals_a_full_render(
+    lang: str, which: int, compact: bool, values: list[tuple[str, str]], label: str
+) -> None:
+    """The fast path (a shell rendered once, holes filled with escaped text) gives the HTML a
+    full Jinja2 render of ``_field.html`` gives (the reference), for hostile values, links and
+    labels, on a cold and on a warm shell, in every widget."""
+    view = _VIEWS[lang]
+    fields = _fields_of(view)
+    field = fields[which % len(fields)]
+    fragments = FieldFragments(environment())
+    for value, link in values:  # the first fills the shell table, the others reuse it
+        shown = dataclasses.replace(field, value=value, history_url=link, label=label)
+        fast = fragments.html(shown, compact, view.ui, lang)
+        assert fast == fragments._render(shown, compact, view.ui)
