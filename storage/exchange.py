@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
+from odm_engine.entry_validation import EnteredValue, IsNull
 from odm_engine.exchange.records import (
     Annotation,
     AuditRecord,
@@ -56,7 +57,6 @@ from storage.models import (
 from storage.models import Signature as SignatureRow
 from storage.queries import KEY_FIELDS, open_query
 from storage.studies import current_metadata, study_id_of
-from storage.validation import EnteredValue, IsNull
 
 
 @dataclass(frozen=True, slots=True)

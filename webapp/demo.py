@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from odm_engine.clinical import FormKey
+from odm_engine.entry_validation import MetadataValidator
 from storage.engine import Connection
 from storage.passwords import one_time_password
 from storage.studies import current_metadata
 from storage.subjects import create_subject, list_subjects
 from storage.users import add_user, set_role, user_exists
-from storage.validation import MetadataValidator
 from storage.writes import save_form
 from webapp.studyview import SiteRef, sites_of
 

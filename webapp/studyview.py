@@ -16,12 +16,12 @@ from odm_engine import model as m
 from odm_engine.checks import evaluate_form
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from odm_engine.compiled_study import CompiledStudy
+from odm_engine.entry_validation import MetadataValidator
 from odm_engine.expressions import CheckPlan
 from renderers.html import FormRenderer, field_name
 from storage.engine import Connection
 from storage.readers.listings import newest_versions, study_sites
 from storage.studies import current_metadata
-from storage.validation import MetadataValidator
 from storage.vocabulary import MAX_REPEAT_KEY
 from webapp.errors import HttpError
 from webapp.memo import Memo

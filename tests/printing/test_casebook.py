@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from odm_engine.clinical import FormKey
+from odm_engine.entry_validation import IsNull
 from storage.engine import make_engine, write_transaction
 from storage.migrate import upgrade
 from storage.models import Role
@@ -18,7 +19,6 @@ from storage.signatures import sign_form
 from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
-from storage.validation import IsNull
 from storage.writes import save_form
 from tests.printing.conftest import normalise, outline, page_texts, save_pngs, shows, squash
 from tests.storage.conftest import study_xml
