@@ -95,7 +95,9 @@ def warm_up(app: Flask) -> None:
             served_study(conn, rt.settings)
             for name in app.jinja_env.list_templates():
                 app.jinja_env.get_template(name)
-    except (*DATABASE_ERRORS, errors.HttpError, TemplateError) as exc:
+    except DATABASE_ERRORS as exc:
+        app.logger.info("warm-up skipped: %s", exc)
+    except (errors.HttpError, TemplateError) as exc:
         app.logger.info("warm-up skipped: %s", exc)
 
 
