@@ -102,75 +102,6 @@ def print_acrf(
     click.echo(f"{pages}: page map of {len(printed.page_map.items)} items written", err=True)
 
 
-def _casebook_data(conn: Any, study_oid: str, subject: str) -> Any:
-    """A subject's data, audit trail, queries and signatures as the print renderer's records."""
-    from itertools import chain
-
-    from renderers.print import AuditRow, CasebookData, QueryRow, SignatureRow
-    from storage.audit import history
-    from storage.queries import list_queries
-    from storage.signatures import signatures_of
-    from storage.studies import list_sites
-    from storage.subjects import form_state, subject_snapshot
-
-    snapshot = subject_snapshot(conn, study_oid, subject)
-    entries = history(conn, study_oid, subject)
-    forms = sorted(
-        {k.form_key for k in chain(snapshot.values, snapshot.null_reasons)}
-        | {e.key.form_key for e in entries if e.key.form_oid}  # not the enrolment row
-    )
-    sites = {s.oid: s.name for s in list_sites(conn, study_oid)}
-    return CasebookData(
-        snapshot=snapshot,
-        site_name=sites.get(snapshot.site_oid or ""),
-        form_status={f: form_state(conn, study_oid, subject, f).status.value for f in forms},
-        audit=tuple(
-            AuditRow(
-                e.seq,
-                e.recorded_at,
-                e.username,
-                e.role,
-                e.key,
-                e.transaction_type,
-                e.old_value,
-                e.new_value,
-                e.old_is_null,
-                e.new_is_null,
-                e.reason,
-                e.source,
-            )
-            for e in entries
-        ),
-        queries=tuple(
-            QueryRow(
-                q.id,
-                q.key,
-                str(q.status),
-                q.origin,
-                q.message,
-                q.opened_by,
-                q.opened_at,
-                q.check_id,
-            )
-            for q in list_queries(conn, study_oid, subject)
-        ),
-        signatures=tuple(
-            SignatureRow(
-                f,
-                s.username,
-                s.role,
-                s.signed_at,
-                s.meaning,
-                s.signature_def_oid,
-                s.form_version,
-                s.content_sha256,
-            )
-            for f in forms
-            for s in signatures_of(conn, study_oid, subject, f)
-        ),
-    )
-
-
 @print_.command("casebook")
 @click.argument("subject")
 @click.option("-o", "--output", required=True, metavar="subject.pdf")
@@ -185,13 +116,14 @@ def print_casebook(
     from sqlalchemy.exc import DBAPIError
 
     from renderers.print import UnknownMetaDataVersionError, print_casebook
+    from services.casebook import casebook_data
     from storage.studies import current_metadata
 
     try:
         with domain_errors(), engine(db).connect() as conn:
             oid = only_study(conn, study_oid)
             stored = current_metadata(conn, oid)
-            data = _casebook_data(conn, oid, subject)
+            data = casebook_data(conn, oid, subject)
     except DBAPIError as exc:
         if missing_table(exc):
             raise no_study(database_url(db)) from exc
