@@ -176,14 +176,19 @@ def _values(round_: int) -> dict[str, str]:
 
 
 def _client(  # noqa: PLR0917 - a thread target takes its arguments by position
-    port: int, kind: str, mode: str, subjects: list[str], start: float, stop: float,
-    out: list[float], errors: list[int], versions: dict[str, int],
+    port: int, kind: str, mode: str, subjects: list[str], ready: threading.Barrier,
+    window: list[float], out: list[float], errors: list[int], versions: dict[str, int],
 ) -> None:  # fmt: skip
     """``versions``: each subject's form version, kept across rounds (a subject belongs to
-    one thread); a save's values follow from it, so every save changes all 20 values."""
+    one thread); a save's values follow from it, so every save changes all 20 values.
+    ``ready``: every client signs in, then waits there until the phase's ``window`` (start,
+    stop) is set: sign-ins (password hashing) are never counted, however long they take."""
     session = _Session(port)
     if kind == "ours":
         session.sign_in(f"/subjects/{subjects[0]}/SE.B/F.B")
+    ready.wait()
+    ready.wait()  # the second turn: the window is set
+    start, stop = window
     n = 0
     while time.time() < start:
         time.sleep(0.005)
@@ -232,19 +237,24 @@ def _load(  # noqa: PLR0917 - one bench phase, its knobs by position
 ) -> dict[str, float]:
     subjects = _subjects()
     groups = [subjects[i::CLIENTS] for i in range(CLIENTS)]
-    start = time.time() + 3.0  # every client signed in before the clock starts
     outs: list[list[float]] = [[] for _ in groups]
     errors: list[int] = []
+    ready = threading.Barrier(len(groups) + 1)
+    window: list[float] = []
     threads = [
         threading.Thread(
             target=_client,
-            args=(port, kind, mode, g, start, start + seconds, out, errors, versions),
+            args=(port, kind, mode, g, ready, window, out, errors, versions),
         )
         for g, out in zip(groups, outs, strict=True)
     ]
     for t in threads:
         t.start()
-    time.sleep(max(0.0, start - time.time()))  # sign-ins (password hashing) are not counted
+    ready.wait(timeout=120)  # every client has signed in
+    start = time.time() + 0.2
+    window[:] = [start, start + seconds]
+    ready.wait(timeout=120)
+    time.sleep(max(0.0, start - time.time()))
     cpu, server_cpu = time.process_time(), _server_cpu(server)
     for t in threads:
         t.join()
