@@ -1,18 +1,21 @@
 """Conformance rules the XSD cannot see: references, code lists, range checks, order, use.
 
 Each rule is a generator over one MetaDataVersion (or the ODM root) yielding findings. The
-rule table is the list ``RULES``; :func:`iter_rule_findings` runs them all.
+rule table is the list ``RULES``; :func:`iter_rule_findings` runs them all. The reference
+rules live in ``reference_rules``, the context and the walk over structural Refs every rule
+shares in ``rule_context``; the value, order and use rules are here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 
 from odm_engine import datatypes
 from odm_engine import model as m
 from odm_engine.findings import Finding, finding
-from odm_engine.loader import DataRef
+from odm_engine.reading.clinical_refs import DataRef
+from odm_engine.reference_rules import admin_references, data_references, references
+from odm_engine.rule_context import Rule, RuleContext, structure
 
 CODELIST_TYPES = tuple(name for name, dt in datatypes.REGISTRY.items() if dt.code_list_type)
 """The DataTypes a CodeList may have (integer, float, text, string), from the registry."""
@@ -25,279 +28,6 @@ def _takes_code_list(item_type: str, cl_type: str) -> bool:
 
 
 _REDCAP_BOOLEAN_AS = "integer"
-
-
-@dataclass(frozen=True, slots=True)
-class RuleContext:
-    odm: m.ODM
-    study: m.Study
-    mdv: m.MetaDataVersion
-    path: str | None
-    is_define: bool
-
-
-Rule = Callable[[RuleContext], Iterator[Finding]]
-
-
-def _ref(  # noqa: PLR0917 -- one positional call shape per reference kind
-    ctx: RuleContext,
-    node: m.Node,
-    element: str,
-    attribute: str,
-    oid: str | None,
-    target: str,
-    table: Mapping[str, object],
-    scope: str | None = None,
-) -> Iterator[Finding]:
-    if oid is None or oid in table:
-        return
-    yield finding(
-        "ODM-REF-001",
-        path=ctx.path,
-        line=node.line,
-        oid=oid,
-        element=element,
-        attribute=attribute,
-        target=target,
-        scope=scope or f'MetaDataVersion "{ctx.mdv.oid}"',
-    )
-
-
-StructureRef = m.StudyEventRef | m.FormRef | m.ItemGroupRef | m.ItemRef
-
-
-@dataclass(frozen=True, slots=True)
-class _Placed:
-    """One structural Ref with where it stands: the one walk every structure rule shares."""
-
-    parent: str
-    """Where the Ref stands, e.g. ``Protocol`` or ``FormDef F.AE``."""
-    element: str
-    """StudyEventRef, FormRef, ItemGroupRef or ItemRef."""
-    target: str
-    """The kind of definition it names (StudyEventDef ...)."""
-    oid: str
-    ref: StructureRef
-
-
-def _structure(mdv: m.MetaDataVersion) -> Iterator[_Placed]:
-    if mdv.protocol is not None:
-        for ser in mdv.protocol.study_event_refs:
-            yield _Placed("Protocol", "StudyEventRef", "StudyEventDef", ser.study_event_oid, ser)
-    for sed in mdv.study_event_defs.values():
-        for fr in sed.form_refs:
-            yield _Placed(f"StudyEventDef {sed.oid}", "FormRef", "FormDef", fr.form_oid, fr)
-    for fd in mdv.form_defs.values():
-        for gr in fd.item_group_refs:
-            yield _Placed(
-                f"FormDef {fd.oid}", "ItemGroupRef", "ItemGroupDef", gr.item_group_oid, gr
-            )
-    for igd in mdv.item_group_defs.values():
-        for ir in igd.item_refs:
-            yield _Placed(f"ItemGroupDef {igd.oid}", "ItemRef", "ItemDef", ir.item_oid, ir)
-
-
-def _tables(mdv: m.MetaDataVersion) -> dict[str, Mapping[str, object]]:
-    return {
-        "StudyEventDef": mdv.study_event_defs,
-        "FormDef": mdv.form_defs,
-        "ItemGroupDef": mdv.item_group_defs,
-        "ItemDef": mdv.item_defs,
-    }
-
-
-def references(ctx: RuleContext) -> Iterator[Finding]:
-    """ODM 1.3.2 §3.1: every Ref and OID attribute names a definition that exists."""
-    mdv = ctx.mdv
-    units = ctx.study.basic_definitions.measurement_units
-    study_scope = f'Study "{ctx.study.oid}" BasicDefinitions'
-
-    def condition(node: m.Node, element: str, oid: str | None) -> Iterator[Finding]:
-        yield from _ref(
-            ctx,
-            node,
-            element,
-            "CollectionExceptionConditionOID",
-            oid,
-            "ConditionDef",
-            mdv.condition_defs,
-        )
-
-    if mdv.include is not None:
-        inc = mdv.include
-        found = any(
-            s.oid == inc.study_oid
-            and any(v.oid == inc.metadata_version_oid for v in s.metadata_versions)
-            for s in ctx.odm.studies
-        )
-        if not found:
-            yield finding(
-                "ODM-REF-001",
-                path=ctx.path,
-                line=inc.line,
-                oid=inc.metadata_version_oid,
-                element="Include",
-                attribute="MetaDataVersionOID",
-                target="MetaDataVersion",
-                scope=f'Study "{inc.study_oid}" in this file',
-            )
-    tables = _tables(mdv)
-    for placed in _structure(mdv):
-        ref = placed.ref
-        yield from _ref(
-            ctx,
-            ref,
-            placed.element,
-            f"{placed.target.removesuffix('Def')}OID",
-            placed.oid,
-            placed.target,
-            tables[placed.target],
-        )
-        if isinstance(ref, m.ItemRef):
-            yield from _ref(
-                ctx, ref, "ItemRef", "MethodOID", ref.method_oid, "MethodDef", mdv.method_defs
-            )
-            yield from _ref(
-                ctx,
-                ref,
-                "ItemRef",
-                "ImputationMethodOID",
-                ref.imputation_method_oid,
-                "MethodDef",
-                mdv.method_defs,
-            )
-            yield from _ref(
-                ctx,
-                ref,
-                "ItemRef",
-                "RoleCodeListOID",
-                ref.role_code_list_oid,
-                "CodeList",
-                mdv.code_lists,
-            )
-        yield from condition(ref, placed.element, ref.collection_exception_condition_oid)
-    for fd in mdv.form_defs.values():
-        for layout in fd.archive_layouts:
-            yield from _ref(
-                ctx,
-                layout,
-                "ArchiveLayout",
-                "PresentationOID",
-                layout.presentation_oid,
-                "Presentation",
-                mdv.presentations,
-            )
-    for item in mdv.item_defs.values():
-        yield from _ref(
-            ctx,
-            item,
-            "CodeListRef",
-            "CodeListOID",
-            item.code_list_oid,
-            "CodeList",
-            mdv.code_lists,
-        )
-        for unit in item.measurement_unit_oids:
-            yield from _ref(
-                ctx,
-                item,
-                "MeasurementUnitRef",
-                "MeasurementUnitOID",
-                unit,
-                "MeasurementUnit",
-                units,
-                study_scope,
-            )
-        for rc in item.range_checks:
-            yield from _ref(
-                ctx,
-                rc,
-                "RangeCheck MeasurementUnitRef",
-                "MeasurementUnitOID",
-                rc.measurement_unit_oid,
-                "MeasurementUnit",
-                units,
-                study_scope,
-            )
-
-
-def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
-    """Location MetaDataVersionRef and User LocationRef resolve."""
-    for admin in odm.admin_data:
-        for loc in admin.locations.values():
-            for ref in loc.metadata_version_refs:
-                study = odm.find_study(ref.study_oid)
-                if study is None or study.metadata_version(ref.metadata_version_oid) is None:
-                    yield finding(
-                        "ODM-REF-001",
-                        path=path,
-                        line=ref.line,
-                        oid=ref.metadata_version_oid,
-                        element="MetaDataVersionRef",
-                        attribute="MetaDataVersionOID",
-                        target="MetaDataVersion",
-                        scope=f'Study "{ref.study_oid}" in this file',
-                    )
-        for user in admin.users.values():
-            for loc_oid in user.location_oids:
-                if loc_oid not in admin.locations:
-                    yield finding(
-                        "ODM-REF-001",
-                        path=path,
-                        line=user.line,
-                        oid=loc_oid,
-                        element=f"User {user.oid} LocationRef",
-                        attribute="LocationOID",
-                        target="Location",
-                        scope="AdminData",
-                    )
-
-
-def data_references(odm: m.ODM, refs: Iterable[DataRef], path: str | None) -> Iterator[Finding]:
-    """ClinicalData in the same file as its metadata names only defined OIDs."""
-    if not odm.studies:
-        return
-    sites = {oid for admin in odm.admin_data for oid in admin.locations}
-    for ref in refs:
-        study = odm.find_study(ref.study_oid)
-        if ref.attribute == "StudyOID":
-            if study is None:
-                yield _data_finding(path, ref, "Study")
-            continue
-        if study is None:
-            continue
-        mdv = study.metadata_version(ref.metadata_version_oid)
-        if ref.attribute == "MetaDataVersionOID":
-            if mdv is None:
-                yield _data_finding(path, ref, "MetaDataVersion")
-            continue
-        if mdv is None:
-            continue
-        tables: dict[str, tuple[Mapping[str, object], str]] = {
-            "StudyEventOID": (mdv.study_event_defs, "StudyEventDef"),
-            "FormOID": (mdv.form_defs, "FormDef"),
-            "ItemGroupOID": (mdv.item_group_defs, "ItemGroupDef"),
-            "ItemOID": (mdv.item_defs, "ItemDef"),
-        }
-        if ref.attribute == "LocationOID":
-            if odm.admin_data and ref.oid not in sites:
-                yield _data_finding(path, ref, "Location in AdminData")
-            continue
-        table, target = tables[ref.attribute]
-        if ref.oid not in table:
-            yield _data_finding(path, ref, target)
-
-
-def _data_finding(path: str | None, ref: DataRef, target: str) -> Finding:
-    return finding(
-        "ODM-DATA-001",
-        path=path,
-        line=ref.line,
-        oid=ref.oid,
-        element=ref.element,
-        oid_attr=ref.attribute,
-        target=target,
-    )
 
 
 def data_types(ctx: RuleContext) -> Iterator[Finding]:
@@ -466,7 +196,7 @@ def order_numbers(ctx: RuleContext) -> Iterator[Finding]:
     """OrderNumber is unique among the children of one parent."""
     first_line: dict[tuple[str, int], int] = {}
     numbered = [
-        (p.parent, p.element, p.ref.order_number, p.ref.line, p.oid) for p in _structure(ctx.mdv)
+        (p.parent, p.element, p.ref.order_number, p.ref.line, p.oid) for p in structure(ctx.mdv)
     ] + [
         (f"CodeList {cl.oid}", "CodeListItem", item.order_number, item.line, cl.oid)
         for cl in ctx.mdv.code_lists.values()
@@ -491,7 +221,7 @@ def order_numbers(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def mandatory_conditions(ctx: RuleContext) -> Iterator[Finding]:
-    for placed in _structure(ctx.mdv):
+    for placed in structure(ctx.mdv):
         cond = placed.ref.collection_exception_condition_oid
         if placed.ref.mandatory and cond:
             yield finding(
@@ -522,7 +252,7 @@ def unused_definitions(ctx: RuleContext) -> Iterator[Finding]:
             "MeasurementUnit",
         )
     }
-    for placed in _structure(mdv):
+    for placed in structure(mdv):
         used[placed.target].add(placed.oid)
         _add(used["ConditionDef"], placed.ref.collection_exception_condition_oid)
         if isinstance(placed.ref, m.ItemRef):
