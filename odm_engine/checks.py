@@ -8,7 +8,7 @@ unknown partial-date comparison never fires by accident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -289,16 +289,7 @@ def _check_item(
     text = env.data.text(group_key, item.oid)
     if text is None:
         if item_plan.mandatory and item_plan.method is None:
-            result.check_results.append(
-                CheckResult(
-                    f"{item.oid}#Mandatory",
-                    "mandatory",
-                    key,
-                    "soft",
-                    f"{_label(item, lang, plan.default_lang)} is required. Enter a value or "
-                    f"give the reason it is missing.",
-                )
-            )
+            result.check_results.append(_missing(plan, item, key, lang))
         return
     before = stored.get(key)
     if item_plan.method is not None and before is not None and not _same(item, before, text):
@@ -340,23 +331,58 @@ def _check_item(
             )
         )
         return
-    entered = entered_units.get(key) or item_plan.default_unit
     env.group = group_key
+    result.check_results.extend(
+        _range_results(
+            plan,
+            item_plan,
+            key,
+            env,
+            value=value,
+            text=text,
+            entered=entered_units.get(key) or item_plan.default_unit,
+            lang=lang,
+        )
+    )
+
+
+def _missing(plan: CheckPlan, item: m.ItemDef, key: ItemKey, lang: str | None) -> CheckResult:
+    """The soft result of a Mandatory item left empty (ODM 1.3.2 §3.1.4.2 ItemRef Mandatory)."""
+    return CheckResult(
+        f"{item.oid}#Mandatory",
+        "mandatory",
+        key,
+        "soft",
+        f"{_label(item, lang, plan.default_lang)} is required. Enter a value or "
+        f"give the reason it is missing.",
+    )
+
+
+def _range_results(
+    plan: CheckPlan,
+    item_plan: ItemPlan,
+    key: ItemKey,
+    env: Env,
+    *,
+    value: object,
+    text: str,
+    entered: str | None,
+    lang: str | None,
+) -> Iterator[CheckResult]:
+    """One result per RangeCheck the typed ``value`` fails, in the ItemDef's order; ``env``
+    is already set to the item's group for the expression checks."""
+    item = item_plan.item
     for rule in item_plan.range_rules:
         failed = _range_fails(plan, rule, value, entered, env)
         if failed:
             message = rule.error_message.get(lang, plan.default_lang) if rule.error_message else ""
-            result.check_results.append(
-                CheckResult(
-                    rule.check_id,
-                    "range",
-                    key,
-                    "soft" if rule.soft else "hard",
-                    message
-                    or _range_message(
-                        plan, rule, _label(item, lang, plan.default_lang), text, entered
-                    ),
-                )
+            yield CheckResult(
+                rule.check_id,
+                "range",
+                key,
+                "soft" if rule.soft else "hard",
+                message
+                or _range_message(plan, rule, _label(item, lang, plan.default_lang), text, entered),
             )
 
 
