@@ -23,72 +23,10 @@ def compile_study(
 ) -> CompileResult:
     """Compile every check, condition and derivation of ``mdv`` into a CheckPlan."""
     c = _Compiler(mdv, path, units)
-    forms: dict[str, FormPlan] = {}
     methods: dict[str, list[tuple[str, Bound]]] = {}
-    for form in mdv.form_defs.values():
-        groups = []
-        for gref in form.item_group_refs:
-            group = mdv.item_group_defs.get(gref.item_group_oid)
-            if group is None:
-                continue
-            form_ctx = Context(form.oid, None)
-            ctx = Context(form.oid, group.oid)
-            items = []
-            for iref in group.item_refs:
-                item = mdv.item_defs.get(iref.item_oid)
-                if item is None:
-                    continue
-                condition = c.condition(iref.collection_exception_condition_oid, ctx)
-                if condition is None and not iref.collection_exception_condition_oid:
-                    condition = c.redcap("BranchingLogic", iref, item, ctx)
-                method = c.method(iref.method_oid, ctx, item)
-                if method is None and not iref.method_oid:
-                    method = c.redcap("Calculation", iref, item, ctx)
-                if method is not None:
-                    methods.setdefault(item.oid, []).append((form.oid, method))
-                code_list = mdv.item_code_list(item)
-                code_values = None
-                if code_list is not None and code_list.items and not code_list.external_code_list:
-                    code_values = tuple(
-                        values.from_item(item.data_type, v) for v in code_list.coded_values
-                    )
-                items.append(
-                    ItemPlan(
-                        item=item,
-                        mandatory=iref.mandatory,
-                        code_values=code_values,
-                        condition=condition,
-                        method=method,
-                        range_rules=c.range_rules(item, ctx),
-                        default_unit=(
-                            item.measurement_unit_oids[0]
-                            if len(item.measurement_unit_oids) == 1
-                            else None
-                        ),
-                    )
-                )
-            groups.append(
-                GroupPlan(
-                    group,
-                    gref.mandatory,
-                    c.condition(gref.collection_exception_condition_oid, form_ctx),
-                    tuple(items),
-                )
-            )
-        forms[form.oid] = FormPlan(form, tuple(groups), ())
-    form_conditions: dict[tuple[str, str], Bound] = {}
-    for se in mdv.study_event_defs.values():
-        for fref in se.form_refs:
-            bound = c.condition(
-                fref.collection_exception_condition_oid, Context(study_event_oid=se.oid)
-            )
-            if bound is not None:
-                form_conditions[(se.oid, fref.form_oid)] = bound
-    event_conditions: dict[str, Bound] = {}
-    for sref in mdv.protocol.study_event_refs if mdv.protocol else ():
-        bound = c.condition(sref.collection_exception_condition_oid, Context())
-        if bound is not None:
-            event_conditions[sref.study_event_oid] = bound
+    forms = {form.oid: _form_plan(c, mdv, form, methods) for form in mdv.form_defs.values()}
+    form_conditions = _form_conditions(c, mdv)
+    event_conditions = _event_conditions(c, mdv)
     _compile_unused(c, mdv)
     broken = _cycles(c, methods)
     forms = {oid: _ordered(plan, broken) for oid, plan in forms.items()}
@@ -102,6 +40,91 @@ def compile_study(
         data_types={oid: item.data_type for oid, item in mdv.item_defs.items()},
     )
     return CompileResult(plan, c.findings)
+
+
+def _form_plan(
+    c: _Compiler,
+    mdv: m.MetaDataVersion,
+    form: m.FormDef,
+    methods: dict[str, list[tuple[str, Bound]]],
+) -> FormPlan:
+    """The plan of one FormDef, its groups and items in Ref order; each derivation it holds
+    is also added to ``methods`` (item OID -> (form OID, method)) for the cycle check."""
+    groups = []
+    form_ctx = Context(form.oid, None)
+    for gref in form.item_group_refs:
+        group = mdv.item_group_defs.get(gref.item_group_oid)
+        if group is None:
+            continue
+        ctx = Context(form.oid, group.oid)
+        items = []
+        for iref in group.item_refs:
+            item = mdv.item_defs.get(iref.item_oid)
+            if item is None:
+                continue
+            item_plan = _item_plan(c, mdv, iref, item, ctx)
+            if item_plan.method is not None:
+                methods.setdefault(item.oid, []).append((form.oid, item_plan.method))
+            items.append(item_plan)
+        groups.append(
+            GroupPlan(
+                group,
+                gref.mandatory,
+                c.condition(gref.collection_exception_condition_oid, form_ctx),
+                tuple(items),
+            )
+        )
+    return FormPlan(form, tuple(groups), ())
+
+
+def _item_plan(
+    c: _Compiler, mdv: m.MetaDataVersion, iref: m.ItemRef, item: m.ItemDef, ctx: Context
+) -> ItemPlan:
+    """One ItemRef's condition, derivation (ODM or REDCap), coded values and range rules."""
+    condition = c.condition(iref.collection_exception_condition_oid, ctx)
+    if condition is None and not iref.collection_exception_condition_oid:
+        condition = c.redcap("BranchingLogic", iref, item, ctx)
+    method = c.method(iref.method_oid, ctx, item)
+    if method is None and not iref.method_oid:
+        method = c.redcap("Calculation", iref, item, ctx)
+    code_list = mdv.item_code_list(item)
+    code_values = None
+    if code_list is not None and code_list.items and not code_list.external_code_list:
+        code_values = tuple(values.from_item(item.data_type, v) for v in code_list.coded_values)
+    return ItemPlan(
+        item=item,
+        mandatory=iref.mandatory,
+        code_values=code_values,
+        condition=condition,
+        method=method,
+        range_rules=c.range_rules(item, ctx),
+        default_unit=(
+            item.measurement_unit_oids[0] if len(item.measurement_unit_oids) == 1 else None
+        ),
+    )
+
+
+def _form_conditions(c: _Compiler, mdv: m.MetaDataVersion) -> dict[tuple[str, str], Bound]:
+    """(StudyEventDef OID, FormDef OID) -> the FormRef's collection exception condition."""
+    form_conditions: dict[tuple[str, str], Bound] = {}
+    for se in mdv.study_event_defs.values():
+        for fref in se.form_refs:
+            bound = c.condition(
+                fref.collection_exception_condition_oid, Context(study_event_oid=se.oid)
+            )
+            if bound is not None:
+                form_conditions[(se.oid, fref.form_oid)] = bound
+    return form_conditions
+
+
+def _event_conditions(c: _Compiler, mdv: m.MetaDataVersion) -> dict[str, Bound]:
+    """StudyEventDef OID -> the Protocol StudyEventRef's collection exception condition."""
+    event_conditions: dict[str, Bound] = {}
+    for sref in mdv.protocol.study_event_refs if mdv.protocol else ():
+        bound = c.condition(sref.collection_exception_condition_oid, Context())
+        if bound is not None:
+            event_conditions[sref.study_event_oid] = bound
+    return event_conditions
 
 
 def _compile_unused(c: _Compiler, mdv: m.MetaDataVersion) -> None:
