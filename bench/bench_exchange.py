@@ -262,7 +262,7 @@ def job_bare_import(db: str, path: str) -> int:
 def job_export(db: str, path: str) -> int:
     from renderers.odm import OdmExportOptions, write_odm
     from storage.engine import make_engine
-    from storage.exchange import iter_snapshot
+    from storage.export_records import iter_snapshot
 
     with make_engine(f"sqlite:///{db}").connect() as conn, open(path, "wb") as out:
         stats = write_odm(out, iter_snapshot(conn, STUDY), OdmExportOptions(file_oid="E"))
@@ -332,7 +332,7 @@ JOBS = {
 
 PRELOAD = {
     "import": ("odm_engine.exchange", "storage.exchange", "storage.engine"),
-    "export": ("renderers.odm", "storage.exchange", "storage.engine"),
+    "export": ("renderers.odm", "storage.export_records", "storage.engine"),
     "odmlib": ("odmlib.loader", "odmlib.odm_loader"),
 }
 """Modules imported before the clock starts: process start-up is not the job."""

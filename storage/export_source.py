@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
 from storage.errors import StorageError
-from storage.exchange import admin_data, iter_changes, iter_snapshot
+from storage.export_records import admin_data, iter_changes, iter_snapshot
 from storage.studies import current_metadata, metadata_xml
 
 ODM_MODES = ("snapshot", "transactional", "audit")

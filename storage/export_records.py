@@ -1,0 +1,496 @@
+"""Storage side of export: stored clinical data read back out as SubjectRecords.
+
+:func:`iter_snapshot` (current values) and :func:`iter_changes` (every change from the audit
+trail) stream records in subject order from one SELECT each (the snapshot reads the keys of
+each subject's values with a small second SELECT per subject), for
+:func:`renderers.odm.write_odm` or the tabular writers; :func:`admin_data` gives the study's
+users and sites as ODM AdminData. :mod:`storage.export_source` chooses among them; the
+mirror image, storing imported records, is :mod:`storage.exchange`. Every function here only
+reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, or_, select
+
+from odm_engine import model as m
+from odm_engine.clinical import ItemKey
+from odm_engine.exchange.records import (
+    Annotation,
+    AuditRecord,
+    Flag,
+    FormRecord,
+    ItemGroupRecord,
+    ItemKeys,
+    ItemValue,
+    Signature,
+    StudyEventRecord,
+    SubjectRecord,
+)
+from storage.models import (
+    AuditRow,
+    Form,
+    ItemData,
+    ItemGroup,
+    Query,
+    RoleAssignment,
+    Site,
+    StudyEvent,
+    Subject,
+    User,
+)
+from storage.models import Signature as SignatureRow
+from storage.studies import current_metadata, study_id_of
+
+
+def _subject_filter(query: Any, study_id: int, site: str | None, keys: Iterable[str]) -> Any:
+    query = query.where(Subject.study_id == study_id)
+    if site is not None:
+        query = query.where(
+            Subject.site_id.in_(select(Site.id).where(Site.study_id == study_id, Site.oid == site))
+        )
+    wanted = list(keys)
+    if wanted:
+        query = query.where(Subject.subject_key.in_(wanted))
+    return query
+
+
+def _changed_subjects(since: datetime | None) -> Any:
+    if since is None:
+        return None
+    return select(AuditRow.subject_id).where(AuditRow.recorded_at > since).distinct()
+
+
+_GROUP_ORDER = (
+    Subject.subject_key,
+    StudyEvent.study_event_oid,
+    StudyEvent.repeat_key,
+    Form.form_oid,
+    Form.repeat_key,
+    ItemGroup.item_group_oid,
+    ItemGroup.repeat_key,
+)
+"""ItemGroupData in export order: by subject, then by ODM key (unique within a subject)."""
+
+
+def _up_to_subject(query: Any) -> Any:
+    """``query`` (which reads forms) joined to each form's event, subject and site."""
+    return (
+        query.join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .join(Subject, Subject.id == StudyEvent.subject_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
+    )
+
+
+_SUBJECT_TREE = _up_to_subject(
+    select(
+        ItemGroup.id,
+        StudyEvent.study_event_oid,
+        StudyEvent.repeat_key,
+        Form.id,
+        Form.form_oid,
+        Form.repeat_key,
+        ItemGroup.item_group_oid,
+        ItemGroup.repeat_key,
+        Subject.subject_key,
+        Site.oid,
+    ).join(Form, Form.id == ItemGroup.form_id)
+).where(Subject.id == bindparam("subject_id"))
+"""One subject's item groups with their form and event (the keys its values are read under),
+and on each row its SubjectKey and site."""
+
+
+def iter_snapshot(
+    conn: Connection,
+    study_oid: str,
+    *,
+    site: str | None = None,
+    subject_keys: Iterable[str] = (),
+    since: datetime | None = None,
+    transaction_type: str | None = None,
+) -> Iterator[SubjectRecord]:
+    """Current values, one record per subject (only subjects changed after ``since``).
+
+    The values come from one streamed SELECT of six narrow columns (subject id, group id,
+    ItemOID, value, IsNull, unit); the keys they belong to (event, form and group OIDs and repeat
+    keys) from one small SELECT per subject, so a million rows never carry them.
+    """
+    stored = current_metadata(conn, study_oid)
+    study_id = study_id_of(conn, study_oid)
+    query = (
+        select(
+            Subject.id,
+            ItemData.item_group_id,
+            ItemData.item_oid,
+            ItemData.value,
+            ItemData.is_null,
+            ItemData.unit,
+        )
+        .join(StudyEvent, StudyEvent.subject_id == Subject.id)
+        .join(Form, Form.study_event_id == StudyEvent.id)
+        .join(ItemGroup, ItemGroup.form_id == Form.id)
+        .join(ItemData, ItemData.item_group_id == ItemGroup.id)
+    )
+    query = _subject_filter(query, study_id, site, subject_keys)
+    changed = _changed_subjects(since)
+    if changed is not None:
+        query = query.where(Subject.id.in_(changed))
+    query = query.order_by(*_GROUP_ORDER, ItemData.id)
+    builder = _SnapshotBuilder(
+        conn,
+        study_oid,
+        stored.mdv.oid,
+        transaction_type=transaction_type,
+        queries=_queries(conn, study_id),
+        signatures=_signatures(conn, study_id),
+    )
+    if conn.dialect.name == "sqlite":
+        # The driver's own cursor, iterated as it steps through the result: the columns are
+        # integers and text, which need no result processing, so a million rows make no
+        # Row objects (SQLAlchemy fetches nothing before it is asked to).
+        result = conn.execute(query)
+        rows: Iterable[Any] = result.cursor
+    else:  # a server-side cursor, 10,000 rows per round trip
+        result = conn.execution_options(yield_per=10_000).execute(query)
+        rows = chain.from_iterable(result.partitions())
+    try:
+        yield from builder.records(rows)
+    finally:
+        result.close()
+
+
+_new_tuple = tuple.__new__
+_NO_GROUP = ("", "", "", "", "", "")
+
+
+class _SnapshotBuilder:
+    """Turns ordered value rows into SubjectRecords, holding one subject at a time."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        study_oid: str,
+        mdv_oid: str,
+        *,
+        transaction_type: str | None,
+        queries: dict[int, dict[ItemKey, tuple[Annotation, ...]]],
+        signatures: dict[int, Signature],
+    ) -> None:
+        self.conn, self.study_oid, self.mdv_oid = conn, study_oid, mdv_oid
+        self.tt, self.queries, self.signatures = transaction_type, queries, signatures
+        self.keys = ItemKeys()
+
+    def records(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[SubjectRecord]:
+        new, tt, add = _new_tuple, self.tt, self.keys.add
+        subject = group = None
+        tree: dict[int, tuple[Any, ...]] = {}
+        head: tuple[str, str | None] = ("", None)
+        events: list[tuple[str, str, list[Any]]] = []
+        items: list[ItemValue] = []
+        keys: dict[str, ItemKey] = {}
+        prefix: tuple[str, ...] = ()
+        notes: dict[ItemKey, tuple[Annotation, ...]] | None = None
+        for sid, gid, item_oid, value, is_null, unit in rows:
+            if gid != group:
+                group = gid
+                if sid != subject:
+                    if events:
+                        yield self._record(head, events)
+                    subject, events = sid, []
+                    tree, head = self._tree(sid)
+                    notes = self.queries.get(sid)
+                items, keys, prefix = self._open_group(tree.get(gid), events)
+            key = keys.get(item_oid) or add(keys, prefix, item_oid)
+            items.append(  # an ItemValue, built without its Python-level __new__
+                new(
+                    ItemValue,
+                    (
+                        key,
+                        value,
+                        is_null is not None,
+                        None,
+                        unit,
+                        tt,
+                        None,
+                        None,
+                        notes.get(key, ()) if notes else (),
+                        (),
+                        (),
+                        0,
+                    ),
+                )
+            )
+        if events:
+            yield self._record(head, events)
+
+    def _tree(self, subject_id: int) -> tuple[dict[int, tuple[Any, ...]], tuple[str, str | None]]:
+        """Group id -> (event OID, event repeat key, form id, form OID, form repeat key,
+        group OID, group repeat key) of one subject, and its (SubjectKey, site OID)."""
+        tree, head = {}, ("", None)
+        for row in self.conn.execute(_SUBJECT_TREE, {"subject_id": subject_id}):
+            tree[row[0]], head = tuple(row[1:8]), (row[8], row[9])
+        return tree, head
+
+    def _open_group(
+        self, info: tuple[Any, ...] | None, events: list[tuple[str, str, list[Any]]]
+    ) -> tuple[list[ItemValue], dict[str, ItemKey], tuple[str, ...]]:
+        """The item list of a group that starts (its form and event too, when they start)."""
+        items: list[ItemValue] = []
+        if info is None:  # removed since the values were read: its values are left out
+            return items, {}, _NO_GROUP
+        eoid, erk, fid, foid, frk, goid, grk = info
+        if not events or events[-1][0] != eoid or events[-1][1] != erk:
+            events.append((eoid, erk, []))
+        forms = events[-1][2]
+        if not forms or forms[-1][0] != fid:
+            forms.append((fid, foid, frk, []))
+        forms[-1][3].append((goid, grk, items))
+        prefix = (eoid, erk, foid, frk, goid, grk)
+        return items, self.keys.of_group(prefix), prefix
+
+    def _record(
+        self, head: tuple[str, str | None], events: list[tuple[str, str, list[Any]]]
+    ) -> SubjectRecord:
+        signature = self.signatures.get
+        subject_key, site_oid = head
+        return SubjectRecord(
+            study_oid=self.study_oid,
+            metadata_version_oid=self.mdv_oid,
+            subject_key=subject_key,
+            site_oid=site_oid,
+            events=tuple(
+                StudyEventRecord(
+                    study_event_oid=eoid,
+                    repeat_key=erk,
+                    forms=tuple(
+                        FormRecord(
+                            form_oid=foid,
+                            repeat_key=frk,
+                            groups=tuple(
+                                ItemGroupRecord(
+                                    item_group_oid=goid, repeat_key=grk, items=tuple(items)
+                                )
+                                for goid, grk, items in groups
+                            ),
+                            signature=signature(fid),
+                        )
+                        for fid, foid, frk, groups in forms
+                    ),
+                )
+                for eoid, erk, forms in events
+            ),
+            transaction_type=self.tt,
+        )
+
+
+def _queries(conn: Connection, study_id: int) -> dict[int, dict[ItemKey, tuple[Annotation, ...]]]:
+    """Queries as ODM Annotations (comment = message, flag = status), by subject and item."""
+    out: dict[int, dict[ItemKey, tuple[Annotation, ...]]] = {}
+    rows = conn.execute(
+        select(
+            Query.subject_id,
+            Query.study_event_oid,
+            Query.study_event_repeat_key,
+            Query.form_oid,
+            Query.form_repeat_key,
+            Query.item_group_oid,
+            Query.item_group_repeat_key,
+            Query.item_oid,
+            Query.status,
+            Query.message,
+            Query.id,
+        )
+        .join(Subject, Subject.id == Query.subject_id)
+        .where(Subject.study_id == study_id)
+        .order_by(Query.id)
+    )
+    for sid, *key, status, message, qid in rows:
+        of_subject = out.setdefault(sid, {})
+        item = ItemKey(*key)
+        notes = of_subject.get(item, ())
+        of_subject[item] = (
+            *notes,
+            Annotation(
+                seq_num=str(len(notes) + 1),
+                comment=message,
+                flags=(Flag(value=status, type="query"),),
+                id=f"Q.{qid}",
+            ),
+        )
+    return out
+
+
+def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
+    """The latest signature of each signed form."""
+    out: dict[int, Signature] = {}
+    query = select(
+        SignatureRow.form_id,
+        SignatureRow.username,
+        SignatureRow.signature_def_oid,
+        SignatureRow.signed_at,
+        Site.oid,
+    ).join(Form, Form.id == SignatureRow.form_id)
+    rows = conn.execute(
+        _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
+    )
+    for form_id, user, sig_oid, signed_at, site in rows:
+        out[form_id] = Signature(
+            user_oid=user,
+            location_oid=site,
+            signature_oid=sig_oid,
+            date_time_stamp=_stamp(signed_at),
+        )
+    return out
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def iter_changes(
+    conn: Connection,
+    study_oid: str,
+    *,
+    site: str | None = None,
+    subject_keys: Iterable[str] = (),
+    since: datetime | None = None,
+) -> Iterator[SubjectRecord]:
+    """Every item change from the audit trail, each with its TransactionType and AuditRecord.
+
+    One record per (subject, form save): the rows one save wrote share a form version.
+    """
+    stored = current_metadata(conn, study_oid)
+    study_id = study_id_of(conn, study_oid)
+    a = AuditRow
+    query = (
+        select(
+            a.subject_id,
+            a.subject_key,
+            a.site_oid,
+            a.form_version,
+            a.study_event_oid,
+            a.study_event_repeat_key,
+            a.form_oid,
+            a.form_repeat_key,
+            a.item_group_oid,
+            a.item_group_repeat_key,
+            a.item_oid,
+            a.transaction_type,
+            a.new_value,
+            a.new_is_null,
+            a.username,
+            a.recorded_at,
+            a.reason,
+            a.source,
+            a.new_unit,
+        )
+        .join(Subject, Subject.id == a.subject_id)
+        .where(or_(a.item_oid != "", a.form_oid == ""))  # values and subject creations
+    )
+    query = _subject_filter(query, study_id, site, subject_keys)
+    if since is not None:
+        query = query.where(a.recorded_at > since)
+    query = query.order_by(a.subject_id, a.seq)
+    group_key: tuple[Any, ...] | None = None
+    pending: list[Any] = []
+    for row in conn.execution_options(yield_per=10_000).execute(query):
+        key = (row[0], row[3], row[4], row[5], row[6], row[7], row[15])
+        if key != group_key and pending:
+            yield _change_record(study_oid, stored.mdv.oid, pending)
+            pending = []
+        group_key = key
+        pending.append(row)
+    if pending:
+        yield _change_record(study_oid, stored.mdv.oid, pending)
+
+
+def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectRecord:
+    first = rows[0]
+    if not first[6]:  # the subject's creation: SubjectData TransactionType Insert, no data
+        return SubjectRecord(
+            study_oid=study_oid,
+            metadata_version_oid=mdv_oid,
+            subject_key=first[1],
+            site_oid=first[2],
+            transaction_type="Insert",
+            audit=_audit_of(first),
+        )
+    groups: dict[tuple[str, str], list[ItemValue]] = {}
+    for r in rows:
+        key = ItemKey(r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+        audit = _audit_of(r)
+        groups.setdefault((r[8], r[9]), []).append(
+            ItemValue(
+                key=key,
+                value=r[12],
+                is_null=r[13] is not None,
+                unit_oid=r[18],
+                transaction_type=r[11],
+                audit=audit,
+            )
+        )
+    form = FormRecord(
+        form_oid=first[6],
+        repeat_key=first[7],
+        groups=tuple(
+            ItemGroupRecord(item_group_oid=g, repeat_key=rk, items=tuple(items))
+            for (g, rk), items in groups.items()
+        ),
+    )
+    return SubjectRecord(
+        study_oid=study_oid,
+        metadata_version_oid=mdv_oid,
+        subject_key=first[1],
+        site_oid=first[2],
+        events=(StudyEventRecord(study_event_oid=first[4], repeat_key=first[5], forms=(form,)),),
+    )
+
+
+def _audit_of(row: Any) -> AuditRecord:
+    """The AuditRecord of an audit row as ``iter_changes`` selects it."""
+    return AuditRecord(
+        user_oid=row[14],
+        location_oid=row[2],
+        date_time_stamp=_stamp(row[15]),
+        reason_for_change=row[16],
+        source_id=row[17],
+    )
+
+
+def admin_data(conn: Connection, study_oid: str) -> m.AdminData:
+    """Users with a role in the study and its sites, as an ODM AdminData model."""
+    stored = current_metadata(conn, study_oid)
+    study_id = study_id_of(conn, study_oid)
+    ref = m.MetaDataVersionRef(
+        study_oid=study_oid,
+        metadata_version_oid=stored.mdv.oid,
+        effective_date=None,
+    )
+    locations = {
+        oid: m.Location(oid=oid, name=name, location_type=kind, metadata_version_refs=(ref,))
+        for oid, name, kind in conn.execute(
+            select(Site.oid, Site.name, Site.location_type)
+            .where(Site.study_id == study_id)
+            .order_by(Site.oid)
+        )
+    }
+    users = {}
+    for username, full_name, email in conn.execute(
+        select(User.username, User.full_name, User.email)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.study_id == study_id)
+        .distinct()
+        .order_by(User.username)
+    ):
+        users[username] = m.User(
+            oid=username,
+            login_name=username,
+            full_name=full_name or None,
+            emails=(email,) if email else (),
+        )
+    return m.AdminData(study_oid=study_oid, users=users, locations=locations)
