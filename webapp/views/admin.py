@@ -4,6 +4,7 @@ once). Administrators act on the whole study: a site-scoped grant opens none of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -128,57 +129,47 @@ def add() -> tuple[str, int] | Response:
     return redirect(url_for(".users", done=username), 303)
 
 
-@bp.post("/admin/users/<username>/role")
-def role(username: str) -> tuple[str, int] | Response:
+def _grant_form() -> dict[str, str | None]:
+    """The study, role and site a role change names (ValueError: a role there is none of)."""
+    role, site = _role_and_site()
+    return {"study_oid": served().oid, "role": role, "site_oid": site}
+
+
+def _change(
+    username: str, change: Callable[..., object], *, grant: bool = False
+) -> tuple[str, int] | Response:
+    """One change to a user, made by the signed-in administrator in one write: back to the
+    users page naming the user, or the page again with why it was refused. A grant change
+    (set or revoke a role) reads the role and site from the form first."""
     by = _admin()
     try:
-        role, site = _role_and_site()
+        named = _grant_form() if grant else {}
         with writing() as conn:
-            set_role(
-                conn, username, served().oid, role, site_oid=site, by=by,
-                client=request.remote_addr,
-            )  # fmt: skip
+            change(conn, username, by=by, client=request.remote_addr, **named)
     except (ValueError, NotFoundError) as exc:
         return _refused(exc)
     return redirect(url_for(".users", done=username), 303)
+
+
+@bp.post("/admin/users/<username>/role")
+def role(username: str) -> tuple[str, int] | Response:
+    return _change(username, set_role, grant=True)
 
 
 @bp.post("/admin/users/<username>/revoke")
 def revoke(username: str) -> tuple[str, int] | Response:
-    by = _admin()
-    try:
-        role, site = _role_and_site()
-        with writing() as conn:
-            revoke_role(
-                conn, username, served().oid, role, site_oid=site, by=by,
-                client=request.remote_addr,
-            )  # fmt: skip
-    except (ValueError, NotFoundError) as exc:
-        return _refused(exc)
-    return redirect(url_for(".users", done=username), 303)
+    return _change(username, revoke_role, grant=True)
 
 
 @bp.post("/admin/users/<username>/deactivate")
 def deactivate(username: str) -> tuple[str, int] | Response:
     """The account can no longer sign in or act; its open sessions end at once."""
-    by = _admin()
-    try:
-        with writing() as conn:
-            deactivate_user(conn, username, by=by, client=request.remote_addr)
-    except (ValueError, NotFoundError) as exc:
-        return _refused(exc)
-    return redirect(url_for(".users", done=username), 303)
+    return _change(username, deactivate_user)
 
 
 @bp.post("/admin/users/<username>/activate")
 def activate(username: str) -> tuple[str, int] | Response:
-    by = _admin()
-    try:
-        with writing() as conn:
-            activate_user(conn, username, by=by, client=request.remote_addr)
-    except (ValueError, NotFoundError) as exc:
-        return _refused(exc)
-    return redirect(url_for(".users", done=username), 303)
+    return _change(username, activate_user)
 
 
 @bp.post("/admin/users/<username>/password")
