@@ -62,31 +62,38 @@ building a select per call, or running it through ``Connection.execute``, costs 
 times what the database takes to run it."""
 
 
+FORM_INSTANCE = (
+    StudyEvent.study_event_oid == bindparam("event_oid"),
+    StudyEvent.repeat_key == bindparam("event_key"),
+    Form.form_oid == bindparam("form_oid"),
+    Form.repeat_key == bindparam("form_key"),
+)
+"""The WHERE clauses naming one form instance of a subject (a select joining StudyEvent and
+Form); ``form_instance_params`` gives their values."""
+
+
+def form_instance_params(subject_id: int, form: FormKey) -> dict[str, Any]:
+    """The bound values naming one form instance of a subject: ``subject_id`` and those of
+    ``FORM_INSTANCE`` (also of the same names on the queries table)."""
+    return {
+        "subject_id": subject_id,
+        "event_oid": form.study_event_oid,
+        "event_key": form.study_event_repeat_key,
+        "form_oid": form.form_oid,
+        "form_key": form.form_repeat_key,
+    }
+
+
 _FORM_ROW = Prepared(
     select(Form.id, Form.status, Form.version)
     .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-    .where(
-        StudyEvent.subject_id == bindparam("subject_id"),
-        StudyEvent.study_event_oid == bindparam("event_oid"),
-        StudyEvent.repeat_key == bindparam("event_key"),
-        Form.form_oid == bindparam("form_oid"),
-        Form.repeat_key == bindparam("form_key"),
-    )
+    .where(StudyEvent.subject_id == bindparam("subject_id"), *FORM_INSTANCE)
 )
 
 
 def form_row(conn: Connection, subject_id: int, key: FormKey) -> tuple[int, str, int] | None:
     """(id, status, version) of a subject's stored form instance; None if never saved."""
-    row = _FORM_ROW.first(
-        conn,
-        {
-            "subject_id": subject_id,
-            "event_oid": key.study_event_oid,
-            "event_key": key.study_event_repeat_key,
-            "form_oid": key.form_oid,
-            "form_key": key.form_repeat_key,
-        },
-    )
+    row = _FORM_ROW.first(conn, form_instance_params(subject_id, key))
     return (row[0], row[1], row[2]) if row else None
 
 
@@ -189,14 +196,7 @@ _ITEMS_SELECT = (
     .where(StudyEvent.subject_id == bindparam("subject_id"))
 )
 _ITEMS = Prepared(_ITEMS_SELECT)
-_FORM_ITEMS = Prepared(
-    _ITEMS_SELECT.where(
-        StudyEvent.study_event_oid == bindparam("event_oid"),
-        StudyEvent.repeat_key == bindparam("event_key"),
-        Form.form_oid == bindparam("form_oid"),
-        Form.repeat_key == bindparam("form_key"),
-    )
-)
+_FORM_ITEMS = Prepared(_ITEMS_SELECT.where(*FORM_INSTANCE))
 
 
 def _item_rows(
@@ -204,16 +204,7 @@ def _item_rows(
 ) -> Iterable[Sequence[Any]]:
     if form is None:
         return _ITEMS.all(conn, {"subject_id": subject_id})
-    return _FORM_ITEMS.all(
-        conn,
-        {
-            "subject_id": subject_id,
-            "event_oid": form.study_event_oid,
-            "event_key": form.study_event_repeat_key,
-            "form_oid": form.form_oid,
-            "form_key": form.form_repeat_key,
-        },
-    )
+    return _FORM_ITEMS.all(conn, form_instance_params(subject_id, form))
 
 
 _MARK = Prepared(

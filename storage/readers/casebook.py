@@ -17,7 +17,7 @@ from storage.models import Form, FormStatus, Query, QueryStatus, Signature, Stud
 from storage.prepared import Prepared
 from storage.queries import KEY_COLUMNS, QueryInfo
 from storage.signatures import form_content_hash
-from storage.subjects import SubjectRef
+from storage.subjects import FORM_INSTANCE, SubjectRef, form_instance_params
 
 __all__ = [
     "SignatureState",
@@ -83,16 +83,7 @@ def stored_forms(conn: Connection, subject_id: int) -> dict[FormKey, StoredForm]
 
 def form_queries(conn: Connection, subject_id: int, form: FormKey) -> list[QueryInfo]:
     """The queries of one form instance, oldest first."""
-    rows = _FORM_QUERIES.all(
-        conn,
-        {
-            "subject_id": subject_id,
-            "event_oid": form.study_event_oid,
-            "event_key": form.study_event_repeat_key,
-            "form_oid": form.form_oid,
-            "form_key": form.form_repeat_key,
-        },
-    )
+    rows = _FORM_QUERIES.all(conn, form_instance_params(subject_id, form))
     c = _QUERY_COLUMNS
     key_at = [c[k] for k in KEY_COLUMNS]
     return [
@@ -142,14 +133,7 @@ _SIGNATURES_SELECT = (
     .order_by(Signature.id)
 )
 _SIGNATURES = Prepared(_SIGNATURES_SELECT)
-_FORM_SIGNATURES = Prepared(
-    _SIGNATURES_SELECT.where(
-        StudyEvent.study_event_oid == bindparam("event_oid"),
-        StudyEvent.repeat_key == bindparam("event_key"),
-        Form.form_oid == bindparam("form_oid"),
-        Form.repeat_key == bindparam("form_key"),
-    )
-)
+_FORM_SIGNATURES = Prepared(_SIGNATURES_SELECT.where(*FORM_INSTANCE))
 
 
 def signature_states(
@@ -160,14 +144,7 @@ def signature_states(
     if form is None:
         rows = _SIGNATURES.all(conn, {"subject_id": subject.id})
     else:
-        params = {
-            "subject_id": subject.id,
-            "event_oid": form.study_event_oid,
-            "event_key": form.study_event_repeat_key,
-            "form_oid": form.form_oid,
-            "form_key": form.form_repeat_key,
-        }
-        rows = _FORM_SIGNATURES.all(conn, params)
+        rows = _FORM_SIGNATURES.all(conn, form_instance_params(subject.id, form))
     latest = {FormKey(*r[:4]): r for r in rows}
     states = {}
     for key, r in latest.items():
