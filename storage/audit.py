@@ -136,16 +136,7 @@ class AuditContext:
         """One audit row as a tuple of :data:`ROW_COLUMNS`. ``old``/``new`` are
         (value, is_null); ``units`` the MeasurementUnitOIDs before and after."""
         return (
-            self.recorded_at,
-            self.user_id,
-            self.username,
-            self.role,
-            self.site_oid,
-            self.study_oid,
-            self.subject_id,
-            self.subject_key,
-            self.reason,
-            self.source,
+            *self.who(),
             form_version,
             *key,  # study_event_oid ... item_oid, the order of AUDIT_COLUMNS
             transaction_type.value,
