@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import Row, scale
 
@@ -141,6 +142,26 @@ def job_import(db: str, path: str) -> int:
     return outcome.result.items_written
 
 
+_BARE_INSERTS = {
+    "subjects": "INSERT INTO subjects (id, study_id, subject_key, site_id, created_at) "
+    "VALUES (?,?,?,?,?)",
+    "study_events": "INSERT INTO study_events (id, subject_id, study_event_oid, repeat_key)"
+    " VALUES (?,?,?,?)",
+    "forms": "INSERT INTO forms (id, study_event_id, form_oid, repeat_key, status, "
+    "version, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?)",
+    "item_groups": "INSERT INTO item_groups (id, form_id, item_group_oid, repeat_key) "
+    "VALUES (?,?,?,?)",
+    "item_data": "INSERT INTO item_data (item_group_id, item_oid, value, is_null) VALUES (?,?,?,?)",
+    "audit": "INSERT INTO audit_trail (recorded_at, user_id, username, role, site_oid, "
+    "study_oid, subject_id, subject_key, reason, source, form_version, study_event_oid, "
+    "study_event_repeat_key, form_oid, form_repeat_key, item_group_oid, "
+    "item_group_repeat_key, item_oid, transaction_type, old_value, new_value, "
+    "old_is_null, new_is_null) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+}
+"""The bare import's INSERT per batch of rows, run in this order (parents first)."""
+_BARE_NOW = "2026-01-01 00:00:00.000000"
+
+
 def job_bare_import(db: str, path: str) -> int:
     """iterparse (cleared per SubjectData) + executemany into the same tables, audit rows."""
     import sqlite3
@@ -157,106 +178,89 @@ def job_bare_import(db: str, path: str) -> int:
     conn.execute("BEGIN IMMEDIATE")
     study_id, user_id = conn.execute("SELECT s.id, u.id FROM studies s, users u").fetchone()
     site_id = conn.execute("SELECT id FROM sites").fetchone()[0]
-    now = "2026-01-01 00:00:00.000000"
     ids = {"subjects": 0, "study_events": 0, "forms": 0, "item_groups": 0}
     rows: dict[str, list[tuple[object, ...]]] = {t: [] for t in (*ids, "item_data", "audit")}
     items = 0
-
-    def flush() -> None:
-        conn.executemany(
-            "INSERT INTO subjects (id, study_id, subject_key, site_id, created_at) "
-            "VALUES (?,?,?,?,?)",
-            rows["subjects"],
-        )
-        conn.executemany(
-            "INSERT INTO study_events (id, subject_id, study_event_oid, repeat_key)"
-            " VALUES (?,?,?,?)",
-            rows["study_events"],
-        )
-        conn.executemany(
-            "INSERT INTO forms (id, study_event_id, form_oid, repeat_key, status, "
-            "version, updated_at, updated_by) VALUES (?,?,?,?,?,?,?,?)",
-            rows["forms"],
-        )
-        conn.executemany(
-            "INSERT INTO item_groups (id, form_id, item_group_oid, repeat_key) VALUES (?,?,?,?)",
-            rows["item_groups"],
-        )
-        conn.executemany(
-            "INSERT INTO item_data (item_group_id, item_oid, value, is_null) VALUES (?,?,?,?)",
-            rows["item_data"],
-        )
-        conn.executemany(
-            "INSERT INTO audit_trail (recorded_at, user_id, username, role, site_oid, study_oid,"
-            " subject_id, subject_key, reason, source, form_version, study_event_oid, "
-            "study_event_repeat_key, form_oid, form_repeat_key, item_group_oid, "
-            "item_group_repeat_key, item_oid, transaction_type, old_value, new_value, "
-            "old_is_null, new_is_null) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows["audit"],
-        )
-        for batch in rows.values():
-            batch.clear()
-
     tag = f"{{{NS}}}SubjectData"
     for _event, el in etree.iterparse(path, events=("end",), tag=tag, **iterparse_options()):
-        ids["subjects"] += 1
-        sid, skey = ids["subjects"], el.get("SubjectKey")
-        rows["subjects"].append((sid, study_id, skey, site_id, now))
-        rows["audit"].append(  # the subject's creation
-            (now, user_id, "dm", "data_manager", "LOC.1", STUDY, sid, skey, None, "bare", 0,
-             "", "", "", "", "", "", "", "Insert", None, skey, None, None)
-        )  # fmt: skip
-        for ev in el.iterchildren(f"{{{NS}}}StudyEventData"):
-            ids["study_events"] += 1
-            eid, eoid = ids["study_events"], ev.get("StudyEventOID")
-            rows["study_events"].append((eid, sid, eoid, ""))
-            for fd in ev:
-                ids["forms"] += 1
-                fid, foid = ids["forms"], fd.get("FormOID")
-                rows["forms"].append((fid, eid, foid, "", "in_progress", 1, now, "dm"))
-                for ig in fd:
-                    ids["item_groups"] += 1
-                    gid, goid = ids["item_groups"], ig.get("ItemGroupOID")
-                    rows["item_groups"].append((gid, fid, goid, ""))
-                    for it in ig:
-                        ioid, value = it.get("ItemOID"), it.get("Value")
-                        rows["item_data"].append((gid, ioid, value, None))
-                        rows["audit"].append(
-                            (
-                                now,
-                                user_id,
-                                "dm",
-                                "data_manager",
-                                "LOC.1",
-                                STUDY,
-                                sid,
-                                skey,
-                                None,
-                                "bare",
-                                1,
-                                eoid,
-                                "",
-                                foid,
-                                "",
-                                goid,
-                                "",
-                                ioid,
-                                "Insert",
-                                None,
-                                value,
-                                None,
-                                None,
-                            )
-                        )
-                        items += 1
+        items += _bare_subject(el, (study_id, user_id, site_id), ids, rows)
         el.clear(keep_tail=True)
         while el.getprevious() is not None:
             del el.getparent()[0]
         if len(rows["item_data"]) >= 20_000:
-            flush()
-    flush()
+            _bare_flush(conn, rows)
+    _bare_flush(conn, rows)
     conn.execute("COMMIT")
     return items
+
+
+def _bare_subject(
+    el: Any, head: tuple[int, int, int], ids: dict[str, int], rows: dict[str, list[Any]]
+) -> int:
+    """One SubjectData's rows (subject, events, forms, groups, values, audit) appended to
+    ``rows`` under the next ``ids``; ``head`` is (study id, user id, site id). Returns the
+    number of values."""
+    study_id, user_id, site_id = head
+    now, items = _BARE_NOW, 0
+    ids["subjects"] += 1
+    sid, skey = ids["subjects"], el.get("SubjectKey")
+    rows["subjects"].append((sid, study_id, skey, site_id, now))
+    rows["audit"].append(  # the subject's creation
+        (now, user_id, "dm", "data_manager", "LOC.1", STUDY, sid, skey, None, "bare", 0,
+         "", "", "", "", "", "", "", "Insert", None, skey, None, None)
+    )  # fmt: skip
+    for ev in el.iterchildren(f"{{{NS}}}StudyEventData"):
+        ids["study_events"] += 1
+        eid, eoid = ids["study_events"], ev.get("StudyEventOID")
+        rows["study_events"].append((eid, sid, eoid, ""))
+        for fd in ev:
+            ids["forms"] += 1
+            fid, foid = ids["forms"], fd.get("FormOID")
+            rows["forms"].append((fid, eid, foid, "", "in_progress", 1, now, "dm"))
+            for ig in fd:
+                ids["item_groups"] += 1
+                gid, goid = ids["item_groups"], ig.get("ItemGroupOID")
+                rows["item_groups"].append((gid, fid, goid, ""))
+                for it in ig:
+                    ioid, value = it.get("ItemOID"), it.get("Value")
+                    rows["item_data"].append((gid, ioid, value, None))
+                    rows["audit"].append(
+                        (
+                            now,
+                            user_id,
+                            "dm",
+                            "data_manager",
+                            "LOC.1",
+                            STUDY,
+                            sid,
+                            skey,
+                            None,
+                            "bare",
+                            1,
+                            eoid,
+                            "",
+                            foid,
+                            "",
+                            goid,
+                            "",
+                            ioid,
+                            "Insert",
+                            None,
+                            value,
+                            None,
+                            None,
+                        )
+                    )
+                    items += 1
+    return items
+
+
+def _bare_flush(conn: Any, rows: dict[str, list[Any]]) -> None:
+    """Write the batched rows, one executemany per table, and empty the batches."""
+    for table, sql in _BARE_INSERTS.items():
+        conn.executemany(sql, rows[table])
+    for batch in rows.values():
+        batch.clear()
 
 
 def job_export(db: str, path: str) -> int:

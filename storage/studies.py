@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Literal
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from odm_engine import model as m
 from odm_engine.findings import Finding, Severity, has_errors
@@ -148,12 +148,7 @@ def load_study(
             "refused", other.message, study.oid, None, mdv.oid, sha, (), (*findings, other)
         )
     study_id = conn.scalar(select(Study.id).where(Study.oid == study.oid))
-    current = conn.execute(
-        select(MetadataVersion.number, MetadataVersion.sha256)
-        .where(MetadataVersion.study_id == study_id)
-        .order_by(MetadataVersion.number.desc())
-        .limit(1)
-    ).one_or_none()
+    current = _latest_version(conn, study_id)
     if current is not None and current.sha256 == sha:
         return StudyLoadResult(
             "unchanged",
@@ -178,12 +173,51 @@ def load_study(
             (),
             tuple(findings) + tuple(orphans),
         )
+    number = (current.number if current else 0) + 1
+    return _store_version(
+        conn,
+        study_id,
+        odm,
+        study=study,
+        mdv=mdv,
+        xml=xml,
+        sha=sha,
+        number=number,
+        loaded_by=loaded_by,
+        findings=findings,
+    )
+
+
+def _latest_version(conn: Connection, study_id: int | None) -> Row[int, str] | None:
+    """(number, sha256) of the study's latest metadata version, or None."""
+    return conn.execute(
+        select(MetadataVersion.number, MetadataVersion.sha256)
+        .where(MetadataVersion.study_id == study_id)
+        .order_by(MetadataVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def _store_version(
+    conn: Connection,
+    study_id: int | None,
+    odm: m.ODM,
+    *,
+    study: m.Study,
+    mdv: m.MetaDataVersion,
+    xml: bytes,
+    sha: str,
+    number: int,
+    loaded_by: str | None,
+    findings: list[Finding],
+) -> StudyLoadResult:
+    """Write ``odm``'s metadata version ``number`` (``xml`` verbatim, its ``sha``), the study
+    row when it is new, and its sites: ``load_study``'s "stored" result."""
     if study_id is None:
         name = study.global_variables.study_name or study.oid
         study_id = conn.execute(
             insert(Study).values(oid=study.oid, name=name)
         ).inserted_primary_key[0]
-    number = (current.number if current else 0) + 1
     conn.execute(
         insert(MetadataVersion).values(
             study_id=study_id,
