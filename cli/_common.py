@@ -42,6 +42,16 @@ def domain_errors() -> Iterator[None]:
         raise UsageError(str(exc)) from exc
 
 
+@contextmanager
+def writing(db: str | None) -> Iterator[Any]:
+    """One write transaction on --db: committed when the block ends, rolled back on an error;
+    the project's own faults become a usage error (:func:`domain_errors`)."""
+    from storage.engine import write_transaction
+
+    with domain_errors(), write_transaction(engine(db)) as conn:
+        yield conn
+
+
 def expand(paths: tuple[str, ...]) -> Iterator[Path]:
     """Files named on the command line; a directory stands for its *.xml and *.odm files."""
     for raw in paths:

@@ -5,6 +5,8 @@ imported inside the command (`edc --help` stays fast)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -13,15 +15,19 @@ from cli._common import (
     UsageError,
     database_url,
     db_option,
-    domain_errors,
     engine,
     existing_file,
     no_study,
     only_study,
     read,
     url_of,
+    writing,
 )
 from odm_engine.findings import Severity
+
+F = TypeVar("F", bound=Callable[..., Any])
+ROLES = ["investigator", "monitor", "data_manager", "study_designer", "admin"]
+"""The roles a grant names (storage.vocabulary.Role, listed here: --help imports no storage)."""
 
 
 @click.group()
@@ -66,10 +72,9 @@ def study_load(metadata: str, db: str | None, user: str | None, another_study: b
     input.
     """
     from services.metadata import OTHER_STUDY_CODE, load_metadata, of_another_study
-    from storage.engine import write_transaction
 
     path = existing_file(metadata)
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         result = load_metadata(
             conn, read(path), path=metadata, loaded_by=user, another_study=another_study
         )
@@ -126,10 +131,9 @@ def user_add(
     username: str, password: str, full_name: str, email: str | None, db: str | None
 ) -> None:
     """Add a user (the password is stored as a werkzeug hash only)."""
-    from storage.engine import write_transaction
     from storage.users import add_user
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         add_user(conn, username, password, full_name=full_name, email=email, by="cli")
     click.echo(f"User {username} added.")
 
@@ -167,45 +171,47 @@ def user_log(username: str | None, limit: int | None, db: str | None) -> None:
         click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}{client}")
 
 
+def _grant_arguments(site_help: str) -> Callable[[F], F]:
+    """USERNAME ROLE --study --site --db: what names a grant (set-role, revoke)."""
+
+    def decorate(command: F) -> F:
+        for decorator in reversed(
+            (
+                click.argument("username"),
+                click.argument("role", type=click.Choice(ROLES)),
+                click.option("--study", "study_oid", required=True, help="Study OID."),
+                click.option("--site", "site_oid", default=None, help=site_help),
+                db_option,
+            )
+        ):
+            command = decorator(command)
+        return command
+
+    return decorate
+
+
 @user.command("set-role")
-@click.argument("username")
-@click.argument(
-    "role",
-    type=click.Choice(["investigator", "monitor", "data_manager", "study_designer", "admin"]),
-)
-@click.option("--study", "study_oid", required=True, help="Study OID.")
-@click.option("--site", "site_oid", default=None, help="Site (Location OID); default all.")
-@db_option
+@_grant_arguments("Site (Location OID); default all.")
 def user_set_role(
     username: str, role: str, study_oid: str, site_oid: str | None, db: str | None
 ) -> None:
     """Give USERNAME the ROLE in a study, at one site or at every site."""
-    from storage.engine import write_transaction
     from storage.users import set_role
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         set_role(conn, username, study_oid, role, site_oid=site_oid, by="cli")
     click.echo(f"{username} is {role} in {study_oid} at {site_oid or 'every site'}.")
 
 
 @user.command("revoke")
-@click.argument("username")
-@click.argument(
-    "role",
-    type=click.Choice(["investigator", "monitor", "data_manager", "study_designer", "admin"]),
-)
-@click.option("--study", "study_oid", required=True, help="Study OID.")
-@click.option("--site", "site_oid", default=None, help="Site (Location OID); default the "
-              "study-wide grant.")  # fmt: skip
-@db_option
+@_grant_arguments("Site (Location OID); default the study-wide grant.")
 def user_revoke(
     username: str, role: str, study_oid: str, site_oid: str | None, db: str | None
 ) -> None:
     """Take ROLE away from USERNAME, at one site or study-wide. Exit 2: not held."""
     from storage.accounts import revoke_role
-    from storage.engine import write_transaction
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         revoke_role(conn, username, study_oid, role, site_oid=site_oid, by="cli")
     click.echo(f"{username} is no longer {role} in {study_oid} at {site_oid or 'every site'}.")
 
@@ -216,9 +222,8 @@ def user_revoke(
 def user_deactivate(username: str, db: str | None) -> None:
     """USERNAME can no longer sign in, save, sign or import; their web sessions end now."""
     from storage.accounts import deactivate_user
-    from storage.engine import write_transaction
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         changed = deactivate_user(conn, username, by="cli")
     click.echo(
         f"{username} is deactivated: signed out everywhere, cannot sign in or act."
@@ -233,9 +238,8 @@ def user_deactivate(username: str, db: str | None) -> None:
 def user_activate(username: str, db: str | None) -> None:
     """Make a deactivated USERNAME active again, with the roles it held."""
     from storage.accounts import activate_user
-    from storage.engine import write_transaction
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         changed = activate_user(conn, username, by="cli")
     click.echo(f"{username} is active again." if changed else f"{username} is active already.")
 
@@ -247,9 +251,8 @@ def user_reset_password(username: str, db: str | None) -> None:
     """Give USERNAME a random one-time password, printed this once; their sessions end and
     at the next sign-in they must choose a password of their own."""
     from storage.accounts import reset_password
-    from storage.engine import write_transaction
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         once = reset_password(conn, username, by="cli")
     click.echo(f"One-time password for {username}: {once}")
     click.echo(f"{username} must choose a new password at the next sign-in; it is not shown again.")
@@ -263,9 +266,8 @@ def user_passwd(username: str, password: str, db: str | None) -> None:
     """Set USERNAME's password (prompted twice; the password policy applies). Their web
     sessions end. Exit 2: refused by the policy."""
     from storage.accounts import set_password
-    from storage.engine import write_transaction
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         set_password(conn, username, password, by="cli")
     click.echo(f"Password of {username} changed; {username} is signed out everywhere.")
 
@@ -319,10 +321,9 @@ def demo_seed(study_oid: str | None, db: str | None) -> None:
 
     Re-runnable: existing users and subjects are left as they are.
     """
-    from storage.engine import write_transaction
     from webapp.demo import seed_demo
 
-    with domain_errors(), write_transaction(engine(db)) as conn:
+    with writing(db) as conn:
         report = seed_demo(conn, only_study(conn, study_oid))
     if report.created:
         click.echo("Demo users (passwords are shown this once and stored only as hashes):")

@@ -98,3 +98,12 @@ def test_set_role_refuses_admin_with_clinical_roles_and_site_scoped_study_roles(
         "Error: The role study_designer acts on the whole study: grant it at every site, "
         "not at SITE.1.\n",
     )
+
+
+def test_the_role_choice_names_every_role() -> None:
+    """`edc user set-role|revoke` offer exactly the storage roles, in their order (the CLI
+    lists them itself so that `--help` imports no storage)."""
+    from cli.admin import ROLES
+    from storage.vocabulary import Role
+
+    assert ROLES == [r.value for r in Role]
