@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +24,8 @@ from cli._common import (
     study_option,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 @click.group("print")
 def print_() -> None:
@@ -40,6 +43,32 @@ def _print_study(metadata: str | None, db: str | None, study_oid: str | None) ->
     return study
 
 
+def _crf_options(output_metavar: str) -> Callable[[F], F]:
+    """-o/--output --metadata --lang --study --db: the options of a CRF printed from metadata."""
+
+    def decorate(command: F) -> F:
+        command = db_option(command)
+        command = study_option(command)
+        command = lang_option(command)
+        command = click.option(
+            "--metadata", default=None, metavar="M.xml", help="Print this ODM file."
+        )(command)
+        return click.option("-o", "--output", required=True, metavar=output_metavar)(command)
+
+    return decorate
+
+
+def _printing(render: Callable[..., Any], *args: Any, lang: str | None) -> Any:
+    """``render(*args, lang=lang)``; a MetaDataVersion the study does not have (its
+    UnknownMetaDataVersionError) is a usage error."""
+    from renderers.print import UnknownMetaDataVersionError
+
+    try:
+        return render(*args, lang=lang)
+    except UnknownMetaDataVersionError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _write_printed(output: str, printed: Any, what: str) -> None:
     try:
         Path(output).write_bytes(printed.pdf)
@@ -49,11 +78,7 @@ def _write_printed(output: str, printed: Any, what: str) -> None:
 
 
 @print_.command("blank")
-@click.option("-o", "--output", required=True, metavar="crf.pdf")
-@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
-@lang_option
-@study_option
-@db_option
+@_crf_options("crf.pdf")
 def print_blank(
     output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
 ) -> None:
@@ -61,38 +86,23 @@ def print_blank(
 
     Default metadata: the study in --db when given, else metadata/bortezomib-retreatment.xml.
     """
-    from renderers.print import UnknownMetaDataVersionError, print_blank
+    from renderers.print import print_blank
 
     study = _print_study(metadata, db, study_oid)
-    try:
-        printed = print_blank(study, lang=lang)
-    except UnknownMetaDataVersionError as exc:
-        raise UsageError(str(exc)) from exc
+    printed = _printing(print_blank, study, lang=lang)
     _write_printed(output, printed, "blank CRF written")
 
 
 @print_.command("acrf")
-@click.option("-o", "--output", required=True, metavar="acrf.pdf")
-@click.option("--metadata", default=None, metavar="M.xml", help="Print this ODM file.")
-@lang_option
-@study_option
-@db_option
+@_crf_options("acrf.pdf")
 def print_acrf(
     output: str, metadata: str | None, lang: str | None, study_oid: str | None, db: str | None
 ) -> None:
     """The SDTM-annotated CRF, and its page map (acrf.pdf -> acrf.pages.json) for Define-XML."""
-    from renderers.print import (
-        UnknownMetaDataVersionError,
-        page_map_path,
-        print_acrf,
-        write_page_map,
-    )
+    from renderers.print import page_map_path, print_acrf, write_page_map
 
     study = _print_study(metadata, db, study_oid)
-    try:
-        printed = print_acrf(study, lang=lang)
-    except UnknownMetaDataVersionError as exc:
-        raise UsageError(str(exc)) from exc
+    printed = _printing(print_acrf, study, lang=lang)
     _write_printed(output, printed, "annotated CRF written")
     pages = page_map_path(output)
     try:
@@ -115,7 +125,7 @@ def print_casebook(
     signatures as appendices. Printed with the study's current metadata in the database."""
     from sqlalchemy.exc import DBAPIError
 
-    from renderers.print import UnknownMetaDataVersionError, print_casebook
+    from renderers.print import print_casebook
     from services.casebook import casebook_data
     from storage.studies import current_metadata
 
@@ -134,8 +144,5 @@ def print_casebook(
     study = stored.odm.find_study(oid) or stored.odm.study
     if study is None:
         raise UsageError(f"Study {oid}: the stored metadata holds no Study")
-    try:
-        printed = print_casebook(study, data, lang=lang)
-    except UnknownMetaDataVersionError as exc:
-        raise UsageError(str(exc)) from exc
+    printed = _printing(print_casebook, study, data, lang=lang)
     _write_printed(output, printed, f"casebook of subject {subject} written")
