@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from storage.models import AuditRow, Role, SourceAuditRow, Study, Subject, TransactionType
-
-if TYPE_CHECKING:
-    from storage.subjects import SubjectRef
+from storage.refs import SubjectRef
 
 AUDIT = AuditRow.__table__
 

@@ -27,17 +27,8 @@ from storage.models import (
 )
 from storage.models import Subject as SubjectRow
 from storage.prepared import Prepared
+from storage.refs import SubjectRef
 from storage.users import WRITE_ROLES, require_role
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectRef:
-    id: int
-    study_id: int
-    study_oid: str
-    subject_key: str
-    site_id: int | None
-    site_oid: str | None
 
 
 @dataclass(frozen=True, slots=True)

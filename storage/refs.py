@@ -1,0 +1,19 @@
+"""Snapshots of stored rows that several storage modules pass around; this module imports
+nothing of storage, so every writer (``storage.audit``, ``storage.subjects``) can name them
+without an import cycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    """A subject as found by its key: its row id, its study's and its site's ids and OIDs."""
+
+    id: int
+    study_id: int
+    study_oid: str
+    subject_key: str
+    site_id: int | None
+    site_oid: str | None
