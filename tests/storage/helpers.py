@@ -1,13 +1,21 @@
-"""Small readers for storage tests: row counts and whole-table dumps."""
+"""Small helpers for storage tests: one save in its own transaction, row counts, whole-table
+dumps and the readers of study S.1."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Engine, text
 
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from storage.audit import AuditEntry, history
+from storage.engine import write_transaction
 from storage.queries import QueryInfo, list_queries
 from storage.subjects import FormState, form_state, subject_snapshot
+from storage.vocabulary import Role
+from storage.writes import SaveResult, save_form
+from tests.storage.conftest import INVESTIGATOR
 
 TABLES = (
     "studies",
@@ -28,6 +36,35 @@ TABLES = (
 
 DM = FormKey("SE.SCREEN", "", "F.DM", "")
 ELIG = FormKey("SE.SCREEN", "", "F.ELIG", "")
+
+
+def save(
+    engine: Engine,
+    values: Mapping[Any, Any],
+    *,
+    version: int = 0,
+    reason: str | None = None,
+    form: FormKey = DM,
+    user: str = INVESTIGATOR,
+    role: Role = Role.INVESTIGATOR,
+    subject: str = "001",
+    **options: Any,
+) -> SaveResult:
+    """``save_form`` of ``values`` on study S.1 in a transaction of its own (committed when
+    it returns); ``options``: complete, units, prevalidated ..."""
+    with write_transaction(engine) as conn:
+        return save_form(
+            conn,
+            study="S.1",
+            subject_key=subject,
+            form_key=form,
+            values=values,
+            user=user,
+            role=role,
+            expected_version=version,
+            reason=reason,
+            **options,
+        )
 
 
 def count(engine: Engine, table: str) -> int:

@@ -22,9 +22,8 @@ from storage.errors import AccessDeniedError, NotFoundError, PolicyError
 from storage.models import Role, User, WebSession
 from storage.passwords import COMMON, MIN_LENGTH, check_password_policy, one_time_password
 from storage.users import access_log, add_user, authenticate, get_user, set_role
-from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, MANAGER, MONITOR
-from tests.storage.helpers import DM
+from tests.storage.helpers import save
 
 
 def open_session(engine: Engine, username: str, token: str) -> None:
@@ -70,17 +69,7 @@ def test_deactivation_ends_sessions_and_refuses_sign_in_and_saves_until_reactiva
         assert authenticate(conn, INVESTIGATOR, IVY_PASSWORD) is None
         assert get_user(conn, INVESTIGATOR).active is False
     with pytest.raises(AccessDeniedError, match="No active user 'ivy'"):
-        with write_transaction(study) as conn:
-            save_form(
-                conn,
-                study="S.1",
-                subject_key="001",
-                form_key=DM,
-                values={"IG.DM[].IT.AGE": "40", "IG.DM[].IT.SEX": "F"},
-                user=INVESTIGATOR,
-                role=Role.INVESTIGATOR,
-                expected_version=0,
-            )
+        save(study, {"IG.DM[].IT.AGE": "40", "IG.DM[].IT.SEX": "F"})
     with write_transaction(study) as conn:
         assert activate_user(conn, INVESTIGATOR, by="admin2") is True
         assert authenticate(conn, INVESTIGATOR, IVY_PASSWORD) is not None

@@ -18,22 +18,12 @@ from storage.migrate import downgrade, upgrade
 from storage.models import Role
 from storage.subjects import create_subject
 from storage.writes import save_form
-from tests.storage.conftest import INVESTIGATOR, MANAGER, Db
-from tests.storage.helpers import DM, audit_of, count, dump, snapshot
+from tests.storage.conftest import MANAGER, Db
+from tests.storage.helpers import DM, audit_of, count, dump, save, snapshot
 
 
 def _one_save(engine: Engine) -> None:
-    with write_transaction(engine) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "42"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(engine, {("IG.DM", "", "IT.AGE"): "42"})
 
 
 @pytest.mark.parametrize(
@@ -99,18 +89,8 @@ def test_application_role_holds_no_update_or_delete_grant_on_postgresql(
 
 def test_history_of_one_item(study: Engine) -> None:
     _one_save(study)
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "43", ("IG.DM", "", "IT.SEX"): "M"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=1,
-            reason="Typo",
-        )
+    changes = {("IG.DM", "", "IT.AGE"): "43", ("IG.DM", "", "IT.SEX"): "M"}
+    save(study, changes, version=1, reason="Typo")
     rows = audit_of(study, item_oid="IT.AGE")
     assert [(r.transaction_type, r.new_value, r.reason) for r in rows] == [
         ("Insert", "42", None),

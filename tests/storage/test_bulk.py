@@ -19,10 +19,9 @@ from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.models import Role
 from storage.subjects import data_mark, find_subject
-from storage.writes import save_form
 from tests.conftest import REPO
 from tests.storage.conftest import INVESTIGATOR, MANAGER, Db
-from tests.storage.helpers import DM, audit_of, count, dump, queries_of, snapshot
+from tests.storage.helpers import audit_of, count, dump, queries_of, save, snapshot
 
 SOURCE = "import:F.1:" + "ab" * 32
 
@@ -58,17 +57,7 @@ def bulk(
 
 def test_bulk_import_writes_values_and_the_same_audit_rows_as_save_form(study: Engine) -> None:
     values = {"IT.AGE": "042", "IT.SEX": "F", "IT.INITIALS": IsNull("NASK")}
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", k): v for k, v in values.items()},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(study, {("IG.DM", "", k): v for k, v in values.items()})
     result = bulk(study, [("002", "SITE.1", [(dm_key(k), v) for k, v in values.items()])])
     # the subject's creation, three values and the form's status
     assert result == BulkResult(subjects_created=1, items_written=3, audit_rows=5, queries_opened=0)
@@ -295,11 +284,6 @@ def test_the_data_mark_grows_with_every_write_of_item_data(study: Engine) -> Non
     seen.append(mark())
     bulk(study, [("001", None, [(ae_key("1", "1"), "Cough")])], reason="Lab")  # a new event
     seen.append(mark())
-    with write_transaction(study) as conn:
-        save_form(
-            conn, study="S.1", subject_key="001", form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): None}, user=INVESTIGATOR,
-            role=Role.INVESTIGATOR, expected_version=2, reason="Removed",
-        )  # fmt: skip
+    save(study, {("IG.DM", "", "IT.AGE"): None}, version=2, reason="Removed")
     seen.append(mark())
     assert seen == sorted(set(seen)), seen

@@ -8,11 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from cli import main
-from storage.engine import write_transaction
-from storage.models import Role
-from storage.writes import save_form
-from tests.storage.conftest import INVESTIGATOR, Db, study_xml
-from tests.storage.helpers import DM
+from tests.storage.conftest import Db, study_xml
+from tests.storage.helpers import save
 
 
 def edc(db: Db, *args: str, input: str | None = None) -> tuple[int, str]:
@@ -53,17 +50,7 @@ def test_users_roles_sites_and_audit_from_the_command_line(db: Db, study: Engine
     ]
     code, out = edc(db, "site", "list")
     assert "S.1              SITE.1                  1  Hamburg" in out
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "42", ("IG.DM", "", "IT.SEX"): "F"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(study, {("IG.DM", "", "IT.AGE"): "42", ("IG.DM", "", "IT.SEX"): "F"})
     code, out = edc(db, "audit", "001", "--item", "IT.AGE")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2

@@ -17,9 +17,8 @@ from storage.engine import write_transaction
 from storage.errors import AccessDeniedError, ConflictError, FormNotEditableError, NotFoundError
 from storage.form_status import TRANSITIONS, FormChange, open_form_for_change
 from storage.models import FormStatus, Role
-from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, MANAGER, MONITOR
-from tests.storage.helpers import DM
+from tests.storage.helpers import DM, save
 
 
 def _open(
@@ -40,17 +39,7 @@ def _open(
 
 
 def _saved(engine: Engine) -> None:
-    with write_transaction(engine) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "42", ("IG.DM", "", "IT.SEX"): "F"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(engine, {("IG.DM", "", "IT.AGE"): "42", ("IG.DM", "", "IT.SEX"): "F"})
 
 
 def test_a_form_never_saved_opens_at_version_0_unless_the_caller_needs_data(

@@ -11,13 +11,11 @@ from sqlalchemy import Engine, inspect, text
 from cli import main
 from odm_engine.findings import Severity
 from storage.engine import write_transaction
-from storage.models import Role
 from storage.studies import OTHER_STUDY_CODE, list_sites, load_study
 from storage.users import access_log
-from storage.writes import save_form
 from tests.conftest import odm
-from tests.storage.conftest import ADMIN, INVESTIGATOR, STUDY_BODY, Db, study_xml
-from tests.storage.helpers import DM
+from tests.storage.conftest import ADMIN, STUDY_BODY, Db, study_xml
+from tests.storage.helpers import save
 
 NEW_SITE = """<Location OID="SITE.3" Name="Graz" LocationType="Site">
   <MetaDataVersionRef StudyOID="S.1" MetaDataVersionOID="MDV.1" EffectiveDate="2026-01-01"/>
@@ -76,17 +74,7 @@ def test_a_second_study_loads_when_asked_for(study: Engine) -> None:
 
 
 def _save_initials(engine: Engine) -> None:
-    with write_transaction(engine) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.INITIALS"): "AB"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(engine, {("IG.DM", "", "IT.INITIALS"): "AB"})
 
 
 def test_a_version_refused_for_orphans_adds_none_of_its_sites(study: Engine) -> None:

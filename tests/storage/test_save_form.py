@@ -19,34 +19,19 @@ from storage.errors import (
 )
 from storage.models import Form, FormStatus, Role
 from storage.subjects import create_subject, data_mark, find_subject, stored_items
-from storage.writes import Prevalidated, SaveResult, save_form
+from storage.writes import Prevalidated, SaveResult
 from tests.storage.conftest import INVESTIGATOR, MANAGER, MONITOR
-from tests.storage.helpers import DM, ELIG, audit_of, count, dump, queries_of, snapshot, state_of
-
-
-def save(
-    engine: Engine,
-    values: dict[tuple[str, str, str], str | IsNull | None],
-    *,
-    version: int,
-    reason: str | None = None,
-    form=DM,  # type: ignore[no-untyped-def]
-    user: str = INVESTIGATOR,
-    role: Role = Role.INVESTIGATOR,
-    subject: str = "001",
-) -> SaveResult:
-    with write_transaction(engine) as conn:
-        return save_form(
-            conn,
-            study="S.1",
-            subject_key=subject,
-            form_key=form,
-            values=values,
-            user=user,
-            role=role,
-            expected_version=version,
-            reason=reason,
-        )
+from tests.storage.helpers import (
+    DM,
+    ELIG,
+    audit_of,
+    count,
+    dump,
+    queries_of,
+    save,
+    snapshot,
+    state_of,
+)
 
 
 def dm(**items: str | IsNull | None) -> dict[tuple[str, str, str], str | IsNull | None]:
@@ -224,19 +209,7 @@ def test_locked_form_is_refused(study: Engine) -> None:
 
 def test_complete_flag_sets_status_and_audits_it(study: Engine) -> None:
     save(study, dm(age="42"), version=0)
-    with write_transaction(study) as conn:
-        result = save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=1,
-            reason="Done",
-            complete=True,
-        )
+    result = save(study, {}, version=1, reason="Done", complete=True)
     assert result.status is FormStatus.COMPLETE and result.form_version == 2
     state = state_of(study, DM)
     assert (state.status, state.version) == (FormStatus.COMPLETE, 2)
@@ -296,12 +269,7 @@ def _prevalidated(engine: Engine, *, marked: bool) -> Prevalidated:
 
 
 def _save_with(engine: Engine, checked: Prevalidated, version: int) -> SaveResult:
-    with write_transaction(engine) as conn:
-        return save_form(
-            conn, study="S.1", subject_key="001", form_key=DM, values=dm(age="43"),
-            user=INVESTIGATOR, role=Role.INVESTIGATOR, expected_version=version,
-            reason="Correction", prevalidated=checked,
-        )  # fmt: skip
+    return save(engine, dm(age="43"), version=version, reason="Correction", prevalidated=checked)
 
 
 @pytest.mark.parametrize("marked", [False, True])

@@ -16,7 +16,8 @@ from storage.signatures import sign_form
 from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
-from storage.writes import SaveResult, save_form
+from storage.writes import SaveResult
+from tests.storage import helpers
 from tests.storage.conftest import study_xml
 from tests.storage.helpers import audit_of, dump, queries_of, snapshot, state_of
 
@@ -99,19 +100,16 @@ def save(
     user: str = IVY,
     role: Role = Role.INVESTIGATOR,
 ) -> SaveResult:
-    with write_transaction(engine) as conn:
-        return save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=F1,
-            values=values,
-            user=user,
-            role=role,
-            expected_version=version,
-            reason=reason,
-            complete=complete,
-        )
+    return helpers.save(
+        engine,
+        values,
+        version=version,
+        reason=reason,
+        form=F1,
+        user=user,
+        role=role,
+        complete=complete,
+    )
 
 
 def key(group: str, item: str, repeat: str = "") -> ItemKey:

@@ -17,7 +17,7 @@ from storage.studies import current_metadata, list_sites, load_study, metadata_x
 from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
 from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, STUDY_BODY, Db, study_xml
-from tests.storage.helpers import DM, audit_of, count, state_of
+from tests.storage.helpers import DM, audit_of, count, save, state_of
 
 
 def test_schema_from_migrations_matches_the_models(db: Db) -> None:
@@ -74,17 +74,7 @@ def test_sites_come_from_admindata_locations(study: Engine) -> None:
 def test_a_version_that_would_orphan_stored_data_is_refused_naming_the_items(
     study: Engine,
 ) -> None:
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.INITIALS"): "AB"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(study, {("IG.DM", "", "IT.INITIALS"): "AB"})
     body = STUDY_BODY.replace('<ItemRef ItemOID="IT.INITIALS" Mandatory="No" OrderNumber="3"/>', "")
     with write_transaction(study) as conn:
         result = load_study(conn, study_xml(body, mdv_oid="MDV.2"), path="v2.xml")
@@ -129,17 +119,7 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
     study: Engine,
 ) -> None:
     """21 CFR 11.50: signed records show the signer, date and time, and meaning."""
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "42"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
+    save(study, {("IG.DM", "", "IT.AGE"): "42"})
     with write_transaction(study) as conn, pytest.raises(AccessDeniedError):
         sign_form(
             conn,

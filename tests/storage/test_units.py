@@ -16,8 +16,9 @@ from storage.models import Role
 from storage.studies import load_study
 from storage.subjects import create_subject, find_subject, stored_items
 from storage.users import add_user, set_role
-from storage.writes import SaveResult, save_form
+from storage.writes import SaveResult
 from tests.conftest import odm
+from tests.storage.helpers import save
 
 UNITS = """
 <MeasurementUnit OID="MU.G_L" Name="g/L"><Symbol><TranslatedText xml:lang="en">g/L</TranslatedText></Symbol></MeasurementUnit>
@@ -82,11 +83,7 @@ def _save(
     version: int,
     reason: str | None = None,
 ) -> SaveResult:
-    with write_transaction(engine) as conn:
-        return save_form(
-            conn, study="S.1", subject_key="001", form_key=LAB, values=values, user="ivy",
-            role=Role.INVESTIGATOR, expected_version=version, reason=reason, units=units,
-        )  # fmt: skip
+    return save(engine, values, version=version, reason=reason, form=LAB, units=units)
 
 
 def _stored(engine: Engine) -> dict[str, tuple[str | None, str | None]]:
