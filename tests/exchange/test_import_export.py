@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from odm_engine.exchange import read_clinical_data
 from odm_engine.safexml import make_parser
 from odm_engine.xsd import schema
 from tests.exchange.helpers import vs_study
+from tests.postgres import fresh_schema
 
 SUBJECTS = """
 <SubjectData SubjectKey="001"><SiteRef LocationOID="LOC.1"/>
@@ -65,41 +65,22 @@ def _edc(*args: str, db: str) -> Result:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database with the VS study and a data manager (SQLite file or PG schema)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'edc.db'}"
-        cleanup = None
-    else:
-        base = os.environ.get("EDC_TEST_POSTGRES_URL")
-        if not base:
-            pytest.skip("EDC_TEST_POSTGRES_URL is not set: set it to run the PostgreSQL half")
-        from sqlalchemy import text
-
-        from storage.engine import make_engine
-
-        schema_name = f"x_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema_name}"))
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema_name}"
-
-        def cleanup() -> None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
-            admin.dispose()
-
-    study = tmp_path / "study.xml"
-    study.write_bytes(vs_study())
-    for args in (
-        ("db", "upgrade"),
-        ("study", "load", str(study)),
-        ("user", "add", "dm", "--password", "import-manager-pw"),
-        ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
-    ):
-        result = _edc(*args, db=url)
-        assert result.exit_code == 0, result.output
-    yield url
-    if cleanup is not None:
-        cleanup()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'edc.db'}"
+        else:
+            url = stack.enter_context(fresh_schema("x"))
+        study = tmp_path / "study.xml"
+        study.write_bytes(vs_study())
+        for args in (
+            ("db", "upgrade"),
+            ("study", "load", str(study)),
+            ("user", "add", "dm", "--password", "import-manager-pw"),
+            ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
+        ):
+            result = _edc(*args, db=url)
+            assert result.exit_code == 0, result.output
+        yield url
 
 
 def _count(url: str, table: str) -> int:
@@ -238,9 +219,9 @@ def test_csv_and_dataset_json_match_the_define(db: str, tmp_path: Path) -> None:
         "VSTESTCD,VSORRES,VSORRESU,VSORRES2"
     )
     assert vs_csv[1:] == [
-        "S.1,LOC.1,001,SE.BASE,,F.VS,,1,SYSBP,120,mmHg,",
-        "S.1,LOC.1,001,SE.BASE,,F.VS,,2,HEIGHT,172,,cm",
-        "S.1,LOC.1,001,SE.FU,1,F.VS,,1,DIABP,80,,",
+        "S.1,LOC.1,001,SE.BASE,1,F.VS,1,1,SYSBP,120,mmHg,",
+        "S.1,LOC.1,001,SE.BASE,1,F.VS,1,2,HEIGHT,172,,cm",
+        "S.1,LOC.1,001,SE.FU,1,F.VS,1,1,DIABP,80,,",
     ]
     header = (tmp_path / "csv" / "header.csv").read_text()
     assert "VS,vs.csv,9,VSTESTCD,Test,text,IT.VSTESTCD" in header

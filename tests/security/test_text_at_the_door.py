@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -20,7 +18,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from lxml import etree
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from cli import main
 from odm_engine.free_text import LIMITS, TextRefusedError, check_text, xml_safe, xml_safe_copy
@@ -32,12 +30,11 @@ from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
 from tests.conftest import odm
+from tests.postgres import fresh_schema
 from tests.storage.helpers import dump
-from tests.webapp.conftest import PASSWORD, Web
+from tests.webapp.conftest import PASSWORD, Web, web_at
 from tests.webapp.live import Http, gunicorn
-from webapp import Settings, create_app
 
-PG_ENV = "EDC_TEST_POSTGRES_URL"
 STUDY, SITE, SUBJECT = "S.1", "LOC.DE01", "DE01-001"
 FORM = f"/subjects/{SUBJECT}/SE.V/F.T"
 TEXT, NUM, DEC = "IG.T[].IT.TEXT", "IG.T[].IT.NUM", "IG.T[].IT.DEC"
@@ -108,32 +105,17 @@ def web(request: pytest.FixtureRequest, tmp_path: Path, seeded: Path) -> Iterato
     schema; the app through Flask's test client."""
     if request.param == "sqlite":
         shutil.copyfile(seeded, tmp_path / "w.sqlite3")
-        url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
-        engine = make_engine(url)
-        yield Web(
-            create_app(Settings.load(environ={}, overrides={"database_url": url})), engine, url
-        )
-        engine.dispose()
+        with web_at(f"sqlite:///{tmp_path / 'w.sqlite3'}") as web:
+            yield web
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run the PostgreSQL half")
-    schema = f"x_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        seed(engine)
-        yield Web(
-            create_app(Settings.load(environ={}, overrides={"database_url": url})), engine, url
-        )
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema("x") as url:
+        engine = make_engine(url)
+        try:
+            seed(engine)
+        finally:
+            engine.dispose()
+        with web_at(url) as web:
+            yield web
 
 
 def saved(web: Web, values: dict[str, str], version: int = 0, reason: str = "") -> int:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from storage.engine import make_engine, write_transaction
 from storage.migrate import upgrade
@@ -18,8 +16,7 @@ from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
 from tests.conftest import odm
-
-PG_ENV = "EDC_TEST_POSTGRES_URL"
+from tests.postgres import fresh_schema
 
 STUDY_BODY = """
 <Protocol>
@@ -127,10 +124,6 @@ def study_xml(body: str = STUDY_BODY, *, admin: str = ADMIN, mdv_oid: str = "MDV
     return odm(body, admin=admin, mdv_oid=mdv_oid)
 
 
-def _pg_base() -> str | None:
-    return os.environ.get(PG_ENV) or None
-
-
 @dataclass(frozen=True)
 class Db:
     engine: Engine
@@ -148,24 +141,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
         yield Db(engine, url, "sqlite")
         engine.dispose()
         return
-    base = _pg_base()
-    if base is None:
-        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run the PostgreSQL half")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield Db(engine, url, "postgresql")
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema("t") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            yield Db(engine, url, "postgresql")
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture

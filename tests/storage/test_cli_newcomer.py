@@ -4,17 +4,16 @@ an `edc audit` of an item or subject the study does not have (README: exit codes
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from cli import main
-from storage.engine import make_engine
-from tests.storage.conftest import PG_ENV, Db, _pg_base
+from tests.postgres import fresh_schema
+from tests.storage.conftest import Db
 
 NO_STUDY = (
     "Error: no study loaded in {url} — run `edc db upgrade` and `edc study load`, or pass --db\n"
@@ -65,20 +64,8 @@ def bare(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         ).connection.close()
         yield f"sqlite:///{path}"
         return
-    base = _pg_base()
-    if base is None:
-        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run the PostgreSQL half")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin: Engine = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema("t") as url:
+        yield url
 
 
 @pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a[:2]))

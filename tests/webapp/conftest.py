@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
 from tests.conftest import REPO
+from tests.postgres import fresh_schema
 from webapp import Settings, create_app
 
 STUDY = "ST.BTZ_RETREAT"
@@ -104,6 +106,19 @@ def seed(engine: Engine) -> None:
             )
 
 
+@contextmanager
+def seeded_schema(*, to_run: str = "the PostgreSQL half") -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema holding the seeded study (see
+    :func:`tests.postgres.fresh_schema`)."""
+    with fresh_schema("w", to_run=to_run) as url:
+        engine = make_engine(url)
+        try:
+            seed(engine)
+        finally:
+            engine.dispose()
+        yield url
+
+
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeded database, made once per test run; each test works on a copy."""
@@ -114,12 +129,21 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextmanager
+def web_at(url: str) -> Iterator[Web]:
+    """The app on the database at ``url`` through Flask's test client (and an engine on it)."""
+    engine = make_engine(url)
+    try:
+        yield Web(
+            create_app(Settings.load(environ={}, overrides={"database_url": url})), engine, url
+        )
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def web(tmp_path: Path, seeded_db: Path) -> Iterator[Web]:
     path = tmp_path / "web.sqlite3"
     shutil.copyfile(seeded_db, path)
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    app = create_app(Settings.load(environ={}, overrides={"database_url": url}))
-    yield Web(app, engine, url)
-    engine.dispose()
+    with web_at(f"sqlite:///{path}") as web:
+        yield web

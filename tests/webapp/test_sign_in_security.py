@@ -5,7 +5,6 @@ Flask test client, and through a real gunicorn on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import threading
@@ -13,7 +12,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +24,9 @@ from cli import main
 from storage import logins
 from storage.engine import make_engine
 from storage.models import AccessLogRow, LoginFailure, Signature
-from tests.webapp.conftest import PASSWORD, SUBJECT_A, Web, seed
+from tests.webapp.conftest import PASSWORD, SUBJECT_A, Web, seeded_schema, web_at
 from tests.webapp.helpers import ELIG, ELIGIBLE
 from tests.webapp.live import Http, gunicorn
-from webapp import Settings, create_app
 
 PG_ENV = "EDC_TEST_POSTGRES_URL"
 SIGN = f"/subjects/{SUBJECT_A}/sign"
@@ -44,33 +41,14 @@ def db_url(request: pytest.FixtureRequest, seeded_db: Path, tmp_path: Path) -> I
         shutil.copyfile(seeded_db, path)
         yield f"sqlite:///{path}"
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run the PostgreSQL half")
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        seed(engine)
-        engine.dispose()
+    with seeded_schema() as url:
         yield url
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture
 def any_web(db_url: str) -> Iterator[Web]:
-    engine = make_engine(db_url)
-    app = create_app(Settings.load(environ={}, overrides={"database_url": db_url}))
-    yield Web(app, engine, db_url)
-    engine.dispose()
+    with web_at(db_url) as web:
+        yield web
 
 
 def at(address: str) -> dict[str, dict[str, str]]:

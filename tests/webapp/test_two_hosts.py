@@ -4,44 +4,22 @@ version enforced) on the other. Nothing lives in a worker's memory or local file
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from http.cookiejar import Cookie
 
 import pytest
-from sqlalchemy import text
 
-from storage.engine import make_engine
-from tests.webapp.conftest import PASSWORD, SUBJECT_A, seed
+from tests.webapp.conftest import PASSWORD, SUBJECT_A, seeded_schema
 from tests.webapp.helpers import ELIG, ELIGIBLE
 from tests.webapp.live import Http, gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-PG_ENV = "EDC_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: set it to a PostgreSQL URL to run this test")
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base, pool_pre_ping=True)  # survives tests/faults restarting PostgreSQL
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        seed(engine)
-        engine.dispose()
+    with seeded_schema(to_run="this test") as url:
         yield url
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def copy_session(source: Http, target: Http) -> None:
