@@ -12,10 +12,11 @@ from odm_engine.clinical import FormKey, SubjectSnapshot
 from storage.audit import AuditEntry, history
 from storage.engine import write_transaction
 from storage.queries import QueryInfo, list_queries
+from storage.signatures import SignatureInfo, sign_form
 from storage.subjects import FormState, form_state, subject_snapshot
 from storage.vocabulary import Role
 from storage.writes import SaveResult, save_form
-from tests.storage.conftest import INVESTIGATOR
+from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD
 
 TABLES = (
     "studies",
@@ -64,6 +65,31 @@ def save(
             expected_version=version,
             reason=reason,
             **options,
+        )
+
+
+def sign(
+    engine: Engine,
+    *,
+    version: int,
+    form: FormKey = DM,
+    user: str = INVESTIGATOR,
+    password: str = IVY_PASSWORD,
+    signature_def_oid: str = "SD.PI",
+    meaning: str = "I approve the data of this form",
+) -> SignatureInfo:
+    """``sign_form`` on subject 001 of study S.1 in a transaction of its own."""
+    with write_transaction(engine) as conn:
+        return sign_form(
+            conn,
+            study="S.1",
+            subject_key="001",
+            form=form,
+            user=user,
+            password=password,
+            signature_def_oid=signature_def_oid,
+            meaning=meaning,
+            expected_version=version,
         )
 
 

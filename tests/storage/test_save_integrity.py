@@ -12,7 +12,7 @@ from storage.engine import write_transaction
 from storage.errors import BulkRejectedError, FormNotEditableError
 from storage.form_status import TRANSITIONS, next_status, set_form_status
 from storage.models import Form, FormStatus, Role
-from storage.signatures import sign_form
+from storage.signatures import SignatureInfo
 from storage.studies import load_study
 from storage.subjects import create_subject
 from storage.users import add_user, set_role
@@ -112,6 +112,18 @@ def save(
     )
 
 
+def _sign(engine: Engine, *, version: int) -> SignatureInfo:
+    return helpers.sign(
+        engine,
+        version=version,
+        form=F1,
+        user=IVY,
+        password=PASSWORD,
+        signature_def_oid="SD.1",
+        meaning="Approved",
+    )
+
+
 def key(group: str, item: str, repeat: str = "") -> ItemKey:
     return ItemKey("SE.1", "", "F.1", "", group, repeat, item)
 
@@ -207,18 +219,7 @@ def test_an_unchanged_complete_save_leaves_a_verified_form_verified(hist: Engine
 def test_an_unchanged_complete_save_leaves_a_signed_form_signed(hist: Engine) -> None:
     values = {("IG.A", "", "IT.ANY"): "N"}
     save(hist, values, version=0)
-    with write_transaction(hist) as conn:
-        sign_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form=F1,
-            user=IVY,
-            password=PASSWORD,
-            signature_def_oid="SD.1",
-            meaning="Approved",
-            expected_version=1,
-        )
+    _sign(hist, version=1)
     before = dump(hist)
     result = save(hist, values, version=2, reason="x", complete=True)
     assert result.saved and result.status is FormStatus.SIGNED
@@ -238,18 +239,8 @@ def test_a_locked_form_refuses_signature_and_verification(hist: Engine) -> None:
     save(hist, {("IG.A", "", "IT.ANY"): "Y"}, version=0)
     _status(hist, FormStatus.LOCKED, DAN, Role.DATA_MANAGER, 1)
     before = dump(hist)
-    with write_transaction(hist) as conn, pytest.raises(FormNotEditableError) as caught:
-        sign_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form=F1,
-            user=IVY,
-            password=PASSWORD,
-            signature_def_oid="SD.1",
-            meaning="Approved",
-            expected_version=2,
-        )
+    with pytest.raises(FormNotEditableError) as caught:
+        _sign(hist, version=2)
     assert str(caught.value) == "Form SE.1/F.1 is locked; it cannot be signed."
     with pytest.raises(FormNotEditableError, match="is locked; it cannot be verified"):
         _status(hist, FormStatus.VERIFIED, MONA, Role.MONITOR, 2)

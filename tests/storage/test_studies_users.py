@@ -17,7 +17,7 @@ from storage.studies import current_metadata, list_sites, load_study, metadata_x
 from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
 from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, STUDY_BODY, Db, study_xml
-from tests.storage.helpers import DM, audit_of, count, save, state_of
+from tests.storage.helpers import DM, audit_of, count, save, sign, state_of
 
 
 def test_schema_from_migrations_matches_the_models(db: Db) -> None:
@@ -144,19 +144,9 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
             meaning="Approved",
             expected_version=0,
         )
-    with write_transaction(study) as conn:
+    with study.connect() as conn:
         digest = form_content_hash(conn, "S.1", "001", DM)
-        sig = sign_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form=DM,
-            user=INVESTIGATOR,
-            password=IVY_PASSWORD,
-            signature_def_oid="SD.PI",
-            meaning="I approve the data of this form",
-            expected_version=1,
-        )
+    sig = sign(study, version=1)
     assert (sig.username, sig.content_sha256, sig.form_version) == (INVESTIGATOR, digest, 2)
     assert state_of(study, DM).status is FormStatus.SIGNED
     assert audit_of(study)[-1].reason == "Signed (SD.PI): I approve the data of this form"
