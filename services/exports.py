@@ -190,7 +190,13 @@ def _tabular(
     from storage.export_source import tabular_source
 
     source = tabular_source(_required(conn), _required_study(sel), site=sel.site)
-    files = fmt.write_function()(out_dir, source.odm, source.records, study_oid=source.study_oid)
+    files = fmt.write_function()(
+        out_dir,
+        source.odm,
+        source.records,
+        study_oid=source.study_oid,
+        db_last_modified=source.last_change,
+    )
     return ExportResult(f"{len(files)} files written", files=tuple(p.name for p in files))
 
 

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
 from storage.errors import StorageError
 from storage.export_records import admin_data, iter_changes, iter_snapshot
+from storage.models import AuditRow, Site, Subject
 from storage.studies import current_metadata, metadata_xml
 
 ODM_MODES = ("snapshot", "transactional", "audit")
@@ -115,9 +116,33 @@ class TabularSource:
     study_oid: str
     odm: m.ODM
     records: Iterator[SubjectRecord]
+    last_change: datetime | None = None
+    """When the exported data last changed: the newest audit row of the study (of the
+    site's subjects, if one is named); None when nothing was ever saved."""
 
 
 def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None) -> TabularSource:
     """The study's current metadata and its current values (of one site, if named)."""
     stored = current_metadata(conn, study_oid)
-    return TabularSource(study_oid, stored.odm, iter_snapshot(conn, study_oid, site=site))
+    return TabularSource(
+        study_oid,
+        stored.odm,
+        iter_snapshot(conn, study_oid, site=site),
+        last_change(conn, study_oid, site=site),
+    )
+
+
+def last_change(conn: Connection, study_oid: str, *, site: str | None = None) -> datetime | None:
+    """The time of the study's newest audit row (of subjects at ``site``, if named)."""
+    query = select(func.max(AuditRow.recorded_at)).where(AuditRow.study_oid == study_oid)
+    if site is not None:
+        at_site = (
+            select(Subject.id)
+            .join(Site, Subject.site_id == Site.id)
+            .where(Site.oid == site, Site.study_id == Subject.study_id)
+        )
+        query = query.where(AuditRow.subject_id.in_(at_site))
+    found = conn.execute(query).scalar_one_or_none()
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found

@@ -86,7 +86,7 @@ def _yn(flag: bool) -> str:
 class _DefineBuilder:
     def __init__(self, odm: m.ODM, study: m.Study, mdv: m.MetaDataVersion, opts: DefineOptions):
         self.odm, self.study, self.mdv, self.opts = odm, study, mdv, opts
-        self.datasets = dataset_plan(mdv)
+        self.datasets = dataset_plan(mdv, study.basic_definitions.measurement_units)
         self.comments: dict[str, str] = {}
         self.code_lists: dict[str, m.CodeList] = {}
         self.units: dict[str, m.MeasurementUnit] = {}
@@ -245,7 +245,7 @@ class _DefineBuilder:
                 if col.oid in seen:
                     continue
                 seen.add(col.oid)
-                if col.is_key:
+                if col.source != "item":
                     self._key_item_def(mdv_el, col)
                 else:
                     self._item_def(mdv_el, col, self.mdv.item_defs[col.oid])
@@ -263,6 +263,9 @@ class _DefineBuilder:
             SASFieldName=col.name,
         )
         _text(el, "Description", col.label)
+        if col.source == "unit":  # chosen with the value on the CRF
+            _sub(el, "Origin", DEF, Type="Collected", Source="Investigator")
+            return
         _sub(el, "Origin", DEF, Type=_KEY_ORIGIN.get(col.source, "Assigned"), Source="Sponsor")
 
     def _item_def(

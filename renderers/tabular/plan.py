@@ -44,6 +44,8 @@ _KEY_SEQUENCE = {
     "form_repeat": 6,
     "group_repeat": 7,
 }
+UNIT_SUFFIX = ".UNIT"
+"""Added to an ItemDef OID: the OID of its unit column's ItemDef in define.xml."""
 _SAS_BAD = re.compile(r"[^A-Z0-9_]")
 
 
@@ -61,7 +63,8 @@ class Column:
     significant_digits: int | None = None
     key_sequence: int | None = None
     source: str = "item"
-    """``item`` or one of the KEY_COLUMNS sources."""
+    """``item``, ``unit`` (the unit chosen with item ``item_oid``) or one of the KEY_COLUMNS
+    sources."""
     item_oid: str | None = None
     mandatory: bool = False
     method_oid: str | None = None
@@ -71,7 +74,7 @@ class Column:
 
     @property
     def is_key(self) -> bool:
-        return self.source != "item"
+        return self.source not in ("item", "unit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ class Dataset:
 
     @property
     def item_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if not c.is_key)
+        return tuple(c for c in self.columns if c.source == "item")
 
     @property
     def file_stem(self) -> str:
@@ -136,8 +139,11 @@ def _ordered_refs(group: m.ItemGroupDef) -> list[m.ItemRef]:
     return [r for _, r in refs]
 
 
-def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
-    """One Dataset per ItemGroupDef of ``mdv``, in definition order."""
+def dataset_plan(
+    mdv: m.MetaDataVersion, units: Mapping[str, m.MeasurementUnit] | None = None
+) -> tuple[Dataset, ...]:
+    """One Dataset per ItemGroupDef of ``mdv``, in definition order. ``units`` are the
+    study's MeasurementUnits (BasicDefinitions): they size the unit columns."""
     datasets: list[Dataset] = []
     taken_datasets: set[str] = set()
     for group in mdv.item_group_defs.values():
@@ -163,26 +169,7 @@ def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
                     order=len(columns) + 1,
                 )
             )
-        for ref in _ordered_refs(group):
-            item = mdv.item_defs.get(ref.item_oid)
-            if item is None:
-                continue
-            raw = item.sas_field_name or item.sds_var_name or _variable_name(item)
-            columns.append(
-                Column(
-                    oid=item.oid,
-                    name=sas_name(raw, taken),
-                    label=item_label(item),
-                    data_type=DEFINE_TYPES.get(item.data_type, "text"),
-                    json_type=_json_type(item.data_type),
-                    length=item_length(item, mdv),
-                    significant_digits=item.significant_digits,
-                    item_oid=item.oid,
-                    mandatory=ref.mandatory,
-                    method_oid=ref.method_oid,
-                    order=len(columns) + 1,
-                )
-            )
+        _add_item_columns(columns, group, mdv, taken, units or {})
         label = " ".join((group.description.get() or group.name or group.oid).split())
         structure = "One record per subject per study event per form" + (
             " per item group repeat" if group.repeating else ""
@@ -191,6 +178,60 @@ def dataset_plan(mdv: m.MetaDataVersion) -> tuple[Dataset, ...]:
             Dataset(group.oid, name, label, group.repeating, tuple(columns), group, structure)
         )
     return tuple(datasets)
+
+
+def _add_item_columns(
+    columns: list[Column],
+    group: m.ItemGroupDef,
+    mdv: m.MetaDataVersion,
+    taken: set[str],
+    units: Mapping[str, m.MeasurementUnit],
+) -> None:
+    """The group's items as columns, each item with MeasurementUnitRefs followed by its unit
+    column (``<NAME>U``: the symbol of the unit chosen with the value)."""
+    for ref in _ordered_refs(group):
+        item = mdv.item_defs.get(ref.item_oid)
+        if item is None:
+            continue
+        raw = item.sas_field_name or item.sds_var_name or _variable_name(item)
+        name = sas_name(raw, taken)
+        columns.append(
+            Column(
+                oid=item.oid,
+                name=name,
+                label=item_label(item),
+                data_type=DEFINE_TYPES.get(item.data_type, "text"),
+                json_type=_json_type(item.data_type),
+                length=item_length(item, mdv),
+                significant_digits=item.significant_digits,
+                item_oid=item.oid,
+                mandatory=ref.mandatory,
+                method_oid=ref.method_oid,
+                order=len(columns) + 1,
+            )
+        )
+        if item.measurement_unit_oids:
+            symbols = [unit_symbol(oid, units) for oid in item.measurement_unit_oids]
+            columns.append(
+                Column(
+                    oid=f"{item.oid}{UNIT_SUFFIX}",
+                    name=sas_name(name[:7] + "U", taken),
+                    label=f"Unit of {name}",
+                    data_type="text",
+                    length=max(len(s) for s in symbols),
+                    source="unit",
+                    item_oid=item.oid,
+                    order=len(columns) + 1,
+                )
+            )
+
+
+def unit_symbol(unit_oid: str, units: Mapping[str, m.MeasurementUnit]) -> str:
+    """What a unit column holds: the unit's Symbol, else its Name, else its OID."""
+    unit = units.get(unit_oid)
+    if unit is None:
+        return unit_oid
+    return " ".join((unit.symbol.get() or unit.name or unit_oid).split())
 
 
 def _json_type(data_type: str) -> str:

@@ -13,7 +13,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -21,10 +21,13 @@ from typing import IO, Any
 from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
 from odm_engine.free_text import NOT_XML, xml_safe
-from renderers.tabular.plan import Column, Dataset, dataset_plan
+from renderers.tabular.plan import Column, Dataset, dataset_plan, unit_symbol
 
 HEADER_FILE = "header.csv"
 DATASET_JSON_VERSION = "1.1.0"
+_STAMP = "%Y-%m-%dT%H:%M:%S"
+FIRST_REPEAT = "1"
+"""The repeat key written for an occurrence that has none (it does not repeat)."""
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,9 +51,15 @@ def csv_cell(value: str | None) -> str:
 
 
 def _rows(
-    datasets: dict[str, Dataset], subject: SubjectRecord, study_oid: str
+    datasets: dict[str, Dataset],
+    subject: SubjectRecord,
+    study_oid: str,
+    units: Mapping[str, m.MeasurementUnit],
 ) -> Iterable[tuple[Dataset, list[str | None]]]:
-    """(dataset, row) for every ItemGroupData of one subject; values as ODM text."""
+    """(dataset, row) for every ItemGroupData of one subject; values as ODM text, the unit
+    chosen with a value as its symbol (:func:`unit_symbol`). A repeat key the data has not
+    (a study event, form or item group that does not repeat) is written ``1``: the only
+    occurrence is the first, and the key variables are filled in every row."""
     for event in subject.events:
         for form in event.forms:
             for group in form.groups:
@@ -58,23 +67,27 @@ def _rows(
                 if ds is None:
                     continue
                 values = {i.key.item_oid: (None if i.is_null else i.value) for i in group.items}
+                chosen = {i.key.item_oid: i.unit_oid for i in group.items if i.unit_oid}
                 keys = {
                     "study": study_oid,
                     "site": subject.site_oid,
                     "subject": subject.subject_key,
                     "event": event.study_event_oid,
-                    "event_repeat": event.repeat_key,
+                    "event_repeat": event.repeat_key or FIRST_REPEAT,
                     "form": form.form_oid,
-                    "form_repeat": form.repeat_key,
-                    "group_repeat": group.repeat_key,
+                    "form_repeat": form.repeat_key or FIRST_REPEAT,
+                    "group_repeat": group.repeat_key or FIRST_REPEAT,
                 }
-                yield (
-                    ds,
-                    [
-                        keys[c.source] if c.is_key else values.get(c.item_oid or "")
-                        for c in ds.columns
-                    ],
-                )
+                row: list[str | None] = []
+                for c in ds.columns:
+                    if c.source == "item":
+                        row.append(values.get(c.item_oid or ""))
+                    elif c.source == "unit":
+                        unit = chosen.get(c.item_oid or "")
+                        row.append(unit_symbol(unit, units) if unit else None)
+                    else:
+                        row.append(keys[c.source])
+                yield ds, row
 
 
 def _plan(odm: m.ODM, study_oid: str | None) -> tuple[m.Study, m.MetaDataVersion, list[Dataset]]:
@@ -82,7 +95,7 @@ def _plan(odm: m.ODM, study_oid: str | None) -> tuple[m.Study, m.MetaDataVersion
     mdv = study.metadata_version() if study else None
     if study is None or mdv is None:
         raise ValueError("the metadata holds no Study with a MetaDataVersion")
-    return study, mdv, list(dataset_plan(mdv))
+    return study, mdv, list(dataset_plan(mdv, study.basic_definitions.measurement_units))
 
 
 def write_csv(
@@ -91,10 +104,13 @@ def write_csv(
     subjects: Iterable[SubjectRecord],
     *,
     study_oid: str | None = None,
+    db_last_modified: datetime | None = None,
 ) -> list[Path]:
     """``<dataset>.csv`` per item group (variable names as header) and ``header.csv`` with
-    every variable's label, type and item OID. Returns the files written."""
+    every variable's label, type and item OID. Returns the files written.
+    ``db_last_modified`` is taken for the same call as Dataset-JSON; CSV has no place for it."""
     study, _mdv, plan = _plan(odm, study_oid)
+    units = study.basic_definitions.measurement_units
     out_dir.mkdir(parents=True, exist_ok=True)
     by_oid = {ds.oid: ds for ds in plan}
     handles: dict[str, IO[str]] = {}
@@ -106,7 +122,7 @@ def write_csv(
             writers[ds.oid] = csv.writer(fh)
             writers[ds.oid].writerow([c.name for c in ds.columns])
         for subject in subjects:
-            for ds, row in _rows(by_oid, subject, study.oid):
+            for ds, row in _rows(by_oid, subject, study.oid, units):
                 writers[ds.oid].writerow([csv_cell(v) for v in row])
     finally:
         for fh in handles.values():
@@ -158,19 +174,24 @@ def write_dataset_json(
     *,
     study_oid: str | None = None,
     define_href: str = "define.xml",
+    db_last_modified: datetime | None = None,
 ) -> list[Path]:
-    """CDISC Dataset-JSON 1.1: ``<dataset>.json`` per item group, as named in define.xml."""
+    """CDISC Dataset-JSON 1.1: ``<dataset>.json`` per item group, as named in define.xml.
+    ``dbLastModifiedDateTime`` is ``db_last_modified`` (the newest audit row of the exported
+    data, from the store), left out when it is not known."""
     study, mdv, plan = _plan(odm, study_oid)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_oid = {ds.oid: ds for ds in plan}
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    now = datetime.now(UTC).strftime(_STAMP)
+    last = db_last_modified.astimezone(UTC).strftime(_STAMP) if db_last_modified else None
+    units = study.basic_definitions.measurement_units
     spool: dict[str, IO[str]] = {}
     counts = dict.fromkeys(by_oid, 0)
     try:
         for ds in plan:
             spool[ds.oid] = tempfile.TemporaryFile("w+", encoding="utf-8")
         for subject in subjects:
-            for ds, row in _rows(by_oid, subject, study.oid):
+            for ds, row in _rows(by_oid, subject, study.oid, units):
                 fh = spool[ds.oid]
                 fh.write(",\n  " if counts[ds.oid] else "\n  ")
                 values = [_json_value(c, v) for c, v in zip(ds.columns, row, strict=True)]
@@ -182,7 +203,7 @@ def write_dataset_json(
                 "datasetJSONCreationDateTime": now,
                 "datasetJSONVersion": DATASET_JSON_VERSION,
                 "fileOID": f"{study.oid}.{ds.name}",
-                "dbLastModifiedDateTime": now,
+                "dbLastModifiedDateTime": last,
                 "originator": "odm-edc",
                 "sourceSystem": {"name": "odm-edc", "version": "0.1.0"},
                 "studyOID": study.oid,
@@ -194,6 +215,8 @@ def write_dataset_json(
                 "label": ds.label,
                 "columns": [_json_column(c) for c in ds.columns],
             }
+            if last is None:
+                del head["dbLastModifiedDateTime"]
             path = out_dir / f"{ds.file_stem}.json"
             with path.open("w", encoding="utf-8") as out:
                 text = json.dumps(head, ensure_ascii=False, indent=1)

@@ -70,8 +70,16 @@ def test_one_dataset_per_item_group_with_key_variables_first() -> None:
         "IT.EDC.FORMOID",
         "IT.EDC.FORMRK",
     ]
-    # items in OrderNumber order, not document order
-    assert oids[7:] == ["IT.SEX", "IT.BRTHDAT", "IT.HEIGHT", "IT.WEIGHT", "IT.BMI"]
+    # items in OrderNumber order, each with units followed by its unit column (issue 19)
+    assert oids[7:] == [
+        "IT.SEX",
+        "IT.BRTHDAT",
+        "IT.HEIGHT",
+        "IT.HEIGHT.UNIT",
+        "IT.WEIGHT",
+        "IT.WEIGHT.UNIT",
+        "IT.BMI",
+    ]
     vs = _one(root, "//odm:ItemGroupDef[@OID='IG.VS']")
     assert _one(vs, "odm:ItemRef[@ItemOID='IT.EDC.IGRK']").get("KeySequence") == "7"
     assert _one(dm, "odm:Alias").get("Name") == "DM"
