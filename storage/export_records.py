@@ -37,6 +37,7 @@ from storage.models import (
     Form,
     ItemData,
     ItemGroup,
+    MetadataVersion,
     Query,
     RoleAssignment,
     Site,
@@ -45,7 +46,7 @@ from storage.models import (
     User,
 )
 from storage.models import Signature as SignatureRow
-from storage.studies import current_metadata, study_id_of
+from storage.studies import StoredMetadata, current_metadata, study_id_of
 
 
 def _subject_filter(query: Any, study_id: int, site: str | None, keys: Iterable[str]) -> Any:
@@ -329,6 +330,7 @@ def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
     """The latest signature of each signed form."""
     out: dict[int, Signature] = {}
     query = select(
+        SignatureRow.id,
         SignatureRow.form_id,
         SignatureRow.username,
         SignatureRow.signature_def_oid,
@@ -338,8 +340,9 @@ def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
     rows = conn.execute(
         _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
     )
-    for form_id, user, sig_oid, signed_at, site in rows:
+    for sig_id, form_id, user, sig_oid, signed_at, site in rows:
         out[form_id] = Signature(
+            id=f"SIG.{sig_id}",
             user_oid=user,
             location_oid=site,
             signature_oid=sig_oid,
@@ -463,34 +466,105 @@ def _audit_of(row: Any) -> AuditRecord:
 
 
 def admin_data(conn: Connection, study_oid: str) -> m.AdminData:
-    """Users with a role in the study and its sites, as an ODM AdminData model."""
+    """The study's AdminData: its sites (with the EffectiveDate the metadata gives), the
+    Users and SignatureDefs of the loaded metadata, and every user with a role in the study
+    or a signature or change in its data, as an ODM AdminData model."""
     stored = current_metadata(conn, study_oid)
     study_id = study_id_of(conn, study_oid)
+    given = next(
+        (a for a in stored.odm.admin_data if a.study_oid in (None, study_oid)), m.AdminData()
+    )
     ref = m.MetaDataVersionRef(
         study_oid=study_oid,
         metadata_version_oid=stored.mdv.oid,
-        effective_date=None,
+        effective_date=_effective_date(conn, study_id, given, stored),
     )
-    locations = {
-        oid: m.Location(oid=oid, name=name, location_type=kind, metadata_version_refs=(ref,))
-        for oid, name, kind in conn.execute(
-            select(Site.oid, Site.name, Site.location_type)
-            .where(Site.study_id == study_id)
-            .order_by(Site.oid)
-        )
-    }
-    users = {}
+    locations = _locations(conn, study_id, given, ref)
+    users = dict(given.users)
     for username, full_name, email in conn.execute(
         select(User.username, User.full_name, User.email)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(RoleAssignment.study_id == study_id)
-        .distinct()
+        .where(
+            or_(
+                User.id.in_(
+                    select(RoleAssignment.user_id).where(RoleAssignment.study_id == study_id)
+                ),
+                User.username.in_(
+                    select(AuditRow.username)
+                    .join(Subject, Subject.id == AuditRow.subject_id)
+                    .where(Subject.study_id == study_id)
+                ),
+            )
+        )
         .order_by(User.username)
     ):
-        users[username] = m.User(
-            oid=username,
-            login_name=username,
-            full_name=full_name or None,
-            emails=(email,) if email else (),
+        users.setdefault(
+            username,
+            m.User(
+                oid=username,
+                login_name=username,
+                full_name=full_name or None,
+                emails=(email,) if email else (),
+            ),
         )
-    return m.AdminData(study_oid=study_oid, users=users, locations=locations)
+    return m.AdminData(
+        study_oid=study_oid,
+        users=users,
+        locations=locations,
+        signature_defs=_signature_defs(conn, study_id, given),
+    )
+
+
+def _effective_date(
+    conn: Connection, study_id: int, given: m.AdminData, stored: StoredMetadata
+) -> str:
+    """The EffectiveDate of the current MetaDataVersion the metadata's AdminData gives (the
+    earliest); else the day that version was loaded."""
+    dates = sorted(
+        ref.effective_date
+        for location in given.locations.values()
+        for ref in location.metadata_version_refs
+        if ref.metadata_version_oid == stored.mdv.oid and ref.effective_date
+    )
+    if dates:
+        return dates[0]
+    loaded = conn.scalar(
+        select(MetadataVersion.loaded_at).where(
+            MetadataVersion.study_id == study_id, MetadataVersion.number == stored.number
+        )
+    )
+    return loaded.strftime("%Y-%m-%d")
+
+
+def _locations(
+    conn: Connection, study_id: int, given: m.AdminData, fallback: m.MetaDataVersionRef
+) -> dict[str, m.Location]:
+    """The study's sites; the MetaDataVersionRefs as the metadata gives them, if it does."""
+    out = {}
+    for oid, name, kind in conn.execute(
+        select(Site.oid, Site.name, Site.location_type)
+        .where(Site.study_id == study_id)
+        .order_by(Site.oid)
+    ):
+        known = given.locations.get(oid)
+        refs = tuple(r for r in (known.metadata_version_refs if known else ()) if r.effective_date)
+        out[oid] = m.Location(
+            oid=oid, name=name, location_type=kind, metadata_version_refs=refs or (fallback,)
+        )
+    return out
+
+
+def _signature_defs(
+    conn: Connection, study_id: int, given: m.AdminData
+) -> dict[str, m.SignatureDef]:
+    """The metadata's SignatureDefs, and one for each other SignatureOID signed with (its
+    meaning as the signer saw it), so every SignatureRef resolves."""
+    out = dict(given.signature_defs)
+    query = select(SignatureRow.signature_def_oid, SignatureRow.meaning).join(
+        Form, Form.id == SignatureRow.form_id
+    )
+    rows = conn.execute(
+        _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
+    )
+    for oid, meaning in rows:
+        out.setdefault(oid, m.SignatureDef(oid=oid, methodology="Electronic", meaning=meaning))
+    return out

@@ -50,6 +50,8 @@ class Signature(_Attribution):
     """ODM Signature: who signed, where, when, and the SignatureDef (meaning) they signed."""
 
     signature_oid: str | None = None
+    id: str | None = None
+    """Signature/@ID: readers such as odmlib refuse a Signature without one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,6 +214,7 @@ class SubjectParser:
             location_oid=self._ref(el, "LocationRef", "LocationOID"),
             signature_oid=self._ref(el, "SignatureRef", "SignatureOID"),
             date_time_stamp=self._text_of(el, "DateTimeStamp"),
+            id=el.get("ID"),
             line=el.sourceline or 0,
         )
 

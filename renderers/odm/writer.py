@@ -41,6 +41,20 @@ _CODE_LIST_TYPES = tuple(name for name, dt in REGISTRY.items() if dt.code_list_t
 """The DataTypes an ODM 1.3.2 CodeList may have (integer, float, text, string)."""
 QUERY_STATUS_CODE_LIST = "EDC.QUERY_STATUS"
 """CodeListOID named by the Flag of a query written as an Annotation."""
+FLAG_TYPE_CODE_LIST = "EDC.FLAG_TYPE"
+"""CodeListOID named by the FlagType of a query written as an Annotation."""
+FLAG_CODE_LISTS: dict[str, tuple[str, dict[str, str]]] = {
+    QUERY_STATUS_CODE_LIST: (
+        "EDC query status",
+        {"open": "Open", "answered": "Answered", "closed": "Closed"},
+    ),
+    FLAG_TYPE_CODE_LIST: ("EDC flag type", {"query": "Query"}),
+}
+"""The vocabulary of the Flags we write (docs/import-export.md): OID -> (Name, CodedValue ->
+Decode), written as CodeLists into the metadata of an export so every CodeListOID resolves."""
+_AFTER_CODE_LISTS = tuple(
+    f"{_P}{name}" for name in ("ImputationMethod", "Presentation", "ConditionDef", "MethodDef")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +98,29 @@ def metadata_elements(metadata: bytes, *, study_oid: str | None = None) -> list[
         for code_list in study.iter(f"{_P}CodeList"):
             if code_list.get("DataType") not in _CODE_LIST_TYPES:
                 code_list.set("DataType", "text")  # REDCap's "boolean" is no CodeList type
+        for mdv in study.iterfind(f"{_P}MetaDataVersion"):
+            _add_flag_code_lists(mdv)
     return studies
+
+
+def _add_flag_code_lists(mdv: etree._Element) -> None:
+    """The CodeLists of :data:`FLAG_CODE_LISTS` the MetaDataVersion lacks, where the schema
+    puts CodeLists (before ImputationMethod, Presentation, ConditionDef, MethodDef)."""
+    have = {el.get("OID") for el in mdv.iterfind(f"{_P}CodeList")}
+    after = next((el for el in mdv if el.tag in _AFTER_CODE_LISTS), None)
+    for oid, (name, items) in FLAG_CODE_LISTS.items():
+        if oid in have:
+            continue
+        code_list = etree.Element(f"{_P}CodeList", OID=oid, Name=name, DataType="text")
+        for value, decode in items.items():
+            item = etree.SubElement(code_list, f"{_P}CodeListItem", CodedValue=value)
+            text = etree.SubElement(etree.SubElement(item, f"{_P}Decode"), f"{_P}TranslatedText")
+            text.text = decode
+            text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        if after is not None:
+            after.addprevious(code_list)
+        else:
+            mdv.append(code_list)
 
 
 def _element(
@@ -137,7 +173,7 @@ class OdmWriter:
             _element(el, "SourceID", text=audit.source_id)
 
     def _signature(self, parent: etree._Element, sig: Signature, site: str | None) -> None:
-        el = _element(parent, "Signature")
+        el = _element(parent, "Signature", ("ID", sig.id))
         self._who(el, sig.user_oid, sig.location_oid, site)
         _element(el, "SignatureRef", ("SignatureOID", sig.signature_oid or "SD.1"))
         _element(el, "DateTimeStamp", text=sig.date_time_stamp or _now())
@@ -158,7 +194,7 @@ class OdmWriter:
             code_list = flag.value_code_list_oid or QUERY_STATUS_CODE_LIST
             _element(f, "FlagValue", ("CodeListOID", code_list), text=flag.value)
             if flag.type is not None:
-                code_list = flag.type_code_list_oid or "EDC.FLAG_TYPE"
+                code_list = flag.type_code_list_oid or FLAG_TYPE_CODE_LIST
                 _element(f, "FlagType", ("CodeListOID", code_list), text=flag.type)
 
     def _head(self, el: etree._Element, node: ClinicalNode, site: str | None) -> None:
@@ -285,7 +321,8 @@ def _admin_element(admin: m.AdminData) -> etree._Element:
                 StudyOID=ref.study_oid,
                 MetaDataVersionOID=ref.metadata_version_oid,
             )
-            mvr.set("EffectiveDate", ref.effective_date or "1970-01-01")
+            if ref.effective_date:  # required: storage gives the metadata's date
+                mvr.set("EffectiveDate", ref.effective_date)
     for sd in admin.signature_defs.values():
         s = etree.SubElement(el, f"{_P}SignatureDef", OID=sd.oid)
         if sd.methodology:
