@@ -111,9 +111,24 @@ def sas_name(raw: str, taken: set[str], *, limit: int = 8) -> str:
     return name
 
 
+LABEL_LIMIT = 40
+"""Longest variable label (SAS, Define-XML and Dataset-JSON conventions)."""
+
+
 def item_label(item: m.ItemDef) -> str:
+    """The item's Description, else its Question, else its Name, shortened to
+    :data:`LABEL_LIMIT` characters (:func:`short_label`)."""
     text = item.description.get() or item.question.get() or item.name
-    return " ".join(text.split())
+    return short_label(" ".join(text.split()))
+
+
+def short_label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """``text`` if it fits in ``limit`` characters, else its longest start that ends at a
+    word boundary (trailing punctuation dropped); a first word longer than ``limit`` is cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:-(/")
+    return head if head and len(head) <= limit else text[:limit].rstrip()
 
 
 def item_length(item: m.ItemDef, mdv: m.MetaDataVersion) -> int | None:
