@@ -214,8 +214,7 @@ class _DefineBuilder:
             Repeating=_yn(ds.repeating),
             IsReferenceData=_yn(group.is_reference_data),
             SASDatasetName=ds.name,
-            Domain=group.domain,
-            Purpose="Tabulation",
+            Purpose="Tabulation",  # raw EDC datasets: no borrowed SDTM Domain (issue 19)
             def_Structure=ds.structure,
             def_IsNonStandard="Yes",
             def_CommentOID=f"COM.{ds.oid}" if group.comment else None,

@@ -188,3 +188,25 @@ def test_corpus_metadata_gives_valid_define(corpus: Path, name: str) -> None:
     xsd = schema("define-2.1")
     assert xsd.validate(root), xsd.error_log
     assert str(_stylesheet(corpus)(root.getroottree()))
+
+
+BORTEZOMIB = Path(__file__).parents[2] / "metadata" / "bortezomib-retreatment.xml"
+
+
+def test_raw_datasets_borrow_no_sdtm_domain_and_keep_their_form_titles(corpus: Path) -> None:
+    """Issue 19 defect 6: raw EDC datasets carry no Domain (the stylesheet took DSIC and DS
+    for split DS datasets and titled DSIC "Informed consent, End of data collection"); the
+    SDTM mapping stays in the Alias annotations."""
+    result = load_odm(BORTEZOMIB.read_bytes(), path=BORTEZOMIB.name)
+    assert result.odm is not None
+    mdv = result.odm.studies[0].metadata_versions[0]
+    root = etree.fromstring(write_define(result.odm), make_parser())
+    groups = root.xpath("//odm:ItemGroupDef", namespaces=NS)
+    assert groups
+    html = etree.fromstring(bytes(_stylesheet(corpus)(root.getroottree())), etree.HTMLParser())
+    text = " ".join(" ".join(html.itertext()).split())
+    for ig in groups:
+        assert ig.get("Domain") is None, ig.get("OID")
+        title = " ".join(mdv.item_group_defs[ig.get("OID")].description.get().split())
+        assert ig.findtext("odm:Description/odm:TranslatedText", namespaces=NS) == title
+        assert f"{ig.get('Name')} ({title})" in text
