@@ -28,13 +28,22 @@ from odm_engine.findings import Finding, Severity
 def validate(paths: tuple[str, ...], fmt: str, no_xsd: bool) -> None:
     """Validate ODM files: XSD, references, code lists, checks and expressions.
 
+    A deviation the file's vendor profile declares as its dialect (an OpenEDC empty
+    CodeList, a REDCap boolean CodeList, ...) is a warning (ODM-PROF-002), as on load.
+
     Exit status: 0 clean (warnings allowed), 1 error findings, 2 unreadable input.
     """
+    from odm_engine.loader import load_odm
+    from odm_engine.profiles import profile_for_odm, tolerate
     from odm_engine.validate import iter_findings
 
     findings: list[Finding] = []
     for path in expand(paths):
-        findings.extend(iter_findings(read(path), path=str(path), xsd=not no_xsd))
+        loaded = load_odm(read(path), path=str(path))
+        found = list(iter_findings(loaded, path=str(path), xsd=not no_xsd))
+        if loaded.odm is not None:
+            found = tolerate(found, profile_for_odm(loaded.odm)[0])
+        findings.extend(found)
     print_findings(findings, fmt)
     if any(f.severity is Severity.ERROR for f in findings):
         sys.exit(EXIT_FINDINGS)

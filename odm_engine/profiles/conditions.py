@@ -17,6 +17,8 @@ FORM_DATA_UNDER_SUBJECT = "ODM-XSD-001:FormData-under-SubjectData"
 """FormData directly under SubjectData, without a StudyEventData."""
 DUPLICATE_MDV_OID = "ODM-XSD-001:duplicate-OID"
 """Two definitions of one MetaDataVersion share an OID (UC-MDV-OID-unique)."""
+EMPTY_CODE_LIST = "ODM-XSD-001:empty-CodeList"
+"""A CodeList with no CodeListItem, EnumeratedItem or ExternalCodeList (and no Description)."""
 EMPTY_ITEM_GROUP_OID = "ODM-DATA-001:empty-ItemGroupOID"
 """ItemGroupData with ``ItemGroupOID=""``."""
 
@@ -35,6 +37,11 @@ _RECOGNISED: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "ODM-XSD-001",
         re.compile(r"Duplicate key-sequence .* in unique identity-constraint 'UC-MDV-OID-unique'"),
         DUPLICATE_MDV_OID,
+    ),
+    (
+        "ODM-XSD-001",
+        re.compile(r"Element 'CodeList': Missing child element\(s\)"),
+        EMPTY_CODE_LIST,
     ),
     ("ODM-DATA-001", re.compile(r'ItemGroupData ItemGroupOID=""'), EMPTY_ITEM_GROUP_OID),
 )
