@@ -28,6 +28,25 @@ XLINK = "http://www.w3.org/1999/xlink"
 NSMAP = {None: ODM, "def": DEF, "xlink": XLINK}
 ACRF_LEAF = "LF.acrf"
 _KEY_ORIGIN = {"study": "Protocol", "site": "Assigned", "subject": "Assigned"}
+CT_STANDARD = "STD.CT"
+_CLASS_DOMAINS = {
+    "SPECIAL PURPOSE": ("DM", "CO", "SE", "SM", "SV"),
+    "INTERVENTIONS": ("AG", "CM", "EC", "EX", "ML", "PR", "SU"),
+    "EVENTS": ("AE", "BE", "CE", "DS", "DV", "HO", "MH"),
+}
+_DOMAIN_CLASS = {d: name for name, domains in _CLASS_DOMAINS.items() for d in domains}
+
+
+def dataset_class(group: m.ItemGroupDef) -> str:
+    """def:Class of a raw dataset: the general observation class of the SDTM domain the item
+    group maps to (its Domain, or an SDTM Alias); FINDINGS otherwise (a CRF records
+    observations)."""
+    names = [group.domain or ""] + [a.name for a in group.aliases if a.context.upper() == "SDTM"]
+    for name in names:
+        found = _DOMAIN_CLASS.get(name[:2].upper())
+        if found:
+            return found
+    return "FINDINGS"
 
 
 def _code_list_type(data_type: str) -> str:
@@ -51,6 +70,9 @@ class DefineOptions:
     dataset_suffix: str = ".json"
     """The dataset files the def:leaf elements name (Dataset-JSON by default)."""
     stylesheet: str = "define2-1.xsl"
+    ct_version: str | None = None
+    """NCI/CDISC controlled terminology version (e.g. ``2024-12-20``) for def:Standards."""
+    ct_publishing_set: str = "SDTM"
 
 
 def _q(ns: str, name: str) -> str:
@@ -129,6 +151,18 @@ class _DefineBuilder:
             def_DefineVersion="2.1.0",
         )
         self._collect()
+        standards = _sub(mdv_el, "Standards", DEF)
+        _sub(
+            standards,
+            "Standard",
+            DEF,
+            OID=CT_STANDARD,
+            Name="CDISC/NCI",
+            Type="CT",
+            PublishingSet=opts.ct_publishing_set,
+            Version=opts.ct_version or "unspecified",
+            Status="Final" if opts.ct_version else "Draft",
+        )
         if opts.crf_pages:
             acrf = _sub(mdv_el, "AnnotatedCRF", DEF)
             _sub(acrf, "DocumentRef", DEF, leafID=ACRF_LEAF)
@@ -232,6 +266,7 @@ class _DefineBuilder:
                 MethodOID=col.method_oid if col.method_oid in self.methods else None,
             )
         _aliases(ig, group.aliases)
+        _sub(ig, "Class", DEF, Name=dataset_class(group))
         leaf = _sub(ig, "leaf", DEF, ID=f"LF.{ds.name}")
         href = ds.file_stem + self.opts.dataset_suffix
         leaf.set(_q(XLINK, "href"), href)

@@ -210,3 +210,25 @@ def test_raw_datasets_borrow_no_sdtm_domain_and_keep_their_form_titles(corpus: P
         title = " ".join(mdv.item_group_defs[ig.get("OID")].description.get().split())
         assert ig.findtext("odm:Description/odm:TranslatedText", namespaces=NS) == title
         assert f"{ig.get('Name')} ({title})" in text
+
+
+def test_standards_and_a_class_on_every_dataset() -> None:
+    """Issue 19 defect 5: def:Standards (with the NCI CT version), def:Class on every
+    ItemGroupDef, every def:StandardOID resolves; the file stays schema-valid."""
+    root = _define(ct_version="2024-12-20")
+    assert schema("define-2.1").validate(root)
+    mdv = _one(root, "//odm:MetaDataVersion")
+    standards = mdv.find("def:Standards", NS)
+    assert standards is not None and mdv.index(standards) == 0
+    ct = _one(standards, "def:Standard[@Type='CT']")
+    assert (ct.get("Name"), ct.get("Version"), ct.get("Status")) == (
+        "CDISC/NCI",
+        "2024-12-20",
+        "Final",
+    )
+    groups = root.xpath("//odm:ItemGroupDef", namespaces=NS)
+    classes = {ig.get("OID"): _one(ig, "def:Class").get("Name") for ig in groups}
+    assert classes == {"IG.DM": "SPECIAL PURPOSE", "IG.VS": "FINDINGS"}
+    defined = {s.get("OID") for s in standards.findall("def:Standard", NS)}
+    for el in root.xpath("//*[@def:StandardOID]", namespaces=NS):
+        assert el.get(f"{{{NS['def']}}}StandardOID") in defined
