@@ -151,7 +151,7 @@ class _Reader(MetadataReader, AdminReader):
 
     def odm(self, root: etree._Element) -> m.ODM:
         studies = tuple(self.study(s) for s in self.children(root, "Study"))
-        self._duplicate_study_oids(root)
+        self.index(root, "Study", lambda el: el)  # findings for missing/repeated Study OIDs
         studies = tuple(self.resolve_includes(s, studies) for s in studies)
         admin = tuple(self.admin_data(a) for a in self.children(root, "AdminData"))
         for cd in self.children(root, "ClinicalData"):
@@ -173,25 +173,3 @@ class _Reader(MetadataReader, AdminReader):
             namespaces=tuple(root.nsmap.items()),
             **self.base(root),
         )
-
-    def _duplicate_study_oids(self, root: etree._Element) -> None:
-        seen: dict[str, int] = {}
-        for el in self.children(root, "Study"):
-            oid = el.get("OID")
-            if oid is None:
-                self.findings.append(
-                    finding("ODM-OID-002", path=self.path, line=el.sourceline, element="Study")
-                )
-            elif oid in seen:
-                self.findings.append(
-                    finding(
-                        "ODM-OID-001",
-                        path=self.path,
-                        line=el.sourceline,
-                        oid=oid,
-                        element="Study",
-                        first_line=seen[oid],
-                    )
-                )
-            else:
-                seen[oid] = el.sourceline or 0
