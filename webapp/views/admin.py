@@ -41,7 +41,6 @@ class UserLine:
     username: str
     full_name: str
     active: bool
-    roles: str
     grants: tuple[GrantLine, ...]
 
 
@@ -70,9 +69,6 @@ def _page(error: str = "", notice: str = "", one_time: tuple[str, str] | None = 
             u.username,
             u.full_name,
             u.active,
-            ", ".join(
-                f"{r.role.value}@{r.site_oid or '*'}" for r in u.roles if r.study_oid == study.oid
-            ),
             tuple(
                 GrantLine(r.role.value, r.site_oid or "", f"{r.role.value}@{r.site_oid or '*'}")
                 for r in u.roles
@@ -124,8 +120,7 @@ def add() -> tuple[str, int] | Response:
             add_user(conn, username, password, full_name=full_name, by=by, client=client)
             set_role(conn, username, served().oid, role, site_oid=site, by=by, client=client)
     except (ValueError, NotFoundError) as exc:
-        message = policy_message(exc) if isinstance(exc, PolicyError) else str(exc)
-        return render("users.html", _page(error=message), 422)
+        return _refused(exc)
     return redirect(url_for(".users", done=username), 303)
 
 
