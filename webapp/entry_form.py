@@ -25,11 +25,7 @@ FORM_ITEMS: Memo[tuple[str, str], dict[tuple[str, str], tuple[str, bool]]] = Mem
 def _form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
     """(ItemGroupOID, ItemOID) -> (DataType, derived) for every ItemRef of the form, made once
     per metadata version (by its SHA-256) and form."""
-    return FORM_ITEMS.get((study.sha256, form_oid), lambda: _read_form_items(study, form_oid))
-
-
-def _read_form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tuple[str, bool]]:
-    return form_items(study.mdv, form_oid)
+    return FORM_ITEMS.get((study.sha256, form_oid), lambda: form_items(study.mdv, form_oid))
 
 
 def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str]) -> Posted:
