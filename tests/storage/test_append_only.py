@@ -12,10 +12,8 @@ from storage.engine import write_transaction
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.models import Role
 from storage.queries import open_query, transition
-from storage.signatures import sign_form
-from storage.writes import save_form
-from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, MONITOR, Db
-from tests.storage.helpers import DM
+from tests.storage.conftest import INVESTIGATOR, MONITOR, Db
+from tests.storage.helpers import DM, save, sign
 
 APPEND_ONLY = ("signatures", "query_messages", "metadata_versions")
 KEPT = (*APPEND_ONLY, "audit_trail", "queries", "forms", "item_data")
@@ -32,28 +30,9 @@ def rows(engine: Engine, tables: tuple[str, ...] = KEPT) -> dict[str, list[tuple
 @pytest.fixture
 def signed(study: Engine) -> Engine:
     """A saved and signed form and a query answered on it: a row in each append-only table."""
+    save(study, {("IG.DM", "", "IT.AGE"): "42"})
+    sign(study, version=1)
     with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "42"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=0,
-        )
-        sign_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form=DM,
-            user=INVESTIGATOR,
-            password=IVY_PASSWORD,
-            signature_def_oid="SD.PI",
-            meaning="I approve the data of this form",
-            expected_version=1,
-        )
         query_id = open_query(
             conn,
             study="S.1",

@@ -15,7 +15,6 @@ from storage.models import Base, FormStatus, Role, User
 from storage.signatures import form_content_hash, sign_form, signatures_of
 from storage.studies import current_metadata, list_sites, load_study, metadata_xml
 from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
-from storage.writes import save_form
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, STUDY_BODY, Db, study_xml
 from tests.storage.helpers import DM, audit_of, count, save, sign, state_of
 
@@ -150,18 +149,8 @@ def test_signing_records_who_when_meaning_and_the_hash_of_what_was_signed(
     assert (sig.username, sig.content_sha256, sig.form_version) == (INVESTIGATOR, digest, 2)
     assert state_of(study, DM).status is FormStatus.SIGNED
     assert audit_of(study)[-1].reason == "Signed (SD.PI): I approve the data of this form"
-    with write_transaction(study) as conn:
-        save_form(
-            conn,
-            study="S.1",
-            subject_key="001",
-            form_key=DM,
-            values={("IG.DM", "", "IT.AGE"): "43"},
-            user=INVESTIGATOR,
-            role=Role.INVESTIGATOR,
-            expected_version=2,
-            reason="Correction",
-        )
+    save(study, {("IG.DM", "", "IT.AGE"): "43"}, version=2, reason="Correction")
+    with study.connect() as conn:
         assert form_content_hash(conn, "S.1", "001", DM) != digest
         assert len(signatures_of(conn, "S.1", "001", DM)) == 1
     assert state_of(study, DM).status is FormStatus.IN_PROGRESS
