@@ -318,11 +318,6 @@ def _keyed(form_key: FormKey, by_value_key: Mapping[ValueKey, _T]) -> dict[ItemK
     return {make(head + tuple(k)): v for k, v in by_value_key.items()}
 
 
-def form_key_item(form_key: FormKey, key: ValueKey) -> ItemKey:
-    group_oid, group_repeat_key, item_oid = key
-    return ItemKey(*form_key, group_oid, group_repeat_key, item_oid)
-
-
 def as_stored(value: EnteredValue) -> Stored:
     if isinstance(value, IsNull):
         return (None, value.reason)
