@@ -39,14 +39,6 @@ class HttpError(Exception):
         self.message = message
 
 
-def not_found(message: str = "") -> HttpError:
-    return HttpError(404, message)
-
-
-def forbidden(message: str = "") -> HttpError:
-    return HttpError(403, message)
-
-
 def status_of(exc: Exception) -> tuple[int, str]:
     """The status of the error page for ``exc`` and the message it shows."""
     if isinstance(exc, HttpError):
