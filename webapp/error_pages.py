@@ -26,7 +26,7 @@ def handle_error(exc: Exception) -> tuple[str, int] | Response:
         frame = chrome(bare=True)
     html = render_template("error.html", chrome=frame, status=status, message=message)
     response = Response(html, status=status, mimetype="text/html")
-    if isinstance(exc, HTTPException) and status == 405 and exc.get_response().headers:
+    if isinstance(exc, HTTPException) and status == 405:
         allow = exc.get_response().headers.get("Allow")
         if allow:
             response.headers["Allow"] = allow
