@@ -9,7 +9,6 @@ are imported inside the functions that use them.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,10 +118,6 @@ def print_findings(findings: list[Finding] | tuple[Finding, ...], fmt: str) -> N
 # --- the database ---
 
 
-def database_url(db: str | None) -> str:
-    return db or os.environ.get("EDC_DATABASE_URL") or "sqlite:///edc.sqlite3"
-
-
 DB_HELP = "Database URL (default: $EDC_DATABASE_URL, else sqlite:///edc.sqlite3)."
 db_option = click.option("--db", "db", default=None, metavar="URL", help=DB_HELP)
 study_option = click.option("--study", "study_oid", default=None, help="Study OID.")
@@ -136,7 +131,7 @@ def engine(db: str | None, *, create: bool = False) -> Any:
     ``edc db upgrade`` creates one): the command stops with :func:`no_study`."""
     from sqlalchemy.engine import make_url
 
-    from storage.engine import make_engine
+    from storage.engine import database_url, make_engine
 
     url = database_url(db)
     ctx = click.get_current_context(silent=True)

@@ -13,7 +13,6 @@ import click
 from cli._common import (
     EXIT_FINDINGS,
     UsageError,
-    database_url,
     db_option,
     engine,
     existing_file,
@@ -299,7 +298,7 @@ def serve(  # noqa: PLR0917 - click passes options by name
                 "port": port,
                 "workers": workers,
                 "study": study_oid,
-                "database_url": database_url(db) if db else None,
+                "database_url": db or None,
             }
         )
     except ValueError as exc:  # Settings.load: a setting's value it cannot read (documented)

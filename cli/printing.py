@@ -12,7 +12,6 @@ from cli._common import (
     DEFAULT_METADATA,
     UsageError,
     cannot_write,
-    database_url,
     db_option,
     domain_errors,
     engine,
@@ -127,6 +126,7 @@ def print_casebook(
 
     from renderers.print import print_casebook
     from services.casebook import casebook_data
+    from storage.engine import database_url
     from storage.studies import current_metadata
 
     try:
