@@ -22,7 +22,8 @@ from storage.errors import AccessDeniedError, ConflictError
 from storage.form_status import claim_version, next_status, open_form_for_change
 from storage.models import Form, Role, StudyEvent
 from storage.models import Signature as SignatureRow
-from storage.subjects import find_subject, form_state
+from storage.refs import SubjectRef
+from storage.subjects import find_subject, snapshot_of, stored_items
 from storage.users import authenticate
 
 
@@ -40,10 +41,15 @@ class SignatureInfo:
 
 def form_content_hash(conn: Connection, study: str, subject_key: str, form: FormKey) -> str:
     """SHA-256 of the form's values and null reasons, keyed by ODM path, in key order."""
-    state = form_state(conn, study, subject_key, form)
+    return subject_form_hash(conn, find_subject(conn, study, subject_key), form)
+
+
+def subject_form_hash(conn: Connection, subject: SubjectRef, form: FormKey) -> str:
+    """:func:`form_content_hash` of a subject already looked up (its values read, nothing else)."""
+    state = snapshot_of(subject, stored_items(conn, subject.id, form))
     content = {
-        "study": study,
-        "subject": subject_key,
+        "study": subject.study_oid,
+        "subject": subject.subject_key,
         "form": [
             form.study_event_oid,
             form.study_event_repeat_key,
@@ -90,7 +96,7 @@ def sign_form(
     )
     signed = next_status(change.status, "sign", changed=False, form=path)  # locked: refused
     now = datetime.now(UTC)
-    digest = form_content_hash(conn, study, subject_key, form)
+    digest = subject_form_hash(conn, change.subject, form)
     version = claim_version(conn, change, signed, user=user, now=now)
     role_name = str(Role(role))
     sig_id = conn.execute(

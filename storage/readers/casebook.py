@@ -16,7 +16,7 @@ from odm_engine.clinical import FormKey, ItemKey
 from storage.models import Form, FormStatus, Query, QueryStatus, Signature, StudyEvent
 from storage.prepared import Prepared
 from storage.queries import KEY_COLUMNS, QueryInfo
-from storage.signatures import form_content_hash
+from storage.signatures import subject_form_hash
 from storage.subjects import FORM_INSTANCE, SubjectRef, form_instance_params
 
 __all__ = [
@@ -148,6 +148,6 @@ def signature_states(
     latest = {FormKey(*r[:4]): r for r in rows}
     states = {}
     for key, r in latest.items():
-        now = form_content_hash(conn, subject.study_oid, subject.subject_key, key)
+        now = subject_form_hash(conn, subject, key)
         states[key] = SignatureState(r[4], r[5], r[6], now == r[7])
     return states
