@@ -168,10 +168,9 @@ class MetadataValidator:
 
     def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
         """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
-        if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
-            return self._not_in_form(key)
-        if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
-            return _repeat_problem(key)
+        problem = self._key_problem(key)
+        if problem is not None:
+            return problem
         if value is None or value == "" or isinstance(value, IsNull):
             return None if value == "" else value
         checked = self._checker(key.item_oid)(value)
@@ -188,11 +187,16 @@ class MetadataValidator:
         :meth:`canonical` decides, and says why it is refused. The ItemDef's type, length and
         code list are looked up once per key, not once per value.
         """
+        problem = self._key_problem(key)
+        return problem if problem is not None else self._checks(key.item_oid)[0]
+
+    def _key_problem(self, key: ItemKey) -> ValueProblem | None:
+        """Why ``key`` takes no value: its form has no such item, or its group does not repeat."""
         if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
             return self._not_in_form(key)
         if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
             return _repeat_problem(key)
-        return self._checks(key.item_oid)[0]
+        return None
 
     def _single(self, key: ItemKey) -> bool:
         return key.item_group_oid in self.single_groups
