@@ -8,16 +8,15 @@ three-valuedly: ``None`` when the order is unknown, as for partial dates that ma
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from odm_engine.datatypes.registry import REGISTRY, spec
 from odm_engine.datatypes.results import DataTypeProblem, Parsed
+from odm_engine.free_text import NOT_XML
 from odm_engine.partial_dates import LexicalError
 
 _XML_SPACE = " \t\n\r"
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _shown(text: str) -> str:
@@ -42,7 +41,7 @@ def parse_value(
         text = text.strip(_XML_SPACE)
     if not text:
         return DataTypeProblem(f"The value is empty; {found.noun} is expected. {found.how}")
-    bad = _NOT_XML_CHAR.search(text)
+    bad = NOT_XML.search(text)
     if bad is not None:
         return DataTypeProblem(
             f"The value contains the character U+{ord(bad.group()):04X}, which XML cannot "
