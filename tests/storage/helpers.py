@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from odm_engine.clinical import FormKey, SubjectSnapshot
 from storage.audit import AuditEntry, history
 from storage.engine import write_transaction
+from storage.models import AccessLogRow
 from storage.queries import QueryInfo, list_queries
 from storage.signatures import SignatureInfo, sign_form
 from storage.subjects import FormState, form_state, subject_snapshot
@@ -91,6 +92,17 @@ def sign(
             meaning=meaning,
             expected_version=version,
         )
+
+
+def failures(engine: Engine) -> list[tuple[str, str, str | None]]:
+    """The access log's failed sign-ins and signatures: (event, user name, client)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(AccessLogRow.event, AccessLogRow.username, AccessLogRow.client)
+            .where(AccessLogRow.event.in_(["sign_in_failed", "signature_failed"]))
+            .order_by(AccessLogRow.seq)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 def count(engine: Engine, table: str) -> int:

@@ -14,8 +14,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from storage import logins
 from storage.engine import write_transaction
 from storage.logins import DUMMY_HASH, Limits, Outcome, check_password
-from storage.models import AccessEvent, AccessLogRow, LoginFailure, User
+from storage.models import AccessEvent, LoginFailure, User
 from storage.users import add_user
+from tests.storage.helpers import failures
 
 ADA, BOB = "Lighthouse-Orbit-42", "Marmalade-Canyon-7"
 LIMITS = Limits(per_user_and_client=3, per_user=7, per_client=5, window=timedelta(minutes=15))
@@ -81,13 +82,7 @@ def test_every_failure_is_in_the_access_log_with_the_client(users: Engine) -> No
     attempt(users, "nobody", "wrong", B)
     attempt(users, "bob", "wrong", A, AccessEvent.SIGNATURE_FAILED)
     attempt(users, "ada", ADA, B)  # a success is no access-log row
-    with users.connect() as conn:
-        rows = conn.execute(
-            select(AccessLogRow.event, AccessLogRow.username, AccessLogRow.client)
-            .where(AccessLogRow.event.in_(["sign_in_failed", "signature_failed"]))
-            .order_by(AccessLogRow.seq)
-        ).all()
-    assert [tuple(r) for r in rows] == [
+    assert failures(users) == [
         ("sign_in_failed", "ada", A),
         ("sign_in_failed", "nobody", B),
         ("signature_failed", "bob", A),

@@ -23,7 +23,8 @@ from werkzeug.security import check_password_hash
 from cli import main
 from storage import logins
 from storage.engine import make_engine
-from storage.models import AccessLogRow, LoginFailure, Signature
+from storage.models import LoginFailure, Signature
+from tests.storage.helpers import failures
 from tests.webapp.conftest import PASSWORD, SUBJECT_A, Web, seeded_schema, web_at
 from tests.webapp.helpers import ELIG, ELIGIBLE
 from tests.webapp.live import Http, gunicorn
@@ -54,17 +55,6 @@ def any_web(db_url: str) -> Iterator[Web]:
 def at(address: str) -> dict[str, dict[str, str]]:
     """Keyword arguments that make a test-client request come from ``address``."""
     return {"environ_base": {"REMOTE_ADDR": address}}
-
-
-def failures(engine: Engine) -> list[tuple[str, str, str | None]]:
-    """The access log's failed sign-ins and signatures: (event, user name, client)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(AccessLogRow.event, AccessLogRow.username, AccessLogRow.client)
-            .where(AccessLogRow.event.in_(["sign_in_failed", "signature_failed"]))
-            .order_by(AccessLogRow.seq)
-        ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 def count(engine: Engine, table: type) -> int:
