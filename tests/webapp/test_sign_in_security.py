@@ -119,9 +119,9 @@ def test_unknown_and_known_user_names_cost_the_same_one_hash(
     for n in range(4):
         for name, seconds in times.items():
             before = counted.calls
-            start = time.perf_counter()
+            start = time.process_time()
             r = client.post("/login", {"username": name, "password": "wrong"}, **at(f"10.3.{n}.1"))
-            seconds.append(time.perf_counter() - start)
+            seconds.append(time.process_time() - start)
             assert r.status_code == 401 and counted.calls == before + 1, name
     unknown, known = statistics.median(times["nobody"]), statistics.median(times["inv_a"])
     assert 1 / 3 < unknown / known < 3, (unknown, known)
