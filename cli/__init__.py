@@ -29,7 +29,9 @@ def _dbapi_error(exc: BaseException) -> bool:
 
 
 class EdcGroup(click.Group):
-    """Translates the engine's faults into clean CLI errors, in this one place."""
+    """The last resort for faults no command translated: an :class:`EdcError` left over
+    becomes a clean error (exit 1), a database fault one message. Commands translate
+    refused input themselves with :func:`cli._common.domain_errors` (exit 2)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
