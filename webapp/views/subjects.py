@@ -13,7 +13,7 @@ from services.signing import Signing, forms_to_sign
 from storage.errors import AccessDeniedError
 from storage.logins import Outcome, Verdict
 from storage.studies import list_sites
-from storage.subjects import create_subject, list_subjects, subject_snapshot
+from storage.subjects import SubjectRef, create_subject, list_subjects, subject_snapshot
 from webapp import access, sessions
 from webapp.casebook import EventLine, casebook_lines, numbered
 from webapp.errors import HttpError
@@ -198,11 +198,10 @@ def _signature_def(study: StudyContext) -> tuple[str, str, str]:
     return "SD.WEB", g.t("sign.default_meaning"), ""
 
 
-def _to_sign(subject_key: str) -> list[tuple[FormKey, int, str]]:
+def _to_sign(subject: SubjectRef) -> list[tuple[FormKey, int, str]]:
     """Forms with data whose current content carries no valid signature: (key, version, name)."""
     study = served()
     with reading() as conn:
-        subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
         todo = forms_to_sign(conn, subject)
     return [
         (key, version, numbered(study.form_name(key.form_oid, g.lang), key.form_repeat_key))
@@ -210,23 +209,23 @@ def _to_sign(subject_key: str) -> list[tuple[FormKey, int, str]]:
     ]
 
 
-def _sign_page(subject_key: str, error: str = "") -> SignPage:
+def _sign_page(subject: SubjectRef, error: str = "") -> SignPage:
     _, meaning, legal = _signature_def(served())
     return SignPage(
-        subject_key,
+        subject.subject_key,
         meaning,
         legal,
-        tuple(name for _, _, name in _to_sign(subject_key)),
+        tuple(name for _, _, name in _to_sign(subject)),
         error,
-        url_for(".casebook", subject_key=subject_key),
+        url_for(".casebook", subject_key=subject.subject_key),
     )
 
 
 @bp.get("/subjects/<key:subject_key>/sign")
 def sign(subject_key: str) -> tuple[str, int]:
-    page = _sign_page(subject_key)
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, served().oid, subject_key)
+    page = _sign_page(subject)
     g.viewer.require(access.SIGN, subject.site_oid, g.t("action.sign"))
     return render("sign.html", page)
 
@@ -238,9 +237,9 @@ def sign_post(subject_key: str) -> tuple[str, int] | Response:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
     role = g.viewer.require(access.SIGN, subject.site_oid, g.t("action.sign"))
     oid, meaning, _ = _signature_def(study)
-    todo = _to_sign(subject_key)
+    todo = _to_sign(subject)
     if not todo:
-        return render("sign.html", _sign_page(subject_key, g.t("sign.nothing")), 409)
+        return render("sign.html", _sign_page(subject, g.t("sign.nothing")), 409)
     settings = runtime().settings
     signer = Signing(
         g.viewer.username,
@@ -260,7 +259,7 @@ def sign_post(subject_key: str) -> tuple[str, int] | Response:
         verdict = Verdict(Outcome.REFUSED)
     if verdict.outcome is Outcome.THROTTLED:
         error = g.t("login.throttled", minutes=settings.login_window_minutes)
-        return render("sign.html", _sign_page(subject_key, error), 429)
+        return render("sign.html", _sign_page(subject, error), 429)
     if verdict.outcome is not Outcome.ACCEPTED:
-        return render("sign.html", _sign_page(subject_key, g.t("sign.wrong_password")), 422)
+        return render("sign.html", _sign_page(subject, g.t("sign.wrong_password")), 422)
     return redirect(url_for(".casebook", subject_key=subject_key), 303)
