@@ -335,7 +335,7 @@ def form(
 
 def _expected_version() -> int:
     raw = request.form.get("expected_version", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²", or past BIGINT: 500s
         raise HttpError(400, g.t("form.no_version"))
     return int(raw)
 
