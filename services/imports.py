@@ -128,7 +128,7 @@ def import_clinical_data(
     base = {
         "file": file,
         "file_oid": reader.header.file_oid,
-        "sha256": reader.sha256,
+        "sha256": sha,
         "profile": reader.profile.name,
         "dry_run": dry_run,
     }

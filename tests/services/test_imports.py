@@ -3,6 +3,7 @@ report (the CLI's `edc import` presents the same report; tests/exchange covers i
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def test_a_dry_run_reports_what_it_would_write_and_writes_nothing(
     assert dry.items_written > 0 and dry.summary()["status"] == "dry run"
     done = import_clinical_data(engine, str(data), user="dm")
     assert (done.status, done.items_written) == (IMPORTED, dry.items_written)
+    assert done.summary()["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     again = import_clinical_data(lambda: engine, str(data), user="dm")
     assert again.status == ALREADY and "ODM-IMP-021" in [f.code for f in again.findings]
     out = io.BytesIO()
