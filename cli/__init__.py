@@ -14,11 +14,11 @@ import sys
 
 import click
 
-from cli import admin, data, metadata, printing
+from cli import admin, amendments, data, metadata, printing
 from cli._common import domain_errors, missing_table, no_study
 from odm_engine.errors import EdcError
 
-__all__ = ["domain_errors", "main"]
+__all__ = ["amendments", "domain_errors", "main"]
 
 
 def _dbapi_error(exc: BaseException) -> bool:

@@ -20,7 +20,11 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize is explicit: under a CI environment variable Hypothesis's own default profile
+# is derandomised, and "dev" would inherit that.
+settings.register_profile(
+    "dev", derandomize=False, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
