@@ -32,6 +32,7 @@ from odm_engine.exchange.records import (
     StudyEventRecord,
     SubjectRecord,
 )
+from storage.export_history import history_events, merge_by_time, stamp, status_note
 from storage.models import (
     AuditRow,
     Form,
@@ -346,13 +347,9 @@ def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
             user_oid=user,
             location_oid=site,
             signature_oid=sig_oid,
-            date_time_stamp=_stamp(signed_at),
+            date_time_stamp=stamp(signed_at),
         )
     return out
-
-
-def _stamp(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def iter_changes(
@@ -363,53 +360,63 @@ def iter_changes(
     subject_keys: Iterable[str] = (),
     since: datetime | None = None,
 ) -> Iterator[SubjectRecord]:
-    """Every item change from the audit trail, each with its TransactionType and AuditRecord.
+    """Every audited event, oldest first within each subject: value changes (each with its
+    TransactionType and AuditRecord; a form's first save is its ``FormData`` Insert), subject
+    creations, form status changes (SDV, signing, lock: a Flag of ``EDC.FORM_STATUS``),
+    signatures and query messages (:mod:`storage.export_history`).
 
     One record per (subject, form save): the rows one save wrote share a form version.
     """
     stored = current_metadata(conn, study_oid)
     study_id = study_id_of(conn, study_oid)
+    subjects = _subject_filter(select(Subject.id), study_id, site, subject_keys)
+    events = history_events(conn, study_oid, stored.mdv.oid, subjects, since)
     a = AuditRow
-    query = (
-        select(
-            a.subject_id,
-            a.subject_key,
-            a.site_oid,
-            a.form_version,
-            a.study_event_oid,
-            a.study_event_repeat_key,
-            a.form_oid,
-            a.form_repeat_key,
-            a.item_group_oid,
-            a.item_group_repeat_key,
-            a.item_oid,
-            a.transaction_type,
-            a.new_value,
-            a.new_is_null,
-            a.username,
-            a.recorded_at,
-            a.reason,
-            a.source,
-            a.new_unit,
-        )
-        .join(Subject, Subject.id == a.subject_id)
-        .where(or_(a.item_oid != "", a.form_oid == ""))  # values and subject creations
-    )
+    query = select(
+        a.subject_id,
+        a.subject_key,
+        a.site_oid,
+        a.form_version,
+        a.study_event_oid,
+        a.study_event_repeat_key,
+        a.form_oid,
+        a.form_repeat_key,
+        a.item_group_oid,
+        a.item_group_repeat_key,
+        a.item_oid,
+        a.transaction_type,
+        a.new_value,
+        a.new_is_null,
+        a.username,
+        a.recorded_at,
+        a.reason,
+        a.source,
+        a.new_unit,
+        a.old_value,
+    ).join(Subject, Subject.id == a.subject_id)
     query = _subject_filter(query, study_id, site, subject_keys)
     if since is not None:
         query = query.where(a.recorded_at > since)
     query = query.order_by(a.subject_id, a.seq)
+    rows = conn.execution_options(yield_per=10_000).execute(query)
+    yield from merge_by_time(_change_groups(rows, study_oid, stored.mdv.oid), events)
+
+
+def _change_groups(
+    rows: Iterable[Any], study_oid: str, mdv_oid: str
+) -> Iterator[tuple[int, datetime, SubjectRecord]]:
+    """(subject id, time, record) per group of audit rows one save or status change wrote."""
     group_key: tuple[Any, ...] | None = None
     pending: list[Any] = []
-    for row in conn.execution_options(yield_per=10_000).execute(query):
+    for row in rows:
         key = (row[0], row[3], row[4], row[5], row[6], row[7], row[15])
         if key != group_key and pending:
-            yield _change_record(study_oid, stored.mdv.oid, pending)
+            yield pending[0][0], pending[0][15], _change_record(study_oid, mdv_oid, pending)
             pending = []
         group_key = key
         pending.append(row)
     if pending:
-        yield _change_record(study_oid, stored.mdv.oid, pending)
+        yield pending[0][0], pending[0][15], _change_record(study_oid, mdv_oid, pending)
 
 
 def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectRecord:
@@ -424,7 +431,11 @@ def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectReco
             audit=_audit_of(first),
         )
     groups: dict[tuple[str, str], list[ItemValue]] = {}
+    statuses: list[Any] = []
     for r in rows:
+        if not r[10]:  # a form-level row: the form's status changed
+            statuses.append(r)
+            continue
         key = ItemKey(r[4], r[5], r[6], r[7], r[8], r[9], r[10])
         audit = _audit_of(r)
         groups.setdefault((r[8], r[9]), []).append(
@@ -440,6 +451,9 @@ def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectReco
     form = FormRecord(
         form_oid=first[6],
         repeat_key=first[7],
+        transaction_type="Insert" if groups and first[3] == 1 else "Context",
+        audit=_audit_of(statuses[-1]) if statuses else None,
+        annotations=tuple(status_note(n, r) for n, r in enumerate(statuses, 1)),
         groups=tuple(
             ItemGroupRecord(item_group_oid=g, repeat_key=rk, items=tuple(items))
             for (g, rk), items in groups.items()
@@ -459,7 +473,7 @@ def _audit_of(row: Any) -> AuditRecord:
     return AuditRecord(
         user_oid=row[14],
         location_oid=row[2],
-        date_time_stamp=_stamp(row[15]),
+        date_time_stamp=stamp(row[15]),
         reason_for_change=row[16],
         source_id=row[17],
     )

@@ -24,6 +24,35 @@ TYPED_ITEM_DATA: Mapping[str, str | None] = ITEM_DATA_ELEMENTS
 DataType registry."""
 ELEMENT_OF_TYPE = {v: k for k, v in TYPED_ITEM_DATA.items() if v}
 
+QUERY_STATUS_CODE_LIST = "EDC.QUERY_STATUS"
+"""CodeListOID named by the FlagValue of a query written as an Annotation."""
+FORM_STATUS_CODE_LIST = "EDC.FORM_STATUS"
+"""CodeListOID named by the FlagValue of a form status change in an audit export."""
+FLAG_TYPE_CODE_LIST = "EDC.FLAG_TYPE"
+"""CodeListOID named by every FlagType we write."""
+FLAG_CODE_LISTS: dict[str, tuple[str, dict[str, str]]] = {
+    QUERY_STATUS_CODE_LIST: (
+        "EDC query status",
+        {"open": "Open", "answered": "Answered", "closed": "Closed"},
+    ),
+    FORM_STATUS_CODE_LIST: (
+        "EDC form status",
+        {
+            "not_started": "Not started",
+            "in_progress": "In progress",
+            "complete": "Complete",
+            "verified": "Source data verified",
+            "signed": "Signed",
+            "locked": "Locked",
+        },
+    ),
+    FLAG_TYPE_CODE_LIST: ("EDC flag type", {"query": "Query", "status": "Form status"}),
+}
+"""The vocabulary of the Flags an export writes (docs/import-export.md): OID -> (Name,
+CodedValue -> Decode), written as CodeLists into the metadata of an export so every
+CodeListOID resolves. The stores' own enums (storage.vocabulary QueryStatus, FormStatus) are
+held to these by tests."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Attribution:

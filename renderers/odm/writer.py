@@ -22,6 +22,9 @@ from lxml import etree
 from odm_engine import model as m
 from odm_engine.datatypes import REGISTRY
 from odm_engine.exchange.records import (
+    FLAG_CODE_LISTS,
+    FLAG_TYPE_CODE_LIST,
+    QUERY_STATUS_CODE_LIST,
     Annotation,
     AuditRecord,
     ClinicalNode,
@@ -39,19 +42,6 @@ _P = f"{{{NS}}}"
 _NSMAP = {None: NS}
 _CODE_LIST_TYPES = tuple(name for name, dt in REGISTRY.items() if dt.code_list_type)
 """The DataTypes an ODM 1.3.2 CodeList may have (integer, float, text, string)."""
-QUERY_STATUS_CODE_LIST = "EDC.QUERY_STATUS"
-"""CodeListOID named by the Flag of a query written as an Annotation."""
-FLAG_TYPE_CODE_LIST = "EDC.FLAG_TYPE"
-"""CodeListOID named by the FlagType of a query written as an Annotation."""
-FLAG_CODE_LISTS: dict[str, tuple[str, dict[str, str]]] = {
-    QUERY_STATUS_CODE_LIST: (
-        "EDC query status",
-        {"open": "Open", "answered": "Answered", "closed": "Closed"},
-    ),
-    FLAG_TYPE_CODE_LIST: ("EDC flag type", {"query": "Query"}),
-}
-"""The vocabulary of the Flags we write (docs/import-export.md): OID -> (Name, CodedValue ->
-Decode), written as CodeLists into the metadata of an export so every CodeListOID resolves."""
 _AFTER_CODE_LISTS = tuple(
     f"{_P}{name}" for name in ("ImputationMethod", "Presentation", "ConditionDef", "MethodDef")
 )
@@ -235,8 +225,8 @@ class OdmWriter:
             el.set("IsNull", "Yes")
         elif item.value is not None:
             el.set("Value", item.value)
-        elif item.transaction_type != "Remove":
-            el.set("IsNull", "Yes")
+        elif item.transaction_type not in ("Remove", "Context"):
+            el.set("IsNull", "Yes")  # Context only carries a query's Annotation: no value
         self._head(el, item, site)
         if item.unit_oid:
             _element(el, "MeasurementUnitRef", ("MeasurementUnitOID", item.unit_oid))

@@ -157,8 +157,13 @@ def _flag_values(root: etree._Element, element: str, code_list: str) -> set[str]
     }
 
 
-def test_the_query_status_code_list_holds_every_status_a_query_can_have() -> None:
-    from renderers.odm.writer import FLAG_CODE_LISTS, QUERY_STATUS_CODE_LIST
-    from storage.vocabulary import QueryStatus
+def test_the_flag_code_lists_hold_every_query_and_form_status() -> None:
+    from odm_engine.exchange.records import (
+        FLAG_CODE_LISTS,
+        FORM_STATUS_CODE_LIST,
+        QUERY_STATUS_CODE_LIST,
+    )
+    from storage.vocabulary import FormStatus, QueryStatus
 
     assert set(FLAG_CODE_LISTS[QUERY_STATUS_CODE_LIST][1]) == {s.value for s in QueryStatus}
+    assert set(FLAG_CODE_LISTS[FORM_STATUS_CODE_LIST][1]) == {s.value for s in FormStatus}

@@ -1,0 +1,231 @@
+"""The audited events an audit export carries besides value changes (issue 19, defect 1).
+
+:func:`storage.export_records.iter_changes` reads value changes, subject creations and form
+status changes from the audit trail; signatures and the messages of query threads live in
+their own append-only tables and are read here, as records in standard ODM 1.3.2 elements:
+
+- a signature: ``FormData TransactionType="Context"`` holding the ``Signature`` (``ID``
+  ``SIG.<row id>``, as the snapshot writes it);
+- a query message (open, answer, close, reopen): ``ItemData TransactionType="Context"`` on the
+  queried item, with no value, holding an ``AuditRecord`` (who, where, when) and an
+  ``Annotation`` (``ID`` ``Q.<query id>.<n>``, the message as its Comment, the query's status
+  after the message as a Flag of the ``EDC.QUERY_STATUS`` CodeList).
+
+``Context`` tells a reader the element only locates what it holds: an import changes no
+value for it (``storage.exchange``). The few rows these tables hold are read up front, by
+subject and time, and merged into the stream of value changes by :func:`merge_by_time`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from odm_engine.clinical import ItemKey
+from odm_engine.exchange.records import (
+    FLAG_TYPE_CODE_LIST,
+    FORM_STATUS_CODE_LIST,
+    QUERY_STATUS_CODE_LIST,
+    Annotation,
+    AuditRecord,
+    Flag,
+    FormRecord,
+    ItemGroupRecord,
+    ItemValue,
+    Signature,
+    StudyEventRecord,
+    SubjectRecord,
+)
+from storage.models import Form, Query, QueryMessage, Site, StudyEvent, Subject
+from storage.models import Signature as SignatureRow
+
+STATUS_AFTER = {"open": "open", "answer": "answered", "close": "closed", "reopen": "open"}
+"""A query's status after each action of its thread (storage.queries.NEXT_STATUS)."""
+
+Events = dict[int, list[tuple[datetime, SubjectRecord]]]
+"""Subject id -> its (time, record) events, oldest first."""
+
+
+def stamp(value: datetime) -> str:
+    """An ODM xs:dateTime in UTC with milliseconds, as every export writes it."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def history_events(
+    conn: Connection,
+    study_oid: str,
+    mdv_oid: str,
+    subjects: Any,
+    since: datetime | None,
+) -> Events:
+    """Signatures and query messages of the subjects ``subjects`` (a SELECT of subject ids),
+    recorded after ``since`` when given."""
+    out: Events = {}
+    for subject_id, when, record in (
+        *_signatures(conn, study_oid, mdv_oid, subjects, since),
+        *_query_messages(conn, study_oid, mdv_oid, subjects, since),
+    ):
+        out.setdefault(subject_id, []).append((when, record))
+    for events in out.values():
+        events.sort(key=lambda event: event[0])
+    return out
+
+
+def _signatures(
+    conn: Connection, study_oid: str, mdv_oid: str, subjects: Any, since: datetime | None
+) -> Iterator[tuple[int, datetime, SubjectRecord]]:
+    query = (
+        select(
+            Subject.id,
+            Subject.subject_key,
+            Site.oid,
+            StudyEvent.study_event_oid,
+            StudyEvent.repeat_key,
+            Form.form_oid,
+            Form.repeat_key,
+            SignatureRow.id,
+            SignatureRow.username,
+            SignatureRow.signature_def_oid,
+            SignatureRow.signed_at,
+        )
+        .join(Form, Form.id == SignatureRow.form_id)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .join(Subject, Subject.id == StudyEvent.subject_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
+        .where(Subject.id.in_(subjects))
+        .order_by(SignatureRow.id)
+    )
+    if since is not None:
+        query = query.where(SignatureRow.signed_at > since)
+    for sid, key, site, event, erk, form, frk, sig_id, user, sig_oid, at in conn.execute(query):
+        signature = Signature(
+            id=f"SIG.{sig_id}",
+            user_oid=user,
+            location_oid=site,
+            signature_oid=sig_oid,
+            date_time_stamp=stamp(at),
+        )
+        form_record = FormRecord(
+            form_oid=form, repeat_key=frk, transaction_type="Context", signature=signature
+        )
+        yield sid, at, _subject(study_oid, mdv_oid, key, site, event, erk, form_record)
+
+
+def _query_messages(
+    conn: Connection, study_oid: str, mdv_oid: str, subjects: Any, since: datetime | None
+) -> Iterator[tuple[int, datetime, SubjectRecord]]:
+    query = (
+        select(
+            Subject.id,
+            Subject.subject_key,
+            Site.oid,
+            Query.study_event_oid,
+            Query.study_event_repeat_key,
+            Query.form_oid,
+            Query.form_repeat_key,
+            Query.item_group_oid,
+            Query.item_group_repeat_key,
+            Query.item_oid,
+            Query.id,
+            QueryMessage.action,
+            QueryMessage.text,
+            QueryMessage.username,
+            QueryMessage.recorded_at,
+        )
+        .join(Query, Query.id == QueryMessage.query_id)
+        .join(Subject, Subject.id == Query.subject_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
+        .where(Subject.id.in_(subjects))
+        .order_by(QueryMessage.query_id, QueryMessage.id)
+    )
+    numbers: dict[int, int] = {}
+    for sid, key, site, *item, qid, action, text, user, at in conn.execute(query):
+        n = numbers[qid] = numbers.get(qid, 0) + 1  # counted before `since`: stable IDs
+        if since is not None and at <= since:
+            continue
+        note = Annotation(
+            seq_num=str(n),
+            comment=text,
+            flags=(
+                Flag(
+                    value=STATUS_AFTER.get(action, action),
+                    value_code_list_oid=QUERY_STATUS_CODE_LIST,
+                    type="query",
+                    type_code_list_oid=FLAG_TYPE_CODE_LIST,
+                ),
+            ),
+            id=f"Q.{qid}.{n}",
+        )
+        audit = AuditRecord(user_oid=user, location_oid=site, date_time_stamp=stamp(at))
+        value = ItemValue(
+            key=ItemKey(*item),
+            transaction_type="Context",
+            audit=audit,
+            annotations=(note,),
+        )
+        group = ItemGroupRecord(
+            item_group_oid=item[4], repeat_key=item[5], transaction_type="Context", items=(value,)
+        )
+        form = FormRecord(form_oid=item[2], repeat_key=item[3], groups=(group,))
+        yield sid, at, _subject(study_oid, mdv_oid, key, site, item[0], item[1], form)
+
+
+def _subject(  # noqa: PLR0917 (the keys of one FormData, in ODM order)
+    study_oid: str,
+    mdv_oid: str,
+    key: str,
+    site: str | None,
+    event: str,
+    event_repeat_key: str,
+    form: FormRecord,
+) -> SubjectRecord:
+    return SubjectRecord(
+        study_oid=study_oid,
+        metadata_version_oid=mdv_oid,
+        subject_key=key,
+        site_oid=site,
+        transaction_type="Context",
+        events=(
+            StudyEventRecord(study_event_oid=event, repeat_key=event_repeat_key, forms=(form,)),
+        ),
+    )
+
+
+def status_note(seq: int, row: Any) -> Annotation:
+    """A form status change (an audit row of TransactionType ``Status``, as
+    ``iter_changes`` selects it) as an Annotation: the move as its Comment, the new status as a
+    Flag of ``EDC.FORM_STATUS``."""
+    return Annotation(
+        seq_num=str(seq),
+        comment=f"Form status {row[19] or 'not_started'} -> {row[12]}",
+        flags=(
+            Flag(
+                value=row[12] or "",
+                value_code_list_oid=FORM_STATUS_CODE_LIST,
+                type="status",
+                type_code_list_oid=FLAG_TYPE_CODE_LIST,
+            ),
+        ),
+    )
+
+
+def merge_by_time(
+    changes: Iterator[tuple[int, datetime, SubjectRecord]], events: Events
+) -> Iterator[SubjectRecord]:
+    """The records of ``changes`` (subject id, time, record; in subject order, oldest first
+    within a subject) with each subject's ``events`` placed among them by time."""
+    current: int | None = None
+    pending: list[tuple[datetime, SubjectRecord]] = []
+    for subject_id, when, record in changes:
+        if subject_id != current:
+            yield from (r for _t, r in pending)
+            current, pending = subject_id, events.pop(subject_id, [])
+        while pending and pending[0][0] < when:  # a tie: the save first (its query next)
+            yield pending.pop(0)[1]
+        yield record
+    yield from (r for _t, r in pending)
+    for rest in events.values():  # subjects whose value changes all fell before `since`
+        yield from (r for _t, r in rest)
