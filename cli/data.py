@@ -164,13 +164,21 @@ OPTION_FLAGS: dict[str, Callable[[], list[click.Option]]] = {
             "def:PDFPageRef.",
         ),
     ],
+    "ct_version": lambda: [
+        click.Option(
+            ["--ct-version"],
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="The CDISC controlled terminology release named in def:Standards.",
+        )
+    ],
 }
 """How the command line asks for each option of :data:`services.exports.OPTIONS`."""
 
 
 def _selection(fmt: ExportFormat, study_oid: str | None, opts: dict[str, Any]) -> Any:
     """The service's selection from the parsed options (usage errors say which flag)."""
-    from services.exports import ExportSelection
+    from services.exports import ExportSelection, ct_version_problem
     from storage.export_source import ExportRequestError, parse_since
 
     mode = "snapshot"
@@ -182,6 +190,9 @@ def _selection(fmt: ExportFormat, study_oid: str | None, opts: dict[str, Any]) -
         parse_since(opts.get("since"))
     except ExportRequestError as exc:
         raise UsageError(f"--since {exc}") from exc
+    ct_version = opts.get("ct_version")
+    if ct_version is not None and (problem := ct_version_problem(ct_version)):
+        raise UsageError(f"--ct-version: {problem}")
     return ExportSelection(
         study_oid,
         mode=mode,
@@ -190,6 +201,7 @@ def _selection(fmt: ExportFormat, study_oid: str | None, opts: dict[str, Any]) -
         subject_keys=tuple(opts.get("subjects", ())),
         with_metadata=bool(opts.get("with_metadata")),
         with_admin=bool(opts.get("with_admin")),
+        ct_version=ct_version,
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -68,6 +69,9 @@ class ExportSelection:
     """Item OID -> aCRF pages (``edc print acrf``'s page map), for def:PDFPageRef."""
     acrf: bool = False
     """No page map given: print the aCRF to learn it (takes seconds)."""
+    ct_version: str | None = None
+    """The NCI/CDISC controlled terminology version (``2024-12-20``) Define-XML names in its
+    def:Standards; None: ``unspecified``, Status ``Draft``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,7 @@ OPTIONS: Mapping[str, str] = {
     "with_admin": "include AdminData (users, sites)",
     "metadata_file": "describe this ODM file instead of the study in the database",
     "crf_pages": "the aCRF page map (item OID -> pages) for def:PDFPageRef",
+    "ct_version": "the CDISC controlled terminology version (YYYY-MM-DD) for def:Standards",
 }
 """Every option an export format may take (a field of :class:`ExportSelection`); each
 adapter knows how to ask for each one (``tests/services/test_exports.py`` checks both do)."""
@@ -226,7 +231,8 @@ def _metadata(
         from renderers.print import print_acrf
 
         pages = print_acrf(study).page_map.items
-    data = fmt.write_function()(odm, DefineOptions(crf_pages=pages or {}), study_oid=sel.study_oid)
+    options = DefineOptions(crf_pages=pages or {}, ct_version=sel.ct_version)
+    data = fmt.write_function()(odm, options, study_oid=sel.study_oid)
     out.write(data)
     return ExportResult(f"{fmt.title} written")
 
@@ -236,6 +242,20 @@ SOURCES: Mapping[str, Callable[..., ExportResult]] = {
     "tabular": _tabular,
     "metadata": _metadata,
 }
+
+
+CT_VERSION = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+"""A CDISC controlled terminology release is named by its publication date."""
+
+
+def ct_version_problem(value: str) -> str | None:
+    """Why ``value`` is not a controlled terminology version, or None."""
+    if CT_VERSION.fullmatch(value):
+        return None
+    return (
+        f"'{value[:40]}' is not a CDISC controlled terminology version: give the release's "
+        "date as YYYY-MM-DD, e.g. 2024-12-20."
+    )
 
 
 def _refused(message: str) -> Exception:
@@ -279,7 +299,7 @@ FORMATS: Mapping[str, ExportFormat] = {
             "application/xml",
             ".xml",
             "define.xml",
-            ("metadata_file", "crf_pages"),
+            ("metadata_file", "crf_pages", "ct_version"),
             "metadata",
             "renderers.define:write_define",
         ),

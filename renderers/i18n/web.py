@@ -253,6 +253,9 @@ EN: dict[str, str] = {
     "study-wide.",
     "exports.bad_since": "Changed after: {value} is not an ISO 8601 date or timestamp. Write "
     "e.g. 2026-03-01 or 2026-03-01T00:00:00Z.",
+    "exports.ct_version": "CDISC controlled terminology version (def:Standards)",
+    "exports.bad_ct_version": "Terminology version: {value} is not a CDISC controlled "
+    "terminology release. Write its date as YYYY-MM-DD, e.g. 2024-12-20.",
     "exports.admin_everywhere": "AdminData lists the users of every site: only a data manager "
     "of the whole study may include it.",
 }
@@ -512,6 +515,9 @@ DE: dict[str, str] = {
     "für die ganze Studie.",
     "exports.bad_since": "Geändert nach: {value} ist kein Datum oder Zeitpunkt nach ISO 8601. "
     "Schreiben Sie z. B. 2026-03-01 oder 2026-03-01T00:00:00Z.",
+    "exports.ct_version": "Version der CDISC Controlled Terminology (def:Standards)",
+    "exports.bad_ct_version": "Terminologie-Version: {value} ist keine Version der CDISC "
+    "Controlled Terminology. Schreiben Sie ihr Datum als JJJJ-MM-TT, z. B. 2024-12-20.",
     "exports.admin_everywhere": "AdminData nennt die Benutzer aller Zentren: nur ein "
     "Datenmanager der ganzen Studie darf sie einschließen.",
 }

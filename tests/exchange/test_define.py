@@ -232,3 +232,26 @@ def test_standards_and_a_class_on_every_dataset() -> None:
     defined = {s.get("OID") for s in standards.findall("def:Standard", NS)}
     for el in root.xpath("//*[@def:StandardOID]", namespaces=NS):
         assert el.get(f"{{{NS['def']}}}StandardOID") in defined
+
+
+def test_the_command_line_names_the_terminology_version(tmp_path: Path) -> None:
+    """`edc export define --ct-version`: the CT Standard is Final with that version; a value
+    that is no release date is a usage error (exit 2) that says what to write."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    source = tmp_path / "vs.xml"
+    source.write_bytes(vs_study())
+    out = tmp_path / "define.xml"
+    args = ["export", "define", "--metadata", str(source), "-o", str(out)]
+    done = CliRunner().invoke(main, [*args, "--ct-version", "2024-12-20"])
+    assert done.exit_code == 0, done.output
+    ct = _one(etree.fromstring(out.read_bytes(), make_parser()), "//def:Standard[@Type='CT']")
+    assert (ct.get("Version"), ct.get("Status")) == ("2024-12-20", "Final")
+    refused = CliRunner().invoke(main, [*args, "--ct-version", "2024-13-01"])
+    assert refused.exit_code == 2
+    assert "--ct-version: '2024-13-01' is not a CDISC controlled terminology version" in (
+        refused.output
+    )
+    assert "YYYY-MM-DD" in refused.output

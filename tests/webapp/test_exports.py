@@ -352,3 +352,33 @@ def test_every_registry_entry_is_a_form_and_an_endpoint(entered: Web) -> None:
         assert f'action="/exports/{name}"' in page
         endpoint, _args = urls.match(f"/exports/{name}", method="POST")
         assert endpoint == f"exports.{name.replace('-', '_')}"
+
+
+def _ct(root: etree._Element) -> tuple[str | None, str | None]:
+    ct = root.xpath("//def:Standards/def:Standard[@Type='CT']", namespaces=NS)
+    assert len(ct) == 1
+    return ct[0].get("Version"), ct[0].get("Status")
+
+
+def test_define_xml_names_the_terminology_version_given_on_the_page(entered: Web) -> None:
+    """Issue 19: the web Define export takes the CDISC CT version, as `--ct-version` does;
+    without one the Standard says it is unspecified (a draft)."""
+    dm = entered.client("dm")
+    page = dm.get("/exports").get_data(as_text=True)
+    assert 'name="ct_version"' in page
+    plain = etree.fromstring(download(dm, "/exports/define", kind="xml"), make_parser())
+    assert _ct(plain) == ("unspecified", "Draft")
+    data = download(dm, "/exports/define", {"ct_version": "2024-12-20"}, kind="xml")
+    root = etree.fromstring(data, make_parser())
+    assert schema("define-2.1").validate(root)
+    assert _ct(root) == ("2024-12-20", "Final")
+
+
+def test_a_bad_terminology_version_is_a_400_naming_the_format(entered: Web) -> None:
+    dm = entered.client("dm")
+    dm.get("/exports")
+    r = dm.post("/exports/define", {"ct_version": "December 2024"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "December 2024 is not a CDISC controlled terminology release" in page
+    assert 'value="December 2024"' in page

@@ -23,7 +23,7 @@ from typing import IO
 from flask import Blueprint, current_app, g, request, send_file
 from werkzeug.wrappers.response import Response
 
-from services.exports import FORMATS, ExportFormat, ExportSelection, export
+from services.exports import FORMATS, ExportFormat, ExportSelection, ct_version_problem, export
 from storage.export_source import ODM_MODES, ExportRequestError, parse_since
 from webapp import access
 from webapp.errors import HttpError
@@ -33,7 +33,9 @@ from webapp.studyview import SiteRef, sites_of
 from webapp.views.subjects import served
 
 bp = Blueprint("exports", __name__)
-WEB_OPTIONS = frozenset({"mode", "site", "since", "with_metadata", "with_admin", "crf_pages"})
+WEB_OPTIONS = frozenset(
+    {"mode", "site", "since", "with_metadata", "with_admin", "crf_pages", "ct_version"}
+)
 """The options of :data:`services.exports.OPTIONS` this page offers (``subjects`` and
 ``metadata_file`` are the command line's): a format's form shows those it names."""
 
@@ -53,6 +55,7 @@ class Choice:
     metadata: bool = False
     admin: bool = False
     acrf: bool = False
+    ct_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ def _choice(form: str) -> Choice:
         metadata=bool(request.form.get("metadata")),
         admin=bool(request.form.get("admin")),
         acrf=bool(request.form.get("acrf")),
+        ct_version=request.form.get("ct_version", "").strip(),
     )
 
 
@@ -132,6 +136,9 @@ def _selection(scope: Scope, choice: Choice, fmt: ExportFormat) -> ExportSelecti
             parse_since(choice.since)
         except ExportRequestError as exc:
             raise RefusedExport(g.t("exports.bad_since", value=choice.since)) from exc
+    ct_version = choice.ct_version if "ct_version" in options else ""
+    if ct_version and ct_version_problem(ct_version):
+        raise RefusedExport(g.t("exports.bad_ct_version", value=ct_version[:40]))
     if "with_admin" in options and choice.admin and not scope.everywhere:
         raise RefusedExport(g.t("exports.admin_everywhere"))
     return ExportSelection(
@@ -142,6 +149,7 @@ def _selection(scope: Scope, choice: Choice, fmt: ExportFormat) -> ExportSelecti
         with_metadata=choice.metadata and "with_metadata" in options,
         with_admin=choice.admin and "with_admin" in options,
         acrf=choice.acrf and "crf_pages" in options,
+        ct_version=ct_version or None,
     )
 
 
