@@ -70,4 +70,93 @@ def _diff_side(spec: str, db: str | None) -> Any:
 
 # --- impact: storage.impact ------------------------------------------------------------
 
+
+@study.command("impact")
+@click.argument("metadata")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--db", "db", default=None, metavar="URL", help="Database URL.")
+@click.option("--study", "study_oid", default=None, help="Study OID (default: the file's).")
+@click.option("--site", "site_oid", default=None, help="Only the subjects of this site.")
+@click.option("--subject", "subject_key", default=None, help="Only this subject (its key).")
+@click.option(
+    "--limit", default=20, show_default=True, help="Problem values listed in text output."
+)
+def study_impact(  # noqa: PLR0917 - click passes options by name
+    metadata: str,
+    fmt: str,
+    db: str | None,
+    study_oid: str | None,
+    site_oid: str | None,
+    subject_key: str | None,
+    limit: int,
+) -> None:
+    """What loading METADATA as the study's next version would do to its stored values.
+
+    Lists the values of removed items, values that no longer read as their new DataType or
+    exceed the new Length, codes no longer in their CodeList and values failing new hard
+    range checks, counted per kind, site and subject, and the forms holding data whose
+    groups or items change. Nothing is written. JSON lists every problem value.
+    Exit status: 0 no impact, 1 stored data affected, 2 bad input.
+    """
+    import json
+    import sys
+
+    from cli._common import EXIT_FINDINGS, UsageError, domain_errors, engine, existing_file, read
+    from services.impact import impact_of_file
+
+    xml = read(existing_file(metadata))
+    with domain_errors(), engine(db).connect() as conn:
+        result = impact_of_file(
+            conn,
+            xml,
+            metadata,
+            study_oid,
+            site_oid=site_oid,
+            subject_key=subject_key,
+            keep=None if fmt == "json" else max(limit, 0),
+        )
+    if result.report is None:
+        for f in result.errors:
+            click.echo(f.format(), err=True)
+        raise UsageError(result.message)
+    if fmt == "json":
+        out = {"message": result.message, **result.report.as_dict()}
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        _impact_text(result.message, result.report, limit)
+    if result.report.has_impact:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _impact_text(message: str, report: Any, limit: int) -> None:
+    """The report for a reader: counts per kind, site and subject, the changed forms and
+    the first ``limit`` problem values."""
+    click.echo(message)
+    if report.total:
+        click.echo(f"{report.total} stored value(s) would be invalid:")
+        for title, counts in (("kind", report.by_kind), ("site", report.by_site)):
+            click.echo(f"  per {title}:")
+            for name, n in counts.items():
+                click.echo(f"    {name or '(no site)':<24} {n:>8}")
+        subjects = list(report.by_subject.items())
+        click.echo(f"  per subject ({len(subjects)} subject(s)):")
+        for name, n in subjects[: max(limit, 0)]:
+            click.echo(f"    {name:<24} {n:>8}")
+        if len(subjects) > limit:
+            click.echo(f"    ... {len(subjects) - limit} more (--format json lists all)")
+    for form in report.forms:
+        click.echo(
+            f"Form {form.form_oid} changes ({form.change.describe()}): {form.instances} "
+            f"form(s) of {form.subjects} subject(s) hold data."
+        )
+    if report.problems:
+        click.echo(f"Problem values ({len(report.problems)} of {report.total}):")
+    for p in report.problems:
+        where = f"{p.study_event_oid}/{p.form_oid}/{p.item_group_oid}/{p.item_oid}"
+        value = "null" if p.value is None else repr(p.value)
+        click.echo(
+            f"  {p.subject_key} {p.site_oid or '-'} {where} = {value} [{p.kind}] {p.problem}"
+        )
+
+
 # --- versions, publish, migrate: storage.versions --------------------------------------

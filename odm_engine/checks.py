@@ -391,11 +391,42 @@ def _same(item: m.ItemDef, a: str, b: str) -> bool:
     return va is not None and values.compare(va, vb) == 0
 
 
+def constant_range_failures(
+    plan: CheckPlan,
+    item_plan: ItemPlan,
+    value: object,
+    text: str,
+    entered: str | None,
+    *,
+    lang: str | None = None,
+) -> Iterator[tuple[RangeRule, str]]:
+    """Each hard RangeCheck with a Comparator that the typed ``value`` (``text`` as stored,
+    in unit ``entered``) fails, with the message entry would show.
+
+    These are the checks one value can be held to on its own; an expression RangeCheck
+    reads the rest of its subject's data. The impact of a new metadata version on stored
+    values (``storage.impact``) asks this, once per distinct value.
+    """
+    item = item_plan.item
+    for rule in item_plan.range_rules:
+        if rule.soft or rule.expression is not None:
+            continue
+        if _constant_fails(plan, rule, value, entered):
+            message = rule.error_message.get(lang, plan.default_lang) if rule.error_message else ""
+            label = _label(item, lang, plan.default_lang)
+            yield rule, message or _range_message(plan, rule, label, text, entered)
+
+
 def _range_fails(
     plan: CheckPlan, rule: RangeRule, value: object, entered: str | None, env: Env
 ) -> bool:
     if rule.expression is not None:
         return rule.expression.fn(env) is False
+    return _constant_fails(plan, rule, value, entered)
+
+
+def _constant_fails(plan: CheckPlan, rule: RangeRule, value: object, entered: str | None) -> bool:
+    """A Comparator RangeCheck is definitely false for ``value`` entered in unit ``entered``."""
     if rule.unit_oid and entered and rule.unit_oid != entered:
         factor = unit_scale.factor(entered, rule.unit_oid, plan.units)
         if factor is None or not isinstance(value, int | Decimal):
