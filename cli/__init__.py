@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from cli import admin, amendments, data, metadata, printing
+from cli import admin, amendments, data, metadata, preview, printing
 from cli._common import domain_errors, missing_table, no_study
 from odm_engine.errors import EdcError
 
@@ -74,5 +74,6 @@ for _command in (
     admin.serve,
     admin.demo,
     printing.print_,
+    preview.preview,
 ):
     main.add_command(_command)
