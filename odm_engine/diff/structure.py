@@ -206,7 +206,7 @@ def _same_parent(
         was, now = before[child], after[child]
         at, to = old_order.index(child), new_order.index(child)
         if at != to:  # a renumbering that keeps the order is no move
-            numbered = was.order_number is not None or now.order_number is not None
+            numbered = was.order_number != now.order_number
             log.value(
                 kind.element,
                 child,
