@@ -155,8 +155,9 @@ def _form_maps(
 
 def place(findings: Iterable[Finding], mdv: m.MetaDataVersion | None) -> Placement:
     """Where each finding of ``findings`` is shown on the forms of ``mdv``."""
-    if mdv is None:
-        return Placement(MappingProxyType({}), {}, {}, {})
+    if mdv is None:  # nothing to place them on: all listed
+        listed = tuple(sorted(findings, key=_order))
+        return Placement(MappingProxyType({"": listed} if listed else {}), {}, {}, {})
     items, groups = _form_maps(mdv)
     form_oids: dict[str, set[str]] = {oid: {oid} for oid in mdv.form_defs}
     for (form_oid, _), oids in (*items.items(), *groups.items()):

@@ -250,15 +250,9 @@ class WatchedFile:
             f"The file cannot be read ({exc.strerror or type(exc).__name__}). Save it again, "
             "or check the path and its permissions."
         )
+        failed = (_failure(READ_FAILED, str(self.path), message),)
+        lang = self.lang or "en"
         self._snapshot = Snapshot(
-            str(self.path),
-            "",
-            "",
-            (_failure(READ_FAILED, str(self.path), message),),
-            None,
-            (self.lang or "en",),
-            self.lang or "en",
-            place((), None),
-            0.0,
+            str(self.path), "", "", failed, None, (lang,), lang, place(failed, None), 0.0
         )
         return self._snapshot
