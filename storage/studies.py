@@ -42,8 +42,13 @@ ORPHAN_TEMPLATE = (
 )
 OTHER_STUDY_CODE = "EDC-STORE-002"
 OTHER_STUDY_TEMPLATE = (
-    "{path} holds study {oid}, but {where} study {held}; nothing was stored. "
-    "One database serves one study: load {oid} into a database of its own."
+    "{path} holds study {oid}, but this page is for study {held}; nothing was stored. "
+    "Load it on the design page of study {oid}, or as a new study."
+)
+NEW_STUDY_CODE = "EDC-STORE-004"
+NEW_STUDY_TEMPLATE = (
+    "{path} holds study {oid}, which this database holds already; nothing was stored. "
+    "Load a new version on the design page of study {oid}."
 )
 
 
@@ -121,13 +126,13 @@ def load_study(
     path: str | None = None,
     loaded_by: str | None = None,
     study_oid: str | None = None,
-    another_study: bool = False,
+    new_study: bool = False,
 ) -> StudyLoadResult:
     """Store ``xml`` as the study's next metadata version and add its sites.
 
     All or nothing: a refused file writes no row (no study, version, site or access-log
-    row). ``study_oid``: the study this load must be for (the web app's served study); else,
-    unless ``another_study``, the file must be of the study the database already holds.
+    row). A file of a study not stored yet adds it; ``study_oid``: the study it must be for (a
+    study's design page); ``new_study``: its study must not be stored yet (the web's new study).
     Each site added is in the access log, by ``loaded_by`` (``cli`` when None).
     """
     sha = hashlib.sha256(xml).hexdigest()
@@ -142,7 +147,7 @@ def load_study(
             sha256=sha,
             findings=tuple(findings),
         )
-    other = _other_study(conn, study.oid, path, study_oid, another_study)
+    other = _other_study(conn, study.oid, path, study_oid, new_study)
     if other is not None:
         return StudyLoadResult(
             "refused", other.message, study.oid, None, mdv.oid, sha, (), (*findings, other)
@@ -245,22 +250,19 @@ def _store_version(
 
 
 def _other_study(
-    conn: Connection, oid: str, path: str | None, served: str | None, another_study: bool
+    conn: Connection, oid: str, path: str | None, served: str | None, new_study: bool
 ) -> Finding | None:
-    """The finding that refuses a file of study ``oid`` here, or None when it may load."""
-    if served is not None:
-        if oid == served:
-            return None
-        held, where = served, "this server serves"
-    else:
-        if another_study:
-            return None
-        held = conn.scalar(select(Study.oid).where(Study.oid != oid).order_by(Study.oid).limit(1))
-        if held is None:
-            return None
-        where = "this database holds"
-    message = OTHER_STUDY_TEMPLATE.format(path=path or "The file", oid=oid, where=where, held=held)
-    return Finding(OTHER_STUDY_CODE, Severity.ERROR, message, path=path, oid=oid)
+    """The finding that refuses a file of study ``oid`` here, or None when it may load: it
+    must be of the ``served`` study when one is named, and of a study not stored yet when
+    ``new_study``. Without either, any study loads (a new one is added)."""
+    shown = path or "The file"
+    if served is not None and oid != served:
+        message = OTHER_STUDY_TEMPLATE.format(path=shown, oid=oid, held=served)
+        return Finding(OTHER_STUDY_CODE, Severity.ERROR, message, path=path, oid=oid)
+    if new_study and conn.scalar(select(Study.id).where(Study.oid == oid)) is not None:
+        message = NEW_STUDY_TEMPLATE.format(path=shown, oid=oid)
+        return Finding(NEW_STUDY_CODE, Severity.ERROR, message, path=path, oid=oid)
+    return None
 
 
 def _add_sites(conn: Connection, study_id: int, odm: m.ODM, actor: str) -> tuple[str, ...]:

@@ -19,10 +19,12 @@ from storage.studies import study_id_of
 from storage.vocabulary import QueryStatus
 
 __all__ = [
+    "HostedStudy",
     "NewestVersion",
     "StoredQuery",
     "StoredSite",
     "StoredVersion",
+    "hosted_studies",
     "metadata_versions",
     "newest_versions",
     "query_lines",
@@ -159,3 +161,16 @@ def query_subject_id(conn: Connection, query_id: int) -> int | None:
     """The id of the subject query ``query_id`` is about (None: no such query)."""
     found: int | None = conn.scalar(select(Query.subject_id).where(Query.id == query_id))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class HostedStudy:
+    oid: str
+    name: str
+
+
+def hosted_studies(conn: Connection) -> list[HostedStudy]:
+    """Every study the database holds, by OID (the home page lists those a user may open)."""
+    return [
+        HostedStudy(*row) for row in conn.execute(select(Study.oid, Study.name).order_by(Study.oid))
+    ]

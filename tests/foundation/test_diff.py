@@ -424,3 +424,37 @@ def test_the_text_report_groups_by_element_with_counts_and_json_names_every_fiel
         "new": "float",
         "message": "ItemDef IT.AGE: DataType 'integer' -> 'float'",
     }
+
+
+def test_a_reference_added_to_or_removed_from_a_parent_both_versions_have() -> None:
+    result = diff(
+        edit(
+            (
+                '<ItemGroupRef ItemGroupOID="IG.DM" Mandatory="Yes"/>',
+                '<ItemGroupRef ItemGroupOID="IG.DM" Mandatory="Yes"/>'
+                '<ItemGroupRef ItemGroupOID="IG.VS" Mandatory="No"/>',
+            ),
+            ('<FormRef FormOID="F.VS" Mandatory="No"/>', ""),
+        )
+    )
+    assert [(c.kind, c.element, c.oid, c.parent) for c in result.changes] == [
+        ("removed", "FormRef", "F.VS", "SE.FU"),
+        ("added", "ItemGroupRef", "IG.VS", "F.DM"),
+    ]
+
+
+def test_unit_symbol_translation_and_a_check_message_reworded() -> None:
+    de = '<TranslatedText xml:lang="de">kg</TranslatedText>'
+    units = UNITS.replace("</Symbol>", de + "</Symbol>")
+    result = diff(edit((">At least 18.<", ">Must be 18 or older.<")), new_units=units)
+    assert rows(result) == [
+        (
+            "changed",
+            "RangeCheck",
+            "IT.AGE",
+            "ErrorMessage [en]",
+            "At least 18.",
+            "Must be 18 or older.",
+        ),
+        ("added", "Translation", "MU.KG", "Symbol [de]", None, "kg"),
+    ]

@@ -1,5 +1,5 @@
-"""Metadata loads store all or nothing: one study per database unless asked, and the sites of
-a refused version are not added (issue 14, findings 2 and 9)."""
+"""Metadata loads store all or nothing, a file of another study adds that study (issue 16),
+and the sites of a refused version are not added (issue 14, findings 2 and 9)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect, text
 from cli import main
 from odm_engine.findings import Severity
 from storage.engine import write_transaction
-from storage.studies import OTHER_STUDY_CODE, list_sites, load_study
+from storage.studies import NEW_STUDY_CODE, OTHER_STUDY_CODE, list_sites, load_study
 from storage.users import access_log
 from tests.conftest import odm
 from tests.storage.conftest import ADMIN, STUDY_BODY, Db, study_xml
@@ -39,19 +39,15 @@ def other_study() -> bytes:
     return odm(STUDY_BODY, admin=admin, study_oid="S.2")
 
 
-def test_a_second_study_is_refused_and_nothing_is_stored(study: Engine) -> None:
-    before = every_row(study)
+def test_a_second_study_is_added_beside_the_first(study: Engine) -> None:
+    """Issue 16: one database holds many studies; a file of another study adds it."""
     with write_transaction(study) as conn:
         result = load_study(conn, other_study(), path="other.xml", loaded_by="desi")
-    assert result.status == "refused"
-    assert result.message == (
-        "other.xml holds study S.2, but this database holds study S.1; nothing was stored. "
-        "One database serves one study: load S.2 into a database of its own."
-    )
-    errors = [f for f in result.findings if f.severity is Severity.ERROR]
-    assert [(f.code, f.path, f.oid) for f in errors] == [(OTHER_STUDY_CODE, "other.xml", "S.2")]
-    assert result.sites_added == ()
-    assert every_row(study) == before
+    assert result.status == "stored" and result.study_oid == "S.2", result.message
+    assert set(result.sites_added) == {"OTHER.1", "OTHER.2"}
+    with study.connect() as conn:
+        assert [s.oid for s in list_sites(conn, "S.1")] == ["SITE.1", "SITE.2"]
+        assert [s.oid for s in list_sites(conn, "S.2")] == ["OTHER.1", "OTHER.2"]
 
 
 def test_the_served_study_is_the_only_one_a_load_may_name(engine: Engine) -> None:
@@ -61,15 +57,24 @@ def test_the_served_study_is_the_only_one_a_load_may_name(engine: Engine) -> Non
         result = load_study(conn, other_study(), path="other.xml", study_oid="S.1")
     assert result.status == "refused"
     assert result.message == (
-        "other.xml holds study S.2, but this server serves study S.1; nothing was stored. "
-        "One database serves one study: load S.2 into a database of its own."
+        "other.xml holds study S.2, but this page is for study S.1; nothing was stored. "
+        "Load it on the design page of study S.2, or as a new study."
     )
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    assert [(f.code, f.path, f.oid) for f in errors] == [(OTHER_STUDY_CODE, "other.xml", "S.2")]
     assert every_row(engine)["studies"] == []
 
 
-def test_a_second_study_loads_when_asked_for(study: Engine) -> None:
+def test_a_new_study_must_be_new(study: Engine) -> None:
+    """``new_study`` (the web's "new study" upload): a file of a stored study is refused."""
+    before = every_row(study)
     with write_transaction(study) as conn:
-        result = load_study(conn, other_study(), path="other.xml", another_study=True)
+        again = load_study(conn, study_xml(), path="s1.xml", new_study=True)
+    assert again.status == "refused"
+    assert [f.code for f in again.findings if f.severity is Severity.ERROR] == [NEW_STUDY_CODE]
+    assert every_row(study) == before
+    with write_transaction(study) as conn:
+        result = load_study(conn, other_study(), path="other.xml", new_study=True)
     assert result.status == "stored" and result.study_oid == "S.2"
 
 
@@ -126,18 +131,13 @@ def edc(db: Db, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_edc_study_load_refuses_a_second_study_unless_told(
-    db: Db, study: Engine, tmp_path: Path
-) -> None:
+def test_edc_study_load_adds_a_second_study(db: Db, study: Engine, tmp_path: Path) -> None:
+    """--another-study is still accepted (no effect): scripts written for it keep working."""
     path = tmp_path / "other.xml"
     path.write_bytes(other_study())
-    before = every_row(study)
     code, out = edc(db, "study", "load", str(path))
-    assert code == 1, out
-    assert "holds study S.2, but this database holds study S.1; nothing was stored." in out
-    assert "--another-study" in out and "Traceback" not in out
-    assert every_row(study) == before
+    assert code == 0 and "Study S.2: stored metadata version 1" in out, out
     code, out = edc(db, "study", "load", str(path), "--another-study")
-    assert code == 0 and "Study S.2: stored metadata version 1" in out
+    assert code == 0 and "Study S.2: metadata unchanged" in out, out
     code, out = edc(db, "user", "log", "--limit", "1")
     assert out.split()[1:] == ["cli", "site_added", "cli", "S.2/OTHER.2"]
