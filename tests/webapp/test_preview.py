@@ -310,3 +310,40 @@ def test_the_open_page_shows_a_save_within_a_second(study_file: Path) -> None:
         finally:
             browser.close()
     assert not errors, errors
+
+
+PLACES = """<Protocol><StudyEventRef StudyEventOID="SE.1" Mandatory="Yes"/></Protocol>
+<StudyEventDef OID="SE.1" Name="Visit" Repeating="No" Type="Scheduled">
+  <FormRef FormOID="F.1" Mandatory="Yes"/></StudyEventDef>
+<FormDef OID="F.1" Name="Form" Repeating="No">
+  <ItemGroupRef ItemGroupOID="IG.ONE" Mandatory="Yes" CollectionExceptionConditionOID="C.BAD"/>
+  <ItemGroupRef ItemGroupOID="IG.ROWS" Mandatory="No"/></FormDef>
+<ItemGroupDef OID="IG.ONE" Name="One" Repeating="No">
+  <ItemRef ItemOID="IT.CODED" Mandatory="No"/></ItemGroupDef>
+<ItemGroupDef OID="IG.ROWS" Name="Rows" Repeating="Yes">
+  <ItemRef ItemOID="IT.DOSE" Mandatory="No"/></ItemGroupDef>
+<ItemDef OID="IT.CODED" Name="Coded" DataType="text" Length="2">
+  <CodeListRef CodeListOID="CL.MISSING"/></ItemDef>
+<ItemDef OID="IT.DOSE" Name="Dose" DataType="integer" Length="3">
+  <RangeCheck Comparator="GT" SoftHard="Hard"><CheckValue>lots</CheckValue></RangeCheck></ItemDef>
+<ConditionDef OID="C.BAD" Name="Bad">
+  <Description><TranslatedText xml:lang="en">Bad</TranslatedText></Description>
+  <FormalExpression Context="OEL">IT.NOWHERE = 1</FormalExpression></ConditionDef>"""
+
+
+def test_findings_are_placed_at_groups_columns_and_by_line(tmp_path: Path) -> None:
+    """A ConditionDef's finding under the legend of the group whose Ref names it; an item of
+    a repeating group's at its column head (not in every row); a CodeListRef naming no
+    CodeList (the finding names the missing OID) at the item whose element holds its line."""
+    path = tmp_path / "PLACES.xml"
+    path.write_bytes(odm(PLACES))
+    doc = page(create_app(path).test_client(), "/form/F.1")
+    group = doc.xpath("//fieldset[@data-group='IG.ONE']/ul[contains(@class,'at-group')]/li")
+    assert "ODM-EXPR-102" in [li.get("data-code") for li in group]
+    column = doc.xpath("//th[@data-item='IT.DOSE']/ul[contains(@class,'preview-findings')]/li")
+    assert [li.get("data-code") for li in column] == ["ODM-RC-001"]
+    assert len(doc.xpath("//li[@data-code='ODM-RC-001']")) == 1  # not repeated per row
+    coded = doc.xpath("//div[@data-item='IT.CODED']/ul[contains(@class,'at-item')]/li")
+    assert [li.get("data-code") for li in coded] == ["ODM-REF-001"]
+    line = line_of(path, '<ItemDef OID="IT.CODED"')  # the loader reports it at the ItemDef
+    assert coded[0].xpath("./a/@href") == [f"/source#L{line}"]
