@@ -235,7 +235,7 @@ def form(form_oid: str) -> tuple[str, int]:
     key = form_key(snap.built, event, form_oid)
     outcome = None
     if request.method == "POST":
-        outcome, state = try_form(snap.built, key, request.form.items(multi=True), lang)
+        outcome, state = try_form(snap.built, key, request.form.items(), lang)
         plain = snap.built.renderer.form_html(form_oid, state, lang=lang)
         body = snap.placement.annotate(form_oid, str(plain), SOURCE_URL)
     else:
