@@ -223,7 +223,7 @@ def _run_export(
     from dataclasses import replace
 
     selection = _selection(fmt, study_oid, opts)
-    if "metadata_file" in fmt.options:  # a file, else the study's metadata in the database
+    if opts.get("metadata_file") is not None:  # a file, else the study in the database
         odm, oid = study_metadata(db, opts["metadata_file"], study_oid)
         selection = replace(selection, study_oid=oid, odm=odm)
     if "crf_pages" in fmt.options:

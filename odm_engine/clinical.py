@@ -22,6 +22,12 @@ from typing import NamedTuple
 _new = tuple.__new__
 
 
+def site_code(location_oid: str) -> str:
+    """A site's number as sites and sponsors write it: the last dot-separated part of its
+    Location OID (``LOC.AT01`` -> ``AT01``), the part that starts its SubjectKeys."""
+    return location_oid.rsplit(".", 1)[-1] or location_oid
+
+
 class ItemKey(NamedTuple):
     study_event_oid: str
     study_event_repeat_key: str

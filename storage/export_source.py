@@ -12,17 +12,18 @@ Every function here only reads.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
 
 from odm_engine import model as m
+from odm_engine.clinical import site_code
 from odm_engine.exchange.records import SubjectRecord
 from storage.errors import StorageError
 from storage.export_records import admin_data, iter_changes, iter_snapshot
-from storage.models import AuditRow, Site, Subject
-from storage.studies import current_metadata, metadata_xml
+from storage.models import AuditRow, Form, ItemGroup, Site, StudyEvent, Subject
+from storage.studies import current_metadata, metadata_xml, study_id_of
 
 ODM_MODES = ("snapshot", "transactional", "audit")
 """The kinds of ODM export: current values, the same as Upsert transactions, every change."""
@@ -119,6 +120,8 @@ class TabularSource:
     last_change: datetime | None = None
     """When the exported data last changed: the newest audit row of the study (of the
     site's subjects, if one is named); None when nothing was ever saved."""
+    key_data: dict[str, int] = field(default_factory=dict)
+    """The longest key values stored (:func:`key_lengths`)."""
 
 
 def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None) -> TabularSource:
@@ -129,7 +132,36 @@ def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None)
         stored.odm,
         iter_snapshot(conn, study_oid, site=site),
         last_change(conn, study_oid, site=site),
+        key_lengths(conn, study_oid),
     )
+
+
+def key_lengths(conn: Connection, study_oid: str) -> dict[str, int]:
+    """The longest SubjectKey (``subject``), site number (``site``: :func:`site_code` of
+    the Location OID) and study event, form and item group repeat key (``event_repeat``,
+    ``form_repeat``, ``group_repeat``) stored for the study: the data's share of the key
+    variables' lengths in tabular exports and Define-XML. A part with no data is left out."""
+    study_id = study_id_of(conn, study_oid)
+    subjects = select(Subject.id).where(Subject.study_id == study_id)
+    events = select(StudyEvent.id).where(StudyEvent.subject_id.in_(subjects))
+    forms = select(Form.id).where(Form.study_event_id.in_(events))
+    longest = {
+        "subject": select(func.max(func.length(Subject.subject_key))).where(
+            Subject.study_id == study_id
+        ),
+        "event_repeat": select(func.max(func.length(StudyEvent.repeat_key))).where(
+            StudyEvent.id.in_(events)
+        ),
+        "form_repeat": select(func.max(func.length(Form.repeat_key))).where(Form.id.in_(forms)),
+        "group_repeat": select(func.max(func.length(ItemGroup.repeat_key))).where(
+            ItemGroup.form_id.in_(forms)
+        ),
+    }
+    out = {name: int(n) for name, query in longest.items() if (n := conn.scalar(query))}
+    sites = conn.scalars(select(Site.oid).where(Site.study_id == study_id)).all()
+    if sites:
+        out["site"] = max(len(site_code(oid)) for oid in sites)
+    return out
 
 
 def last_change(conn: Connection, study_oid: str, *, site: str | None = None) -> datetime | None:

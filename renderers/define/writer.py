@@ -20,14 +20,26 @@ from lxml import etree
 from odm_engine import model as m
 from odm_engine.datatypes import REGISTRY
 from renderers.define.vlm import Clause, where_clauses
-from renderers.tabular.plan import Column, Dataset, dataset_plan, item_length
+from renderers.tabular.plan import (
+    Column,
+    Dataset,
+    dataset_plan,
+    item_length,
+    key_lengths,
+    study_identifier,
+)
 
 ODM = m.ODM_NS
 DEF = "http://www.cdisc.org/ns/def/v2.1"
 XLINK = "http://www.w3.org/1999/xlink"
 NSMAP = {None: ODM, "def": DEF, "xlink": XLINK}
 ACRF_LEAF = "LF.acrf"
-_KEY_ORIGIN = {"study": "Protocol", "site": "Assigned", "subject": "Assigned"}
+_KEY_ORIGIN = {
+    "study": "Protocol",
+    "usubjid": "Assigned",
+    "site": "Assigned",
+    "subject": "Assigned",
+}
 CT_STANDARD = "STD.CT"
 _CLASS_DOMAINS = {
     "SPECIAL PURPOSE": ("DM", "CO", "SE", "SM", "SV"),
@@ -73,6 +85,9 @@ class DefineOptions:
     ct_version: str | None = None
     """NCI/CDISC controlled terminology version (e.g. ``2024-12-20``) for def:Standards."""
     ct_publishing_set: str = "SDTM"
+    key_data: Mapping[str, int] | None = None
+    """The longest key values stored (SubjectKey, site number, repeat keys), for the key
+    variables' Length; None: the metadata's lengths and defaults (a Define-XML of a file)."""
 
 
 def _q(ns: str, name: str) -> str:
@@ -108,7 +123,8 @@ def _yn(flag: bool) -> str:
 class _DefineBuilder:
     def __init__(self, odm: m.ODM, study: m.Study, mdv: m.MetaDataVersion, opts: DefineOptions):
         self.odm, self.study, self.mdv, self.opts = odm, study, mdv, opts
-        self.datasets = dataset_plan(mdv, study.basic_definitions.measurement_units)
+        keys = key_lengths(study_identifier(study), mdv, opts.key_data)
+        self.datasets = dataset_plan(mdv, study.basic_definitions.measurement_units, keys=keys)
         self.comments: dict[str, str] = {}
         self.code_lists: dict[str, m.CodeList] = {}
         self.units: dict[str, m.MeasurementUnit] = {}

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from odm_engine import model as m
+from odm_engine.clinical import site_code
 from odm_engine.datatypes import REGISTRY
 
 DEFINE_TYPES: Mapping[str, str] = {name: dt.define_type for name, dt in REGISTRY.items()}
@@ -26,6 +27,7 @@ written as ``text``."""
 DEFAULT_TEXT_LENGTH = 200
 KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("study", "STUDYID", "Study Identifier"),
+    ("usubjid", "USUBJID", "Unique Subject Identifier"),
     ("site", "SITEID", "Study Site Identifier"),
     ("subject", "SUBJID", "Subject Identifier for the Study"),
     ("event", "VISITOID", "Study Event OID"),
@@ -37,13 +39,23 @@ KEY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 """(source, variable name, label) of the key variables that open every dataset."""
 _KEY_SEQUENCE = {
     "study": 1,
-    "subject": 2,
+    "usubjid": 2,
     "event": 3,
     "event_repeat": 4,
     "form": 5,
     "form_repeat": 6,
     "group_repeat": 7,
 }
+DEFAULT_KEY_LENGTHS: Mapping[str, int] = {
+    "study": 20,
+    "site": 10,
+    "subject": 20,
+    "event_repeat": 3,
+    "form_repeat": 3,
+    "group_repeat": 3,
+}
+"""Lengths of the key variables neither the metadata nor (for a Define-XML of a file) any
+data gives; stored data replaces them (:func:`key_lengths`)."""
 UNIT_SUFFIX = ".UNIT"
 """Added to an ItemDef OID: the OID of its unit column's ItemDef in define.xml."""
 _SAS_BAD = re.compile(r"[^A-Z0-9_]")
@@ -148,6 +160,41 @@ def item_length(item: m.ItemDef, mdv: m.MetaDataVersion) -> int | None:
     return None
 
 
+def study_identifier(study: m.Study) -> str:
+    """STUDYID: the protocol name (GlobalVariables ProtocolName), the identifier sponsors
+    and SDTM give a study; else its StudyName; else its OID."""
+    names = study.global_variables
+    return (names.protocol_name or names.study_name or study.oid).strip() or study.oid
+
+
+def unique_subject_id(study_id: str, site_oid: str | None, subject_key: str) -> str:
+    """USUBJID: study, site number and SubjectKey joined by ``-``; a SubjectKey that already
+    starts with its site's number (``AT01-001``) does not carry it twice."""
+    site = site_code(site_oid) if site_oid else ""
+    if not site or subject_key.startswith(f"{site}-"):
+        return f"{study_id}-{subject_key}"
+    return f"{study_id}-{site}-{subject_key}"
+
+
+def key_lengths(
+    study_id: str | None, mdv: m.MetaDataVersion, data: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """The Length of each key variable: STUDYID from ``study_id``, VISITOID and FORMOID from
+    the longest StudyEventDef and FormDef OID, the rest from ``data`` (the longest SubjectKey,
+    site number and repeat keys stored: ``storage.export_source.key_lengths``), else
+    :data:`DEFAULT_KEY_LENGTHS`. A repeat key is at least 1 long (``1`` is written where the
+    data has none)."""
+    out = {**DEFAULT_KEY_LENGTHS, **(data or {})}
+    if study_id:
+        out["study"] = len(study_id)
+    out["event"] = max((len(oid) for oid in mdv.study_event_defs), default=1)
+    out["form"] = max((len(oid) for oid in mdv.form_defs), default=1)
+    for repeat in ("event_repeat", "form_repeat", "group_repeat"):
+        out[repeat] = max(out[repeat], 1)
+    out["usubjid"] = out["study"] + 1 + out["site"] + 1 + out["subject"]
+    return out
+
+
 def _ordered_refs(group: m.ItemGroupDef) -> list[m.ItemRef]:
     refs = list(enumerate(group.item_refs))
     refs.sort(key=lambda p: (p[1].order_number is None, p[1].order_number or 0, p[0]))
@@ -155,10 +202,15 @@ def _ordered_refs(group: m.ItemGroupDef) -> list[m.ItemRef]:
 
 
 def dataset_plan(
-    mdv: m.MetaDataVersion, units: Mapping[str, m.MeasurementUnit] | None = None
+    mdv: m.MetaDataVersion,
+    units: Mapping[str, m.MeasurementUnit] | None = None,
+    *,
+    keys: Mapping[str, int] | None = None,
 ) -> tuple[Dataset, ...]:
     """One Dataset per ItemGroupDef of ``mdv``, in definition order. ``units`` are the
-    study's MeasurementUnits (BasicDefinitions): they size the unit columns."""
+    study's MeasurementUnits (BasicDefinitions): they size the unit columns; ``keys`` the
+    key variables' lengths (:func:`key_lengths`, from the metadata alone when not given)."""
+    lengths = keys or key_lengths(None, mdv)
     datasets: list[Dataset] = []
     taken_datasets: set[str] = set()
     for group in mdv.item_group_defs.values():
@@ -177,7 +229,7 @@ def dataset_plan(
                     name=var,
                     label=label,
                     data_type="text",
-                    length=100,
+                    length=lengths[source],
                     key_sequence=sequence,
                     source=source,
                     mandatory=source not in ("site",),

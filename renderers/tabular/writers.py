@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from odm_engine import model as m
+from odm_engine.clinical import site_code
 from odm_engine.exchange.records import SubjectRecord
 from odm_engine.free_text import NOT_XML, xml_safe
-from renderers.tabular.plan import Column, Dataset, dataset_plan, unit_symbol
+from renderers.tabular.plan import (
+    Column,
+    Dataset,
+    dataset_plan,
+    key_lengths,
+    study_identifier,
+    unique_subject_id,
+    unit_symbol,
+)
 
 HEADER_FILE = "header.csv"
 DATASET_JSON_VERSION = "1.1.0"
@@ -53,13 +62,17 @@ def csv_cell(value: str | None) -> str:
 def _rows(
     datasets: dict[str, Dataset],
     subject: SubjectRecord,
-    study_oid: str,
+    study_id: str,
     units: Mapping[str, m.MeasurementUnit],
 ) -> Iterable[tuple[Dataset, list[str | None]]]:
     """(dataset, row) for every ItemGroupData of one subject; values as ODM text, the unit
-    chosen with a value as its symbol (:func:`unit_symbol`). A repeat key the data has not
-    (a study event, form or item group that does not repeat) is written ``1``: the only
-    occurrence is the first, and the key variables are filled in every row."""
+    chosen with a value as its symbol (:func:`unit_symbol`). STUDYID is ``study_id`` (the
+    protocol name), SITEID the site's number, USUBJID both with the SubjectKey
+    (:func:`unique_subject_id`). A repeat key the data has not (a study event, form or item
+    group that does not repeat) is written ``1``: the only occurrence is the first, and the
+    key variables are filled in every row."""
+    site = site_code(subject.site_oid) if subject.site_oid else None
+    usubjid = unique_subject_id(study_id, subject.site_oid, subject.subject_key)
     for event in subject.events:
         for form in event.forms:
             for group in form.groups:
@@ -69,8 +82,9 @@ def _rows(
                 values = {i.key.item_oid: (None if i.is_null else i.value) for i in group.items}
                 chosen = {i.key.item_oid: i.unit_oid for i in group.items if i.unit_oid}
                 keys = {
-                    "study": study_oid,
-                    "site": subject.site_oid,
+                    "study": study_id,
+                    "usubjid": usubjid,
+                    "site": site,
                     "subject": subject.subject_key,
                     "event": event.study_event_oid,
                     "event_repeat": event.repeat_key or FIRST_REPEAT,
@@ -90,12 +104,15 @@ def _rows(
                 yield ds, row
 
 
-def _plan(odm: m.ODM, study_oid: str | None) -> tuple[m.Study, m.MetaDataVersion, list[Dataset]]:
+def _plan(
+    odm: m.ODM, study_oid: str | None, key_data: Mapping[str, int] | None
+) -> tuple[m.Study, m.MetaDataVersion, list[Dataset]]:
     study = odm.find_study(study_oid) if study_oid else odm.study
     mdv = study.metadata_version() if study else None
     if study is None or mdv is None:
         raise ValueError("the metadata holds no Study with a MetaDataVersion")
-    return study, mdv, list(dataset_plan(mdv, study.basic_definitions.measurement_units))
+    keys = key_lengths(study_identifier(study), mdv, key_data)
+    return study, mdv, list(dataset_plan(mdv, study.basic_definitions.measurement_units, keys=keys))
 
 
 def write_csv(
@@ -105,11 +122,14 @@ def write_csv(
     *,
     study_oid: str | None = None,
     db_last_modified: datetime | None = None,
+    key_data: Mapping[str, int] | None = None,
 ) -> list[Path]:
     """``<dataset>.csv`` per item group (variable names as header) and ``header.csv`` with
     every variable's label, type and item OID. Returns the files written.
-    ``db_last_modified`` is taken for the same call as Dataset-JSON; CSV has no place for it."""
-    study, _mdv, plan = _plan(odm, study_oid)
+    ``db_last_modified`` is taken for the same call as Dataset-JSON; CSV has no place for it.
+    ``key_data``: the longest key values stored (:func:`renderers.tabular.plan.key_lengths`)."""
+    study, _mdv, plan = _plan(odm, study_oid, key_data)
+    study_id = study_identifier(study)
     units = study.basic_definitions.measurement_units
     out_dir.mkdir(parents=True, exist_ok=True)
     by_oid = {ds.oid: ds for ds in plan}
@@ -122,7 +142,7 @@ def write_csv(
             writers[ds.oid] = csv.writer(fh)
             writers[ds.oid].writerow([c.name for c in ds.columns])
         for subject in subjects:
-            for ds, row in _rows(by_oid, subject, study.oid, units):
+            for ds, row in _rows(by_oid, subject, study_id, units):
                 writers[ds.oid].writerow([csv_cell(v) for v in row])
     finally:
         for fh in handles.values():
@@ -175,11 +195,13 @@ def write_dataset_json(
     study_oid: str | None = None,
     define_href: str = "define.xml",
     db_last_modified: datetime | None = None,
+    key_data: Mapping[str, int] | None = None,
 ) -> list[Path]:
     """CDISC Dataset-JSON 1.1: ``<dataset>.json`` per item group, as named in define.xml.
     ``dbLastModifiedDateTime`` is ``db_last_modified`` (the newest audit row of the exported
     data, from the store), left out when it is not known."""
-    study, mdv, plan = _plan(odm, study_oid)
+    study, mdv, plan = _plan(odm, study_oid, key_data)
+    study_id = study_identifier(study)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_oid = {ds.oid: ds for ds in plan}
     now = datetime.now(UTC).strftime(_STAMP)
@@ -191,7 +213,7 @@ def write_dataset_json(
         for ds in plan:
             spool[ds.oid] = tempfile.TemporaryFile("w+", encoding="utf-8")
         for subject in subjects:
-            for ds, row in _rows(by_oid, subject, study.oid, units):
+            for ds, row in _rows(by_oid, subject, study_id, units):
                 fh = spool[ds.oid]
                 fh.write(",\n  " if counts[ds.oid] else "\n  ")
                 values = [_json_value(c, v) for c, v in zip(ds.columns, row, strict=True)]

@@ -61,8 +61,9 @@ def test_one_dataset_per_item_group_with_key_variables_first() -> None:
     assert dm.get("SASDatasetName") == "DM"
     assert dm.get("Repeating") == "No"
     oids = [r.get("ItemOID") for r in dm.findall("odm:ItemRef", NS)]
-    assert oids[:7] == [
+    assert oids[:8] == [
         "IT.EDC.STUDYID",
+        "IT.EDC.USUBJID",
         "IT.EDC.SITEID",
         "IT.EDC.SUBJID",
         "IT.EDC.VISITOID",
@@ -71,7 +72,7 @@ def test_one_dataset_per_item_group_with_key_variables_first() -> None:
         "IT.EDC.FORMRK",
     ]
     # items in OrderNumber order, each with units followed by its unit column (issue 19)
-    assert oids[7:] == [
+    assert oids[8:] == [
         "IT.SEX",
         "IT.BRTHDAT",
         "IT.HEIGHT",
@@ -82,6 +83,12 @@ def test_one_dataset_per_item_group_with_key_variables_first() -> None:
     ]
     vs = _one(root, "//odm:ItemGroupDef[@OID='IG.VS']")
     assert _one(vs, "odm:ItemRef[@ItemOID='IT.EDC.IGRK']").get("KeySequence") == "7"
+    keys = {r.get("ItemOID"): r.get("KeySequence") for r in dm.findall("odm:ItemRef", NS)}
+    assert (keys["IT.EDC.STUDYID"], keys["IT.EDC.USUBJID"], keys["IT.EDC.SUBJID"]) == (
+        "1",
+        "2",
+        None,
+    )
     assert _one(dm, "odm:Alias").get("Name") == "DM"
     assert _one(dm, "def:leaf").get(f"{{{NS['xlink']}}}href") == "dm.json"
 
@@ -255,3 +262,20 @@ def test_the_command_line_names_the_terminology_version(tmp_path: Path) -> None:
         refused.output
     )
     assert "YYYY-MM-DD" in refused.output
+
+
+def test_key_variables_are_as_long_as_what_they_hold() -> None:
+    """Issue 19 defect 10: no key variable is Length 100: STUDYID is as long as the protocol
+    name, VISITOID and FORMOID as the longest OID, a repeat key of a non-repeating level 1;
+    without data, SubjectKey and site number take documented defaults."""
+    root = _define()
+    lengths = {
+        el.get("Name"): int(el.get("Length"))
+        for el in root.xpath("//odm:ItemDef[starts-with(@OID, 'IT.EDC.')]", namespaces=NS)
+    }
+    assert lengths["STUDYID"] == len("T-1")
+    assert lengths["VISITOID"] == max(len("SE.BASE"), len("SE.FU"))
+    assert lengths["FORMOID"] == len("F.VS")
+    assert (lengths["SITEID"], lengths["SUBJID"]) == (10, 20)
+    assert lengths["USUBJID"] == 3 + 1 + 10 + 1 + 20
+    assert 100 not in lengths.values()

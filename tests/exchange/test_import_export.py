@@ -215,16 +215,17 @@ def test_csv_and_dataset_json_match_the_define(db: str, tmp_path: Path) -> None:
     assert _edc("export", "dataset-json", "-o", str(tmp_path / "dj"), db=db).exit_code == 0
     assert _edc("export", "define", "-o", str(tmp_path / "define.xml"), db=db).exit_code == 0
     vs_csv = (tmp_path / "csv" / "vs.csv").read_text().splitlines()
-    assert vs_csv[0] == "STUDYID,SITEID,SUBJID,VISITOID,VISITRK,FORMOID,FORMRK,IGRK," + (
+    assert vs_csv[0] == "STUDYID,USUBJID,SITEID,SUBJID,VISITOID,VISITRK,FORMOID,FORMRK,IGRK," + (
         "VSTESTCD,VSORRES,VSORRESU,VSORRES2"
     )
+    # STUDYID: the protocol name; SITEID: the site number of LOC.1; USUBJID: study-site-subject
     assert vs_csv[1:] == [
-        "S.1,LOC.1,001,SE.BASE,1,F.VS,1,1,SYSBP,120,mmHg,",
-        "S.1,LOC.1,001,SE.BASE,1,F.VS,1,2,HEIGHT,172,,cm",
-        "S.1,LOC.1,001,SE.FU,1,F.VS,1,1,DIABP,80,,",
+        "T-1,T-1-1-001,1,001,SE.BASE,1,F.VS,1,1,SYSBP,120,mmHg,",
+        "T-1,T-1-1-001,1,001,SE.BASE,1,F.VS,1,2,HEIGHT,172,,cm",
+        "T-1,T-1-1-001,1,001,SE.FU,1,F.VS,1,1,DIABP,80,,",
     ]
     header = (tmp_path / "csv" / "header.csv").read_text()
-    assert "VS,vs.csv,9,VSTESTCD,Test,text,IT.VSTESTCD" in header
+    assert "VS,vs.csv,10,VSTESTCD,Test,text,IT.VSTESTCD" in header
     dataset = json.loads((tmp_path / "dj" / "vs.json").read_text())
     assert dataset["datasetJSONVersion"] == "1.1.0" and dataset["records"] == 3
     define = etree.fromstring((tmp_path / "define.xml").read_bytes(), make_parser())
@@ -233,7 +234,14 @@ def test_csv_and_dataset_json_match_the_define(db: str, tmp_path: Path) -> None:
     assert [c["itemOID"] for c in dataset["columns"]] == refs
     names = [define.xpath(f"//odm:ItemDef[@OID='{oid}']/@Name", namespaces=ns)[0] for oid in refs]
     assert [c["name"] for c in dataset["columns"]] == names
-    assert dataset["rows"][0][:3] == ["S.1", "LOC.1", "001"]
+    assert dataset["rows"][0][:4] == ["T-1", "T-1-1-001", "1", "001"]
+    # key lengths from the data: the Define and the Dataset-JSON agree
+    lengths = {c["name"]: c.get("length") for c in dataset["columns"]}
+    assert (lengths["STUDYID"], lengths["SITEID"], lengths["SUBJID"]) == (3, 1, 3)
+    assert lengths["USUBJID"] == 3 + 1 + 1 + 1 + 3
+    for name in ("STUDYID", "USUBJID", "SITEID", "SUBJID", "VISITRK", "IGRK"):
+        defined = define.xpath(f"//odm:ItemDef[@Name='{name}']/@Length", namespaces=ns)
+        assert defined == [str(lengths[name])], name
     leaf = define.xpath(
         "//odm:ItemGroupDef[@OID='IG.VS']/def:leaf/@xlink:href",
         namespaces={**ns, "xlink": "http://www.w3.org/1999/xlink"},

@@ -194,9 +194,14 @@ def test_csv_zip_holds_one_file_per_item_group_with_the_rows(entered: Web) -> No
     with archive.open(variable["file"]) as fh:
         table = list(csv.DictReader(io.TextIOWrapper(fh, "utf-8")))
     assert sorted((r["SUBJID"], r["SITEID"], r[variable["variable"]]) for r in table) == [
-        (SUBJECT_B, SITE_B, "Y"),
-        (SUBJECT_A, SITE_A, "Y"),
+        (SUBJECT_B, SITE_B.removeprefix("LOC."), "Y"),  # the site number, not the OID
+        (SUBJECT_A, SITE_A.removeprefix("LOC."), "Y"),
     ]
+    # SubjectKeys that start with the site number are not prefixed with it twice
+    assert {r["USUBJID"] for r in table} == {
+        f"BTZ-RETREAT-NIS-001-{SUBJECT_A}",
+        f"BTZ-RETREAT-NIS-001-{SUBJECT_B}",
+    }
 
 
 def test_dataset_json_zip_parses_and_holds_the_rows(entered: Web) -> None:
