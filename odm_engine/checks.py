@@ -401,7 +401,8 @@ def constant_range_failures(
     lang: str | None = None,
 ) -> Iterator[tuple[RangeRule, str]]:
     """Each hard RangeCheck with a Comparator that the typed ``value`` (``text`` as stored,
-    in unit ``entered``) fails, with the message entry would show.
+    in unit ``entered``) fails, with what it asks: its ErrorMessage, else the sentence entry
+    would show without its advice (the caller knows what the reader can do).
 
     These are the checks one value can be held to on its own; an expression RangeCheck
     reads the rest of its subject's data. The impact of a new metadata version on stored
@@ -414,7 +415,7 @@ def constant_range_failures(
         if _constant_fails(plan, rule, value, entered):
             message = rule.error_message.get(lang, plan.default_lang) if rule.error_message else ""
             label = _label(item, lang, plan.default_lang)
-            yield rule, message or _range_message(plan, rule, label, text, entered)
+            yield rule, message or _range_requirement(plan, rule, label, text, entered)
 
 
 def _range_fails(
@@ -450,6 +451,15 @@ def _range_message(
 ) -> str:
     if rule.expression is not None:
         return f"{label}: {text} fails the check {rule.expression.text}. Correct the value."
+    return (
+        f"{_range_requirement(plan, rule, label, text, entered)} Correct the value or confirm it."
+    )
+
+
+def _range_requirement(
+    plan: CheckPlan, rule: RangeRule, label: str, text: str, entered: str | None
+) -> str:
+    """What a Comparator RangeCheck asks and that ``text`` does not give, in one sentence."""
     unit = plan.units.get(rule.unit_oid or "")
     symbol = f" {unit.symbol.get(None, plan.default_lang) or unit.name}" if unit else ""
     wanted = ", ".join(rule.check_texts)
@@ -461,5 +471,5 @@ def _range_message(
             entered_note = f" ({text} {shown} entered)"
     return (
         f"{label} must be {_PHRASE.get(rule.comparator or '', rule.comparator)} "
-        f"{wanted}{symbol}{entered_note}; {text} is not. Correct the value or confirm it."
+        f"{wanted}{symbol}{entered_note}; {text} is not."
     )

@@ -165,7 +165,9 @@ class StoredValueChecker:
         ):
             return ValueVerdict(
                 "hard_check",
-                f"{item.oid} = {text!r} fails the hard RangeCheck {rule.check_id}: {message}",
+                f"{item.oid} = {text!r} fails the new hard RangeCheck {rule.check_id}: "
+                f"{message} Correct the value, or make the check soft or looser in the new "
+                "version.",
             )
         return None
 
