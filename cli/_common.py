@@ -175,7 +175,7 @@ def only_study(conn: Any, study_oid: str | None) -> str:
     if not oids:
         raise no_study(url_of(conn))
     if len(oids) != 1:
-        raise UsageError(f"Name the study with --study (the database holds {len(oids)}).")
+        raise UsageError(f"this database holds studies {', '.join(oids)}: pass --study")
     return str(oids[0])
 
 

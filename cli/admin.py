@@ -59,35 +59,25 @@ def study() -> None:
 @click.option(
     "--another-study",
     is_flag=True,
-    help="Load a study other than the one the database holds (the web app then serves the "
-    "one named by EDC_STUDY).",
+    help="Deprecated, no effect: a file of another study now simply adds that study.",
 )
 def study_load(metadata: str, db: str | None, user: str | None, another_study: bool) -> None:
     """Store METADATA as the study's next metadata version and create its sites.
 
-    Unchanged file: nothing to do. A version that would orphan stored data is refused with a
-    finding per item; a file of another study than the database holds is refused unless
-    --another-study is given. Exit status: 0 stored or unchanged, 1 refused, 2 unreadable
-    input.
+    Unchanged file: nothing to do. A file of a study the database does not hold yet adds
+    that study (a database holds any number of studies; commands that act on one then take
+    --study). Exit status: 0 stored or unchanged, 1 refused, 2 unreadable input.
     """
-    from services.metadata import OTHER_STUDY_CODE, load_metadata, of_another_study
+    from services.metadata import load_metadata
 
+    del another_study  # accepted so that scripts written for it keep working
     path = existing_file(metadata)
     with writing(db) as conn:
-        result = load_metadata(
-            conn, read(path), path=metadata, loaded_by=user, another_study=another_study
-        )
+        result = load_metadata(conn, read(path), path=metadata, loaded_by=user)
     shown = [f for f in result.findings if f.severity is Severity.ERROR]
     for f in shown if result.status == "refused" else []:
-        if f.code != OTHER_STUDY_CODE:  # its message is the result's, below
-            click.echo(f.format(), err=True)
+        click.echo(f.format(), err=True)
     click.echo(result.message)
-    if of_another_study(result):
-        click.echo(
-            "To keep several studies in this database, load it again with --another-study "
-            "and name the study the web app serves with EDC_STUDY.",
-            err=True,
-        )
     if result.sites_added:
         click.echo(f"Sites added: {', '.join(result.sites_added)}")
     if result.status == "refused":

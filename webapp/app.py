@@ -1,7 +1,9 @@
 """The app factory: ``create_app(settings)`` builds the Flask app; nothing happens at import.
 
-Each request: find the served study, look up the session in the database, check the CSRF
-token of a POST, then require a signed-in user for every page but sign-in and static files.
+Each request: find the study it is for (``/studies/<OID>/...``, else EDC_STUDY, else the only
+one), look up the session in the database, check the CSRF token of a POST, then require a
+signed-in user for every page but sign-in and static files. A URL naming a study where the
+user holds no role (or no such study) is a 404.
 Every response gets the security headers; every error goes through one handler.
 """
 
@@ -10,17 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Request, Response, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
 from jinja2 import StrictUndefined, TemplateError
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
-from storage.engine import DATABASE_ERRORS
+from storage.engine import DATABASE_ERRORS, Connection
 from webapp import cookies, error_pages, errors, security, sessions
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
-from webapp.studyview import served_study
+from webapp.studyview import SeveralStudies, StudyContext, served_study
 from webapp.urlkeys import KeyConverter
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +34,12 @@ PASSWORD_GATE_OPEN = frozenset(
     {"account.password", "account.password_post", "auth.logout", "auth.language"}
 )
 """What a user whose password an administrator reset may open before changing it."""
+WHOLE_SERVER = frozenset({"studies.index", "studies.create"})
+"""Pages about every study the user may open: no study is looked up, the user's roles in
+every study count."""
+UNSCOPED = PUBLIC | PASSWORD_GATE_OPEN | WHOLE_SERVER
+"""Endpoints that belong to no study: every other one is also served under STUDY_PREFIX."""
+STUDY_PREFIX = "/studies/<key:study_oid>"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -73,16 +81,53 @@ def create_app(settings: Settings | None = None) -> Flask:
         entry,
         exports,
         queries,
+        studies,
         subjects,
     )
 
-    for module in (auth, account, subjects, entry, queries, exports, design, admin):
+    for module in (auth, account, subjects, entry, queries, exports, design, admin, studies):
         app.register_blueprint(module.bp)
+    _serve_under_study_prefix(app)
     app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(end_reading)
     error_pages.register(app)
     return app
+
+
+def _serve_under_study_prefix(app: Flask) -> None:
+    """Each study-scoped rule gets a twin under ``/studies/<OID>``: same endpoint, methods and
+    defaults. Building a URL picks the twin when ``study_oid`` is given (werkzeug tries the
+    rule with more arguments first), so ``url_for`` keeps a page's links in its study
+    (:func:`_link_within_study`) and the unprefixed URLs of a one-study server stay as
+    they were."""
+    scoped: set[str] = set()
+    for rule in list(app.url_map.iter_rules()):
+        if rule.endpoint in UNSCOPED or rule.endpoint == "static":
+            continue
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        app.add_url_rule(
+            STUDY_PREFIX + rule.rule,
+            endpoint=rule.endpoint,
+            methods=methods,
+            defaults=dict(rule.defaults) if rule.defaults else None,
+        )
+        scoped.add(rule.endpoint)
+    app.extensions["edc_study_endpoints"] = frozenset(scoped)
+    app.url_value_preprocessor(_take_study)
+    app.url_defaults(_link_within_study)
+
+
+def _take_study(endpoint: str | None, values: dict[str, object] | None) -> None:
+    """The URL's study OID goes to ``g.study_oid`` (None without the prefix), not to views."""
+    g.study_oid = values.pop("study_oid", None) if values else None
+
+
+def _link_within_study(endpoint: str, values: dict[str, object]) -> None:
+    oid = g.get("study_oid")
+    if oid and "study_oid" not in values:
+        if endpoint in current_app.extensions["edc_study_endpoints"]:
+            values["study_oid"] = oid
 
 
 def warm_up(app: Flask) -> None:
@@ -118,14 +163,16 @@ def _before() -> BaseResponse | None:
     rt = runtime()
     state.viewer = None
     state.study = None
+    state.several = False
     state.expired = False
     state.lang, state.languages = "en", ("en",)
     state.t = catalogue("en")
     if req.endpoint in ("static", "form_static"):
         return None
+    named = state.get("study_oid")
     with reading() as conn:
-        state.study = served_study(conn, rt.settings)
-        study_oid = state.study.oid if state.study is not None else None
+        state.study, state.several = _find_study(conn, rt, req.endpoint, named)
+        study_oid = state.study.oid if state.study is not None else named
         token = cookie.get(SESSION_KEY)
         found = (
             sessions.look_up(conn, rt.settings, token, study_oid)
@@ -157,6 +204,29 @@ def _before() -> BaseResponse | None:
         raise errors.HttpError(401, "Sign in first.")
     if state.viewer is not None and state.viewer.must_change_password:
         return _password_gate(req)
+    return _study_gate(req, named)
+
+
+def _find_study(
+    conn: Connection, rt: Runtime, endpoint: str | None, named: str | None
+) -> tuple[StudyContext | None, bool]:
+    """(the request's study, whether the database holds several and the URL names none)."""
+    if endpoint in WHOLE_SERVER:
+        return None, False
+    try:
+        return served_study(conn, rt.settings, named), False
+    except SeveralStudies:
+        return None, True
+
+
+def _study_gate(req: Request, named: str | None) -> BaseResponse | None:
+    """A study the URL names must exist and the user must hold a role in it: 404 otherwise,
+    the same answer for both, so the URL reveals nothing to whom holds no role. A study
+    page without a study when several are hosted: to the home page, which lists them."""
+    if named is not None and (g.study is None or not g.viewer.grants):
+        raise errors.HttpError(404, "")
+    if g.several and req.endpoint not in UNSCOPED and req.endpoint != "subjects.home":
+        return redirect(url_for("subjects.home"))
     return None
 
 

@@ -45,6 +45,9 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
     viewer = getattr(g, "viewer", None)
     if viewer is None:
         return ()
+    if getattr(g, "study", None) is None:  # the studies list, or no study loaded
+        url = url_for("studies.index")
+        return (NavLink(t("nav.studies"), url, request.path == url),)
     links: list[tuple[str, str]] = []
     if viewer.holds(access.CLINICAL):
         links += [
@@ -57,6 +60,8 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
         links.append((t("nav.design"), url_for("design.index")))
     if viewer.holds_study_wide(access.ADMIN):
         links.append((t("nav.users"), url_for("admin.users")))
+    if g.get("study_oid") or g.get("several"):  # a server hosting several studies
+        links.append((t("nav.studies"), url_for("studies.index")))
     return tuple(NavLink(label, url, request.path.startswith(url)) for label, url in links)
 
 

@@ -177,20 +177,29 @@ def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyConte
     )
 
 
-def served_study(conn: Connection, settings: Settings) -> StudyContext | None:
-    """The configured study, else the only study in the database; None when none is loaded.
+class SeveralStudies(HttpError):
+    """The database holds several studies and the request names none (no ``/studies/<OID>``
+    prefix, no EDC_STUDY): the app sends the user to the list of their studies."""
+
+    def __init__(self, oids: tuple[str, ...]) -> None:
+        super().__init__(404, f"This database holds several studies ({', '.join(oids)}).")
+        self.oids = oids
+
+
+def served_study(
+    conn: Connection, settings: Settings, study_oid: str | None = None
+) -> StudyContext | None:
+    """The study a request is for: ``study_oid`` (from the URL's ``/studies/<OID>``), else the
+    configured study (EDC_STUDY), else the only study in the database; None when that study
+    is not stored (or none is loaded). :class:`SeveralStudies` when none is named and the
+    database holds several.
 
     One query finds the study and its newest metadata version; the parsed context is built
     once per SHA-256 and reused.
     """
-    rows = newest_versions(conn, settings.study or None)
+    rows = newest_versions(conn, study_oid or settings.study or None)
     if len(rows) > 1:
-        # 503, not a crash: the operator can fix it without losing anything
-        raise HttpError(
-            503,
-            f"This database holds several studies ({rows[0].study_oid}, {rows[1].study_oid}): "
-            "set EDC_STUDY to the one this server serves and restart it.",
-        )
+        raise SeveralStudies(tuple(r.study_oid for r in rows))
     if not rows:
         return None
     oid, name, number, sha = rows[0].study_oid, rows[0].study_name, rows[0].number, rows[0].sha256

@@ -84,7 +84,7 @@ class Client:
         self.get("/login")
         response = self.post("/login", {"username": username, "password": password})
         if response.status_code == 303:
-            self.get("/sites" if USERS[username][0] in CLINICAL else "/")
+            self.get("/sites" if USERS.get(username, ("",))[0] in CLINICAL else "/")
         return response
 
 

@@ -9,11 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
 from cli import main
-from storage.engine import write_transaction
-from storage.studies import load_study
 from tests.conftest import REPO, odm
 from tests.webapp.conftest import PASSWORD, Web
-from webapp import Settings, create_app
 
 
 def test_admin_adds_a_user_who_can_then_sign_in(web: Web) -> None:
@@ -100,28 +97,12 @@ def test_designer_upload_of_another_study_is_refused_and_stores_nothing(web: Web
     )
     assert r.status_code == 422, r.text
     assert (
-        "other.xml holds study ST.OTHER, but this server serves study ST.BTZ_RETREAT; "
+        "other.xml holds study ST.OTHER, but this page is for study ST.BTZ_RETREAT; "
         "nothing was stored." in r.text
     )
     assert "EDC-STORE-002" in r.text
     assert _every_row(web) == before
     assert web.client().get("/login").status_code == 200
-
-
-def test_a_database_holding_two_studies_answers_503_with_what_to_do(web: Web) -> None:
-    with write_transaction(web.engine) as conn:
-        load_study(conn, OTHER_STUDY, another_study=True)
-    for url in ("/login", "/subjects", "/design"):
-        r = web.client().get(url)
-        assert r.status_code == 503, url
-        assert (
-            "This database holds several studies (ST.BTZ_RETREAT, ST.OTHER): set EDC_STUDY "
-            "to the one this server serves and restart it." in r.text
-        )
-    app = create_app(
-        Settings.load(environ={}, overrides={"database_url": web.url, "study": "ST.OTHER"})
-    )
-    assert app.test_client().get("/login").status_code == 200
 
 
 def test_demo_seed_is_rerunnable_and_prints_passwords_once(web: Web) -> None:

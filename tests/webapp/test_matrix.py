@@ -93,6 +93,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.deactivate", "POST"): role_in("admin", yes={303}),
     ("admin.activate", "POST"): role_in("admin", yes={303}),
     ("admin.reset", "POST"): role_in("admin", yes={200}),
+    ("studies.index", "GET"): lambda c: {200},
+    ("studies.create", "POST"): role_in("study_designer", "admin", yes={422}),
     ("account.password", "GET"): lambda c: {200},
     ("account.password_post", "POST"): lambda c: {422},
 }
@@ -124,6 +126,7 @@ def place(site: str) -> dict[str, str]:
         "event_oid": "SE.ELIG",
         "form_oid": "F.IE",
         "username": "inv_b",
+        "study_oid": STUDY,  # the twin of each study-scoped rule under /studies/<OID>
     }
 
 
@@ -171,8 +174,8 @@ def prepared(web: Web) -> dict[str, int]:
     return ids
 
 
-def url_for(rule: Rule, site: str, queries: dict[str, int]) -> str:
-    values = {k: v for k, v in place(site).items() if k in rule.arguments}
+def url_for(rule: Rule, site: str, queries: dict[str, int], study: str = STUDY) -> str:
+    values = {k: v for k, v in {**place(site), "study_oid": study}.items() if k in rule.arguments}
     if "query_id" in rule.arguments:
         values["query_id"] = queries[place(site)["subject_key"]]
     url = rule.build(values, append_unknown=False)[1]  # type: ignore[index]
@@ -181,8 +184,10 @@ def url_for(rule: Rule, site: str, queries: dict[str, int]) -> str:
     )
 
 
-def request(client: Client, rule: Rule, method: str, site: str, queries: dict[str, int]) -> int:
-    url = url_for(rule, site, queries)
+def request(
+    client: Client, rule: Rule, method: str, site: str, queries: dict[str, int], study: str = STUDY
+) -> int:
+    url = url_for(rule, site, queries, study)
     if method == "GET":
         return client.get(url).status_code
     return client.post(url, form_data(rule.endpoint, site, queries)).status_code

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from flask import Blueprint, g, request
 
-from services.metadata import load_metadata
+from services.metadata import StudyLoadResult, load_metadata
 from storage.readers.listings import metadata_versions
 from webapp import access
 from webapp.pages import render
-from webapp.runtime import reading, runtime, writing
+from webapp.runtime import reading, writing
 
 bp = Blueprint("design", __name__)
 
@@ -52,6 +52,19 @@ def _versions() -> tuple[VersionLine, ...]:
     )
 
 
+def finding_lines(result: StudyLoadResult) -> tuple[FindingLine, ...]:
+    """The findings of a metadata load, as the page lists them."""
+    return tuple(
+        FindingLine(
+            f.code,
+            f.severity.value,
+            f"line {f.line}" if f.line else (f.oid or ""),
+            f.message,
+        )
+        for f in result.findings
+    )
+
+
 @bp.get("/design")
 def index() -> tuple[str, int]:
     g.viewer.require_study_wide(access.DESIGN, g.t("action.design"))
@@ -66,20 +79,12 @@ def upload() -> tuple[str, int]:
         page = DesignPage(_versions(), g.t("design.no_file"), "refused", ())
         return render("design.html", page, 422)
     xml = upload.read()
-    # One study per server: a file of another study would make every page ambiguous.
-    served = runtime().settings.study or (g.study.oid if g.study is not None else None)
+    # This page's study only: a new study is created on the studies page, and a version of
+    # another study needs the designer role in that study (its own design page).
+    served = g.study.oid if g.study is not None else None
     with writing() as conn:
         result = load_metadata(
             conn, xml, path=upload.filename, loaded_by=g.viewer.username, study_oid=served
         )
-    findings = tuple(
-        FindingLine(
-            f.code,
-            f.severity.value,
-            f"line {f.line}" if f.line else (f.oid or ""),
-            f.message,
-        )
-        for f in result.findings
-    )
-    page = DesignPage(_versions(), result.message, result.status, findings)
+    page = DesignPage(_versions(), result.message, result.status, finding_lines(result))
     return render("design.html", page, 422 if result.status == "refused" else 200)

@@ -21,6 +21,7 @@ from webapp.pages import render
 from webapp.runtime import reading, runtime, writing
 from webapp.studyview import SiteRef, StudyContext, sites_of, subject_key_problem
 from webapp.urlkeys import form_url
+from webapp.views import studies
 
 bp = Blueprint("subjects", __name__)
 
@@ -33,7 +34,9 @@ def served() -> StudyContext:
 
 
 @bp.get("/")
-def home() -> Response:
+def home() -> Response | tuple[str, int]:
+    if g.several:  # several studies and none named: the list of the user's studies
+        return studies.index()
     viewer: access.Viewer = g.viewer
     if viewer.holds(access.CLINICAL):
         return redirect(url_for("subjects.sites"))
