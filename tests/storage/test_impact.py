@@ -84,9 +84,11 @@ def key(i: int) -> str:
     return f"S{i:04d}"
 
 
-def values_of(i: int) -> dict[str, str]:
-    """Subject ``i``'s stored values: every 50th is 17 years old, every 100th (from 7) has
-    sex U, every 25th (from 3) a SCORE that is no integer, every 4th a NOTE."""
+def values_of(i: int) -> dict[str, str | None]:
+    """Subject ``i``'s stored values (None: stored as null): every 50th is 17 years old, every
+    100th (from 7) has sex U, every 25th (from 3) a SCORE that is no integer, every 4th a
+    NOTE; every 250th (from 1) a null SCORE (valid) and a null NOTE (a value of a removed
+    item all the same)."""
     held = {
         "IT.AGE": "17" if i % 50 == 0 else str(30 + i % 40),
         "IT.SEX": "U" if i % 100 == 7 else "FM"[i % 2],
@@ -95,6 +97,8 @@ def values_of(i: int) -> dict[str, str]:
     }
     if i % 4 == 0:
         held["IT.NOTE"] = f"note {i}"
+    if i % 250 == 1:
+        held["IT.SCORE"] = held["IT.NOTE"] = None
     return held
 
 
@@ -173,7 +177,7 @@ def fill(engine: Engine) -> None:
                     "item_group_id": i,
                     "item_oid": item,
                     "value": value,
-                    "is_null": None,
+                    "is_null": None if value is not None else "NI",
                     "unit": None,
                 }
                 for i in ids
@@ -208,14 +212,16 @@ def test_the_report_lists_exactly_the_values_the_new_version_makes_invalid(fille
         report = impact(conn, "S.1", mdv, study=study)
     assert found(problems) == want and len(problems) == len(want)
     assert report.total == len(want) and found(report.problems) == want
-    assert report.by_kind == {"removed_item": 250, "type": 40, "code": 10, "hard_check": 20}
-    assert report.by_item == {"IT.AGE": 20, "IT.NOTE": 250, "IT.SCORE": 40, "IT.SEX": 10}
+    assert report.by_kind == {"type": 40, "code": 10, "hard_check": 20, "removed_item": 254}
+    assert report.by_item == {"IT.AGE": 20, "IT.NOTE": 254, "IT.SCORE": 40, "IT.SEX": 10}
+    assert list(report.by_kind) == ["removed_item", "type", "code", "hard_check"]
+    assert [p.value for p in problems if p.subject_key == key(251)] == [None]  # a null NOTE
     per_site = {"SITE.1": 0, "SITE.2": 0}
     for _key, _item, _kind in want:
         per_site[site_of(int(_key[1:]))] += 1
     assert report.by_site == per_site
     assert report.by_subject[key(100)] == 2  # 17 years old and a NOTE
-    assert key(1) not in report.by_subject  # nothing of subject 1 fails
+    assert key(5) not in report.by_subject  # nothing of subject 5 fails
     assert report.checked_items == ("IT.AGE", "IT.SCORE", "IT.SEX")  # not IT.WEIGHT
     score = next(p for p in problems if p.item_oid == "IT.SCORE")
     assert (score.value, score.site_oid, score.form_oid, score.item_group_oid) == (
@@ -279,12 +285,12 @@ def test_edc_study_impact_exit_codes_text_and_json(filled: Db, tmp_path: Path) -
     assert code == 0 and "leaves the stored data valid" in out
     code, out, _err = edc(filled, str(new), "--format", "json")
     report = json.loads(out)
-    assert code == 1 and report["total"] == 320
-    assert report["by_kind"] == {"removed_item": 250, "type": 40, "code": 10, "hard_check": 20}
-    assert len(report["problems"]) == 320 and report["forms"][0]["form_oid"] == "F.DM"
+    assert code == 1 and report["total"] == 324
+    assert report["by_kind"] == {"removed_item": 254, "type": 40, "code": 10, "hard_check": 20}
+    assert len(report["problems"]) == 324 and report["forms"][0]["form_oid"] == "F.DM"
     code, out, _err = edc(filled, str(new), "--site", "SITE.1", "--limit", "3")
     assert code == 1 and "SITE.1" in out and "SITE.2" not in out
-    assert "30 stored value(s)" in out and "[type]" in out and "(3 of 30)" in out
+    assert "34 stored value(s)" in out and "[type]" in out and "(3 of 34)" in out
     code, out, _err = edc(filled, str(new), "--subject", key(7))
     assert code == 1 and "IT.SEX" in out and "IT.SCORE" not in out
     code, _out, err = edc(filled, str(broken))
