@@ -137,8 +137,8 @@ def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None)
 
 
 def key_lengths(conn: Connection, study_oid: str) -> dict[str, int]:
-    """The longest SubjectKey (``subject``), site number (``site``: :func:`site_code` of
-    the Location OID) and study event, form and item group repeat key (``event_repeat``,
+    """The longest SubjectKey (``subject``), site number of a site with subjects (``site``:
+    :func:`site_code` of the Location OID) and study event, form and item group repeat key (``event_repeat``,
     ``form_repeat``, ``group_repeat``) stored for the study: the data's share of the key
     variables' lengths in tabular exports and Define-XML. A part with no data is left out."""
     study_id = study_id_of(conn, study_oid)
@@ -158,7 +158,8 @@ def key_lengths(conn: Connection, study_oid: str) -> dict[str, int]:
         ),
     }
     out = {name: int(n) for name, query in longest.items() if (n := conn.scalar(query))}
-    sites = conn.scalars(select(Site.oid).where(Site.study_id == study_id)).all()
+    at_sites = select(Subject.site_id).where(Subject.study_id == study_id)
+    sites = conn.scalars(select(Site.oid).where(Site.id.in_(at_sites))).all()
     if sites:
         out["site"] = max(len(site_code(oid)) for oid in sites)
     return out
