@@ -143,8 +143,8 @@ def job_import(db: str, path: str) -> int:
 
 
 _BARE_INSERTS = {
-    "subjects": "INSERT INTO subjects (id, study_id, subject_key, site_id, created_at) "
-    "VALUES (?,?,?,?,?)",
+    "subjects": "INSERT INTO subjects (id, study_id, subject_key, site_id, created_at, "
+    "metadata_version) VALUES (?,?,?,?,?,1)",
     "study_events": "INSERT INTO study_events (id, subject_id, study_event_oid, repeat_key)"
     " VALUES (?,?,?,?)",
     "forms": "INSERT INTO forms (id, study_event_id, form_oid, repeat_key, status, "

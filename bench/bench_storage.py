@@ -164,7 +164,7 @@ def _bare(engine: Any, n_subjects: int) -> None:
         for s in range(n_subjects):
             sid = s + 1
             key = f"S{s:07d}"
-            rows["subjects"].append((sid, study_id, key, site_id, stamp))
+            rows["subjects"].append((sid, study_id, key, site_id, stamp, 1))
             rows["study_events"].append((sid, sid, "SE.V", ""))
             who = (stamp, user_id, "bench", "data_manager", "SITE.1", "S.B", sid, key, None,
                    "import:BENCH:0", 1, "SE.V", "")  # fmt: skip

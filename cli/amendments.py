@@ -134,7 +134,8 @@ def _impact_text(message: str, report: Any, limit: int) -> None:
     click.echo(message)
     if report.total:
         click.echo(f"{report.total} stored value(s) would be invalid:")
-        for title, counts in (("kind", report.by_kind), ("site", report.by_site)):
+        counts_by = (("kind", report.by_kind), ("item", report.by_item), ("site", report.by_site))
+        for title, counts in counts_by:
             click.echo(f"  per {title}:")
             for name, n in counts.items():
                 click.echo(f"    {name or '(no site)':<24} {n:>8}")
@@ -160,3 +161,136 @@ def _impact_text(message: str, report: Any, limit: int) -> None:
 
 
 # --- versions, publish, migrate: storage.versions --------------------------------------
+
+
+@study.command("versions")
+@click.option("--study", "study_oid", default=None, help="Study OID (needed when several).")
+@click.option("--db", "db", default=None, metavar="URL", help="Database URL.")
+def study_versions(study_oid: str | None, db: str | None) -> None:
+    """List the study's metadata versions, newest first: number, MetaDataVersion OID,
+    SHA-256, draft or published, who loaded and published each and when. The current
+    version (the highest published) is marked with *."""
+    from cli._common import domain_errors, engine, only_study
+    from storage.readers.listings import metadata_versions
+
+    with domain_errors(), engine(db).connect() as conn:
+        oid = only_study(conn, study_oid)
+        rows = metadata_versions(conn, oid)
+    current = max((r.number for r in rows if r.published_at is not None), default=None)
+    click.echo(f"Study {oid}")
+    for r in rows:
+        mark = "*" if r.number == current else " "
+        loaded = f"loaded {r.loaded_at:%Y-%m-%d %H:%M} by {r.loaded_by or 'cli'}"
+        line = f"{mark}{r.number:>3}  {r.oid:<20} {r.sha256[:12]}  {r.status:<9}  {loaded}"
+        if r.published_at is not None:
+            line += f"; published {r.published_at:%Y-%m-%d %H:%M} by {r.published_by or 'cli'}"
+        click.echo(line)
+
+
+@study.command("publish")
+@click.argument("number", type=int)
+@click.option("--study", "study_oid", default=None, help="Study OID (needed when several).")
+@click.option("--user", required=True, help="Who publishes (kept with the publication).")
+@click.option("--reason", required=True, help="Why (kept with the publication).")
+@click.option("--db", "db", default=None, metavar="URL", help="Database URL.")
+def study_publish(
+    number: int, study_oid: str | None, user: str, reason: str, db: str | None
+) -> None:
+    """Publish draft version NUMBER: it becomes the current version, new subjects start on
+    it; existing subjects stay on theirs until `edc study migrate`. Exit 0 published, 2
+    refused (unknown, published already, older than the current one, no reason)."""
+    from cli._common import only_study, writing
+    from storage.studies import publish_version
+
+    with writing(db) as conn:
+        oid = only_study(conn, study_oid)
+        publish_version(conn, oid, number, user=user, reason=reason)
+    click.echo(f"Study {oid}: version {number} published; it is the current version.")
+    click.echo(
+        f"Next: `edc study migrate --to {number} --dry-run --user U --reason R` lists the "
+        "subjects that can move and the values that keep the others on their version."
+    )
+
+
+@study.command("migrate")
+@click.option("--to", "to_number", type=int, required=True, help="The published version.")
+@click.option("--study", "study_oid", default=None, help="Study OID (needed when several).")
+@click.option("--site", "site_oid", default=None, help="Only the subjects of this site.")
+@click.option("--subject", "subject_key", default=None, help="Only this subject (its key).")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option("--user", required=True, help="A data manager (study-wide) of the study.")
+@click.option("--reason", required=True, help="Why: on every audit row of the migration.")
+@click.option("--db", "db", default=None, metavar="URL", help="Database URL.")
+def study_migrate(  # noqa: PLR0917 - click passes options by name
+    to_number: int,
+    study_oid: str | None,
+    site_oid: str | None,
+    subject_key: str | None,
+    dry_run: bool,
+    user: str,
+    reason: str,
+    db: str | None,
+) -> None:
+    """Move subjects to published version --to, audited.
+
+    Subjects with a stored value the new version makes invalid stay on their version and are
+    listed with each value and its problem: correct those values, then run it again. Values
+    of removed items are kept. Exit status: 0 every subject asked about moved (or would), 1
+    some stayed, 2 refused input.
+    """
+    import sys
+
+    from cli._common import EXIT_FINDINGS, UsageError, only_study, writing
+    from storage.versions import migrate_subjects
+
+    if site_oid is not None and subject_key is not None:
+        raise UsageError("give --site or --subject, not both")
+    with writing(db) as conn:
+        oid = only_study(conn, study_oid)
+        report = migrate_subjects(
+            conn,
+            oid,
+            to_number,
+            site_oid=site_oid,
+            subject_key=subject_key,
+            dry_run=dry_run,
+            user=user,
+            reason=reason,
+        )
+    _migration_text(report)
+    if not report.all_moved:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _migration_text(report: Any) -> None:
+    """The report for a data manager: who moves, which values change form, who stays and
+    why, and the values kept from removed items."""
+    verb = "would move" if report.dry_run else "moved"
+    n = report.to_number
+    click.echo(f"Study {report.study_oid}: {len(report.moved)} subject(s) {verb} to version {n}.")
+    for key, number in report.moved:
+        click.echo(f"  {key}: version {number} -> {n}")
+    if report.already:
+        click.echo(f"{len(report.already)} subject(s) on version {n} (or later) already.")
+    if report.rewritten:
+        shown = "would be rewritten" if report.dry_run else "rewritten, each audited"
+        click.echo(f"{len(report.rewritten)} value(s) in their new canonical form ({shown}):")
+    for r in report.rewritten:
+        k = r.key
+        where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
+        click.echo(f"  {r.subject_key} {where}: {r.old!r} -> {r.new!r}")
+    if report.kept:
+        click.echo(f"{len(report.kept)} value(s) of items not in version {n} are kept:")
+    for p in report.kept:
+        click.echo(f"  {p.subject_key} {p.form_oid}/{p.item_group_oid}/{p.item_oid}: {p.problem}")
+    if report.stayed:
+        click.echo(
+            f"{len(report.stayed)} subject(s) stay on their version: correct these values, "
+            "then migrate again."
+        )
+    for key, problems in report.stayed.items():
+        click.echo(f"  {key}:")
+        for p in problems:
+            where = f"{p.study_event_oid}/{p.form_oid}/{p.item_group_oid}/{p.item_oid}"
+            value = "null" if p.value is None else repr(p.value)
+            click.echo(f"    {where} = {value} [{p.kind}] {p.problem}")

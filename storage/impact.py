@@ -52,8 +52,9 @@ from storage.studies import current_metadata, study_id_of
 STREAM = {"stream_results": True, "yield_per": 2000}
 """Execution options of every query that may return many rows."""
 IN_LIMIT = 10_000
-"""Failing distinct values of one item read back with ``value IN (...)``; more: the item's
-rows are streamed and filtered here (one scan either way, no oversized statement)."""
+"""Failing distinct values of one item read back with ``value IN (...)``; more: every row
+of the item is streamed and checked here (no oversized statement, no set of a million
+values in memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,12 +303,19 @@ def _place_problems(
             yield _problem(row, verdict)
 
 
+Failing = set[tuple[str, str | None]] | None
+"""The distinct (value, unit) of one item that fail its new rules; None: more than
+:data:`IN_LIMIT` of them, so every value of the item is checked on the way to its location."""
+
+
 def _failing_values(
     conn: Connection, scope: _Scope, checker: StoredValueChecker, items: list[str]
-) -> dict[str, set[tuple[str, str | None]]]:
+) -> dict[str, Failing]:
     """ItemOID -> the distinct (value, unit) stored for it that fail its new rules, each
-    distinct value read once (grouped in SQL) and checked once."""
-    failing: dict[str, set[tuple[str, str | None]]] = {}
+    distinct value read once (grouped in SQL) and checked once. An item with more than
+    :data:`IN_LIMIT` of them is marked None and not checked further here: memory stays flat
+    when a retype fails nearly every value."""
+    failing: dict[str, Failing] = {}
     if not items:
         return failing
     query = (
@@ -316,8 +324,14 @@ def _failing_values(
         .group_by(ItemData.item_oid, ItemData.value, ItemData.unit)
     )
     for item_oid, value, unit in conn.execute(query, execution_options=STREAM):
+        if item_oid in failing and failing[item_oid] is None:
+            continue
         if checker.verdict(item_oid, value, unit) is not None:
-            failing.setdefault(item_oid, set()).add((value, unit))
+            held = failing.setdefault(item_oid, set())
+            assert held is not None
+            held.add((value, unit))
+            if len(held) > IN_LIMIT:
+                failing[item_oid] = None
     return failing
 
 
@@ -327,20 +341,28 @@ def _value_problems(
     checker: StoredValueChecker,
     item_oid: str,
     *,
-    failing: set[tuple[str, str | None]],
+    failing: Failing,
     places: Mapping[Place, ValueVerdict],
 ) -> Iterator[ValueProblem]:
     """The locations of ``item_oid``'s failing values (those at a failing place are reported
-    there already)."""
-    query = scope.located(*LOCATION).where(ItemData.item_oid == item_oid)
-    values = sorted({value for value, _unit in failing})
-    if len(values) <= IN_LIMIT:
-        query = query.where(ItemData.value.in_(values))
+    there already). ``failing`` None: every stored value of the item is checked here."""
+    query = scope.located(*LOCATION).where(
+        ItemData.item_oid == item_oid, ItemData.value.is_not(None)
+    )
+    if failing is not None:
+        query = query.where(ItemData.value.in_(sorted({value for value, _unit in failing})))
+    seen: dict[tuple[str, str | None], ValueVerdict | None] = {}
     for row in conn.execute(query.order_by(*ORDER), execution_options=STREAM):
-        value, unit = row[10], row[11]
-        if (value, unit) not in failing or (row[3], row[5], row[7], row[9]) in places:
+        value_unit = (row[10], row[11])
+        if failing is not None and value_unit not in failing:
             continue
-        verdict = checker.verdict(item_oid, value, unit)
+        if (row[3], row[5], row[7], row[9]) in places:
+            continue
+        if value_unit not in seen:
+            if len(seen) >= IN_LIMIT:
+                seen.clear()
+            seen[value_unit] = checker.verdict(item_oid, *value_unit)
+        verdict = seen[value_unit]
         if verdict is not None:
             yield _problem(row, verdict)
 

@@ -108,13 +108,28 @@ class MetadataVersion(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
     number: Mapped[int]
-    """1, 2, 3... per study; the highest is the current version."""
+    """1, 2, 3... per study in load order; the current version is the highest *published*
+    one (:class:`MetadataPublication`): a newer number may be a draft."""
     oid: Mapped[str] = mapped_column(OID)
     """The MetaDataVersion OID inside the file."""
     sha256: Mapped[str] = mapped_column(String(64))
     odm_xml: Mapped[bytes] = mapped_column(LargeBinary)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     loaded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class MetadataPublication(Base):
+    """A metadata version made current: append-only, so a publication cannot be undone or
+    back-dated. A version without a row here is a draft (loaded, not yet used for entry)."""
+
+    __tablename__ = "metadata_publications"
+    __table_args__ = (UniqueConstraint("study_id", "number"),)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    number: Mapped[int]
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class Site(Base):
@@ -187,6 +202,22 @@ class Subject(Base):
     subject_key: Mapped[str] = mapped_column(String(100))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    metadata_version: Mapped[int]
+    """The number of the metadata version the subject's data are collected under: the newest
+    published one at enrolment, changed only by a migration (:class:`SubjectVersion`)."""
+
+
+class SubjectVersion(Base):
+    """A subject moved from one metadata version to another: append-only history."""
+
+    __tablename__ = "subject_versions"
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    from_number: Mapped[int]
+    to_number: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    username: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class StudyEvent(Base):

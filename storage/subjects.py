@@ -20,6 +20,7 @@ from storage.models import (
     FormStatus,
     ItemData,
     ItemGroup,
+    MetadataPublication,
     Role,
     Site,
     Study,
@@ -140,7 +141,11 @@ def create_subject(
     try:
         subject_id = conn.execute(
             insert(SubjectRow).values(
-                study_id=study_id, subject_key=subject_key, site_id=site_id, created_at=now
+                study_id=study_id,
+                subject_key=subject_key,
+                site_id=site_id,
+                created_at=now,
+                metadata_version=current_version(conn, int(study_id)),
             )
         ).inserted_primary_key[0]
     except IntegrityError as exc:  # added by another transaction since the check above
@@ -153,6 +158,28 @@ def create_subject(
     )
     conn.execute(insert(AuditRow), [ctx.enrolment_row()])  # same transaction as the subject
     return ref
+
+
+def current_version(conn: Connection, study_id: int) -> int:
+    """The number a new subject starts on: the study's newest published metadata version."""
+    number = conn.scalar(
+        select(func.max(MetadataPublication.number)).where(MetadataPublication.study_id == study_id)
+    )
+    if number is None:
+        raise NotFoundError("The study has no published metadata version: publish one first.")
+    return int(number)
+
+
+def subject_version(conn: Connection, study_oid: str, subject_key: str) -> int:
+    """The number of the metadata version the subject's data are collected under."""
+    number = conn.scalar(
+        select(SubjectRow.metadata_version)
+        .join(Study, Study.id == SubjectRow.study_id)
+        .where(Study.oid == study_oid, SubjectRow.subject_key == subject_key)
+    )
+    if number is None:
+        raise NotFoundError(f"No subject {subject_key!r} in study {study_oid}.")
+    return int(number)
 
 
 def list_subjects(conn: Connection, study_oid: str, site_oid: str | None = None) -> list[str]:

@@ -77,6 +77,8 @@ EXPORT = frozenset({Role.DATA_MANAGER})
 """Roles that download exports (of the sites where they hold it; all sites when study-wide).
 Administrators manage users and see no clinical data, so they do not export it either."""
 SIGN = frozenset({Role.INVESTIGATOR})
+MIGRATE = frozenset({Role.DATA_MANAGER})
+"""Roles that move subjects to another metadata version (study-wide grants only)."""
 DESIGN = frozenset({Role.STUDY_DESIGNER})
 ADMIN = frozenset({Role.ADMIN})
 STUDY_WIDE = DESIGN | ADMIN

@@ -62,7 +62,11 @@ SOURCE_AUDIT_COLUMNS = (
 """A source audit entry as :meth:`BulkWriter.add_subject` takes it (the writer adds the
 subject and the import's source): see :class:`storage.models.SourceAuditRow`."""
 BATCHES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "subjects": ("subjects", ("id", "study_id", "subject_key", "site_id", "created_at"), ()),
+    "subjects": (
+        "subjects",
+        ("id", "study_id", "subject_key", "site_id", "created_at", "metadata_version"),
+        (),
+    ),
     "study_events": ("study_events", ("id", "subject_id", "study_event_oid", "repeat_key"), ()),
     "forms": ("forms", _FORM_COLUMNS, ()),
     "item_groups": ("item_groups", ("id", "form_id", "item_group_oid", "repeat_key"), ()),

@@ -100,9 +100,9 @@ class BulkWriter:
             allowed=TRANSITIONS["import"].roles,
             action=TRANSITIONS["import"].action,
         )
-        self.validator = validator or MetadataValidator.for_odm(
-            current_metadata(conn, study).odm, study
-        )
+        current = current_metadata(conn, study)
+        self.validator = validator or MetadataValidator.for_odm(current.odm, study)
+        self.version = current.number  # new subjects start on the current version
         self.batch_size, self.on_flush = batch_size, on_flush
         self.now = datetime.now(UTC)
         self._pg = conn.dialect.name == "postgresql"
@@ -235,7 +235,8 @@ class BulkWriter:
 
     def _new_subject(self, subject_key: str, site_id: int | None) -> SubjectRef:
         subject_id = self._ids["subjects"].take()
-        self._rows["subjects"] += (subject_id, self.study_id, subject_key, site_id, self._stamp)
+        row = (subject_id, self.study_id, subject_key, site_id, self._stamp, self.version)
+        self._rows["subjects"] += row
         self._subjects[subject_key] = (subject_id, site_id)
         self._created += 1
         self._touched.add(subject_id)

@@ -18,7 +18,7 @@ def edc(db: Db, *args: str, input: str | None = None) -> tuple[int, str]:
 
 
 def test_db_upgrade_is_idempotent(db: Db) -> None:
-    assert edc(db, "db", "upgrade") == (0, "Database is up to date (revision 0008).\n")
+    assert edc(db, "db", "upgrade") == (0, "Database is up to date (revision 0009).\n")
 
 
 def test_study_load_stores_then_says_unchanged_then_refuses_orphans(db: Db, tmp_path: Path) -> None:

@@ -13,7 +13,13 @@ from storage.errors import AccessDeniedError, ConflictError
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.models import Base, FormStatus, Role, User
 from storage.signatures import form_content_hash, sign_form, signatures_of
-from storage.studies import current_metadata, list_sites, load_study, metadata_xml
+from storage.studies import (
+    current_metadata,
+    list_sites,
+    load_study,
+    metadata_xml,
+    publish_version,
+)
 from storage.users import access_log, add_user, authenticate, get_user, list_users, set_role
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, STUDY_BODY, Db, study_xml
 from tests.storage.helpers import DM, audit_of, count, save, sign, state_of
@@ -52,12 +58,17 @@ def test_load_is_a_no_op_when_unchanged_and_stores_a_new_version_when_changed(
         again = load_study(conn, study_xml(), path="study.xml")
     assert again.status == "unchanged" and again.version_number == 1
     assert again.message.startswith("Study S.1: metadata unchanged (version 1, sha256 ")
-    changed = study_xml(STUDY_BODY.replace('Name="Demographics" Repeating', 'Name="DM" Repeating'))
+    body = STUDY_BODY.replace('Name="Demographics" Repeating', 'Name="DM" Repeating')
+    changed = study_xml(body, mdv_oid="MDV.2")
     with write_transaction(study) as conn:
         stored = load_study(conn, changed, path="v2.xml")
         assert stored.status == "stored" and stored.version_number == 2
+        assert not stored.published and "as a draft; version 1 stays current" in stored.message
+        assert metadata_xml(conn, "S.1") == study_xml()  # the current version: 1
+        assert metadata_xml(conn, "S.1", 2) == changed
+        assert current_metadata(conn, "S.1").mdv.form_defs["F.DM"].name == "Demographics"
+        publish_version(conn, "S.1", 2, user="desi", reason="Amendment 1")
         assert metadata_xml(conn, "S.1") == changed
-        assert metadata_xml(conn, "S.1", 1) == study_xml()
         assert current_metadata(conn, "S.1").mdv.form_defs["F.DM"].name == "DM"
 
 
@@ -70,23 +81,20 @@ def test_sites_come_from_admindata_locations(study: Engine) -> None:
     ]
 
 
-def test_a_version_that_would_orphan_stored_data_is_refused_naming_the_items(
+def test_a_version_without_an_item_that_holds_data_is_stored_as_a_draft_keeping_the_data(
     study: Engine,
 ) -> None:
+    """Removing an item is an impact, not a refusal (issue 16): the draft is stored, the
+    current version stays, and the item's stored value is untouched."""
     save(study, {("IG.DM", "", "IT.INITIALS"): "AB"})
+    before = count(study, "item_data")
     body = STUDY_BODY.replace('<ItemRef ItemOID="IT.INITIALS" Mandatory="No" OrderNumber="3"/>', "")
     with write_transaction(study) as conn:
         result = load_study(conn, study_xml(body, mdv_oid="MDV.2"), path="v2.xml")
-    assert result.status == "refused"
-    orphan = [f for f in result.findings if f.code == "EDC-STORE-001"]
-    assert [f.message for f in orphan] == [
-        'MetaDataVersion "MDV.2" would orphan stored data: item IT.INITIALS '
-        "(SE.SCREEN/F.DM/IG.DM) holds values for 1 subject(s) but ItemGroupDef IG.DM no longer "
-        "references ItemDef IT.INITIALS. Keep the definition in the new version, or migrate the "
-        "data first."
-    ]
-    assert orphan[0].oid == "IT.INITIALS" and orphan[0].path == "v2.xml"
-    assert count(study, "metadata_versions") == 1
+        assert result.status == "stored" and result.version_number == 2 and not result.published
+        assert current_metadata(conn, "S.1").number == 1
+    assert count(study, "metadata_versions") == 2
+    assert count(study, "item_data") == before
 
 
 def test_metadata_with_error_findings_is_refused(engine: Engine) -> None:
