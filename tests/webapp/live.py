@@ -87,7 +87,7 @@ class Http:
             body = urllib.parse.urlencode({"csrf_token": self.token, **data}).encode()
         try:
             with self.opener.open(urllib.request.Request(url, data=body), timeout=10) as r:
-                status, text = r.status, r.read().decode()
+                status, text = r.status, r.read().decode(errors="replace")  # a download: binary
         except urllib.error.HTTPError as e:
             status, text = e.code, e.read().decode()
         found = CSRF.search(text)

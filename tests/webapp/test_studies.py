@@ -14,6 +14,7 @@ import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -34,9 +35,11 @@ from tests.webapp.conftest import (
     SUBJECT_A,
     SUBJECT_B,
     Web,
+    seeded_schema,
     web_at,
 )
 from tests.webapp.helpers import ELIGIBLE
+from tests.webapp.live import Http, gunicorn
 from tests.webapp.test_matrix import CLINICAL, EXPECT, Case, request, routes
 from webapp import Settings, create_app
 
@@ -59,8 +62,8 @@ ROLES: dict[str, dict[str, tuple[str, str | None]]] = {
 SUBJECTS = ((SUBJECT_A, SITE_A), (SUBJECT_B, SITE_B))
 
 
-def _add_second_study(path: Path) -> None:
-    engine = make_engine(f"sqlite:///{path}")
+def _add_second_study(url: str) -> None:
+    engine = make_engine(url)
     with write_transaction(engine) as conn:
         assert load_study(conn, TWO_XML, path="two.xml").status == "stored"
         add_user(conn, "inv_two", PASSWORD, full_name="Inv Two")
@@ -81,7 +84,7 @@ def _add_second_study(path: Path) -> None:
 def two_db(seeded_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("two") / "two.sqlite3"
     shutil.copyfile(seeded_db, path)
-    _add_second_study(path)
+    _add_second_study(f"sqlite:///{path}")
     return path
 
 
@@ -260,3 +263,45 @@ def test_who_may_create_a_study(two: Web) -> None:
     r = _upload(admin, "/studies", THREE_XML)
     assert r.status_code == 303 and r.headers["Location"] == "/studies/ST.THREE/admin/users"
     assert admin.get(r.headers["Location"]).status_code == 200  # its administrator
+
+
+class LiveClient:
+    """``test_matrix.request``'s client, over HTTP to a running gunicorn."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.base, self.http = base, Http()
+        self.http.request(base + "/login")
+        status, _ = self.http.request(base + "/login", {"username": username, "password": PASSWORD})
+        assert status == 303, username
+        assert self.http.request(base + "/")[0] == 200  # the studies list, and its CSRF token
+
+    def get(self, url: str) -> SimpleNamespace:
+        return SimpleNamespace(status_code=self.http.request(self.base + url)[0])
+
+    def post(self, url: str, data: dict[str, str]) -> SimpleNamespace:
+        return SimpleNamespace(status_code=self.http.request(self.base + url, data)[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_studies_served_by_one_gunicorn() -> None:
+    """One gunicorn (two workers) on PostgreSQL serving both studies: the access matrix of a
+    user with roles in both studies (inv_a) and of one with a role in one only (dm)."""
+    with seeded_schema(to_run="this test") as url:
+        _add_second_study(url)
+        with web_at(url) as web:
+            queries = _prepare(web)
+            with gunicorn(url, workers=2) as base:
+                for username in ("inv_a", "dm"):
+                    client = LiveClient(base, username)
+                    failures = []
+                    for rule, method in routes(web):
+                        if "study_oid" not in rule.arguments:
+                            continue
+                        for study in (STUDY, TWO):
+                            for site in (SITE_A, SITE_B):
+                                expected = _expected(username, study, rule.endpoint, method, site)
+                                got = request(client, rule, method, site, queries[study], study)  # type: ignore[arg-type]
+                                if got not in expected:
+                                    failures.append(f"{method} {rule.rule} {study} {site}: {got}")
+                    assert not failures, username + "\n" + "\n".join(failures)
