@@ -265,7 +265,13 @@ def user_passwd(username: str, password: str, db: str | None) -> None:
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
 @click.option("--workers", default=None, type=int, help="gunicorn workers (default 2).")
-@click.option("--study", "study_oid", default=None, help="Study OID (default: the only one).")
+@click.option(
+    "--study",
+    "study_oid",
+    default=None,
+    help="The study the short URLs serve (default: the only one; every study is also served "
+    "under /studies/<OID>/).",
+)
 @click.option("--access-log", is_flag=True, help="Log every request to stderr.")
 @db_option
 def serve(  # noqa: PLR0917 - click passes options by name

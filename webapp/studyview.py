@@ -138,8 +138,10 @@ class StudyContext:
         return " ".join(dict.fromkeys(reasons)) or "A collection exception condition is true."
 
 
-STUDIES: Memo[tuple[str, str, str, int], StudyContext] = Memo("studies", bound=4)
-"""Built study contexts by (SHA-256 of the metadata, study OID, name, version number)."""
+STUDIES: Memo[tuple[str, str, str, int], StudyContext] = Memo("studies", bound=16)
+"""Built study contexts by (SHA-256 of the metadata, study OID, name, version number): room
+for the current version of each study a server hosts, and the older versions subjects are
+still on, so that requests alternating between studies do not rebuild them."""
 
 
 def _languages(mdv: m.MetaDataVersion) -> tuple[str, ...]:
