@@ -22,7 +22,7 @@ from webapp import cookies, error_pages, errors, security, sessions
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
-from webapp.studyview import SeveralStudies, StudyContext, served_study
+from webapp.studyview import UI_LANGUAGES, SeveralStudies, StudyContext, served_study
 from webapp.urlkeys import KeyConverter
 
 HERE = Path(__file__).resolve().parent
@@ -188,7 +188,13 @@ def _before() -> BaseResponse | None:
         with writing() as conn:
             sessions.touch(conn, found.viewer.session_hash)
     state.viewer = found.viewer
-    state.languages = state.study.languages if state.study is not None else ("en",)
+    state.languages = (
+        state.study.languages
+        if state.study is not None
+        else UI_LANGUAGES  # the studies list: every interface language
+        if state.several or req.endpoint in WHOLE_SERVER
+        else ("en",)
+    )
     state.lang = choose_language(
         (state.viewer.lang if state.viewer else None) or cookie.get("lang"),
         req.accept_languages,

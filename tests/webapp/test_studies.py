@@ -212,6 +212,11 @@ def test_the_home_page_lists_the_studies_of_the_user(two: Web) -> None:
         assert r.status_code == 302 and r.headers["Location"] == "/", url
 
 
+def test_the_studies_list_speaks_every_interface_language(two: Web) -> None:
+    page = two.client("inv_a", Accept_Language="de").get("/").text
+    assert "<h1>Studien</h1>" in page and "Ihre Rollen" in page
+
+
 def test_signed_out_visitors_learn_nothing_of_a_study(two: Web) -> None:
     for study in (TWO, "ST.NOPE"):
         r = two.client().get(prefixed(study, "/sites"))
