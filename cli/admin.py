@@ -61,8 +61,22 @@ def study() -> None:
     is_flag=True,
     help="Deprecated, no effect: a file of another study now simply adds that study.",
 )
-def study_load(metadata: str, db: str | None, user: str | None, another_study: bool) -> None:
+@click.option("--publish", is_flag=True, help="Publish the version at once (needs --reason).")
+@click.option("--reason", default=None, help="Why it is published (with --publish).")
+def study_load(  # noqa: PLR0917 - click passes options by name
+    metadata: str,
+    db: str | None,
+    user: str | None,
+    another_study: bool,
+    publish: bool,
+    reason: str | None,
+) -> None:
     """Store METADATA as the study's next metadata version and create its sites.
+
+    A study's first version is published at once; a later one that differs is stored as a
+    draft (the current version stays) until `edc study publish N`, or at once with
+    --publish --reason R. A file identical to a stored version is a no-op that names it; a
+    file reusing a stored MetaDataVersion OID for other content is refused (EDC-STORE-003).
 
     Unchanged file: nothing to do. A file of a study the database does not hold yet adds
     that study (a database holds any number of studies; commands that act on one then take
@@ -71,15 +85,25 @@ def study_load(metadata: str, db: str | None, user: str | None, another_study: b
     from services.metadata import load_metadata
 
     del another_study  # accepted so that scripts written for it keep working
+    if publish and not (reason or "").strip():
+        raise UsageError("--publish needs --reason (kept with the publication)")
     path = existing_file(metadata)
     with writing(db) as conn:
-        result = load_metadata(conn, read(path), path=metadata, loaded_by=user)
+        result = load_metadata(
+            conn, read(path), path=metadata, loaded_by=user, publish=publish, reason=reason
+        )
     shown = [f for f in result.findings if f.severity is Severity.ERROR]
     for f in shown if result.status == "refused" else []:
         click.echo(f.format(), err=True)
     click.echo(result.message)
     if result.sites_added:
         click.echo(f"Sites added: {', '.join(result.sites_added)}")
+    if result.status != "refused" and not result.published:
+        n = result.version_number
+        click.echo(
+            f"Next: `edc study diff {result.study_oid}@{n - 1 if n else 1} {metadata}`, "
+            f"`edc study impact {metadata}`, then `edc study publish {n} --user U --reason R`.",
+        )
     if result.status == "refused":
         sys.exit(EXIT_FINDINGS)
 

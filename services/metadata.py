@@ -32,13 +32,24 @@ def load_metadata(
     path: str | None = None,
     loaded_by: str | None = None,
     study_oid: str | None = None,
+    publish: bool = False,
+    reason: str | None = None,
 ) -> StudyLoadResult:
-    """Store ``xml`` as the next metadata version; see :func:`storage.studies.load_study`.
+    """Store ``xml`` as the next metadata version; see :func:`storage.studies.load_study`
+    (``publish``: publish it at once, for ``reason``).
 
     ``study_oid``: the one study this load may be for (a study's design page); without it a
     file of a study the database does not hold yet adds that study.
     """
-    return load_study(conn, xml, path=path, loaded_by=loaded_by, study_oid=study_oid)
+    return load_study(
+        conn,
+        xml,
+        path=path,
+        loaded_by=loaded_by,
+        study_oid=study_oid,
+        publish=publish,
+        reason=reason,
+    )
 
 
 def create_study(

@@ -1,45 +1,48 @@
 """Studies, their metadata versions (ODM XML verbatim + SHA-256) and their sites.
 
-``load_study`` stores a new metadata version when the file changed, says so and does nothing
-when it did not, and refuses a version that would orphan stored data, with a finding per
-item, form or event that holds data the new version no longer defines.
+``load_study`` stores a file that differs from every stored version as a *draft*: the study
+keeps entering data under its current version (the highest *published* number) until a
+designer publishes the draft (:func:`publish_version`). The first version of a new study is
+published at once: there is no data to migrate. A file identical to any stored version is a
+no-op that names that version (never a rollback); a file that reuses a stored
+MetaDataVersion OID for different content is refused with a located finding. Removed items
+are no reason to refuse: their stored values stay, and ``storage.impact`` reports them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Literal
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from odm_engine import model as m
 from odm_engine.findings import Finding, Severity, has_errors
 from odm_engine.loader import load_odm
 from odm_engine.profiles import normalise, profile_for_odm, tolerate
 from odm_engine.validate import iter_findings
-from storage.errors import NotFoundError
+from storage.errors import InvalidInputError, NotFoundError
 from storage.models import (
     AccessEvent,
-    Form,
-    ItemData,
-    ItemGroup,
+    MetadataPublication,
     MetadataVersion,
     Site,
     Study,
-    StudyEvent,
 )
 from storage.models import Subject as SubjectRow
 from storage.users import _log
 
-ORPHAN_CODE = "EDC-STORE-001"
-ORPHAN_TEMPLATE = (
-    'MetaDataVersion "{mdv}" would orphan stored data: {what} holds values for {subjects} '
-    "subject(s) but {why}. Keep the definition in the new version, or migrate the data first."
+REUSED_OID_CODE = "EDC-STORE-003"
+REUSED_OID_TEMPLATE = (
+    'MetaDataVersion OID "{mdv}" is stored already as version {number} of study {study}, '
+    "with other content; nothing was stored. One OID names one content: rename the "
+    "MetaDataVersion OID (and the MetaDataVersionRef of each Location) for the new version."
 )
+FIRST_PUBLICATION = "First version of the study"
 OTHER_STUDY_CODE = "EDC-STORE-002"
 OTHER_STUDY_TEMPLATE = (
     "{path} holds study {oid}, but this page is for study {held}; nothing was stored. "
@@ -62,6 +65,8 @@ class StudyLoadResult:
     sha256: str = ""
     sites_added: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
+    published: bool = False
+    """The version (stored, or found unchanged) is published; False: a draft."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +132,16 @@ def load_study(
     loaded_by: str | None = None,
     study_oid: str | None = None,
     new_study: bool = False,
+    publish: bool = False,
+    reason: str | None = None,
 ) -> StudyLoadResult:
-    """Store ``xml`` as the study's next metadata version and add its sites.
+    """Store ``xml`` as the study's next metadata version (a draft) and add its sites.
 
     All or nothing: a refused file writes no row (no study, version, site or access-log
     row). A file of a study not stored yet adds it; ``study_oid``: the study it must be for (a
     study's design page); ``new_study``: its study must not be stored yet (the web's new study).
+    ``publish``: publish the stored (or identical, still draft) version at once, with
+    ``reason`` (required then), so a script loads and publishes in one step.
     Each site added is in the access log, by ``loaded_by`` (``cli`` when None).
     """
     sha = hashlib.sha256(xml).hexdigest()
@@ -152,34 +161,33 @@ def load_study(
         return StudyLoadResult(
             "refused", other.message, study.oid, None, mdv.oid, sha, (), (*findings, other)
         )
+    if publish and not (reason or "").strip():
+        raise InvalidInputError("Publishing a metadata version needs a reason.")
     study_id = conn.scalar(select(Study.id).where(Study.oid == study.oid))
-    current = _latest_version(conn, study_id)
-    if current is not None and current.sha256 == sha:
-        return StudyLoadResult(
-            "unchanged",
-            f"Study {study.oid}: metadata unchanged (version {current.number}, sha256 "
-            f"{sha[:12]}); nothing to do.",
-            study.oid,
-            current.number,
-            mdv.oid,
-            sha,
-            _add_sites(conn, int(study_id), odm, loaded_by or "cli"),
-            tuple(findings),
+    stored = _stored_versions(conn, study_id)
+    same = next((v for v in stored if v.sha256 == sha), None)
+    if same is not None:
+        return _unchanged(
+            conn,
+            int(study_id),
+            odm,
+            same,
+            loaded_by=loaded_by,
+            publish=publish,
+            reason=reason,
+            findings=findings,
         )
-    orphans = orphan_findings(conn, int(study_id), mdv, path=path) if study_id else []
-    if orphans:
-        return StudyLoadResult(
-            "refused",
-            f"Study {study.oid}: the new metadata would orphan stored data; nothing was stored.",
-            study.oid,
-            current.number if current else None,
-            mdv.oid,
-            sha,
-            (),
-            tuple(findings) + tuple(orphans),
+    reused = next((v for v in stored if v.oid == mdv.oid), None)
+    if reused is not None:
+        message = REUSED_OID_TEMPLATE.format(mdv=mdv.oid, number=reused.number, study=study.oid)
+        finding = Finding(
+            REUSED_OID_CODE, Severity.ERROR, message, path=path, line=mdv.line, oid=mdv.oid
         )
-    number = (current.number if current else 0) + 1
-    return _store_version(
+        return StudyLoadResult(
+            "refused", message, study.oid, reused.number, mdv.oid, sha, (), (*findings, finding)
+        )
+    number = max((v.number for v in stored), default=0) + 1
+    result = _store_version(
         conn,
         study_id,
         odm,
@@ -191,16 +199,131 @@ def load_study(
         loaded_by=loaded_by,
         findings=findings,
     )
+    if number == 1 or publish:
+        why = FIRST_PUBLICATION if number == 1 and not publish else str(reason)
+        publish_version(conn, study.oid, number, user=loaded_by or "cli", reason=why)
+        return replace(
+            result,
+            message=f"{result.message[:-1]}, published: it is the current version.",
+            published=True,
+        )
+    return replace(
+        result,
+        message=f"{result.message[:-1]} as a draft; version {_current_number(conn, study_id)} "
+        "stays current until this one is published.",
+    )
 
 
-def _latest_version(conn: Connection, study_id: int | None) -> Row[int, str] | None:
-    """(number, sha256) of the study's latest metadata version, or None."""
-    return conn.execute(
-        select(MetadataVersion.number, MetadataVersion.sha256)
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    number: int
+    oid: str
+    sha256: str
+    published: bool
+
+
+def _stored_versions(conn: Connection, study_id: int | None) -> list[_Stored]:
+    """The study's stored versions, oldest first, each with whether it is published."""
+    if study_id is None:
+        return []
+    published = set(
+        conn.scalars(
+            select(MetadataPublication.number).where(MetadataPublication.study_id == study_id)
+        )
+    )
+    rows = conn.execute(
+        select(MetadataVersion.number, MetadataVersion.oid, MetadataVersion.sha256)
         .where(MetadataVersion.study_id == study_id)
-        .order_by(MetadataVersion.number.desc())
-        .limit(1)
-    ).one_or_none()
+        .order_by(MetadataVersion.number)
+    ).all()
+    return [_Stored(n, oid, sha, n in published) for n, oid, sha in rows]
+
+
+def _unchanged(
+    conn: Connection,
+    study_id: int,
+    odm: m.ODM,
+    same: _Stored,
+    *,
+    loaded_by: str | None,
+    publish: bool,
+    reason: str | None,
+    findings: list[Finding],
+) -> StudyLoadResult:
+    """``load_study``'s answer for a file identical to stored version ``same``: nothing is
+    stored (never a rollback); with ``publish``, a draft is published."""
+    assert odm.study is not None
+    oid = odm.study.oid
+    published = same.published
+    if publish and not published:
+        publish_version(conn, oid, same.number, user=loaded_by or "cli", reason=str(reason))
+        published = True
+    state = "published" if published else "a draft"
+    current = _current_number(conn, study_id)
+    message = (
+        f"Study {oid}: metadata unchanged (version {same.number}, sha256 {same.sha256[:12]}, "
+        f"{same.oid}, {state}): the file is identical to it; nothing stored. "
+        f"The current version is {current}."
+    )
+    return StudyLoadResult(
+        "unchanged",
+        message,
+        oid,
+        same.number,
+        same.oid,
+        same.sha256,
+        _add_sites(conn, study_id, odm, loaded_by or "cli"),
+        tuple(findings),
+        published,
+    )
+
+
+def _current_number(conn: Connection, study_id: int | None) -> int | None:
+    """The highest published version number of the study, or None."""
+    return conn.scalar(
+        select(func.max(MetadataPublication.number)).where(MetadataPublication.study_id == study_id)
+    )
+
+
+def publish_version(
+    conn: Connection, study_oid: str, number: int, *, user: str, reason: str
+) -> int:
+    """Publish draft ``number``: from now on the study's current version (new subjects start
+    on it; existing subjects stay where they are until migrated). Append-only: a publication
+    is never undone. Returns ``number``.
+
+    Refuses (InvalidInputError) an unknown number, a version published already, a draft
+    older than the current version (publishing it would change nothing: never a rollback)
+    and an empty reason. Designer permission is the caller's (CLI: the operator; web: the
+    designer role)."""
+    if not reason.strip():
+        raise InvalidInputError("Publishing a metadata version needs a reason.")
+    study_id = study_id_of(conn, study_oid)
+    known = {v.number: v for v in _stored_versions(conn, study_id)}
+    if number not in known:
+        raise NotFoundError(
+            f"Study {study_oid} has no metadata version {number}; "
+            f"stored: {', '.join(map(str, known)) or 'none'}."
+        )
+    if known[number].published:
+        raise InvalidInputError(f"Version {number} of study {study_oid} is published already.")
+    current = _current_number(conn, study_id)
+    if current is not None and number < current:
+        raise InvalidInputError(
+            f"Version {number} of study {study_oid} is older than the current version "
+            f"{current}; publishing it would not make it current. Load its file again to "
+            "store it as a new version if it should be."
+        )
+    conn.execute(
+        insert(MetadataPublication).values(
+            study_id=study_id,
+            number=number,
+            published_at=datetime.now(UTC),
+            published_by=user,
+            reason=reason.strip(),
+        )
+    )
+    return number
 
 
 def _store_version(
@@ -286,68 +409,6 @@ def _add_sites(conn: Connection, study_id: int, odm: m.ODM, actor: str) -> tuple
     return tuple(added)
 
 
-def orphan_findings(
-    conn: Connection, study_id: int, mdv: m.MetaDataVersion, *, path: str | None = None
-) -> list[Finding]:
-    """A finding per stored (event, form, group, item) that ``mdv`` no longer defines."""
-    rows = conn.execute(
-        select(
-            StudyEvent.study_event_oid,
-            Form.form_oid,
-            ItemGroup.item_group_oid,
-            ItemData.item_oid,
-            func.count(func.distinct(SubjectRow.id)),
-        )
-        .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
-        .join(Form, Form.id == ItemGroup.form_id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .join(SubjectRow, SubjectRow.id == StudyEvent.subject_id)
-        .where(SubjectRow.study_id == study_id)
-        .group_by(
-            StudyEvent.study_event_oid, Form.form_oid, ItemGroup.item_group_oid, ItemData.item_oid
-        )
-        .order_by(
-            StudyEvent.study_event_oid, Form.form_oid, ItemGroup.item_group_oid, ItemData.item_oid
-        )
-    ).all()
-    findings = []
-    for event_oid, form_oid, group_oid, item_oid, subjects in rows:
-        why = _missing(mdv, event_oid, form_oid, group_oid, item_oid)
-        if why:
-            what = f"item {item_oid} ({event_oid}/{form_oid}/{group_oid})"
-            findings.append(
-                Finding(
-                    ORPHAN_CODE,
-                    Severity.ERROR,
-                    ORPHAN_TEMPLATE.format(mdv=mdv.oid, what=what, subjects=subjects, why=why),
-                    path=path,
-                    oid=item_oid,
-                )
-            )
-    return findings
-
-
-def _missing(mdv: m.MetaDataVersion, event: str, form: str, group: str, item: str) -> str | None:
-    event_def = mdv.study_event_defs.get(event)
-    form_def = mdv.form_defs.get(form)
-    group_def = mdv.item_group_defs.get(group)
-    if event_def is None and event:
-        return f"StudyEventDef {event} is gone"
-    if event_def is not None and all(r.form_oid != form for r in event_def.form_refs):
-        return f"StudyEventDef {event} no longer references FormDef {form}"
-    if form_def is None:
-        return f"FormDef {form} is gone"
-    if all(r.item_group_oid != group for r in form_def.item_group_refs):
-        return f"FormDef {form} no longer references ItemGroupDef {group}"
-    if group_def is None:
-        return f"ItemGroupDef {group} is gone"
-    if all(r.item_oid != item for r in group_def.item_refs):
-        return f"ItemGroupDef {group} no longer references ItemDef {item}"
-    if item not in mdv.item_defs:
-        return f"ItemDef {item} is gone"
-    return None
-
-
 def study_id_of(conn: Connection, study_oid: str) -> int:
     study_id = conn.scalar(select(Study.id).where(Study.oid == study_oid))
     if study_id is None:
@@ -356,33 +417,46 @@ def study_id_of(conn: Connection, study_oid: str) -> int:
 
 
 def current_metadata(conn: Connection, study_oid: str) -> StoredMetadata:
-    """The study's newest metadata version, parsed once per process (cached by SHA-256)."""
+    """The study's current metadata version (its highest *published* number), parsed once
+    per process (cached by SHA-256). A newer draft is not current."""
     study_id = study_id_of(conn, study_oid)
-    row = conn.execute(
-        select(MetadataVersion.number, MetadataVersion.sha256)
-        .where(MetadataVersion.study_id == study_id)
-        .order_by(MetadataVersion.number.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"Study {study_oid} has no metadata version.")
-    odm = METADATA_CACHE.get(row.sha256)
+    number = _current_number(conn, study_id)
+    if number is None:
+        raise NotFoundError(f"Study {study_oid} has no published metadata version.")
+    return _metadata(conn, study_oid, study_id, number)
+
+
+def metadata_of(conn: Connection, study_oid: str, number: int) -> StoredMetadata:
+    """Stored metadata version ``number`` of the study (published or draft), parsed once per
+    process (cached by SHA-256 like :func:`current_metadata`): the version a subject is on."""
+    return _metadata(conn, study_oid, study_id_of(conn, study_oid), number)
+
+
+def _metadata(conn: Connection, study_oid: str, study_id: int, number: int) -> StoredMetadata:
+    sha = conn.scalar(
+        select(MetadataVersion.sha256).where(
+            MetadataVersion.study_id == study_id, MetadataVersion.number == number
+        )
+    )
+    if sha is None:
+        raise NotFoundError(f"Study {study_oid} has no metadata version {number}.")
+    odm = METADATA_CACHE.get(sha)
     if odm is None:
         xml = conn.scalar(
             select(MetadataVersion.odm_xml).where(
-                MetadataVersion.study_id == study_id, MetadataVersion.number == row.number
+                MetadataVersion.study_id == study_id, MetadataVersion.number == number
             )
         )
         odm = load_odm(bytes(xml or b"")).odm
         if odm is None:
             raise NotFoundError(f"Study {study_oid}: stored metadata cannot be read.")
         odm = normalise(odm)
-        METADATA_CACHE.put(row.sha256, odm)
+        METADATA_CACHE.put(sha, odm)
     study = odm.find_study(study_oid) or odm.study
     mdv = study.metadata_version() if study else None
     if mdv is None:
         raise NotFoundError(f"Study {study_oid}: stored metadata has no MetaDataVersion.")
-    return StoredMetadata(study_oid, row.number, row.sha256, odm, mdv)
+    return StoredMetadata(study_oid, number, sha, odm, mdv)
 
 
 def site_level_studies(conn: Connection, study_oid: str) -> dict[str, int]:
@@ -420,12 +494,13 @@ def parent_of_site_study(conn: Connection, study_oid: str) -> str | None:
 
 
 def metadata_xml(conn: Connection, study_oid: str, number: int | None = None) -> bytes:
-    """The ODM XML of a stored metadata version, byte for byte (newest when number is None)."""
+    """The ODM XML of a stored metadata version, byte for byte (the current one when number
+    is None)."""
     study_id = study_id_of(conn, study_oid)
+    if number is None:
+        number = _current_number(conn, study_id)
     query = select(MetadataVersion.odm_xml).where(MetadataVersion.study_id == study_id)
-    if number is not None:
-        query = query.where(MetadataVersion.number == number)
-    xml = conn.scalar(query.order_by(MetadataVersion.number.desc()).limit(1))
+    xml = conn.scalar(query.where(MetadataVersion.number == number))
     if xml is None:
         raise NotFoundError(f"Study {study_oid} has no metadata version {number}.")
     return bytes(xml)

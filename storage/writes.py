@@ -36,7 +36,7 @@ from storage.form_status import FormChange, claim_version, next_status, open_for
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
 from storage.prepared import Prepared
 from storage.queries import open_check_queries
-from storage.studies import current_metadata
+from storage.studies import metadata_of
 from storage.subjects import (
     StoredItem,
     SubjectRef,
@@ -44,6 +44,7 @@ from storage.subjects import (
     snapshot_of,
     stored_items,
     stored_units,
+    subject_version,
 )
 
 ValueKey = tuple[str, str, str]
@@ -284,7 +285,9 @@ def _validated(
     ):
         return items, prevalidated.validation
     study = subject.study_oid
-    validator = validator or MetadataValidator.for_odm(current_metadata(conn, study).odm, study)
+    if validator is None:  # the version the subject is on (issue 16)
+        number = subject_version(conn, study, subject.subject_key)
+        validator = MetadataValidator.for_odm(metadata_of(conn, study, number).odm, study)
     validation = validator.validate(
         snapshot_of(subject, items), form_key, requested, {**stored_units(items), **chosen}
     )

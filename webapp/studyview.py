@@ -21,7 +21,8 @@ from odm_engine.expressions import CheckPlan
 from renderers.html import FormRenderer, field_name
 from storage.engine import Connection
 from storage.readers.listings import newest_versions, study_sites
-from storage.studies import current_metadata
+from storage.studies import current_metadata, metadata_of
+from storage.subjects import subject_version
 from storage.vocabulary import MAX_REPEAT_KEY
 from webapp.errors import HttpError
 from webapp.memo import Memo
@@ -211,6 +212,21 @@ def served_study(
         return _build(oid, name, stored.number, stored.sha256, stored.odm)
 
     return STUDIES.get((sha, oid, name, number), build)
+
+
+def subject_study(conn: Connection, study: StudyContext, subject_key: str) -> StudyContext:
+    """The context of the metadata version ``subject_key`` is on: ``study`` (the current
+    version) for most subjects; an older published version for a subject not yet migrated,
+    whose forms are shown and checked as they were collected. Built once per version (by
+    SHA-256, like the current one)."""
+    number = subject_version(conn, study.oid, subject_key)
+    if number == study.number:
+        return study
+    stored = metadata_of(conn, study.oid, number)
+    return STUDIES.get(
+        (stored.sha256, study.oid, study.name, number),
+        lambda: _build(study.oid, study.name, number, stored.sha256, stored.odm),
+    )
 
 
 def sites_of(conn: Connection, study_oid: str) -> list[SiteRef]:

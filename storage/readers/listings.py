@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from odm_engine.clinical import ItemKey
-from storage.models import MetadataVersion, Query, Site, Study
+from storage.models import MetadataPublication, MetadataVersion, Query, Site, Study
 from storage.models import Subject as SubjectRow
 from storage.prepared import Prepared
 from storage.queries import KEY_COLUMNS
@@ -35,7 +35,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class NewestVersion:
-    """A study and its newest metadata version."""
+    """A study and its current metadata version (the highest published number)."""
 
     study_oid: str
     study_name: str
@@ -43,7 +43,7 @@ class NewestVersion:
     sha256: str
 
 
-_LATER = aliased(MetadataVersion)
+_LATER = aliased(MetadataPublication)
 _NEWEST_SELECT = (
     select(Study.oid, Study.name, MetadataVersion.number, MetadataVersion.sha256)
     .join(MetadataVersion, MetadataVersion.study_id == Study.id)
@@ -54,7 +54,8 @@ _NEWEST_SELECT = (
     .order_by(Study.oid)
     .limit(2)
 )
-"""Each study with its newest metadata version (built once; executed per request)."""
+"""Each study with its current (newest published) metadata version (built once; executed
+per request). Drafts are never current."""
 _NEWEST = Prepared(_NEWEST_SELECT)
 _NEWEST_ONE = Prepared(_NEWEST_SELECT.where(Study.oid == bindparam("oid")))
 
@@ -93,10 +94,18 @@ class StoredVersion:
     sha256: str
     loaded_at: datetime
     loaded_by: str | None
+    published_at: datetime | None = None
+    """None: a draft."""
+    published_by: str | None = None
+    publication_reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "draft" if self.published_at is None else "published"
 
 
 def metadata_versions(conn: Connection, study_oid: str) -> list[StoredVersion]:
-    """The study's metadata versions, newest first."""
+    """The study's metadata versions, newest first, each with its publication (if any)."""
     rows = conn.execute(
         select(
             MetadataVersion.number,
@@ -104,8 +113,16 @@ def metadata_versions(conn: Connection, study_oid: str) -> list[StoredVersion]:
             MetadataVersion.sha256,
             MetadataVersion.loaded_at,
             MetadataVersion.loaded_by,
+            MetadataPublication.published_at,
+            MetadataPublication.published_by,
+            MetadataPublication.reason,
         )
         .join(Study, Study.id == MetadataVersion.study_id)
+        .outerjoin(
+            MetadataPublication,
+            (MetadataPublication.study_id == MetadataVersion.study_id)
+            & (MetadataPublication.number == MetadataVersion.number),
+        )
         .where(Study.oid == study_oid)
         .order_by(MetadataVersion.number.desc())
     ).all()

@@ -82,15 +82,20 @@ def _save_initials(engine: Engine) -> None:
     save(engine, {("IG.DM", "", "IT.INITIALS"): "AB"})
 
 
-def test_a_version_refused_for_orphans_adds_none_of_its_sites(study: Engine) -> None:
+def test_a_version_refused_for_a_reused_oid_adds_none_of_its_sites(study: Engine) -> None:
+    """Different content under the stored MetaDataVersion OID MDV.1: EDC-STORE-003, located
+    at the MetaDataVersion, and nothing written."""
     _save_initials(study)
     before = every_row(study)
     body = STUDY_BODY.replace('<ItemRef ItemOID="IT.INITIALS" Mandatory="No" OrderNumber="3"/>', "")
     with write_transaction(study) as conn:
         result = load_study(
-            conn, study_xml(body, admin=WITH_NEW_SITE, mdv_oid="MDV.2"), loaded_by="desi"
+            conn, study_xml(body, admin=WITH_NEW_SITE), path="v2.xml", loaded_by="desi"
         )
     assert result.status == "refused" and result.sites_added == ()
+    reused = [f for f in result.findings if f.code == "EDC-STORE-003"]
+    assert len(reused) == 1 and reused[0].oid == "MDV.1" and reused[0].path == "v2.xml"
+    assert reused[0].line and "rename the MetaDataVersion OID" in reused[0].message
     assert every_row(study) == before
 
 
@@ -106,7 +111,9 @@ def test_a_version_refused_for_error_findings_adds_none_of_its_sites(study: Engi
 def test_a_stored_version_adds_its_new_sites_to_the_access_log(study: Engine) -> None:
     changed = STUDY_BODY.replace('Name="Demographics" Repeating', 'Name="DM" Repeating')
     with write_transaction(study) as conn:
-        result = load_study(conn, study_xml(changed, admin=WITH_NEW_SITE), loaded_by="desi")
+        result = load_study(
+            conn, study_xml(changed, admin=WITH_NEW_SITE, mdv_oid="MDV.2"), loaded_by="desi"
+        )
     assert result.status == "stored" and result.sites_added == ("SITE.3",)
     with study.connect() as conn:
         assert [s.oid for s in list_sites(conn, "S.1")] == ["SITE.1", "SITE.2", "SITE.3"]

@@ -50,7 +50,7 @@ from webapp.errors import HttpError
 from webapp.memo import Memo
 from webapp.pages import render
 from webapp.runtime import reading, writing
-from webapp.studyview import StudyContext
+from webapp.studyview import StudyContext, subject_study
 from webapp.urlkeys import form_url
 from webapp.views.subjects import served
 
@@ -139,11 +139,13 @@ def _place(
     visible to the user; a repeat key only where the event or form repeats, unless data is
     stored under it (imported from an EDC that numbers every event)."""
     study = served()
-    if not study.has_form(event_oid, form_oid):
-        raise HttpError(404, "")
     key = FormKey(event_oid, event_repeat, form_oid, form_repeat)
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
+        # rendered and checked with the version the subject is on (issue 16)
+        study = subject_study(conn, study, subject_key)
+        if not study.has_form(event_oid, form_oid):
+            raise HttpError(404, "")
         if not study.may_open(key) and not study.may_open(key, stored_forms(conn, subject.id)):
             raise HttpError(404, _not_repeating(study, key))
     return Place(study, subject, key)

@@ -1,0 +1,47 @@
+"""A subject's forms are shown and checked with the metadata version the subject is on
+(issue 16): after a newer version is published, subjects not yet migrated keep theirs, new
+subjects start on the new one, and a migrated subject sees the new one."""
+
+from __future__ import annotations
+
+from storage.engine import write_transaction
+from storage.studies import load_study
+from storage.subjects import create_subject, subject_version
+from storage.versions import migrate_subjects
+from tests.conftest import REPO
+from tests.webapp.conftest import SITE_A, STUDY, SUBJECT_A, Web
+from tests.webapp.helpers import ELIG
+
+OLD = "Inclusion 1: The patient was at least 18 years old"
+NEW = "Inclusion 1 (amended): The patient was at least 21 years old"
+
+
+def version_2() -> bytes:
+    xml = (REPO / "metadata" / "bortezomib-retreatment.xml").read_text(encoding="utf-8")
+    assert OLD in xml and "MDV.BTZ_RETREAT.1" in xml
+    return xml.replace(OLD, NEW).replace("MDV.BTZ_RETREAT.1", "MDV.BTZ_RETREAT.2").encode()
+
+
+def test_each_subject_sees_the_form_of_its_own_version(web: Web) -> None:
+    with write_transaction(web.engine) as conn:
+        result = load_study(conn, version_2(), path="v2.xml", loaded_by="designer")
+        assert result.status == "stored" and not result.published
+    inv = web.client("inv_a")
+    page = inv.get(ELIG.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert OLD in page and NEW not in page  # a draft changes nothing
+    with write_transaction(web.engine) as conn:
+        load_study(conn, version_2(), path="v2.xml", publish=True, reason="Amendment 1")
+        create_subject(
+            conn, study=STUDY, subject_key="DE01-002", site_oid=SITE_A, user="dm",
+            role="data_manager",
+        )  # fmt: skip
+        assert subject_version(conn, STUDY, "DE01-002") == 2
+    page = inv.get(ELIG.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert OLD in page and NEW not in page  # not migrated: still version 1
+    page = inv.get(ELIG.format(key="DE01-002")).get_data(as_text=True)
+    assert NEW in page and OLD not in page
+    with write_transaction(web.engine) as conn:
+        report = migrate_subjects(conn, STUDY, 2, subject_key=SUBJECT_A, user="dm", reason="A1")
+        assert report.moved == ((SUBJECT_A, 1),)
+    page = inv.get(ELIG.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert NEW in page and OLD not in page
