@@ -15,10 +15,12 @@ two versions, the part of "forms whose structure changed" that needs no database
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from odm_engine import model as m
 from odm_engine.checks import constant_range_failures
+from odm_engine.datatypes import REGISTRY, DataTypeProblem, canonical_checker
 from odm_engine.expressions import CheckPlan
 from odm_engine.expressions import values as expr_values
 from odm_engine.expressions.plan import ItemPlan
@@ -129,6 +131,7 @@ class StoredValueChecker:
             for group in form.groups:
                 for item_plan in group.items:
                     self._items.setdefault(item_plan.item.oid, item_plan)
+        self._fast: dict[str, Callable[[str], object] | None] = {}
 
     def verdict(self, item_oid: str, text: str, unit: str | None = None) -> ValueVerdict | None:
         """Why ``text`` (stored with MeasurementUnitOID ``unit``) is not a valid value of
@@ -137,18 +140,20 @@ class StoredValueChecker:
         item_plan = self._items.get(item_oid)
         if item_plan is None:
             return None
+        if item_oid not in self._fast:
+            self._fast[item_oid] = _fast_check(item_plan)
+        fast = self._fast[item_oid]
         item = item_plan.item
+        if fast is not None:
+            checked = fast(text)
+            if isinstance(checked, DataTypeProblem):
+                return _type_verdict(item, text, checked.message)
+            return None
         value, problem = expr_values.read_item(
             item.data_type, text, item.length, item.significant_digits
         )
         if problem is not None:
-            kind = _type_kind(item, text)
-            what = {
-                "type": f"DataType {item.data_type}",
-                "length": f"Length {item.length}",
-                "significant_digits": f"SignificantDigits {item.significant_digits}",
-            }[kind]
-            return ValueVerdict(kind, f"{item.oid} under the new {what}: {problem}")
+            return _type_verdict(item, text, problem)
         if item_plan.code_values is not None and not any(
             expr_values.compare(value, c) == 0 for c in item_plan.code_values
         ):
@@ -172,8 +177,37 @@ class StoredValueChecker:
         return None
 
 
+def _fast_check(item_plan: ItemPlan) -> Callable[[str], object] | None:
+    """For an item with nothing but its DataType and limits to hold a value to (no coded
+    values, no hard Comparator RangeCheck): the registry's canonical checker, which gives a
+    str for every valid value (answering plainly canonical ones without parsing them: the
+    bulk import's fast path) and else the reader's DataTypeProblem. None for any other
+    item."""
+    item = item_plan.item
+    if item_plan.code_values is not None or item.data_type not in REGISTRY:
+        return None
+    if any(not r.soft and r.expression is None for r in item_plan.range_rules):
+        return None
+    return canonical_checker(
+        item.data_type, length=item.length, significant_digits=item.significant_digits
+    )
+
+
+def _type_verdict(item: m.ItemDef, text: str, problem: str) -> ValueVerdict:
+    """The verdict on ``text`` that the registry's reader refused with ``problem``."""
+    kind = _type_kind(item, text)
+    what = {
+        "type": f"DataType {item.data_type}",
+        "length": f"Length {item.length}",
+        "significant_digits": f"SignificantDigits {item.significant_digits}",
+    }[kind]
+    return ValueVerdict(kind, f"{item.oid} under the new {what}: {problem}")
+
+
 def _type_kind(item: m.ItemDef, text: str) -> str:
     """Which of the item's limits refuses ``text``: its DataType, Length or SignificantDigits."""
+    if item.length is None and item.significant_digits is None:
+        return "type"
     _value, problem = expr_values.read_item(item.data_type, text, None, None)
     if problem is not None:
         return "type"

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, insert, select
 
+import storage.impact
 from cli import main
 from odm_engine import model as m
 from odm_engine.loader import load_odm
@@ -235,6 +236,19 @@ def test_the_report_lists_exactly_the_values_the_new_version_makes_invalid(fille
     assert (form.form_oid, form.instances, form.subjects) == ("F.DM", SUBJECTS, SUBJECTS)
     assert form.change.items_removed == ("IG.DM/IT.NOTE",)
     assert report.as_dict()["by_kind"] == dict(report.by_kind)
+
+
+def test_an_item_failing_more_distinct_values_than_a_statement_takes_is_checked_row_by_row(
+    filled: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past IN_LIMIT failing distinct values an item's rows are all streamed and checked on
+    the way (no IN list, no set of them in memory): the same report."""
+    study, mdv = new_mdv()
+    with filled.engine.connect() as conn:
+        before = list(iter_value_problems(conn, "S.1", mdv, study=study))
+        monkeypatch.setattr(storage.impact, "IN_LIMIT", 0)
+        after = list(iter_value_problems(conn, "S.1", mdv, study=study))
+    assert before == after and len(after) == 324
 
 
 def test_filters_narrow_the_report_to_a_site_a_subject_or_subject_ids(filled: Db) -> None:
