@@ -140,10 +140,8 @@ def load_study(
     All or nothing: a refused file writes no row (no study, version, site or access-log
     row). A file of a study not stored yet adds it; ``study_oid``: the study it must be for (a
     study's design page); ``new_study``: its study must not be stored yet (the web's new study).
-    ``publish``: publish the stored (or identical, still draft) version at once, with
-    ``reason`` (required then), so a script loads and publishes in one step.
-    Each site added is in the access log, by ``loaded_by`` (``cli`` when None).
-    """
+    ``publish``/``reason``: publish the stored (or identical draft) version at once, for
+    ``reason``. Each site added is in the access log, by ``loaded_by`` (``cli`` when None)."""
     sha = hashlib.sha256(xml).hexdigest()
     odm, findings = _parse(xml, path)
     study = odm.study if odm else None
@@ -179,13 +177,7 @@ def load_study(
         )
     reused = next((v for v in stored if v.oid == mdv.oid), None)
     if reused is not None:
-        message = REUSED_OID_TEMPLATE.format(mdv=mdv.oid, number=reused.number, study=study.oid)
-        finding = Finding(
-            REUSED_OID_CODE, Severity.ERROR, message, path=path, line=mdv.line, oid=mdv.oid
-        )
-        return StudyLoadResult(
-            "refused", message, study.oid, reused.number, mdv.oid, sha, (), (*findings, finding)
-        )
+        return _reused_oid(study.oid, mdv, reused.number, sha=sha, path=path, findings=findings)
     number = max((v.number for v in stored), default=0) + 1
     result = _store_version(
         conn,
@@ -200,7 +192,7 @@ def load_study(
         findings=findings,
     )
     if number == 1 or publish:
-        why = FIRST_PUBLICATION if number == 1 and not publish else str(reason)
+        why = str(reason) if publish else FIRST_PUBLICATION
         publish_version(conn, study.oid, number, user=loaded_by or "cli", reason=why)
         return replace(
             result,
@@ -211,6 +203,26 @@ def load_study(
         result,
         message=f"{result.message[:-1]} as a draft; version {_current_number(conn, study_id)} "
         "stays current until this one is published.",
+    )
+
+
+def _reused_oid(
+    study_oid: str,
+    mdv: m.MetaDataVersion,
+    number: int,
+    *,
+    sha: str,
+    path: str | None,
+    findings: list[Finding],
+) -> StudyLoadResult:
+    """The refusal of a file whose MetaDataVersion OID names stored version ``number``, with
+    other content: one OID, one content (EDC-STORE-003, located at the MetaDataVersion)."""
+    message = REUSED_OID_TEMPLATE.format(mdv=mdv.oid, number=number, study=study_oid)
+    finding = Finding(
+        REUSED_OID_CODE, Severity.ERROR, message, path=path, line=mdv.line, oid=mdv.oid
+    )
+    return StudyLoadResult(
+        "refused", message, study_oid, number, mdv.oid, sha, (), (*findings, finding)
     )
 
 

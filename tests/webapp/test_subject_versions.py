@@ -4,8 +4,10 @@ subjects start on the new one, and a migrated subject sees the new one."""
 
 from __future__ import annotations
 
+import io
+
 from storage.engine import write_transaction
-from storage.studies import load_study
+from storage.studies import current_metadata, load_study
 from storage.subjects import create_subject, subject_version
 from storage.versions import migrate_subjects
 from tests.conftest import REPO
@@ -45,3 +47,27 @@ def test_each_subject_sees_the_form_of_its_own_version(web: Web) -> None:
         assert report.moved == ((SUBJECT_A, 1),)
     page = inv.get(ELIG.format(key=SUBJECT_A)).get_data(as_text=True)
     assert NEW in page and OLD not in page
+
+
+def test_the_designer_uploads_a_draft_then_publishes_it_with_a_reason(web: Web) -> None:
+    designer = web.client("designer")
+    designer.get("/design")
+    r = designer.post(
+        "/design",
+        {"metadata": (io.BytesIO(version_2()), "v2.xml")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200 and "as a draft; version 1 stays current" in r.text
+    assert ">draft" in r.text and 'name="number" value="2"' in r.text
+    assert designer.post("/design/publish", {"number": "2", "reason": " "}).status_code == 422
+    assert designer.post("/design/publish", {"number": "9", "reason": "R"}).status_code == 422
+    assert designer.post("/design/publish", {"number": "x²", "reason": "R"}).status_code == 422
+    assert (
+        web.client("dm").post("/design/publish", {"number": "2", "reason": "R"}).status_code == 403
+    )
+    r = designer.post("/design/publish", {"number": "2", "reason": "Amendment 1"})
+    assert r.status_code == 200 and "Version 2 published" in r.text
+    assert 'name="number"' not in r.text
+    assert designer.post("/design/publish", {"number": "2", "reason": "R"}).status_code == 422
+    with web.engine.connect() as conn:
+        assert current_metadata(conn, STUDY).number == 2

@@ -8,8 +8,11 @@ from datetime import datetime
 from flask import Blueprint, g, request
 
 from services.metadata import StudyLoadResult, load_metadata
+from storage.errors import InvalidInputError, NotFoundError
 from storage.readers.listings import metadata_versions
+from storage.studies import publish_version
 from webapp import access
+from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
 
@@ -23,6 +26,8 @@ class VersionLine:
     sha256: str
     loaded_at: datetime
     loaded_by: str
+    status: str = "published"
+    """``draft`` or ``published``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,8 @@ def _versions() -> tuple[VersionLine, ...]:
     with reading() as conn:
         rows = metadata_versions(conn, g.study.oid)
     return tuple(
-        VersionLine(r.number, r.oid, r.sha256[:12], r.loaded_at, r.loaded_by or "") for r in rows
+        VersionLine(r.number, r.oid, r.sha256[:12], r.loaded_at, r.loaded_by or "", r.status)
+        for r in rows
     )
 
 
@@ -88,3 +94,23 @@ def upload() -> tuple[str, int]:
         )
     page = DesignPage(_versions(), result.message, result.status, finding_lines(result))
     return render("design.html", page, 422 if result.status == "refused" else 200)
+
+
+@bp.post("/design/publish")
+def publish() -> tuple[str, int]:
+    """Publish a draft (issue 16): the designer gives the version's number and a reason; the
+    publication is stored with both. A refusal (no reason, unknown or published number) is a
+    422 with its reason on the page."""
+    g.viewer.require_study_wide(access.DESIGN, g.t("action.design"))
+    if g.study is None:
+        raise HttpError(404, "")
+    number, reason = request.form.get("number", ""), request.form.get("reason", "")
+    if not number.isascii() or not number.isdigit() or len(number) > 9:
+        return render("design.html", DesignPage(_versions(), number, "refused", ()), 422)
+    try:
+        with writing() as conn:
+            publish_version(conn, g.study.oid, int(number), user=g.viewer.username, reason=reason)
+    except (InvalidInputError, NotFoundError) as exc:
+        return render("design.html", DesignPage(_versions(), str(exc), "refused", ()), 422)
+    message = g.t("design.published").format(number=number)
+    return render("design.html", DesignPage(_versions(), message, "published", ()), 200)
