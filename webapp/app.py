@@ -18,11 +18,18 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
 from storage.engine import DATABASE_ERRORS, Connection
+from storage.readers.listings import hosted_studies
 from webapp import cookies, error_pages, errors, security, sessions
 from webapp.i18n import catalogue, choose_language
 from webapp.runtime import Runtime, end_reading, make_runtime, reading, runtime, writing
 from webapp.settings import Settings
-from webapp.studyview import UI_LANGUAGES, SeveralStudies, StudyContext, served_study
+from webapp.studyview import (
+    STUDIES,
+    UI_LANGUAGES,
+    SeveralStudies,
+    StudyContext,
+    served_study,
+)
 from webapp.urlkeys import KeyConverter
 
 HERE = Path(__file__).resolve().parent
@@ -131,13 +138,18 @@ def _link_within_study(endpoint: str, values: dict[str, object]) -> None:
 
 
 def warm_up(app: Flask) -> None:
-    """Build what the first requests would (the served study's context, the compiled page
-    templates) before the worker takes requests. Whatever fails here (no study loaded yet,
-    a database not reachable) is left to the requests, which report it."""
+    """Build what the first requests would (the served study's context, or each hosted
+    study's, as many as the memo keeps; the compiled page templates) before the worker takes
+    requests. Whatever fails here (no study loaded yet, a database not reachable) is left to
+    the requests, which report it."""
     rt: Runtime = app.extensions["edc"]
     try:
         with app.app_context(), rt.engine.connect() as conn:
-            served_study(conn, rt.settings)
+            try:
+                served_study(conn, rt.settings)
+            except SeveralStudies:
+                for hosted in hosted_studies(conn)[: STUDIES.bound]:
+                    served_study(conn, rt.settings, hosted.oid)
             for name in app.jinja_env.list_templates():
                 app.jinja_env.get_template(name)
     except DATABASE_ERRORS as exc:

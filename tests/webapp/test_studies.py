@@ -232,6 +232,15 @@ def test_edc_study_names_the_study_of_unprefixed_urls(two: Web) -> None:
     assert inv.get(prefixed(STUDY, "/sites")).status_code == 404
 
 
+def test_warm_up_builds_every_hosted_study(two: Web) -> None:
+    from webapp import studyview
+    from webapp.app import warm_up
+
+    studyview.STUDIES.clear()
+    warm_up(two.app)
+    assert sorted(c.oid for c in studyview.STUDIES.values()) == [STUDY, TWO]
+
+
 def _upload(client, url: str, xml: bytes, name: str = "new.xml"):  # type: ignore[no-untyped-def]
     return client.post(
         url, {"metadata": (io.BytesIO(xml), name)}, content_type="multipart/form-data"
