@@ -11,15 +11,16 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from cli import main
-from storage.engine import write_transaction
+from storage.engine import make_engine, write_transaction
 from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError
 from storage.migrate import current_revision, downgrade, upgrade
 from storage.models import ItemData, SubjectVersion
 from storage.readers.listings import metadata_versions, newest_versions
 from storage.studies import current_metadata, load_study, metadata_of, publish_version
-from storage.subjects import create_subject, subject_version
+from storage.subjects import create_subject, list_subjects, subject_version
 from storage.versions import migrate_subjects
 from storage.vocabulary import Role
+from tests.conftest import REPO
 from tests.storage.conftest import INVESTIGATOR, MANAGER, STUDY_BODY, Db, study_xml
 from tests.storage.helpers import audit_of, count, dump, save
 
@@ -276,3 +277,31 @@ def test_migration_0009_gives_existing_versions_and_subjects_their_numbers(
         ]
         assert subject_version(conn, "S.1", "001") == 2
         assert current_metadata(conn, "S.1").number == 2
+
+
+def test_make_demo_again_after_a_published_amendment_keeps_the_amendment_current(
+    db: Db, tmp_path: Path
+) -> None:
+    """`make demo` runs `edc study load metadata/bortezomib-retreatment.xml` every time: after a
+    designer published version 2, the shipped file is version 1 again, a no-op."""
+    shipped = REPO / "metadata" / "bortezomib-retreatment.xml"
+    v2 = tmp_path / "v2.xml"
+    v2.write_bytes(
+        shipped.read_bytes()
+        .replace(b"MDV.BTZ_RETREAT.1", b"MDV.BTZ_RETREAT.2")
+        .replace(b"Inclusion 1:", b"Inclusion 1 (amended):")
+    )
+    assert edc(db, "study", "load", str(shipped))[0] == 0
+    code, out = edc(db, "study", "load", str(v2), "--publish", "--reason", "Amendment 1")
+    assert code == 0 and "published: it is the current version" in out
+    code, out = edc(db, "study", "load", str(shipped))
+    assert code == 0 and "metadata unchanged (version 1" in out
+    assert "The current version is 2." in out
+    code, out = edc(db, "demo", "seed")
+    assert code == 0
+    code, out = edc(db, "study", "versions")
+    assert out.splitlines()[1].startswith("*  2  MDV.BTZ_RETREAT.2")
+    with make_engine(db.url).connect() as conn:
+        assert current_metadata(conn, "ST.BTZ_RETREAT").number == 2
+        keys = list_subjects(conn, "ST.BTZ_RETREAT")
+        assert keys and {subject_version(conn, "ST.BTZ_RETREAT", k) for k in keys} == {2}
