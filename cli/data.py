@@ -39,6 +39,13 @@ from services.exports import FORMATS, ExportFormat
 @click.option("--user", "username", required=True, help="Importing user (data manager).")
 @click.option("--reason", default=None, help="Reason for change, for values that change.")
 @click.option("--study", "study_oid", default=None, help="Import into this study OID.")
+@click.option(
+    "--with-history",
+    is_flag=True,
+    help="FILE is a whole study's audit export (edc export odm --transactional --audit "
+    "--admin): replay it as it was (users, audit trail, statuses, signatures, queries) into "
+    "a study that holds no data yet.",
+)
 @db_option
 def import_(  # noqa: PLR0917 - click passes options by name
     file: str,
@@ -47,12 +54,14 @@ def import_(  # noqa: PLR0917 - click passes options by name
     username: str,
     reason: str | None,
     study_oid: str | None,
+    with_history: bool,
     db: str | None,
 ) -> None:
     """Import ODM ClinicalData from FILE: all or nothing, in one transaction.
 
     Exit status: 0 imported (or already imported, or a clean dry run), 1 rejected with a
-    report of every problem, 2 unreadable input or usage error.
+    report of every problem, 2 unreadable input or usage error (also --with-history into a
+    study that holds data already).
     """
     from odm_engine.findings import has_errors
     from services.imports import EMPTY, REJECTED, check_reason, import_clinical_data
@@ -71,6 +80,7 @@ def import_(  # noqa: PLR0917 - click passes options by name
             study_oid=study_oid,
             dry_run=dry_run,
             progress=update,
+            with_history=with_history,
         )
     if report.status == EMPTY:
         print_findings(report.findings, fmt)

@@ -19,9 +19,11 @@ from odm_engine.errors import EdcError
 from odm_engine.exchange import read_clinical_data
 from odm_engine.findings import Finding, finding, has_errors
 from odm_engine.free_text import LIMITS, REASON, text_problem
+from odm_engine.reading.admin import read_admin_data
 from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.exchange import ImportOutcome, import_source, import_subjects, imported_at
+from storage.history_import import history_source, import_history
 from storage.studies import parent_of_site_study, site_level_studies
 
 if TYPE_CHECKING:
@@ -110,6 +112,7 @@ def import_clinical_data(
     study_oid: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    with_history: bool = False,
 ) -> ImportReport:
     """Import the ClinicalData of ``file`` into ``study_oid`` (default: the study the file
     names, or the parent study of a site-level Study). Rejected (nothing written) when any
@@ -117,6 +120,10 @@ def import_clinical_data(
 
     ``engine`` may be a function making it, called once the file is known to hold
     SubjectData (the CLI's makes sure the database exists).
+
+    ``with_history``: the file is an audit export of a whole study (``edc export odm
+    --transactional --audit --admin``), replayed as it was into a study that holds no data
+    yet (:mod:`storage.history_import`; InvalidInputError when it holds some).
     """
     check_reason(reason)
     path = Path(file)
@@ -135,10 +142,14 @@ def import_clinical_data(
     if first is None:
         return ImportReport(status=EMPTY, findings=tuple(findings), **base)
     run = _Run(engine() if callable(engine) else engine, file, sha, reader, findings)
+    run.history = with_history
     status, outcome = run.execute(
         chain([first], records), first, user, reason, study_oid, dry_run, progress
     )
-    return _report(base, status, outcome, _dedupe([*run.findings, *reader.findings]))
+    found = _dedupe([*run.findings, *reader.findings])
+    if with_history:  # ODM-IMP-022 tells of a plain import (the source audit kept beside)
+        found = [f for f in found if f.code != "ODM-IMP-022"]
+    return _report(base, status, outcome, found)
 
 
 class _Run:
@@ -147,6 +158,7 @@ class _Run:
     def __init__(self, engine: Engine, file: str, sha: str, reader: Any, findings: list[Finding]):
         self.engine, self.file, self.sha, self.reader = engine, file, sha, reader
         self.findings = findings
+        self.history = False
 
     def execute(  # noqa: PLR0917 - one import's inputs
         self,
@@ -158,7 +170,9 @@ class _Run:
         dry_run: bool,
         progress: Progress | None,
     ) -> tuple[str, Any]:
-        source = import_source(self.reader.header.file_oid, self.sha)
+        source = (history_source if self.history else import_source)(
+            self.reader.header.file_oid, self.sha
+        )
         outcome = ImportOutcome()
         sites: dict[str, int] = {}  # site-level Study OIDs resolved to the parent study
         with self.engine.connect() as conn:
@@ -184,16 +198,27 @@ class _Run:
         status = IMPORTED
         try:
             with write_transaction(self.engine) as conn:
-                outcome = import_subjects(
-                    conn,
-                    target,
-                    self._flag_sites(records, sites, named),
-                    user=user,
-                    source=source,
-                    reason=reason,
-                    on_subject=progress,  # type: ignore[arg-type]
-                    outcome=outcome,
-                )
+                if self.history:
+                    outcome = import_history(
+                        conn,
+                        target,
+                        records,
+                        user=user,
+                        source=source,
+                        admin=self._admin(target),
+                        outcome=outcome,
+                    )
+                else:
+                    outcome = import_subjects(
+                        conn,
+                        target,
+                        self._flag_sites(records, sites, named),
+                        user=user,
+                        source=source,
+                        reason=reason,
+                        on_subject=progress,  # type: ignore[arg-type]
+                        outcome=outcome,
+                    )
                 if has_errors(self.reader.findings):
                     status = REJECTED
                     raise _Rollback
@@ -205,6 +230,11 @@ class _Run:
         except _Rollback:
             pass
         return status, outcome
+
+    def _admin(self, study_oid: str) -> Any:
+        """The file's AdminData of the study (or of no study named), if it has one."""
+        given = read_admin_data(self.file)
+        return next((a for a in given if a.study_oid in (None, study_oid)), None)
 
     def _flag_sites(
         self, records: Iterator[SubjectRecord], sites: dict[str, int], named: str

@@ -34,6 +34,7 @@ from odm_engine.exchange.records import (
 )
 from storage.export_history import history_events, merge_by_time, stamp, status_note
 from storage.models import (
+    AccessLogRow,
     AuditRow,
     Form,
     ItemData,
@@ -481,8 +482,9 @@ def _audit_of(row: Any) -> AuditRecord:
 
 def admin_data(conn: Connection, study_oid: str) -> m.AdminData:
     """The study's AdminData: its sites (with the EffectiveDate the metadata gives), the
-    Users and SignatureDefs of the loaded metadata, and every user with a role in the study
-    or a signature or change in its data, as an ODM AdminData model."""
+    Users and SignatureDefs of the loaded metadata, and every user with a role in the study,
+    a row naming the study in the access log (a role granted or revoked, an account added by
+    a history import) or a change in its data, as an ODM AdminData model."""
     stored = current_metadata(conn, study_oid)
     study_id = study_id_of(conn, study_oid)
     given = next(
@@ -506,6 +508,10 @@ def admin_data(conn: Connection, study_oid: str) -> m.AdminData:
                     select(AuditRow.username)
                     .join(Subject, Subject.id == AuditRow.subject_id)
                     .where(Subject.study_id == study_id)
+                ),
+                # a role once held, or added by a history import (storage.history_import)
+                User.username.in_(
+                    select(AccessLogRow.username).where(AccessLogRow.study_oid == study_oid)
                 ),
             )
         )

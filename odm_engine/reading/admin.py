@@ -6,6 +6,7 @@ from lxml import etree
 
 from odm_engine import model as m
 from odm_engine.reading.elements import ElementReader
+from odm_engine.safexml import iterparse_options
 
 
 class AdminReader(ElementReader):
@@ -68,3 +69,24 @@ class AdminReader(ElementReader):
             legal_reason=t("LegalReason"),
             **self.base(el),
         )
+
+
+def read_admin_data(path: str) -> tuple[m.AdminData, ...]:
+    """Every AdminData element of the ODM file at ``path``, streamed (ClinicalData is skipped
+    element by element, so a large file is never held whole). An unreadable file gives ``()``:
+    its problems are reported by the reader of its ClinicalData."""
+    found: list[m.AdminData] = []
+    try:
+        for _event, el in etree.iterparse(path, events=("end",), **iterparse_options()):
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            ns, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+            if local == "AdminData":
+                found.append(AdminReader(ns, path).admin_data(el))
+                el.clear()
+            elif local in ("SubjectData", "MetaDataVersion"):
+                el.clear()
+    except (OSError, etree.XMLSyntaxError):
+        return ()
+    return tuple(found)
