@@ -86,6 +86,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("exports.dataset_json", "POST"): role_in("data_manager", yes={200}),
     ("design.index", "GET"): role_in("study_designer", yes={200}),
     ("design.upload", "POST"): role_in("study_designer", yes={422}),
+    ("design.publish", "POST"): role_in("study_designer", yes={422}),
     ("admin.users", "GET"): role_in("admin", yes={200}),
     ("admin.add", "POST"): role_in("admin", yes={303, 422}),
     ("admin.role", "POST"): role_in("admin", yes={303}),
