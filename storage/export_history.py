@@ -9,7 +9,8 @@ their own append-only tables and are read here, as records in standard ODM 1.3.2
 - a query message (open, answer, close, reopen): ``ItemData TransactionType="Context"`` on the
   queried item, with no value, holding an ``AuditRecord`` (who, where, when) and an
   ``Annotation`` (``ID`` ``Q.<query id>.<n>``, the message as its Comment, the query's status
-  after the message as a Flag of the ``EDC.QUERY_STATUS`` CodeList).
+  after the message as a Flag of the ``EDC.QUERY_STATUS`` CodeList); the message that opens
+  a query a soft check raised has the SourceID ``check:<check id>``.
 
 ``Context`` tells a reader the element only locates what it holds: an import changes no
 value for it (``storage.exchange``). The few rows these tables hold are read up front, by
@@ -41,6 +42,10 @@ from odm_engine.exchange.records import (
 )
 from storage.models import Form, Query, QueryMessage, Site, StudyEvent, Subject
 from storage.models import Signature as SignatureRow
+
+CHECK_SOURCE = "check:"
+"""The SourceID of the message that opens a query a soft check raised: ``check:`` and the
+check's id (``IT.VS_WEIGHT#RC1``), so a history import knows the check the query belongs to."""
 
 STATUS_AFTER = {"open": "open", "answer": "answered", "close": "closed", "reopen": "open"}
 """A query's status after each action of its thread (storage.queries.NEXT_STATUS)."""
@@ -130,6 +135,7 @@ def _query_messages(
             Query.item_group_repeat_key,
             Query.item_oid,
             Query.id,
+            Query.check_id,
             QueryMessage.action,
             QueryMessage.text,
             QueryMessage.username,
@@ -142,7 +148,7 @@ def _query_messages(
         .order_by(QueryMessage.query_id, QueryMessage.id)
     )
     numbers: dict[int, int] = {}
-    for sid, key, site, *item, qid, action, text, user, at in conn.execute(query):
+    for sid, key, site, *item, qid, check_id, action, text, user, at in conn.execute(query):
         n = numbers[qid] = numbers.get(qid, 0) + 1  # counted before `since`: stable IDs
         if since is not None and at <= since:
             continue
@@ -159,7 +165,12 @@ def _query_messages(
             ),
             id=f"Q.{qid}.{n}",
         )
-        audit = AuditRecord(user_oid=user, location_oid=site, date_time_stamp=stamp(at))
+        audit = AuditRecord(
+            user_oid=user,
+            location_oid=site,
+            date_time_stamp=stamp(at),
+            source_id=f"{CHECK_SOURCE}{check_id}" if n == 1 and check_id else None,
+        )
         value = ItemValue(
             key=ItemKey(*item),
             transaction_type="Context",

@@ -22,6 +22,7 @@ from odm_engine.exchange.records import (
     FormRecord,
     SubjectRecord,
 )
+from storage.export_history import CHECK_SOURCE
 from storage.models import Query, QueryMessage
 from storage.models import Signature as SignatureRow
 from storage.refs import SubjectRef
@@ -164,6 +165,8 @@ def replay_message(
         )
         return
     _user_id, name, role = replay.user(audit.user_oid)
+    source = audit.source_id or ""
+    check_id = source.removeprefix(CHECK_SOURCE)[:200] if source.startswith(CHECK_SOURCE) else None
     if n == 1:
         if replay.conn.scalar(select(Query.id).where(Query.id == query_id)) is not None:
             replay.problem(record, item.key, f"query number {query_id} is taken on this server")
@@ -174,8 +177,8 @@ def replay_message(
                 subject_id=state.ref.id,
                 **item.key._asdict(),
                 status=status,
-                origin="person",
-                check_id=None,
+                origin="check" if check_id else "person",
+                check_id=check_id,
                 message=note.comment or "",
                 opened_by=name,
                 opened_at=when,

@@ -190,7 +190,13 @@ def _state(url: str) -> dict[str, Any]:
             ),
             "queries": conn.execute(
                 select(
-                    Query.id, Query.status, Query.opened_by, Query.opened_at, Query.message
+                    Query.id,
+                    Query.status,
+                    Query.origin,
+                    Query.check_id,
+                    Query.opened_by,
+                    Query.opened_at,
+                    Query.message,
                 ).order_by(Query.id)
             ).all(),
             "messages": conn.execute(
@@ -255,7 +261,8 @@ def test_a_study_moves_to_another_server_with_nothing_lost(
     assert "verified" in {a[5] for a in after["audit"] if a[3] == "Status"}  # then signed
     assert after["signatures"] == before["signatures"]  # the recomputed hash matches too
     assert after["audit"] == before["audit"]
-    assert _ms(after["queries"], 3) == _ms(before["queries"], 3)
+    assert _ms(after["queries"], 5) == _ms(before["queries"], 5)
+    assert {q[2] for q in after["queries"]} == {"check", "person"}  # origin and check id kept
     assert _ms(after["messages"], 4) == _ms(before["messages"], 4)
     assert {q[1] for q in after["queries"]} == {"open", "answered", "closed"}
     assert "reopen" in {m[1] for m in after["messages"]}
