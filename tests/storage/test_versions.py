@@ -11,6 +11,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from cli import main
+from odm_engine.clinical import ItemKey
+from storage.bulk import BulkWriter
 from storage.engine import make_engine, write_transaction
 from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError
 from storage.migrate import current_revision, downgrade, upgrade
@@ -305,3 +307,52 @@ def test_make_demo_again_after_a_published_amendment_keeps_the_amendment_current
         assert current_metadata(conn, "ST.BTZ_RETREAT").number == 2
         keys = list_subjects(conn, "ST.BTZ_RETREAT")
         assert keys and {subject_version(conn, "ST.BTZ_RETREAT", k) for k in keys} == {2}
+
+
+def test_a_thousand_subjects_dry_run_and_migration(study: Engine) -> None:
+    """The acceptance study (issue 16): 1,000 subjects imported in bulk on version 1; version
+    2 retypes IT.INITIALS, drops code M, adds a hard check on IT.WEIGHT and removes IT.AGE.
+    Subject i holds initials 'AB' (i % 10 == 1), sex M (2), weight 160 (3), else initials
+    '0dd' (rewritten without the zero); every subject an age (kept)."""
+
+    def values(i: int) -> list[tuple[ItemKey, str]]:
+        dm = ("SE.SCREEN", "", "F.DM", "", "IG.DM", "")
+        odd = {1: ("IT.INITIALS", "AB"), 2: ("IT.SEX", "M"), 3: ("IT.WEIGHT", "160")}
+        item, value = odd.get(i % 10, ("IT.INITIALS", f"0{i % 100:02d}"))
+        return [(ItemKey(*dm, "IT.AGE"), "40"), (ItemKey(*dm, item), value)]
+
+    with write_transaction(study) as conn:
+        writer = BulkWriter(
+            conn, study="S.1", user=MANAGER, role=Role.DATA_MANAGER, source="import:T:" + "0" * 64
+        )
+        for i in range(2, 1001):  # 001 exists (the fixture's), without data
+            writer.add_subject(f"{i:04d}", "SITE.1", values(i))
+        writer.finish()
+        load_study(conn, amended(), path="v2.xml", publish=True, reason="Amendment 1")
+    before = dump(study)
+    with write_transaction(study) as conn:
+        dry = migrate_subjects(conn, "S.1", 2, dry_run=True, user=MANAGER, reason="A1")
+    assert dump(study) == before
+    blocked = {i for i in range(2, 1001) if i % 10 in (1, 2, 3)}
+    assert {int(k) for k in dry.stayed} == blocked and len(blocked) == 299
+    kinds = {"1": "type", "2": "code", "3": "hard_check"}
+    assert all(
+        [p.kind for p in problems] == [kinds[key[-1]]] for key, problems in dry.stayed.items()
+    )
+    assert len(dry.moved) == 1000 - 299 and len(dry.rewritten) == 1000 - 299 - 1
+    assert all(r.new == str(int(r.old)) for r in dry.rewritten)
+    assert len(dry.kept) == 1000 - 299 - 1  # the ages of the subjects that move
+    with write_transaction(study) as conn:
+        done = migrate_subjects(conn, "S.1", 2, user=MANAGER, reason="A1")
+        migrated = conn.execute(
+            text("SELECT count(*) FROM audit_trail WHERE source = 'migrate:2' AND reason = 'A1'")
+        ).scalar_one()
+        moved = conn.execute(text("SELECT count(*) FROM subjects WHERE metadata_version = 2"))
+        assert moved.scalar_one() == len(done.moved) == 701
+    assert (done.moved, done.rewritten, done.stayed.keys()) == (
+        dry.moved,
+        dry.rewritten,
+        dry.stayed.keys(),
+    )
+    assert migrated == 700 and count(study, "subject_versions") == 701
+    assert count(study, "item_data") == len(before["item_data"])  # nothing deleted
