@@ -16,12 +16,14 @@ from tests.webapp.helpers import ELIG
 
 OLD = "Inclusion 1: The patient was at least 18 years old"
 NEW = "Inclusion 1 (amended): The patient was at least 21 years old"
+FORM = "Eligibility: inclusion and exclusion criteria"
 
 
 def version_2() -> bytes:
     xml = (REPO / "metadata" / "bortezomib-retreatment.xml").read_text(encoding="utf-8")
     assert OLD in xml and "MDV.BTZ_RETREAT.1" in xml
-    return xml.replace(OLD, NEW).replace("MDV.BTZ_RETREAT.1", "MDV.BTZ_RETREAT.2").encode()
+    xml = xml.replace(OLD, NEW).replace(FORM, FORM + " (amended)")
+    return xml.replace("MDV.BTZ_RETREAT.1", "MDV.BTZ_RETREAT.2").encode()
 
 
 def test_each_subject_sees_the_form_of_its_own_version(web: Web) -> None:
@@ -40,6 +42,10 @@ def test_each_subject_sees_the_form_of_its_own_version(web: Web) -> None:
         assert subject_version(conn, STUDY, "DE01-002") == 2
     page = inv.get(ELIG.format(key=SUBJECT_A)).get_data(as_text=True)
     assert OLD in page and NEW not in page  # not migrated: still version 1
+    casebook = inv.get(f"/subjects/{SUBJECT_A}").get_data(as_text=True)
+    assert f"{FORM}<" in casebook and "(amended)" not in casebook
+    casebook = inv.get("/subjects/DE01-002").get_data(as_text=True)
+    assert f"{FORM} (amended)" in casebook
     page = inv.get(ELIG.format(key="DE01-002")).get_data(as_text=True)
     assert NEW in page and OLD not in page
     with write_transaction(web.engine) as conn:

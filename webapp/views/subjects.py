@@ -19,7 +19,13 @@ from webapp.casebook import EventLine, casebook_lines, numbered
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, runtime, writing
-from webapp.studyview import SiteRef, StudyContext, sites_of, subject_key_problem
+from webapp.studyview import (
+    SiteRef,
+    StudyContext,
+    sites_of,
+    subject_key_problem,
+    subject_study,
+)
 from webapp.urlkeys import form_url
 from webapp.views import studies
 
@@ -169,6 +175,7 @@ def casebook(subject_key: str) -> tuple[str, int]:
     study = served()
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
+        study = subject_study(conn, study, subject_key)  # the version the subject is on
         snapshot = subject_snapshot(conn, study.oid, subject_key)
         events = casebook_lines(conn, study, subject, snapshot, g.lang)
     sigs = [f.signature for e in events for f in e.forms if f.signature is not None]
