@@ -255,6 +255,13 @@ def test_a_study_moves_to_another_server_with_nothing_lost(
     assert first != second  # the header differs: the comparison below is not vacuous
     assert _without_header(second) == _without_header(first)
 
+    snapshots = [
+        _ok(url, "export", "odm", "--metadata", "--admin", "-o", str(tmp_path / f"{n}.xml"))
+        and (tmp_path / f"{n}.xml").read_bytes()
+        for n, url in (("old", old), ("new", new))
+    ]
+    assert _without_header(snapshots[0]) == _without_header(snapshots[1])
+
     before, after = _state(old), _state(new)
     assert after["forms"] == before["forms"]
     assert {"signed", "locked"} <= {f[2] for f in after["forms"]}
@@ -293,6 +300,20 @@ def test_people_come_back_inactive_and_the_importer_is_recorded(
         assert len(sources) == 1 and next(iter(sources)).startswith("history:")
         who = set(conn.scalars(select(SourceAuditRow.user_oid)))
         assert who == {"admin"}
+    engine.dispose()
+
+
+def test_a_dry_run_writes_nothing(servers: tuple[str, str], tmp_path: Path) -> None:
+    old, new = servers
+    _export(old, tmp_path / "first.xml")
+    tried = _ok(
+        new, "import", str(tmp_path / "first.xml"), "--with-history", "--user", "admin", "--dry-run"
+    )
+    assert "dry run" in tried and "6 new subjects" in tried
+    engine = make_engine(new)
+    with engine.connect() as conn:
+        assert conn.scalar(select(Subject.id)) is None
+        assert conn.scalar(select(User.id).where(User.username == "monitor")) is None
     engine.dispose()
 
 
