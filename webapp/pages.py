@@ -60,9 +60,11 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
         links.append((t("nav.design"), url_for("design.index")))
     if viewer.holds_study_wide(access.ADMIN):
         links.append((t("nav.users"), url_for("admin.users")))
-    if g.get("study_oid") or g.get("several"):  # a server hosting several studies
-        links.append((t("nav.studies"), url_for("studies.index")))
-    return tuple(NavLink(label, url, request.path.startswith(url)) for label, url in links)
+    nav = [NavLink(label, url, request.path.startswith(url)) for label, url in links]
+    if g.get("study_oid") or viewer.holds_study_wide(access.DESIGN | access.ADMIN):
+        # a page under /studies/<OID>/, or someone who may create a study: the studies list
+        nav.append(NavLink(t("nav.studies"), url_for("studies.index"), False))
+    return tuple(nav)
 
 
 def _roles(t: Catalogue) -> str:

@@ -217,6 +217,12 @@ def test_the_studies_list_speaks_every_interface_language(two: Web) -> None:
     assert "<h1>Studien</h1>" in page and "Ihre Rollen" in page
 
 
+def test_on_a_one_study_server_who_may_create_a_study_finds_the_studies_page(web: Web) -> None:
+    assert 'href="/studies"' in web.client("designer").get("/design").text
+    assert 'href="/studies"' in web.client("admin").get("/admin/users").text
+    assert 'href="/studies"' not in web.client("inv_a").get("/sites").text
+
+
 def test_signed_out_visitors_learn_nothing_of_a_study(two: Web) -> None:
     for study in (TWO, "ST.NOPE"):
         r = two.client().get(prefixed(study, "/sites"))
