@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from cli import main
 from odm_engine.clinical import FormKey, ItemKey
@@ -34,6 +35,7 @@ from storage.models import (
     QueryMessage,
     RoleAssignment,
     SourceAuditRow,
+    Study,
     StudyEvent,
     Subject,
     User,
@@ -338,4 +340,44 @@ def test_a_snapshot_is_not_a_history(servers: tuple[str, str], tmp_path: Path) -
     with engine.connect() as conn:
         assert conn.scalar(select(Subject.id)) is None
         assert conn.scalar(select(User.id).where(User.username == "monitor")) is None
+    engine.dispose()
+
+
+def test_a_query_number_another_study_holds_rejects_the_file(
+    servers: tuple[str, str], tmp_path: Path
+) -> None:
+    """Numbers are kept, never renumbered: one taken already rejects the whole file."""
+    old, new = servers
+    _export(old, tmp_path / "first.xml")
+    engine = make_engine(new)
+    with write_transaction(engine) as conn:
+        study_id = conn.execute(
+            insert(Study).values(oid="ST.OTHER", name="Other")
+        ).inserted_primary_key[0]
+        now = datetime.now(UTC)
+        subject_id = conn.execute(
+            insert(Subject).values(
+                study_id=study_id, subject_key="X-1", created_at=now, metadata_version=1
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(Query).values(
+                id=1,
+                subject_id=subject_id,
+                **dict.fromkeys(ItemKey._fields, "X"),
+                status="open",
+                origin="person",
+                message="Another study's query",
+                opened_by="someone",
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    engine.dispose()
+    refused = _edc(new, "import", str(tmp_path / "first.xml"), "--with-history", "--user", "admin")
+    assert refused.exit_code == 1, refused.output
+    assert "query number 1 is taken on this server" in refused.output
+    engine = make_engine(new)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Subject)) == 1  # only X-1
     engine.dispose()
