@@ -159,6 +159,16 @@ def migrate_subjects(
     )
 
 
+def subjects_behind(conn: Connection, study_id: int, number: int) -> dict[str, int]:
+    """SubjectKey -> version of the study's subjects on another version than ``number``."""
+    rows = conn.execute(
+        select(SubjectRow.subject_key, SubjectRow.metadata_version).where(
+            SubjectRow.study_id == study_id, SubjectRow.metadata_version != number
+        )
+    )
+    return {key: int(version) for key, version in rows}
+
+
 def _study(stored: StoredMetadata) -> m.Study | None:
     return stored.odm.find_study(stored.study_oid) or stored.odm.study
 

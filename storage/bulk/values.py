@@ -71,6 +71,22 @@ def site_problem(subject_key: str, site_oid: str | None) -> BulkProblem:
     )
 
 
+def version_problem(subject_key: str, behind: Mapping[str, int], current: int) -> BulkProblem:
+    """An import into a subject not on the current version (``behind``: SubjectKey ->
+    version): its values would be checked against a version it is not on."""
+    number = behind[subject_key]
+    return BulkProblem(
+        subject_key,
+        "MetaDataVersion",
+        "metadata",
+        None,
+        "hard",
+        f"Subject {subject_key} is on metadata version {number}, the import is checked "
+        f"against the current version {current}: migrate the subject first (`edc study "
+        f"migrate --to {current} --subject {subject_key}`), then import.",
+    )
+
+
 def reason_problem(subject_key: str, form: FormKey) -> BulkProblem:
     return BulkProblem(
         subject_key,

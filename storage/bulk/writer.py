@@ -54,6 +54,7 @@ from storage.bulk.values import (
     problem_of,
     reason_problem,
     site_problem,
+    version_problem,
 )
 from storage.errors import BulkRejectedError, ConflictError, FormNotEditableError
 from storage.form_status import TRANSITIONS, next_status
@@ -63,6 +64,7 @@ from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
 from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items, stored_units
 from storage.users import require_role
+from storage.versions import subjects_behind
 
 _STATUS = TransactionType.STATUS.value
 _ID_TABLES = ("subjects", "study_events", "forms", "item_groups", "item_data")
@@ -103,6 +105,7 @@ class BulkWriter:
         current = current_metadata(conn, study)
         self.validator = validator or MetadataValidator.for_odm(current.odm, study)
         self.version = current.number  # new subjects start on the current version
+        self._behind = subjects_behind(conn, self.study_id, self.version)
         self.batch_size, self.on_flush = batch_size, on_flush
         self.now = datetime.now(UTC)
         self._pg = conn.dialect.name == "postgresql"
@@ -157,6 +160,8 @@ class BulkWriter:
         site_id = self._sites.get(site_oid) if site_oid else None
         bad_site = bool(site_oid) and site_id is None
         existing = self._subjects.get(subject_key)
+        if existing is not None and subject_key in self._behind:
+            self.problems.append(version_problem(subject_key, self._behind, self.version))
         new_subject: SubjectRef | None = None
         if existing is None:
             new_subject = self._new_subject(subject_key, site_id)
@@ -559,8 +564,7 @@ class BulkWriter:
             self.on_flush(self._items)
 
     def _inserted(self) -> Inserted | None:
-        """SQLite: the item rows this batch inserts, whose audit rows AUDIT_OF_INSERTED
-        writes; None on PostgreSQL or when there are none."""
+        """SQLite: the item rows inserted (AUDIT_OF_INSERTED audits them); else None."""
         if not self._derive:
             return None
         ends = []

@@ -14,7 +14,12 @@ from cli import main
 from odm_engine.clinical import ItemKey
 from storage.bulk import BulkWriter
 from storage.engine import make_engine, write_transaction
-from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError
+from storage.errors import (
+    AccessDeniedError,
+    BulkRejectedError,
+    InvalidInputError,
+    NotFoundError,
+)
 from storage.migrate import current_revision, downgrade, upgrade
 from storage.models import ItemData, SubjectVersion
 from storage.readers.listings import metadata_versions, newest_versions
@@ -356,3 +361,22 @@ def test_a_thousand_subjects_dry_run_and_migration(study: Engine) -> None:
     )
     assert migrated == 700 and count(study, "subject_versions") == 701
     assert count(study, "item_data") == len(before["item_data"])  # nothing deleted
+
+
+def test_an_import_into_a_subject_on_an_older_version_is_refused(amendment: Engine) -> None:
+    """The bulk path checks values against the current version: into a subject still on
+    version 1 it refuses (migrate first); a new subject starts on version 2."""
+    key = ItemKey("SE.SCREEN", "", "F.DM", "", "IG.DM", "", "IT.SEX")
+    before = dump(amendment)
+    with pytest.raises(BulkRejectedError) as refused, write_transaction(amendment) as conn:
+        writer = BulkWriter(conn, study="S.1", user=MANAGER, role=Role.DATA_MANAGER, source="t")
+        writer.add_subject("005", "SITE.1", [(key, "F")])
+        writer.finish()
+    assert [p.check_id for p in refused.value.problems] == ["MetaDataVersion"]
+    assert "edc study migrate --to 2 --subject 005" in refused.value.problems[0].message
+    assert dump(amendment) == before
+    with write_transaction(amendment) as conn:
+        writer = BulkWriter(conn, study="S.1", user=MANAGER, role=Role.DATA_MANAGER, source="t")
+        writer.add_subject("006", "SITE.1", [(key, "F")])
+        writer.finish()
+        assert subject_version(conn, "S.1", "006") == 2
