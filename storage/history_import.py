@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey
@@ -73,12 +74,14 @@ from storage.refs import SubjectRef
 from storage.studies import current_metadata, study_id_of
 from storage.subjects import current_version
 from storage.users import IMPORT_ROLES, require_role
-from storage.vocabulary import FormStatus, QueryStatus
+from storage.vocabulary import FormStatus
 
 UNUSABLE_PASSWORD = "!history-import"  # noqa: S105 - not a hash: no password matches it
 """The password hash of a person a history import adds: werkzeug matches no password to it."""
 
 UNKNOWN_ROLE = "unknown"
+"""The role column of a replayed row whose person holds no role in the study here (ODM
+AdminData carries no roles)."""
 
 _CHANGES = {"Insert", "Update", "Upsert", "Remove"}
 _SOURCE_AUDIT = SourceAuditRow.__table__
@@ -515,7 +518,6 @@ class HistoryReplay:
 
 
 _FORM_STATUSES = frozenset(s.value for s in FormStatus)
-_QUERY_STATUSES = frozenset(s.value for s in QueryStatus)
 
 
 def import_history(
@@ -544,5 +546,11 @@ def import_history(
         allowed=IMPORT_ROLES,
         action="import a study's history",
     )
-    replay.add_admin_data()
-    return replay.replay(records)
+    try:
+        replay.add_admin_data()
+        return replay.replay(records)
+    except IntegrityError as exc:  # another transaction wrote the same rows first
+        raise InvalidInputError(
+            f"Study {study_oid} changed while its history was imported (another import or "
+            "entry at the same time?); nothing was written. Try again on an idle server."
+        ) from exc
