@@ -138,9 +138,10 @@ def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None)
 
 def key_lengths(conn: Connection, study_oid: str) -> dict[str, int]:
     """The longest SubjectKey (``subject``), site number of a site with subjects (``site``:
-    :func:`site_code` of the Location OID) and study event, form and item group repeat key (``event_repeat``,
-    ``form_repeat``, ``group_repeat``) stored for the study: the data's share of the key
-    variables' lengths in tabular exports and Define-XML. A part with no data is left out."""
+    :func:`site_code` of the Location OID) and study event, form and item group repeat key
+    (``event_repeat``, ``form_repeat``, ``group_repeat``) stored for the study: the data's
+    share of the key variables' lengths in tabular exports and Define-XML. A part with no
+    data is left out."""
     study_id = study_id_of(conn, study_oid)
     subjects = select(Subject.id).where(Subject.study_id == study_id)
     events = select(StudyEvent.id).where(StudyEvent.subject_id.in_(subjects))
