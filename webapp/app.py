@@ -90,9 +90,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         queries,
         studies,
         subjects,
+        versions,
     )
 
-    for module in (auth, account, subjects, entry, queries, exports, design, admin, studies):
+    for module in (
+        auth,
+        account,
+        subjects,
+        entry,
+        queries,
+        exports,
+        design,
+        admin,
+        studies,
+        versions,
+    ):
         app.register_blueprint(module.bp)
     _serve_under_study_prefix(app)
     app.before_request(_before)

@@ -56,6 +56,8 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
         ]
     if viewer.holds(access.EXPORT):
         links.append((t("nav.exports"), url_for("exports.index")))
+    if viewer.holds_study_wide(access.MIGRATE):
+        links.append((t("nav.versions"), url_for("versions.index")))
     if viewer.holds_study_wide(access.DESIGN):
         links.append((t("nav.design"), url_for("design.index")))
     if viewer.holds_study_wide(access.ADMIN):

@@ -77,3 +77,26 @@ def test_the_designer_uploads_a_draft_then_publishes_it_with_a_reason(web: Web) 
     assert designer.post("/design/publish", {"number": "2", "reason": "R"}).status_code == 422
     with web.engine.connect() as conn:
         assert current_metadata(conn, STUDY).number == 2
+
+
+def test_a_data_manager_dry_runs_then_migrates_on_the_web(web: Web) -> None:
+    with write_transaction(web.engine) as conn:
+        load_study(conn, version_2(), path="v2.xml", publish=True, reason="Amendment 1")
+    dm = web.client("dm")
+    page = dm.get("/versions").get_data(as_text=True)
+    assert '<option value="2">2</option>' in page and "MDV.BTZ_RETREAT.2" in page
+    assert dm.post("/versions/migrate", {"to": "2", "reason": ""}).status_code == 422
+    assert dm.post("/versions/migrate", {"to": "7", "reason": "R"}).status_code == 422
+    assert dm.post("/versions/migrate", {"to": "²", "reason": "R"}).status_code == 422
+    r = dm.post("/versions/migrate", {"to": "2", "reason": "A1", "dry_run": "1"})
+    assert r.status_code == 200 and "Dry run: 2 subject(s) would move to version 2" in r.text
+    with web.engine.connect() as conn:
+        assert subject_version(conn, STUDY, SUBJECT_A) == 1
+    r = dm.post("/versions/migrate", {"to": "2", "reason": "A1", "site": SITE_A, "dry_run": "0"})
+    assert r.status_code == 200 and "1 subject(s) moved to version 2" in r.text
+    with web.engine.connect() as conn:
+        assert subject_version(conn, STUDY, SUBJECT_A) == 2
+    assert web.client("inv_a").get("/versions").status_code == 403
+    designer = web.client("designer")
+    designer.get("/design")
+    assert designer.post("/versions/migrate", {"to": "2", "reason": "R"}).status_code == 403
