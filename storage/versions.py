@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
@@ -167,6 +167,16 @@ def subjects_behind(conn: Connection, study_id: int, number: int) -> dict[str, i
         )
     )
     return {key: int(version) for key, version in rows}
+
+
+def subjects_per_version(conn: Connection, study_oid: str) -> dict[int, int]:
+    """Version number -> how many of the study's subjects are on it."""
+    rows = conn.execute(
+        select(SubjectRow.metadata_version, func.count(SubjectRow.id))
+        .where(SubjectRow.study_id == study_id_of(conn, study_oid))
+        .group_by(SubjectRow.metadata_version)
+    )
+    return {int(number): int(n) for number, n in rows}
 
 
 def _study(stored: StoredMetadata) -> m.Study | None:

@@ -13,13 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, g, request
-from sqlalchemy import func, select
 
 from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError
-from storage.models import Study
-from storage.models import Subject as SubjectRow
 from storage.readers.listings import StoredVersion, metadata_versions
-from storage.versions import MigrationReport, migrate_subjects
+from storage.versions import MigrationReport, migrate_subjects, subjects_per_version
 from webapp.access import MIGRATE
 from webapp.pages import render
 from webapp.runtime import reading, writing
@@ -46,16 +43,11 @@ def _page(report: MigrationReport | None = None, error: str = "", reason: str = 
     study = served()
     with reading() as conn:
         versions = tuple(metadata_versions(conn, study.oid))
-        counts = conn.execute(
-            select(SubjectRow.metadata_version, func.count(SubjectRow.id))
-            .join(Study, Study.id == SubjectRow.study_id)
-            .where(Study.oid == study.oid)
-            .group_by(SubjectRow.metadata_version)
-        ).all()
+        counts = subjects_per_version(conn, study.oid)
         sites = tuple(sites_of(conn, study.oid))
     published = sorted(v.number for v in versions if v.published_at is not None)
     return VersionsPage(
-        versions, {int(n): int(c) for n, c in counts}, sites, tuple(published[1:]),
+        versions, counts, sites, tuple(published[1:]),
         report, error, reason,
     )  # fmt: skip
 
