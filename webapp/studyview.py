@@ -219,7 +219,14 @@ def subject_study(conn: Connection, study: StudyContext, subject_key: str) -> St
     version) for most subjects; an older published version for a subject not yet migrated,
     whose forms are shown and checked as they were collected. Built once per version (by
     SHA-256, like the current one)."""
-    number = subject_version(conn, study.oid, subject_key)
+    return version_study(conn, study, subject_version(conn, study.oid, subject_key))
+
+
+def version_study(conn: Connection, study: StudyContext, number: int) -> StudyContext:
+    """The context of stored metadata version ``number`` of ``study`` (published or draft):
+    ``study`` itself for its own number. A draft's forms are rendered by it as sites will see
+    them once it is published. Built once per version (by SHA-256); an unknown number is
+    ``storage.errors.NotFoundError``."""
     if number == study.number:
         return study
     stored = metadata_of(conn, study.oid, number)

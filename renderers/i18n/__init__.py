@@ -3,7 +3,8 @@
 ODM text (questions, decodes, help) comes from the study; these are the words the software
 adds around it, in three sections of one catalogue:
 
-- ``web``: the web app's pages (:mod:`renderers.i18n.web`, read by :mod:`webapp.i18n`);
+- ``web``: the web app's pages (:mod:`renderers.i18n.web` and, for the review of a draft
+  version, :mod:`renderers.i18n.web_draft`; read by :mod:`webapp.i18n`);
 - ``form``: the rendered entry form (:mod:`renderers.i18n.form`, read by
   :mod:`renderers.html`);
 - ``print``: the printed and annotated CRF (:mod:`renderers.i18n.printing`, read by
@@ -21,14 +22,16 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-from renderers.i18n import form, printing, web
+from renderers.i18n import form, printing, web, web_draft
 
 LANGUAGES = ("en", "de")
 """The languages of the catalogue; English first (the fallback)."""
 
 SECTIONS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {
-        "web": MappingProxyType({"en": web.EN, "de": web.DE}),
+        "web": MappingProxyType(
+            {"en": {**web.EN, **web_draft.EN}, "de": {**web.DE, **web_draft.DE}}
+        ),
         "form": MappingProxyType({"en": form.EN, "de": form.DE}),
         "print": MappingProxyType({"en": printing.EN, "de": printing.DE}),
     }

@@ -87,6 +87,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("design.index", "GET"): role_in("study_designer", yes={200}),
     ("design.upload", "POST"): role_in("study_designer", yes={422}),
     ("design.publish", "POST"): role_in("study_designer", yes={422}),
+    # the seeded study holds no draft: the review of version 7 is a 404 for its designers
+    ("design.draft", "GET"): role_in("study_designer", yes={404}),
     ("versions.index", "GET"): role_in("data_manager", yes={200}),
     ("versions.migrate", "POST"): role_in("data_manager", yes={422}),
     ("admin.users", "GET"): role_in("admin", yes={200}),
@@ -129,6 +131,7 @@ def place(site: str) -> dict[str, str]:
         "event_oid": "SE.ELIG",
         "form_oid": "F.IE",
         "username": "inv_b",
+        "number": "7",  # a metadata version (design.draft)
         "study_oid": STUDY,  # the twin of each study-scoped rule under /studies/<OID>
     }
 

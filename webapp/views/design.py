@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g, request, url_for
+from markupsafe import Markup
 
+from renderers.html import SCRIPTS
+from services.drafts import DraftReview, review_draft
 from services.metadata import StudyLoadResult, load_metadata
 from storage.errors import InvalidInputError, NotFoundError
 from storage.readers.listings import metadata_versions
@@ -15,6 +18,7 @@ from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
+from webapp.studyview import StudyContext, version_study
 
 bp = Blueprint("design", __name__)
 
@@ -45,6 +49,8 @@ class DesignPage:
     status: str
     """``stored``, ``unchanged``, ``refused`` or "" (nothing uploaded)."""
     findings: tuple[FindingLine, ...]
+    review: int | None = None
+    """The draft the upload stored: the page links to its review."""
 
 
 def _versions() -> tuple[VersionLine, ...]:
@@ -92,7 +98,10 @@ def upload() -> tuple[str, int]:
         result = load_metadata(
             conn, xml, path=upload.filename, loaded_by=g.viewer.username, study_oid=served
         )
-    page = DesignPage(_versions(), result.message, result.status, finding_lines(result))
+    review = result.version_number if result.status == "stored" and not result.published else None
+    page = DesignPage(
+        _versions(), result.message, result.status, finding_lines(result), review=review
+    )
     return render("design.html", page, 422 if result.status == "refused" else 200)
 
 
@@ -114,3 +123,170 @@ def publish() -> tuple[str, int]:
         return render("design.html", DesignPage(_versions(), str(exc), "refused", ()), 422)
     message = g.t("design.published").format(number=number)
     return render("design.html", DesignPage(_versions(), message, "published", ()), 200)
+
+
+# --- the review of a draft: findings, diff, impact, changed forms, publish ---------------
+
+LISTED = 50
+"""Rows each listing of the review shows (changes of one element, sites, problem values);
+the page says how many more there are."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftFinding:
+    code: str
+    severity: str
+    line: int | None
+    oid: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DiffGroup:
+    element: str
+    count: int
+    changes: tuple[tuple[str, str], ...]
+    """(kind, message) of the first :data:`LISTED` changes."""
+    more: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemLine:
+    subject: str
+    site: str
+    form: str
+    item: str
+    value: str | None
+    problem: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactPart:
+    total: int
+    subjects: int
+    by_kind: tuple[tuple[str, int], ...]
+    by_site: tuple[tuple[str, int], ...]
+    sites_more: int
+    forms: tuple[tuple[str, int, int, str], ...]
+    """(FormOID, form instances with data, subjects, what changed in its structure)."""
+    problems: tuple[ProblemLine, ...]
+    problems_more: int
+
+
+@dataclass(frozen=True, slots=True)
+class FormPreview:
+    oid: str
+    name: str
+    body: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class DraftPage:
+    number: int
+    mdv_oid: str
+    current: int
+    publishable: bool
+    findings: tuple[DraftFinding, ...]
+    diff_total: int
+    diff_counts: tuple[tuple[str, int], ...]
+    diff: tuple[DiffGroup, ...]
+    impact: ImpactPart
+    lang: str
+    languages: tuple[tuple[str, str], ...]
+    """(language, URL of this page with the forms in it)."""
+    forms: tuple[FormPreview, ...]
+    scripts: tuple[str, ...] = SCRIPTS
+
+
+def _draft_number(text: str) -> int:
+    """The draft number of a URL: 1 to 9 ASCII digits, else 404 (never a database error)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise HttpError(404, f"No metadata version {text!r}.")
+    return int(text)
+
+
+@bp.get("/design/versions/<number>")
+def draft(number: str) -> tuple[str, int]:
+    """The review of a draft before it is published: the file's findings, the diff against
+    the current version, the impact on stored data, every changed form as sites will see it
+    (in the language chosen), then the Publish form. Designers of the study only."""
+    g.viewer.require_study_wide(access.DESIGN, g.t("action.design"))
+    if g.study is None:
+        raise HttpError(404, "")
+    wanted = _draft_number(number)
+    try:
+        with reading() as conn:
+            review = review_draft(conn, g.study.oid, wanted, keep=LISTED)
+            context = version_study(conn, g.study, wanted)
+    except NotFoundError as exc:
+        raise HttpError(404, str(exc)) from exc
+    return render("design_draft.html", _draft_page(review, context))
+
+
+def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
+    lang = request.args.get("lang", "")
+    if lang not in context.languages:
+        lang = g.lang if g.lang in context.languages else context.default_lang
+    diff = review.diff
+    return DraftPage(
+        number=review.number,
+        mdv_oid=review.metadata_version_oid,
+        current=review.current,
+        publishable=review.publishable,
+        findings=tuple(
+            DraftFinding(f.code, f.severity.value, f.line, f.oid or "", f.message)
+            for f in review.findings
+        ),
+        diff_total=len(diff),
+        diff_counts=tuple(diff.counts().items()),
+        diff=tuple(
+            DiffGroup(
+                element,
+                len(changes),
+                tuple((c.kind, c.message) for c in changes[:LISTED]),
+                max(0, len(changes) - LISTED),
+            )
+            for element, changes in diff.by_element()
+        ),
+        impact=_impact_part(review),
+        lang=lang,
+        languages=tuple(
+            (code, url_for("design.draft", number=review.number, lang=code) + "#preview")
+            for code in context.languages
+        ),
+        forms=tuple(
+            FormPreview(
+                oid, context.form_name(oid, lang), context.renderer.form_html(oid, lang=lang)
+            )
+            for oid in review.changed_forms
+        ),
+    )
+
+
+def _impact_part(review: DraftReview) -> ImpactPart:
+    report = review.impact
+    sites = tuple(report.by_site.items())
+    return ImpactPart(
+        total=report.total,
+        subjects=len(report.by_subject),
+        by_kind=tuple(report.by_kind.items()),
+        by_site=sites[:LISTED],
+        sites_more=max(0, len(sites) - LISTED),
+        forms=tuple(
+            (f.form_oid, f.instances, f.subjects, f.change.describe()) for f in report.forms
+        ),
+        problems=tuple(
+            ProblemLine(
+                p.subject_key,
+                p.site_oid or "",
+                p.form_oid,
+                p.item_oid,
+                p.value,
+                p.problem,
+                p.kind,
+            )
+            for p in report.problems
+        ),
+        problems_more=max(0, report.total - len(report.problems)),
+    )
