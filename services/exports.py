@@ -217,13 +217,15 @@ def _metadata(
     the aCRF page map when one is given or asked for."""
     from renderers.define import DefineOptions
 
-    odm, key_data = sel.odm, None
+    odm, key_data, contributing = sel.odm, None, {}
     if odm is None:
         from storage.export_source import key_lengths
+        from storage.export_versions import contributing_versions
         from storage.studies import current_metadata
 
         odm = current_metadata(_required(conn), _required_study(sel)).odm
         key_data = key_lengths(_required(conn), _required_study(sel))
+        contributing = contributing_versions(_required(conn), _required_study(sel))
     study = odm.find_study(sel.study_oid) if sel.study_oid else odm.study
     if study is None:
         raise _refused("the ODM file has no Study to describe")
@@ -234,7 +236,12 @@ def _metadata(
         from renderers.print import print_acrf
 
         pages = print_acrf(study).page_map.items
-    options = DefineOptions(crf_pages=pages or {}, ct_version=sel.ct_version, key_data=key_data)
+    options = DefineOptions(
+        crf_pages=pages or {},
+        ct_version=sel.ct_version,
+        key_data=key_data,
+        contributing=contributing,
+    )
     data = fmt.write_function()(odm, options, study_oid=sel.study_oid)
     out.write(data)
     return ExportResult(f"{fmt.title} written")

@@ -50,9 +50,17 @@ from storage.models import (
 from storage.models import Signature as SignatureRow
 from storage.studies import StoredMetadata, current_metadata, study_id_of
 
+Version = tuple[int | None, str] | None
+"""(number, OID): the subjects on version ``number`` (all: None) under MetaDataVersion OID
+(:mod:`storage.export_versions`); None: all subjects, under the current version's OID."""
 
-def _subject_filter(query: Any, study_id: int, site: str | None, keys: Iterable[str]) -> Any:
+
+def _subject_filter(
+    query: Any, study_id: int, site: str | None, keys: Iterable[str], version: Version = None
+) -> Any:
     query = query.where(Subject.study_id == study_id)
+    if version is not None and version[0] is not None:
+        query = query.where(Subject.metadata_version == version[0])
     if site is not None:
         query = query.where(
             Subject.site_id.in_(select(Site.id).where(Site.study_id == study_id, Site.oid == site))
@@ -116,14 +124,15 @@ def iter_snapshot(
     subject_keys: Iterable[str] = (),
     since: datetime | None = None,
     transaction_type: str | None = None,
+    version: Version = None,
 ) -> Iterator[SubjectRecord]:
-    """Current values, one record per subject (only subjects changed after ``since``).
+    """Current values, one record per subject (changed after ``since``; of ``version``).
 
     The values come from one streamed SELECT of six narrow columns (subject id, group id,
     ItemOID, value, IsNull, unit); the keys they belong to (event, form and group OIDs and repeat
     keys) from one small SELECT per subject, so a million rows never carry them.
     """
-    stored = current_metadata(conn, study_oid)
+    mdv_oid = version[1] if version else current_metadata(conn, study_oid).mdv.oid
     study_id = study_id_of(conn, study_oid)
     query = (
         select(
@@ -139,7 +148,7 @@ def iter_snapshot(
         .join(ItemGroup, ItemGroup.form_id == Form.id)
         .join(ItemData, ItemData.item_group_id == ItemGroup.id)
     )
-    query = _subject_filter(query, study_id, site, subject_keys)
+    query = _subject_filter(query, study_id, site, subject_keys, version)
     changed = _changed_subjects(since)
     if changed is not None:
         query = query.where(Subject.id.in_(changed))
@@ -147,7 +156,7 @@ def iter_snapshot(
     builder = _SnapshotBuilder(
         conn,
         study_oid,
-        stored.mdv.oid,
+        mdv_oid,
         transaction_type=transaction_type,
         queries=_queries(conn, study_id),
         signatures=_signatures(conn, study_id),
@@ -360,18 +369,19 @@ def iter_changes(
     site: str | None = None,
     subject_keys: Iterable[str] = (),
     since: datetime | None = None,
+    version: Version = None,
 ) -> Iterator[SubjectRecord]:
-    """Every audited event, oldest first within each subject: value changes (each with its
-    TransactionType and AuditRecord; a form's first save is its ``FormData`` Insert), subject
-    creations, form status changes (SDV, signing, lock: a Flag of ``EDC.FORM_STATUS``),
-    signatures and query messages (:mod:`storage.export_history`).
+    """Every audited event (of ``version``: :data:`Version`), oldest first within each subject:
+    value changes (each with its TransactionType and AuditRecord; a form's first save is its
+    ``FormData`` Insert), subject creations, form status changes (SDV, signing, lock: a Flag of
+    ``EDC.FORM_STATUS``), signatures and query messages (:mod:`storage.export_history`).
 
     One record per (subject, form save): the rows one save wrote share a form version.
     """
-    stored = current_metadata(conn, study_oid)
+    mdv_oid = version[1] if version else current_metadata(conn, study_oid).mdv.oid
     study_id = study_id_of(conn, study_oid)
-    subjects = _subject_filter(select(Subject.id), study_id, site, subject_keys)
-    events = history_events(conn, study_oid, stored.mdv.oid, subjects, since)
+    subjects = _subject_filter(select(Subject.id), study_id, site, subject_keys, version)
+    events = history_events(conn, study_oid, mdv_oid, subjects, since)
     a = AuditRow
     query = select(
         a.subject_id,
@@ -395,12 +405,12 @@ def iter_changes(
         a.new_unit,
         a.old_value,
     ).join(Subject, Subject.id == a.subject_id)
-    query = _subject_filter(query, study_id, site, subject_keys)
+    query = _subject_filter(query, study_id, site, subject_keys, version)
     if since is not None:
         query = query.where(a.recorded_at > since)
     query = query.order_by(a.subject_id, a.seq)
     rows = conn.execution_options(yield_per=10_000).execute(query)
-    yield from merge_by_time(_change_groups(rows, study_oid, stored.mdv.oid), events)
+    yield from merge_by_time(_change_groups(rows, study_oid, mdv_oid), events)
 
 
 def _change_groups(

@@ -21,9 +21,15 @@ from odm_engine import model as m
 from odm_engine.clinical import site_code
 from odm_engine.exchange.records import SubjectRecord
 from storage.errors import StorageError
-from storage.export_records import admin_data, iter_changes, iter_snapshot
+from storage.export_records import admin_data
+from storage.export_versions import (
+    changes_by_version,
+    exported_versions,
+    snapshot_by_version,
+    version_metadata,
+)
 from storage.models import AuditRow, Form, ItemGroup, Site, StudyEvent, Subject
-from storage.studies import current_metadata, metadata_xml, study_id_of
+from storage.studies import current_metadata, study_id_of
 
 ODM_MODES = ("snapshot", "transactional", "audit")
 """The kinds of ODM export: current values, the same as Upsert transactions, every change."""
@@ -78,15 +84,18 @@ class OdmSource:
 
     study_oid: str
     records: Iterator[SubjectRecord]
-    metadata: bytes | None
+    metadata: list[bytes] | None
+    """The stored XML of each metadata version the records name and of the current one,
+    oldest first (:func:`storage.export_versions.version_metadata`)."""
     admin: m.AdminData | None
 
 
 def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> OdmSource:
-    """The records (streamed from one SELECT) and the metadata and AdminData asked for."""
+    """The records (streamed from one SELECT per metadata version the subjects are on, oldest
+    first) and the metadata and AdminData asked for."""
     records: Iterator[SubjectRecord]
     if selection.mode == "audit":
-        records = iter_changes(
+        records = changes_by_version(
             conn,
             study_oid,
             site=selection.site,
@@ -94,7 +103,7 @@ def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> Odm
             since=selection.since,
         )
     else:
-        records = iter_snapshot(
+        records = snapshot_by_version(
             conn,
             study_oid,
             site=selection.site,
@@ -102,10 +111,17 @@ def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> Odm
             since=selection.since,
             transaction_type="Upsert" if selection.mode == "transactional" else None,
         )
+    metadata = None
+    if selection.with_metadata:
+        since = selection.since if selection.mode != "audit" else None
+        versions = exported_versions(
+            conn, study_oid, site=selection.site, subject_keys=selection.subject_keys, since=since
+        )
+        metadata = version_metadata(conn, study_oid, versions)
     return OdmSource(
         study_oid,
         records,
-        metadata_xml(conn, study_oid) if selection.with_metadata else None,
+        metadata,
         admin_data(conn, study_oid) if selection.with_admin else None,
     )
 
@@ -125,12 +141,14 @@ class TabularSource:
 
 
 def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None) -> TabularSource:
-    """The study's current metadata and its current values (of one site, if named)."""
+    """The study's current metadata and its current values (of one site, if named), version
+    by version: each record names the version its subject is on (the writers say which
+    versions contributed to each dataset)."""
     stored = current_metadata(conn, study_oid)
     return TabularSource(
         study_oid,
         stored.odm,
-        iter_snapshot(conn, study_oid, site=site),
+        snapshot_by_version(conn, study_oid, site=site),
         last_change(conn, study_oid, site=site),
         key_lengths(conn, study_oid),
     )

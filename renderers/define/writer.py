@@ -88,6 +88,9 @@ class DefineOptions:
     key_data: Mapping[str, int] | None = None
     """The longest key values stored (SubjectKey, site number, repeat keys), for the key
     variables' Length; None: the metadata's lengths and defaults (a Define-XML of a file)."""
+    contributing: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """ItemGroupDef OID -> the MetaDataVersion OIDs whose subjects hold values in it (from the
+    store); a dataset more than one contributed to says so in its def:CommentDef."""
 
 
 def _q(ns: str, name: str) -> str:
@@ -118,6 +121,17 @@ def _aliases(parent: etree._Element, aliases: Sequence[m.Alias]) -> None:
 
 def _yn(flag: bool) -> str:
     return "Yes" if flag else "No"
+
+
+def _versions_note(versions: Sequence[str], newest: str) -> str | None:
+    """The comment of a dataset whose rows come from subjects on several MetaDataVersions;
+    None for one (or none)."""
+    if len(versions) < 2:
+        return None
+    return (
+        f"Collected under MetaDataVersions {', '.join(versions)}; the dataset follows "
+        f"{newest}: values of items {newest} no longer holds are in the ODM export only."
+    )
 
 
 class _DefineBuilder:
@@ -212,8 +226,9 @@ class _DefineBuilder:
         mdv = self.mdv
         all_units = self.study.basic_definitions.measurement_units
         for ds in self.datasets:
-            if ds.group.comment:
-                self.comments[f"COM.{ds.oid}"] = ds.group.comment
+            note = _versions_note(self.opts.contributing.get(ds.oid, ()), self.mdv.oid)
+            if ds.group.comment or note:
+                self.comments[f"COM.{ds.oid}"] = " ".join(filter(None, (ds.group.comment, note)))
             for col in ds.item_columns:
                 item = mdv.item_defs[col.oid]
                 if item.comment:
@@ -267,7 +282,7 @@ class _DefineBuilder:
             Purpose="Tabulation",  # raw EDC datasets: no borrowed SDTM Domain (issue 19)
             def_Structure=ds.structure,
             def_IsNonStandard="Yes",
-            def_CommentOID=f"COM.{ds.oid}" if group.comment else None,
+            def_CommentOID=f"COM.{ds.oid}" if f"COM.{ds.oid}" in self.comments else None,
             def_ArchiveLocationID=f"LF.{ds.name}",
         )
         _text(ig, "Description", ds.label)

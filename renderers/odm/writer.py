@@ -12,7 +12,7 @@ locate their children). Vendor extensions are left out: the schema rejects them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, TypeVar
@@ -91,6 +91,56 @@ def metadata_elements(metadata: bytes, *, study_oid: str | None = None) -> list[
         for mdv in study.iterfind(f"{_P}MetaDataVersion"):
             _add_flag_code_lists(mdv)
     return studies
+
+
+def versions_elements(
+    versions: Sequence[bytes], *, study_oid: str | None = None
+) -> list[etree._Element]:
+    """The Study elements of several stored metadata versions (oldest first) as one: the
+    newest version's Study (GlobalVariables, BasicDefinitions) holding every version's
+    MetaDataVersion in order, each OID once (the schema's UC-S-2), and the MeasurementUnits
+    only older versions define (UC-S-1: each OID once). Each MetaDataVersion keeps its own
+    definitions, so the ClinicalData of each version is described by its own metadata."""
+    parsed = [metadata_elements(xml, study_oid=study_oid) for xml in versions]
+    if not parsed:
+        return []
+    newest = parsed[-1]
+    for study in newest:
+        mdvs: dict[str, etree._Element] = {}
+        units: dict[str, etree._Element] = {}
+        for studies in parsed:
+            same = next((s for s in studies if s.get("OID") == study.get("OID")), None)
+            if same is None:
+                continue
+            for mdv in same.iterfind(f"{_P}MetaDataVersion"):
+                mdvs.pop(mdv.get("OID") or "", None)  # the newest keeps the OID, in its place
+                mdvs[mdv.get("OID") or ""] = mdv
+            for unit in same.iterfind(f"{_P}BasicDefinitions/{_P}MeasurementUnit"):
+                units[unit.get("OID") or ""] = unit  # a later version's definition wins
+        _merge_units(study, units)
+        for mdv in list(study.iterfind(f"{_P}MetaDataVersion")):
+            study.remove(mdv)
+        for mdv in mdvs.values():
+            mdv.tail = None
+            study.append(mdv)
+    return newest
+
+
+def _merge_units(study: etree._Element, units: dict[str, etree._Element]) -> None:
+    """Add to the Study's BasicDefinitions the MeasurementUnits it lacks (units only an older
+    version defines), creating BasicDefinitions after GlobalVariables when there is none.
+    The core copy holds nothing but MeasurementUnits there, so they are appended."""
+    basic = study.find(f"{_P}BasicDefinitions")
+    have = {u.get("OID") for u in study.iterfind(f"{_P}BasicDefinitions/{_P}MeasurementUnit")}
+    missing = [u for oid, u in units.items() if oid not in have]
+    if not missing:
+        return
+    if basic is None:
+        basic = etree.Element(f"{_P}BasicDefinitions")
+        study.find(f"{_P}GlobalVariables").addnext(basic)  # type: ignore[union-attr]
+    for unit in missing:
+        unit.tail = None
+        basic.append(unit)
 
 
 def _add_flag_code_lists(mdv: etree._Element) -> None:
@@ -340,7 +390,7 @@ def write_odm(
     subjects: Iterable[SubjectRecord],
     options: OdmExportOptions,
     *,
-    metadata: bytes | None = None,
+    metadata: bytes | Sequence[bytes] | None = None,
     admin: m.AdminData | None = None,
     study_oid: str | None = None,
     on_subject: Callable[[ExportStats], None] | None = None,
@@ -349,6 +399,8 @@ def write_odm(
 
     ``subjects`` may come from several studies or metadata versions: each run of subjects
     with the same (StudyOID, MetaDataVersionOID) becomes one ClinicalData element.
+    ``metadata``: one stored metadata file, or several versions' (oldest first), written as
+    one Study with every version's MetaDataVersion (:func:`versions_elements`).
     """
     writer = OdmWriter(options)
     stats = ExportStats()
@@ -371,7 +423,11 @@ def write_odm(
         xf.write_declaration()
         with xf.element(f"{_P}ODM", attrs, nsmap={None: NS}):  # type: ignore[dict-item]
             if metadata is not None:
-                for study in metadata_elements(metadata, study_oid=study_oid):
+                if isinstance(metadata, bytes):
+                    studies = metadata_elements(metadata, study_oid=study_oid)
+                else:
+                    studies = versions_elements(metadata, study_oid=study_oid)
+                for study in studies:
                     xf.write(study, pretty_print=True)
             if admin is not None:
                 xf.write(_safe(_admin_element, copy.copy(admin)), pretty_print=True)

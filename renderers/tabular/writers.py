@@ -33,6 +33,16 @@ from renderers.tabular.plan import (
 )
 
 HEADER_FILE = "header.csv"
+HEADER_COLUMNS = (
+    *("dataset", "file", "order", "variable", "label", "data_type", "item_oid"),
+    "metadata_versions",
+)
+"""``header.csv``: a row per variable; ``metadata_versions``: the MetaDataVersion OIDs of the
+subjects with rows in its dataset, space-separated, oldest first."""
+VERSIONS_FILE = "metadata-versions.csv"
+"""Dataset-JSON's note of the metadata versions that contributed to each dataset, written when
+some dataset holds subjects of more than one (the Dataset-JSON 1.1 schema allows no extra
+key: ``additionalProperties`` is false)."""
 DATASET_JSON_VERSION = "1.1.0"
 _STAMP = "%Y-%m-%dT%H:%M:%S"
 FIRST_REPEAT = "1"
@@ -104,6 +114,20 @@ def _rows(
                 yield ds, row
 
 
+Contributors = dict[str, dict[str, None]]
+"""Dataset OID -> the MetaDataVersion OIDs of the subjects with a row in it, in the order
+they came (the store streams version by version, oldest first)."""
+
+
+def _contributed(seen: Contributors, ds: Dataset, subject: SubjectRecord) -> None:
+    seen.setdefault(ds.oid, {})[subject.metadata_version_oid] = None
+
+
+def _versions_cell(seen: Contributors, ds: Dataset) -> str:
+    """The versions that contributed to ``ds``, space-separated ("" when it has no rows)."""
+    return " ".join(seen.get(ds.oid, ()))
+
+
 def _plan(
     odm: m.ODM, study_oid: str | None, key_data: Mapping[str, int] | None
 ) -> tuple[m.Study, m.MetaDataVersion, list[Dataset]]:
@@ -135,6 +159,7 @@ def write_csv(
     by_oid = {ds.oid: ds for ds in plan}
     handles: dict[str, IO[str]] = {}
     writers: dict[str, Any] = {}
+    seen: Contributors = {}
     try:
         for ds in plan:
             fh = (out_dir / f"{ds.file_stem}.csv").open("w", newline="", encoding="utf-8")
@@ -144,17 +169,21 @@ def write_csv(
         for subject in subjects:
             for ds, row in _rows(by_oid, subject, study_id, units):
                 writers[ds.oid].writerow([csv_cell(v) for v in row])
+                _contributed(seen, ds, subject)
     finally:
         for fh in handles.values():
             fh.close()
     header = out_dir / HEADER_FILE
     with header.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["dataset", "file", "order", "variable", "label", "data_type", "item_oid"])
+        w.writerow(HEADER_COLUMNS)
         for ds in plan:
+            versions = _versions_cell(seen, ds)
             for c in ds.columns:
                 cells = (ds.name, f"{ds.file_stem}.csv", c.order, c.name, c.label, c.data_type)
-                w.writerow([csv_cell(None if v is None else str(v)) for v in (*cells, c.oid)])
+                w.writerow(
+                    [csv_cell(None if v is None else str(v)) for v in (*cells, c.oid, versions)]
+                )
     return [header, *(out_dir / f"{ds.file_stem}.csv" for ds in plan)]
 
 
@@ -209,6 +238,7 @@ def write_dataset_json(
     units = study.basic_definitions.measurement_units
     spool: dict[str, IO[str]] = {}
     counts = dict.fromkeys(by_oid, 0)
+    seen: Contributors = {}
     try:
         for ds in plan:
             spool[ds.oid] = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -219,6 +249,7 @@ def write_dataset_json(
                 values = [_json_value(c, v) for c, v in zip(ds.columns, row, strict=True)]
                 fh.write(json.dumps(values, ensure_ascii=False))
                 counts[ds.oid] += 1
+                _contributed(seen, ds, subject)
         files = []
         for ds in plan:
             head = {
@@ -251,4 +282,18 @@ def write_dataset_json(
     finally:
         for fh in spool.values():
             fh.close()
+    if any(len(versions) > 1 for versions in seen.values()):
+        files.append(_versions_file(out_dir, plan, seen))
     return files
+
+
+def _versions_file(out_dir: Path, plan: list[Dataset], seen: Contributors) -> Path:
+    """:data:`VERSIONS_FILE`: per dataset, its file and the MetaDataVersion OIDs of the
+    subjects with rows in it (the rows follow the newest version's columns)."""
+    path = out_dir / VERSIONS_FILE
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["dataset", "file", "metadata_versions"])
+        for ds in plan:
+            w.writerow([ds.name, f"{ds.file_stem}.json", _versions_cell(seen, ds)])
+    return path
