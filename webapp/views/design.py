@@ -177,8 +177,8 @@ class ImpactPart:
 @dataclass(frozen=True, slots=True)
 class FormPreview:
     oid: str
-    name: str
     body: Markup
+    """The form as the app's FormRenderer draws it for sites (its own title included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +256,7 @@ def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
             for code in context.languages
         ),
         forms=tuple(
-            FormPreview(
-                oid, context.form_name(oid, lang), context.renderer.form_html(oid, lang=lang)
-            )
+            FormPreview(oid, context.renderer.form_html(oid, lang=lang))
             for oid in review.changed_forms
         ),
     )
