@@ -148,6 +148,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         'CodeList {codelist} has DataType="{cl_type}", which is not an ODM CodeList '
         "DataType; read as {read_as}. Use integer, float, text or string.",
     ),
+    "ODM-CL-006": (
+        Severity.ERROR,
+        'CodedValue "{value}" in CodeList {codelist} is longer than ItemDef {item} allows '
+        '(Length="{length}"){others}, so it can never be entered. Set Length="{needed}" on '
+        "ItemDef {item} or shorten the CodedValue.",
+    ),
     "ODM-RC-001": (
         Severity.ERROR,
         'RangeCheck on {item}: CheckValue "{value}" is not a valid {data_type}: {detail}',
@@ -182,6 +188,15 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         '{owner} {oid}: FormalExpression Context="{context}" is not understood by this '
         'engine; the expression is kept but not evaluated. Write it in Context="OEL".',
+    ),
+    "ODM-EXPR-002": (
+        Severity.ERROR,
+        "{owner} {oid}: {problem}, so the expression is never evaluated{effect}. Write "
+        'Context="OEL".',
+    ),
+    "ODM-LANG-001": (
+        Severity.ERROR,
+        'xml:lang="{lang}" on {element}{owner} is not a BCP 47 language tag: {why}. Write {fix}.',
     ),
     # expressions (OEL, docs/expressions.md); ODM-EXPR-001 above is the unknown Context
     "ODM-EXPR-101": (

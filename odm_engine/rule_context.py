@@ -24,6 +24,32 @@ class RuleContext:
     path: str | None
     is_define: bool
 
+    @property
+    def for_engine(self) -> bool:
+        """Whether the file is written for this engine: it says so (SourceSystem="odm-edc")
+        or its expressions are OEL. Mistakes that only bite at data entry are errors then,
+        and warnings in a file written for another system."""
+        return self.odm.source_system == ENGINE or uses_oel(self.mdv)
+
+
+ENGINE = "odm-edc"
+"""The SourceSystem this engine writes."""
+
+
+def uses_oel(mdv: m.MetaDataVersion) -> bool:
+    """Whether any FormalExpression of ``mdv`` is OEL (Context="OEL")."""
+    expressions = [
+        *(fe for c in mdv.condition_defs.values() for fe in c.formal_expressions),
+        *(fe for d in mdv.method_defs.values() for fe in d.formal_expressions),
+        *(
+            fe
+            for i in mdv.item_defs.values()
+            for r in i.range_checks
+            for fe in r.formal_expressions
+        ),
+    ]
+    return any(fe.context.strip().upper() == "OEL" for fe in expressions)
+
 
 Rule = Callable[[RuleContext], Iterator[Finding]]
 

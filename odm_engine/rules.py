@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from odm_engine import datatypes
 from odm_engine import model as m
+from odm_engine.authoring_rules import coded_value_lengths
 from odm_engine.findings import Finding, finding
 from odm_engine.reading.clinical_refs import DataRef
 from odm_engine.reference_rules import admin_references, data_references, references
@@ -297,6 +298,7 @@ RULES: tuple[Rule, ...] = (
     references,
     data_types,
     code_lists,
+    coded_value_lengths,
     range_checks,
     lengths,
     order_numbers,

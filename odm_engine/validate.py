@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from odm_engine.compiled_study import CompiledStudy
 from odm_engine.findings import Finding, Severity, finding
+from odm_engine.language_tags import iter_language_findings
 from odm_engine.loader import LoadResult, load_odm
 from odm_engine.rules import iter_rule_findings
 from odm_engine.xsd import iter_xsd_findings
@@ -33,6 +34,7 @@ def iter_findings(
             line=result.odm.line or None,
             version=result.define_version,
         )
+    yield from iter_language_findings(result.tree.getroot(), path=path)
     if xsd:
         yield from iter_xsd_findings(
             result.tree,

@@ -7,6 +7,7 @@ translated to OEL first. Every problem is a located finding; nothing raises.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,8 +21,25 @@ from odm_engine.expressions.plan import Bound, CheckPlan, RangeRule
 from odm_engine.expressions.resolver import Context, StudyIndex
 from odm_engine.findings import CATALOGUE, Finding, finding
 from odm_engine.profiles.redcap import NAMESPACE as REDCAP_NS
+from odm_engine.rule_context import uses_oel
 
 OEL = "OEL"
+_EFFECT = {
+    "condition": " and the item simply shows",
+    "method": " and the item is not derived",
+    "range": "",
+}
+"""What an expression that is not evaluated means, by the kind of definition."""
+
+
+def _meant_oel(context: str) -> str | None:
+    """Why a Context that is not OEL was surely meant as OEL: missing, or a misspelling."""
+    word = context.strip().upper()
+    if not word:
+        return "an expression without a Context is evaluated by no system"
+    if sorted(word) == sorted(OEL) or difflib.get_close_matches(word, [OEL], cutoff=0.6):
+        return 'did you mean "OEL"?'
+    return None
 
 
 @dataclass(slots=True)
@@ -48,6 +66,7 @@ class _Compiler:
         self.path = path
         self.units = units
         self.index = StudyIndex(mdv)
+        self.uses_oel = uses_oel(mdv)
         self.findings: list[Finding] = []
         self._seen: set[tuple[str, str, int | None]] = set()
         self._sources: dict[str, _Source | None] = {}
@@ -55,11 +74,9 @@ class _Compiler:
 
     # -- findings -------------------------------------------------------------------
     def report(self, code: str, *, line: int | None, oid: str | None, **fields: object) -> None:
-        found = finding(code, path=self.path, line=line or None, oid=oid, severity=None, **fields)
-        key = (found.code, found.message, found.line)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.findings.append(found)
+        self._add(
+            finding(code, path=self.path, line=line or None, oid=oid, severity=None, **fields)
+        )
 
     # -- sources --------------------------------------------------------------------
     def _parsed(
@@ -128,13 +145,9 @@ class _Compiler:
         reason: str | None,
     ) -> None:
         if reason is None:
-            self.unknown_context(id_, element, fe)
+            self.unknown_context(id_, element, fe, kind)
             return
-        effect = {
-            "condition": " and the item simply shows",
-            "method": " and the item is not derived",
-            "range": "",
-        }[kind]
+        effect = _EFFECT[kind]
         self.report(
             "ODM-EXPR-111",
             line=fe.line,
@@ -147,10 +160,34 @@ class _Compiler:
             effect=effect,
         )
 
-    def unknown_context(self, id_: str, element: str, fe: m.FormalExpression) -> None:
-        severity, template = CATALOGUE["ODM-EXPR-001"]
-        message = template.format(owner=element, oid=id_, context=fe.context)
-        found = Finding("ODM-EXPR-001", severity, message, self.path, fe.line or None, id_)
+    def unknown_context(self, id_: str, element: str, fe: m.FormalExpression, kind: str) -> None:
+        """A Context no dialect answers: a warning in a foreign file (its expression is kept),
+        an error (ODM-EXPR-002) when the file is written for this engine - it uses OEL
+        elsewhere, or the Context is missing or a misspelling of OEL - since the check would
+        silently never run."""
+        meant = _meant_oel(fe.context)
+        if meant is None and self.uses_oel:
+            meant = "the other expressions of this file are OEL"
+        if meant is None:
+            severity, template = CATALOGUE["ODM-EXPR-001"]
+            message = template.format(owner=element, oid=id_, context=fe.context)
+            self._add(Finding("ODM-EXPR-001", severity, message, self.path, fe.line or None, id_))
+            return
+        problem = (
+            f'FormalExpression Context="{fe.context}" is not a language this engine knows'
+            if fe.context.strip()
+            else "FormalExpression has no Context"
+        )
+        self.report(
+            "ODM-EXPR-002",
+            line=fe.line,
+            oid=id_,
+            owner=element,
+            problem=f"{problem} ({meant})",
+            effect=_EFFECT[kind] or " and the check never fires",
+        )
+
+    def _add(self, found: Finding) -> None:
         key = (found.code, found.message, found.line)
         if key not in self._seen:
             self._seen.add(key)

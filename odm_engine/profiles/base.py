@@ -65,6 +65,14 @@ class Toleration:
     action: str
 
 
+FOREIGN_CONTEXT = Toleration(
+    "ODM-EXPR-002",
+    "an expression whose Context this engine does not know is kept but not evaluated, as in "
+    "any file written for another system",
+)
+"""Every vendor profile's handling of an unknown or missing FormalExpression Context."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditLogMap:
     """A vendor element ``element`` whose ``entry`` children become vendor audit entries

@@ -7,7 +7,7 @@ with the item's full key. FormOIDs name CRF versions and are kept as they are.
 
 from __future__ import annotations
 
-from odm_engine.profiles.base import AuditLogMap, NoteMap, Profile, detect_vendor
+from odm_engine.profiles.base import FOREIGN_CONTEXT, AuditLogMap, NoteMap, Profile, detect_vendor
 
 NAMESPACE = "http://www.openclinica.org/ns/odm_ext_v130/v3.1"
 RULES_NAMESPACES = (
@@ -22,6 +22,7 @@ PROFILE = Profile(
     "elements become queries on their item; FormOIDs of CRF versions are kept",
     detect_vendor(source=lambda s: "openclinica" in s, namespace=NAMESPACE),
     NAMESPACE,
+    tolerations=(FOREIGN_CONTEXT,),
     element_maps=(
         AuditLogMap(
             element="AuditLogs",

@@ -9,7 +9,7 @@ code list is written as a CodeList with no items; it is loaded as an empty code 
 from __future__ import annotations
 
 from odm_engine.profiles import conditions
-from odm_engine.profiles.base import Profile, Toleration, detect_vendor
+from odm_engine.profiles.base import FOREIGN_CONTEXT, Profile, Toleration, detect_vendor
 
 PROFILE = Profile(
     "OpenEDC",
@@ -17,6 +17,7 @@ PROFILE = Profile(
     'wins); AuditRecord accepted in any position; LocationOID="-" means no site',
     detect_vendor(source=lambda s: s == "openedc"),
     tolerations=(
+        FOREIGN_CONTEXT,
         Toleration(
             conditions.EMPTY_CODE_LIST,
             "an empty CodeList (OpenEDC's unfinished list) is loaded as a code list with no "

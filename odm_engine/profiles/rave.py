@@ -8,7 +8,7 @@ times and later blocks apply over earlier ones.
 from __future__ import annotations
 
 from odm_engine.profiles import conditions
-from odm_engine.profiles.base import Profile, Toleration, detect_vendor
+from odm_engine.profiles.base import FOREIGN_CONTEXT, Profile, Toleration, detect_vendor
 
 NAMESPACE = "http://www.mdsol.com/ns/odm/metadata"
 
@@ -19,6 +19,7 @@ PROFILE = Profile(
     detect_vendor(source=lambda s: s.startswith(("medidata", "rave")), namespace=NAMESPACE),
     NAMESPACE,
     tolerations=(
+        FOREIGN_CONTEXT,
         Toleration(
             conditions.DUPLICATE_MDV_OID,
             "Rave gives a FormDef and its ItemGroupDef the same OID; the engine keeps "

@@ -12,7 +12,13 @@ from dataclasses import replace
 
 from odm_engine import model as m
 from odm_engine.profiles import conditions
-from odm_engine.profiles.base import IMPLICIT_STUDY_EVENT_OID, Profile, Toleration, detect_vendor
+from odm_engine.profiles.base import (
+    FOREIGN_CONTEXT,
+    IMPLICIT_STUDY_EVENT_OID,
+    Profile,
+    Toleration,
+    detect_vendor,
+)
 
 NAMESPACE = "https://projectredcap.org"
 
@@ -42,6 +48,7 @@ PROFILE = Profile(
     detect_vendor(source=lambda s: s.startswith("redcap"), namespace=NAMESPACE),
     NAMESPACE,
     tolerations=(
+        FOREIGN_CONTEXT,
         Toleration(
             conditions.BOOLEAN_CODE_LIST,
             "REDCap's boolean code lists are read as integer code lists (0/1)",

@@ -1,0 +1,169 @@
+"""The mistakes a study designer makes, each with the exact finding `edc validate` gives.
+
+Issue 21: what validated clean and then misled the investigator (a CodedValue longer than
+its item's Length, a misspelt expression Context, ``xml:lang="ger"``), what went unreported,
+and the schema and parser messages said in plain words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli import main
+from odm_engine.findings import Finding
+from odm_engine.validate import check
+from tests.conftest import odm, one_item_study
+
+Q = '<Question><TranslatedText xml:lang="en">A?</TranslatedText></Question>'
+
+
+def found(xml: bytes, *codes: str) -> list[str]:
+    """The formatted findings of ``xml`` whose code is one of ``codes``."""
+    return [f.format() for f in check(xml, path="s.xml").findings if f.code in codes]
+
+
+def all_found(xml: bytes) -> list[Finding]:
+    return check(xml, path="s.xml").findings
+
+
+def edc(*args: object) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+YES_NO = (
+    '<CodeList OID="CL.YN" Name="YN" DataType="text">'
+    '<CodeListItem CodedValue="Y"><Decode><TranslatedText xml:lang="en">Yes</TranslatedText>'
+    '</Decode></CodeListItem><CodeListItem CodedValue="UNKNOWN"><Decode>'
+    '<TranslatedText xml:lang="en">Unknown</TranslatedText></Decode></CodeListItem></CodeList>'
+)
+
+OEL_CONDITION = (
+    '<ConditionDef OID="C.OK" Name="ok"><Description><TranslatedText xml:lang="en">ok'
+    '</TranslatedText></Description><FormalExpression Context="OEL">IT.A = 1'
+    "</FormalExpression></ConditionDef>"
+)
+
+
+def test_a_coded_value_longer_than_the_length_is_an_error_in_a_file_for_this_engine() -> None:
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="text" Length="1">{Q}'
+    item += '<CodeListRef CodeListOID="CL.YN"/></ItemDef>'
+    xml = odm(one_item_study(item, extra=YES_NO + OEL_CONDITION))
+    assert found(xml, "ODM-CL-006") == [
+        's.xml:9: ODM-CL-006 error: CodedValue "UNKNOWN" in CodeList CL.YN is longer than '
+        'ItemDef IT.A allows (Length="1"), so it can never be entered. Set Length="7" on '
+        "ItemDef IT.A or shorten the CodedValue."
+    ]
+
+
+def test_a_too_long_coded_value_in_a_file_for_another_system_is_a_warning() -> None:
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="text" Length="1">{Q}'
+    item += '<CodeListRef CodeListOID="CL.YN"/></ItemDef>'
+    xml = odm(one_item_study(item, extra=YES_NO))
+    assert [(f.code, f.severity.value) for f in all_found(xml) if f.code == "ODM-CL-006"] == [
+        ("ODM-CL-006", "warning")
+    ]
+
+
+def test_a_coded_value_within_the_length_is_clean() -> None:
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="text" Length="7">{Q}'
+    item += '<CodeListRef CodeListOID="CL.YN"/></ItemDef>'
+    assert found(odm(one_item_study(item, extra=YES_NO + OEL_CONDITION)), "ODM-CL-006") == []
+
+
+def _context_study(context: str, *, with_oel: bool = False) -> bytes:
+    attr = f' Context="{context}"' if context is not None else ""
+    rc = (
+        f'<RangeCheck SoftHard="Hard"><FormalExpression{attr}>IT.A &gt; 0</FormalExpression>'
+        '<ErrorMessage><TranslatedText xml:lang="en">positive</TranslatedText></ErrorMessage>'
+        "</RangeCheck>"
+    )
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}{rc}</ItemDef>'
+    return odm(one_item_study(item, extra=OEL_CONDITION if with_oel else ""))
+
+
+def test_a_misspelt_context_is_an_error_with_the_fix() -> None:
+    assert found(_context_study("OLE"), "ODM-EXPR-001", "ODM-EXPR-002") == [
+        's.xml:9: ODM-EXPR-002 error: RangeCheck IT.A#RC1: FormalExpression Context="OLE" is '
+        'not a language this engine knows (did you mean "OEL"?), so the expression is never '
+        'evaluated and the check never fires. Write Context="OEL".'
+    ]
+
+
+def test_an_unknown_context_in_a_file_that_uses_oel_is_an_error() -> None:
+    assert found(_context_study("js", with_oel=True), "ODM-EXPR-001", "ODM-EXPR-002") == [
+        's.xml:9: ODM-EXPR-002 error: RangeCheck IT.A#RC1: FormalExpression Context="js" is '
+        "not a language this engine knows (the other expressions of this file are OEL), so "
+        'the expression is never evaluated and the check never fires. Write Context="OEL".'
+    ]
+
+
+def test_a_missing_context_is_an_error() -> None:
+    attrless = _context_study("").replace(b' Context=""', b"")
+    assert found(attrless, "ODM-EXPR-001", "ODM-EXPR-002") == [
+        "s.xml:9: ODM-EXPR-002 error: RangeCheck IT.A#RC1: FormalExpression has no Context "
+        "(an expression without a Context is evaluated by no system), so the expression is "
+        'never evaluated and the check never fires. Write Context="OEL".'
+    ]
+
+
+def test_a_foreign_context_in_a_foreign_file_stays_a_warning() -> None:
+    assert [f.severity.value for f in all_found(_context_study("js")) if "EXPR" in f.code] == [
+        "warning"
+    ]
+
+
+def test_edc_validate_exits_1_for_a_misspelt_context(tmp_path: Path) -> None:
+    path = tmp_path / "s.xml"
+    path.write_bytes(_context_study("OLE"))
+    code, out = edc("validate", path)
+    assert code == 1, out
+    assert 'ODM-EXPR-002 error: RangeCheck IT.A#RC1: FormalExpression Context="OLE"' in out
+
+
+def test_a_vendor_file_keeps_its_profile_handling_of_an_unknown_context(tmp_path: Path) -> None:
+    path = tmp_path / "s.xml"
+    path.write_bytes(_context_study("OLE").replace(b"<ODM ", b'<ODM SourceSystem="OpenEDC" ', 1))
+    code, out = edc("validate", path)
+    assert code == 0, out
+    assert "ODM-PROF-002 warning: OpenEDC profile: an expression whose Context this engine" in out
+
+
+def test_xml_lang_must_be_bcp_47() -> None:
+    item = (
+        '<ItemDef OID="IT.A" Name="A" DataType="integer"><Question>'
+        '<TranslatedText xml:lang="ger">A?</TranslatedText>'
+        '<TranslatedText xml:lang="english">A?</TranslatedText>'
+        '<TranslatedText xml:lang="zz">A?</TranslatedText>'
+        '<TranslatedText xml:lang="pt-BR">A?</TranslatedText>'
+        "</Question></ItemDef>"
+    )
+    assert found(odm(one_item_study(item)), "ODM-LANG-001") == [
+        's.xml:9: ODM-LANG-001 error: xml:lang="ger" on TranslatedText (ItemDef IT.A) is not a '
+        'BCP 47 language tag: "ger" is an ISO 639-2 code and BCP 47 requires the two-letter '
+        'code "de". Write xml:lang="de".',
+        's.xml:9: ODM-LANG-001 error: xml:lang="english" on TranslatedText (ItemDef IT.A) is '
+        "not a BCP 47 language tag: a tag is a language code optionally followed by -Script "
+        'and -REGION. Write a tag such as xml:lang="en", "de" or "pt-BR".',
+        's.xml:9: ODM-LANG-001 error: xml:lang="zz" on TranslatedText (ItemDef IT.A) is not a '
+        'BCP 47 language tag: "zz" is not an ISO 639-1 language code. Write the language\'s '
+        'ISO 639-1 code, such as xml:lang="en", "de" or "fr".',
+    ]
+
+
+def test_common_iso_639_2_codes_get_their_two_letter_tag() -> None:
+    from odm_engine.language_tags import problem
+
+    fixes = {code: problem(code) for code in ("fre", "spa", "ita", "pol", "dut", "cze", "ger-AT")}
+    assert {code: fix[1] for code, fix in fixes.items() if fix} == {
+        "fre": 'xml:lang="fr"',
+        "spa": 'xml:lang="es"',
+        "ita": 'xml:lang="it"',
+        "pol": 'xml:lang="pl"',
+        "dut": 'xml:lang="nl"',
+        "cze": 'xml:lang="cs"',
+        "ger-AT": 'xml:lang="de-AT"',
+    }
+    assert [problem(ok) for ok in ("de", "en-GB", "zh-Hant-TW", "gsw", "es-419")] == [None] * 5
