@@ -17,7 +17,7 @@ from storage.impact import impact
 from storage.readers.listings import metadata_versions
 from storage.studies import current_metadata, metadata_of
 from tests.conftest import REPO
-from tests.webapp.conftest import STUDY, Web
+from tests.webapp.conftest import STUDY, Web, seeded_schema, web_at
 from tests.webapp.test_studies import prefixed
 from webapp.demo import seed_demo
 
@@ -97,11 +97,23 @@ def _cells(table: str) -> dict[str, int]:
 
 
 def test_the_review_shows_findings_diff_impact_and_changed_forms_then_publish(web: Web) -> None:
+    _review_then_publish(web)
+
+
+def test_the_review_and_publication_on_postgresql() -> None:
+    with seeded_schema(to_run="this test") as url, web_at(url) as web:
+        _review_then_publish(web)
+
+
+def _review_then_publish(web: Web) -> None:
     _with_demo_data(web)
     designer = web.client("designer")
     r = _upload(designer)
     assert r.status_code == 200 and "as a draft; version 1 stays current" in r.text
     assert 'href="/design/versions/2"' in r.text  # the link to the review, and per draft
+    again = _upload(designer)  # the same file: unchanged, still the draft to review
+    assert "metadata unchanged (version 2" in again.text
+    assert 'class="review-draft" href="/design/versions/2"' in again.text
     page = designer.get("/design/versions/2").text
     order = [page.index(f'<section id="{s}"') for s in ("findings", "diff", "impact", "preview")]
     assert order == sorted(order) and page.index('<section id="publish"') > order[-1]

@@ -98,7 +98,9 @@ def upload() -> tuple[str, int]:
         result = load_metadata(
             conn, xml, path=upload.filename, loaded_by=g.viewer.username, study_oid=served
         )
-    review = result.version_number if result.status == "stored" and not result.published else None
+    # A draft stored now, or the draft the file is identical to: the page links to its review.
+    drafted = result.status in ("stored", "unchanged") and not result.published
+    review = result.version_number if drafted else None
     page = DesignPage(
         _versions(), result.message, result.status, finding_lines(result), review=review
     )
