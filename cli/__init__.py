@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from cli import admin, amendments, data, metadata, preview, printing
+from cli import admin, amendments, data, design, metadata, preview, printing
 from cli._common import domain_errors, missing_table, no_study
 from odm_engine.errors import EdcError
 
@@ -75,5 +75,6 @@ for _command in (
     admin.demo,
     printing.print_,
     preview.preview,
+    design.design,
 ):
     main.add_command(_command)

@@ -20,7 +20,7 @@ from odm_engine.design_sheets.xmlbits import (
     plain,
     text_column,
 )
-from odm_engine.findings import Finding
+from odm_engine.findings import Finding, finding
 from odm_engine.safexml import parse_bytes
 
 Row = dict[str, str]
@@ -202,6 +202,8 @@ def to_sheets(xml: bytes) -> sm.DesignResult:
     if isinstance(tree, Finding):
         return sm.DesignResult(findings=(tree,))
     root = tree.getroot()
+    if local(root) != "ODM":
+        return sm.DesignResult(findings=(finding("ODM-VER-001", tag=local(root)),))
     walk = Walk(etree.QName(root).namespace or "")
     fields, mdv = _study(root, walk)
     sheets: dict[str, list[Row]] = {}

@@ -1,0 +1,92 @@
+"""``edc design``: the study as a spreadsheet and back (issue 21). ODM stays the source of
+truth; the workbook is a view a designer from REDCap, OpenClinica or XLSForm can edit.
+
+``export`` writes one sheet per kind of definition (study, events, forms, groups, items,
+codelists, conditions, methods, units) and a hidden odm_extra sheet with what has no column;
+``import`` writes the ODM back, or lists the findings by ``sheet!cell`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli._common import (
+    EXIT_FINDINGS,
+    UsageError,
+    cannot_write,
+    existing_file,
+    print_findings,
+    read,
+)
+
+
+@click.group()
+def design() -> None:
+    """The study as a spreadsheet (.xlsx) and back: export, edit, import."""
+
+
+@design.command("export")
+@click.argument("study")
+@click.option("-o", "--output", required=True, metavar="FILE.xlsx", help="Workbook to write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def export(study: str, output: str, fmt: str) -> None:
+    """Write the study's metadata in STUDY.xml as a workbook.
+
+    Exit status: 0 written, 2 unreadable input or unwritable output.
+    """
+    from dataclasses import replace
+
+    from odm_engine.design_sheets import to_sheets
+    from odm_engine.findings import Severity
+    from renderers.xlsx import write_workbook
+
+    result = to_sheets(read(existing_file(study)))
+    findings = [replace(f, path=f.path or study) for f in result.findings]
+    if result.sheets is None or any(f.severity is Severity.ERROR for f in findings):
+        for f in findings:
+            click.echo(f.format(), err=True)
+        raise UsageError(f"{study}: not an ODM file the sheets can show")
+    try:
+        write_workbook(result.sheets, output)
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    print_findings(findings, fmt)
+    counts = ", ".join(
+        f"{len(rows) - 1} {name}"
+        for name, rows in result.sheets.items()
+        if name in ("items", "codelists") and rows
+    )
+    click.echo(f"{output}: written ({counts} rows)", err=True)
+
+
+@design.command("import")
+@click.argument("workbook")
+@click.option("-o", "--output", required=True, metavar="STUDY.xml", help="ODM file to write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def import_(workbook: str, output: str, fmt: str) -> None:
+    """Write the ODM metadata of a workbook made by `edc design export` (and edited).
+
+    Problems are listed by sheet and cell ("items!F12: ..."). Exit status: 0 written,
+    1 error findings (nothing written), 2 unreadable input or unwritable output.
+    """
+    from odm_engine.design_sheets import from_sheets
+    from renderers.xlsx import WorkbookError, read_workbook
+
+    source = existing_file(workbook)
+    try:
+        sheets = read_workbook(source)
+    except WorkbookError as exc:
+        raise UsageError(f"{workbook}: {exc}") from exc
+    result = from_sheets(sheets)
+    print_findings(list(result.findings), fmt)
+    if result.xml is None:
+        click.echo(f"{output}: not written; fix the cells above and import again", err=True)
+        sys.exit(EXIT_FINDINGS)
+    try:
+        Path(output).write_bytes(result.xml)
+    except OSError as exc:
+        raise cannot_write(output, exc) from exc
+    click.echo(f"{output}: written; check it with `edc validate {output}`", err=True)
