@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from cli import main
 from storage.models import User
 from tests.conftest import REPO
-from tests.webapp.conftest import PASSWORD, SITE_A, Web
+from tests.webapp.conftest import PASSWORD, SITE_A, STUDY, Web
 from tests.webapp.test_matrix import form_data, request, routes
 
 
@@ -114,6 +114,8 @@ def _place() -> dict[str, str]:
         "form_oid": "F.IE",
         "form_repeat": "",
         "username": "inv_a",
+        "number": "1",
+        "study_oid": STUDY,
     }
 
 
