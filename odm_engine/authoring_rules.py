@@ -102,17 +102,24 @@ def questions(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _texts(mdv: m.MetaDataVersion) -> Iterator[tuple[str, int | None, m.Text]]:
-    """Every text a participant or investigator reads: (what it is, line, text)."""
-    for fd in mdv.form_defs.values():
-        yield f"FormDef {fd.oid} Description", fd.line, fd.description
-    for item in mdv.item_defs.values():
-        yield f"ItemDef {item.oid} Question", item.line, item.question
-        for n, rc in enumerate(item.range_checks, start=1):
-            yield f"ItemDef {item.oid} RangeCheck {n} ErrorMessage", rc.line, rc.error_message
-    for cl in mdv.code_lists.values():
-        for cli in cl.items:
-            yield f'CodeList {cl.oid} "{cli.coded_value}" Decode', cli.line, cli.decode
+def _form_texts(mdv: m.MetaDataVersion, fd: m.FormDef) -> Iterator[tuple[str, int | None, m.Text]]:
+    """Every text a user of form ``fd`` reads: (what it is, line, text)."""
+    yield f"FormDef {fd.oid} Description", fd.line, fd.description
+    seen: set[str] = set()
+    for gr in fd.item_group_refs:
+        igd = mdv.item_group_defs.get(gr.item_group_oid)
+        for ir in igd.item_refs if igd is not None else ():
+            item = mdv.item_defs.get(ir.item_oid)
+            if item is None or item.oid in seen:
+                continue
+            seen.add(item.oid)
+            yield f"ItemDef {item.oid} Question", item.line, item.question
+            for n, rc in enumerate(item.range_checks, start=1):
+                yield f"ItemDef {item.oid} RangeCheck {n}", rc.line, rc.error_message
+            cl = mdv.item_code_list(item)
+            if cl is not None:
+                for cli in cl.items:
+                    yield f'CodeList {cl.oid} "{cli.coded_value}"', cli.line, cli.decode
 
 
 def _tagged(text: m.Text) -> set[str]:
@@ -120,30 +127,41 @@ def _tagged(text: m.Text) -> set[str]:
 
 
 def translations(ctx: RuleContext) -> Iterator[Finding]:
-    """Texts missing in a language the study uses elsewhere: one finding per language.
+    """A form with texts in a language but some of its texts missing in it: one finding per
+    language, counting the texts and naming the first few.
 
-    A text with translations, none in that language, is shown in another language to a user
-    of that language. Texts with only untagged translations are meant for every language and
-    are not counted.
+    A user of that language sees the form mixed, the missing texts in another language. A
+    form with no text in a language is shown wholly in the study's default language, which
+    is consistent (a study may translate only the forms participants read). Texts with only
+    untagged translations are meant for every language and are not counted.
     """
-    texts = [(what, line, _tagged(t)) for what, line, t in _texts(ctx.mdv) if t.languages]
-    used = sorted(set().union(*(langs for _w, _l, langs in texts))) if texts else []
-    if len(used) < 2:
-        return
-    for lang in used:
-        missing = [(what, line) for what, line, langs in texts if lang not in langs]
-        if not missing:
+    missing: dict[str, list[tuple[str, int | None]]] = {}
+    counted: dict[str, set[str]] = {}
+    for fd in ctx.mdv.form_defs.values():
+        texts = [(w, line, _tagged(t)) for w, line, t in _form_texts(ctx.mdv, fd) if t.languages]
+        # The form's languages are those of its own words (description, questions); a code
+        # list shared with a translated form does not make this one translated.
+        own = [langs for w, _l, langs in texts if w.startswith("FormDef") or w.endswith("Question")]
+        used = set().union(*own) if own else set()
+        for lang in used:
+            counted.setdefault(lang, set()).update(w for w, _l, _langs in texts)
+            gaps = missing.setdefault(lang, [])
+            gaps.extend(
+                (w, line) for w, line, langs in texts if lang not in langs and (w, line) not in gaps
+            )
+    for lang in sorted(missing):
+        gaps = missing[lang]
+        if not gaps:
             continue
-        shown = ", ".join(what for what, _line in missing[:_SHOWN])
+        shown = ", ".join(what for what, _line in gaps[:_SHOWN])
         yield finding(
             "ODM-LANG-002",
             path=ctx.path,
-            line=missing[0][1],
-            oid=None,
+            line=gaps[0][1],
             lang=lang,
-            count=len(missing),
-            total=len(texts),
-            first=shown + (", ..." if len(missing) > _SHOWN else ""),
+            count=len(gaps),
+            total=len(counted[lang]),
+            first=shown + (", ..." if len(gaps) > _SHOWN else ""),
         )
 
 

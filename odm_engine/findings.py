@@ -174,6 +174,30 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         '{element} OrderNumber="{order}" is used twice in {parent} (also on line '
         "{first_line}). Give each child its own OrderNumber.",
     ),
+    "ODM-ITEM-001": (
+        Severity.WARNING,
+        "ItemDef {item} is on FormDef {form} but has no Question, so the form labels it with "
+        'its Name "{name}". Add <Question><TranslatedText xml:lang="en">...</TranslatedText>'
+        "</Question> to the ItemDef.",
+    ),
+    "ODM-LANG-002": (
+        Severity.WARNING,
+        'Forms with texts in "{lang}" lack a translation in it for {count} of their {total} '
+        'texts ({first}); a user reading "{lang}" sees those in another language. Add a '
+        'TranslatedText xml:lang="{lang}" to each.',
+    ),
+    "ODM-SAS-001": (
+        Severity.WARNING,
+        'ItemDef {item} has SASFieldName="{name}" like ItemDef {first} in ItemGroupDef '
+        "{group}, so both would be one column of the group's dataset. Give each item of a "
+        "group its own SASFieldName.",
+    ),
+    "ODM-RC-004": (
+        Severity.WARNING,
+        "RangeCheck on {item}: its expression never mentions {item}, so what is entered in "
+        "{item} does not change whether it fires. Mention {item} in the expression (it states "
+        "what a valid value is), or move the check to the item it tests.",
+    ),
     "ODM-MAN-001": (
         Severity.WARNING,
         '{element} {oid} is Mandatory="Yes" and has CollectionExceptionConditionOID='

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from odm_engine import datatypes
 from odm_engine import model as m
-from odm_engine.authoring_rules import coded_value_lengths
+from odm_engine.authoring_rules import (
+    coded_value_lengths,
+    questions,
+    range_check_subjects,
+    sas_field_names,
+    translations,
+)
 from odm_engine.findings import Finding, finding
 from odm_engine.reading.clinical_refs import DataRef
 from odm_engine.reference_rules import admin_references, data_references, references
@@ -304,6 +310,10 @@ RULES: tuple[Rule, ...] = (
     order_numbers,
     mandatory_conditions,
     unused_definitions,
+    questions,
+    translations,
+    sas_field_names,
+    range_check_subjects,
 )
 
 

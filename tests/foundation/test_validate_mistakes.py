@@ -167,3 +167,85 @@ def test_common_iso_639_2_codes_get_their_two_letter_tag() -> None:
         "ger-AT": 'xml:lang="de-AT"',
     }
     assert [problem(ok) for ok in ("de", "en-GB", "zh-Hant-TW", "gsw", "es-419")] == [None] * 5
+
+
+# -- warnings that were not reported -------------------------------------------------------
+
+
+def test_an_item_on_a_form_without_a_question_is_a_warning() -> None:
+    assert found(odm(one_item_study()), "ODM-ITEM-001") == [
+        "s.xml:9: ODM-ITEM-001 warning: ItemDef IT.A is on FormDef F.1 but has no Question, "
+        'so the form labels it with its Name "A". Add <Question><TranslatedText '
+        'xml:lang="en">...</TranslatedText></Question> to the ItemDef.'
+    ]
+
+
+def test_an_item_on_no_form_needs_no_question() -> None:
+    extra = '<ItemDef OID="IT.B" Name="B" DataType="integer"/>'
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}</ItemDef>'
+    assert found(odm(one_item_study(item, extra=extra)), "ODM-ITEM-001") == []
+
+
+def _bilingual_item(oid: str, *langs: str) -> str:
+    texts = "".join(f'<TranslatedText xml:lang="{lang}">{oid}?</TranslatedText>' for lang in langs)
+    return (
+        f'<ItemDef OID="{oid}" Name="{oid}" DataType="integer"><Question>{texts}</Question>'
+        "</ItemDef>"
+    )
+
+
+def test_texts_missing_in_a_language_of_the_form_are_one_finding_per_language() -> None:
+    refs = "".join(f'<ItemRef ItemOID="IT.{n}" Mandatory="No"/>' for n in range(1, 7))
+    items = [_bilingual_item("IT.1", "en", "de")]
+    items += [_bilingual_item(f"IT.{n}", "en") for n in range(2, 6)]
+    items.append(_bilingual_item("IT.6", "de"))
+    body = one_item_study(items[0], item_ref=refs, extra="\n".join(items[1:]))
+    assert found(odm(body), "ODM-LANG-002") == [
+        's.xml:10: ODM-LANG-002 warning: Forms with texts in "de" lack a translation in it '
+        "for 4 of their 6 texts (ItemDef IT.2 Question, ItemDef IT.3 Question, ItemDef IT.4 "
+        'Question, ...); a user reading "de" sees those in another language. Add a '
+        'TranslatedText xml:lang="de" to each.',
+        's.xml:14: ODM-LANG-002 warning: Forms with texts in "en" lack a translation in it '
+        'for 1 of their 6 texts (ItemDef IT.6 Question); a user reading "en" sees those in '
+        'another language. Add a TranslatedText xml:lang="en" to each.',
+    ]
+
+
+def test_a_form_written_in_one_language_only_is_not_reported() -> None:
+    """A study may translate only some forms: a form with no German is wholly English."""
+    other_form = (
+        '<FormDef OID="F.2" Name="F2" Repeating="No"><ItemGroupRef ItemGroupOID="IG.2" '
+        'Mandatory="Yes"/></FormDef><ItemGroupDef OID="IG.2" Name="G2" Repeating="No">'
+        '<ItemRef ItemOID="IT.B" Mandatory="No"/></ItemGroupDef>' + _bilingual_item("IT.B", "de")
+    )
+    body = one_item_study(_bilingual_item("IT.A", "en"), extra=other_form)
+    assert found(odm(body), "ODM-LANG-002") == []
+
+
+def test_duplicate_sas_field_names_within_a_group() -> None:
+    refs = '<ItemRef ItemOID="IT.A" Mandatory="No"/><ItemRef ItemOID="IT.B" Mandatory="No"/>'
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer" SASFieldName="VSORRES">{Q}</ItemDef>'
+    other = f'<ItemDef OID="IT.B" Name="B" DataType="integer" SASFieldName="vsorres">{Q}</ItemDef>'
+    assert found(odm(one_item_study(item, item_ref=refs, extra=other)), "ODM-SAS-001") == [
+        's.xml:8: ODM-SAS-001 warning: ItemDef IT.B has SASFieldName="vsorres" like ItemDef '
+        "IT.A in ItemGroupDef IG.1, so both would be one column of the group's dataset. Give "
+        "each item of a group its own SASFieldName."
+    ]
+
+
+def test_a_range_check_that_never_mentions_its_item() -> None:
+    rc = (
+        '<RangeCheck SoftHard="Hard"><FormalExpression Context="OEL">IT.B &gt; 0'
+        "</FormalExpression></RangeCheck>"
+    )
+    refs = '<ItemRef ItemOID="IT.A" Mandatory="No"/><ItemRef ItemOID="IT.B" Mandatory="No"/>'
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}{rc}</ItemDef>'
+    other = f'<ItemDef OID="IT.B" Name="B" DataType="integer">{Q}</ItemDef>'
+    xml = odm(one_item_study(item, item_ref=refs, extra=other))
+    assert found(xml, "ODM-RC-004") == [
+        "s.xml:9: ODM-RC-004 warning: RangeCheck on IT.A: its expression never mentions IT.A, "
+        "so what is entered in IT.A does not change whether it fires. Mention IT.A in the "
+        "expression (it states what a valid value is), or move the check to the item it tests."
+    ]
+    mentioned = xml.replace(b"IT.B &gt; 0", b"IT.A &gt; IT.B")
+    assert found(mentioned, "ODM-RC-004") == []
