@@ -314,7 +314,11 @@ def test_two_simultaneous_adds_of_one_subject_give_one_subject_and_a_clean_answe
     subject_id = other.scalar(select(Subject.study_id).where(Subject.subject_key == SUBJECT))
     other.execute(
         insert(Subject).values(
-            study_id=subject_id, subject_key=key, site_id=None, created_at=func.now()
+            study_id=subject_id,
+            subject_key=key,
+            site_id=None,
+            created_at=func.now(),
+            metadata_version=1,
         )
     )
 
