@@ -102,6 +102,25 @@ class StudyContext:
         form_ok = (frk != "") == (form is not None and form.repeating) or key in stored
         return event_ok and form_ok
 
+    def not_in_form(self, snapshot: SubjectSnapshot, key: FormKey) -> tuple[tuple[str, str], ...]:
+        """(ItemGroupOID/ItemOID, value) of the form instance's stored values that this
+        version's FormDef does not reach (items a newer version removed): kept, read-only."""
+        form = self.mdv.form_defs.get(key.form_oid)
+        groups = {r.item_group_oid for r in form.item_group_refs} if form else set()
+        return tuple(
+            (f"{k.item_group_oid}/{k.item_oid}", value)
+            for k, value in sorted(snapshot.values.items())
+            if k.form_key == key
+            and (
+                k.item_group_oid not in groups
+                or k.item_group_oid not in self.mdv.item_group_defs
+                or all(
+                    r.item_oid != k.item_oid
+                    for r in self.mdv.item_group_defs[k.item_group_oid].item_refs
+                )
+            )
+        )
+
     def query_fields(self, form_oid: str, lang: str) -> tuple[tuple[str, str], ...]:
         """(field name, "ItemOID: question") of each item of the form's non-repeating groups,
         for raising a query on one item; made once per form and language."""

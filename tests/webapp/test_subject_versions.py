@@ -12,11 +12,12 @@ from storage.subjects import create_subject, subject_version
 from storage.versions import migrate_subjects
 from tests.conftest import REPO
 from tests.webapp.conftest import SITE_A, STUDY, SUBJECT_A, Web
-from tests.webapp.helpers import ELIG
+from tests.webapp.helpers import DEMOGRAPHICS, ELIG, ELIGIBLE
 
 OLD = "Inclusion 1: The patient was at least 18 years old"
 NEW = "Inclusion 1 (amended): The patient was at least 21 years old"
 FORM = "Eligibility: inclusion and exclusion criteria"
+SEX_REF = '<ItemRef ItemOID="IT.DM_SEX" OrderNumber="2" Mandatory="Yes"/>'
 
 
 def version_2() -> bytes:
@@ -100,3 +101,28 @@ def test_a_data_manager_dry_runs_then_migrates_on_the_web(web: Web) -> None:
     designer = web.client("designer")
     designer.get("/design")
     assert designer.post("/versions/migrate", {"to": "2", "reason": "R"}).status_code == 403
+
+
+def test_a_value_of_a_removed_item_is_shown_read_only_after_migration(web: Web) -> None:
+    """IT.DM_SEX leaves IG.DM in version 2: a subject's stored sex stays, listed under the
+    form as not in this version, and the form saves without it."""
+    inv = web.client("inv_a")
+    eligible = {**ELIGIBLE, "expected_version": "0"}
+    assert inv.post(ELIG.format(key=SUBJECT_A), eligible).status_code == 303
+    dm = {"IG.DM[].IT.DM_SEX": "F", "expected_version": "0"}
+    assert inv.post(DEMOGRAPHICS.format(key=SUBJECT_A), dm).status_code == 303
+    page = inv.get(DEMOGRAPHICS.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert "Not in this version" not in page
+    xml = version_2().decode()
+    assert xml.count(SEX_REF) == 1
+    with write_transaction(web.engine) as conn:
+        load_study(conn, xml.replace(SEX_REF, "").encode(), publish=True, reason="A1")
+        migrate_subjects(conn, STUDY, 2, subject_key=SUBJECT_A, user="dm", reason="A1")
+    page = inv.get(DEMOGRAPHICS.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert "Not in this version (kept, read-only)" in page
+    assert "<td>IG.DM/IT.DM_SEX</td><td><code>F</code></td>" in page
+    assert 'name="IG.DM[].IT.DM_SEX"' not in page
+    later = {"IG.DM[].IT.DM_BRTHDAT": "1950-03", "expected_version": "1", "reason": "late"}
+    assert inv.post(DEMOGRAPHICS.format(key=SUBJECT_A), later).status_code == 303
+    page = inv.get(DEMOGRAPHICS.format(key=SUBJECT_A)).get_data(as_text=True)
+    assert "<td>IG.DM/IT.DM_SEX</td><td><code>F</code></td>" in page

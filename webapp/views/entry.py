@@ -123,6 +123,9 @@ class FormPage:
     status_url: str
     key: FormKey
     scripts: tuple[str, ...] = SCRIPTS
+    kept: tuple[tuple[str, str], ...] = ()
+    """(ItemGroupOID/ItemOID, value) stored here for items this version's form has not:
+    kept after a migration, shown read-only (issue 16)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +323,7 @@ def form_page(
         queries_url=urls.queries,
         status_url=urls.status,
         key=key,
+        kept=study.not_in_form(snapshot, key),
     )
 
 
