@@ -164,10 +164,10 @@ def load_study(
     study_id = conn.scalar(select(Study.id).where(Study.oid == study.oid))
     stored = _stored_versions(conn, study_id)
     same = next((v for v in stored if v.sha256 == sha), None)
-    if same is not None:
+    if same is not None and study_id is not None:  # a stored version: the study is stored
         return _unchanged(
             conn,
-            int(study_id),
+            study_id,
             odm,
             same,
             loaded_by=loaded_by,
