@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from odm_engine.design_sheets import DesignResult
 
 from cli._common import (
     EXIT_FINDINGS,
@@ -67,20 +71,27 @@ def export(study: str, output: str, fmt: str) -> None:
 @click.option("-o", "--output", required=True, metavar="STUDY.xml", help="ODM file to write.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def import_(workbook: str, output: str, fmt: str) -> None:
-    """Write the ODM metadata of a workbook made by `edc design export` (and edited).
+    """Write the ODM metadata of a workbook made by `edc design export` (and edited), or of
+    a REDCap data dictionary (a .csv file): branching logic and calculations are translated
+    to ConditionDefs and MethodDefs in OEL.
 
-    Problems are listed by sheet and cell ("items!F12: ..."). Exit status: 0 written,
-    1 error findings (nothing written), 2 unreadable input or unwritable output.
+    Problems are listed by sheet and cell ("items!F12: ...", "dictionary!L5: ...").
+    Exit status: 0 written, 1 error findings (nothing written), 2 unreadable input or
+    unwritable output.
     """
     from odm_engine.design_sheets import from_sheets
     from renderers.xlsx import WorkbookError, read_workbook
 
     source = existing_file(workbook)
-    try:
-        sheets = read_workbook(source)
-    except WorkbookError as exc:
-        raise UsageError(f"{workbook}: {exc}") from exc
-    result = from_sheets(sheets)
+    result: DesignResult
+    if source.suffix.lower() == ".csv":
+        result = _dictionary(source)
+    else:
+        try:
+            sheets = read_workbook(source)
+        except WorkbookError as exc:
+            raise UsageError(f"{workbook}: {exc}") from exc
+        result = from_sheets(sheets)
     print_findings(list(result.findings), fmt)
     if result.xml is None:
         click.echo(f"{output}: not written; fix the cells above and import again", err=True)
@@ -90,3 +101,25 @@ def import_(workbook: str, output: str, fmt: str) -> None:
     except OSError as exc:
         raise cannot_write(output, exc) from exc
     click.echo(f"{output}: written; check it with `edc validate {output}`", err=True)
+
+
+def _dictionary(source: Path) -> DesignResult:
+    """A REDCap data dictionary (CSV, UTF-8 with or without BOM) through the same path."""
+    import csv
+    import io
+    import re
+
+    from odm_engine.design_sheets.redcap_dictionary import from_dictionary
+
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{source}: not a readable CSV data dictionary ({exc})") from exc
+    if not rows or not rows[0] or not rows[0][0].lower().startswith("variable"):
+        raise UsageError(
+            f"{source}: not a REDCap data dictionary (its first column must be "
+            '"Variable / Field Name"); download it from REDCap\'s Online Designer'
+        )
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.stem) or "study"
+    return from_dictionary(rows, name)

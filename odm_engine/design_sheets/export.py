@@ -243,13 +243,13 @@ def _units(root: etree._Element, walk: Walk, sheets: dict[str, list[Row]]) -> li
     return [["BasicDefinitions", "Yes"]]
 
 
-def _header(columns: list[str], langs: list[str | None], checks: int) -> list[str]:
+def header_of(columns: list[str], langs: list[str | None], checks: int) -> list[str]:
     out: list[str] = []
     for column in columns:
         if column == "Aliases" and checks:
             for i in range(1, checks + 1):
                 for part in sm.CHECK_COLUMNS:
-                    out.extend(_header([f"Check{i}{part}"], langs, 0))
+                    out.extend(header_of([f"Check{i}{part}"], langs, 0))
         if column.endswith("*"):
             out.extend(text_column(column[:-1], lang) for lang in langs)
         else:
@@ -261,7 +261,7 @@ def _tables(fields: list[list[str]], sheets: dict[str, list[Row]], walk: Walk) -
     out: sm.Sheets = {"study": [["Field", "Value"], *fields]}
     checks = max(2, walk.checks)
     for name, columns in sm.SHEET_COLUMNS.items():
-        header = _header(columns, walk.langs, checks if name == "items" else 0)
+        header = header_of(columns, walk.langs, checks if name == "items" else 0)
         out[name] = [header] + [[row.get(c, "") for c in header] for row in sheets.get(name, [])]
     out[sm.EXTRA_SHEET] = [sm.EXTRA_HEADER, *walk.extra]
     return out

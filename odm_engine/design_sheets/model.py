@@ -260,6 +260,15 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "DSN-011": (Severity.INFO, "{count} XML comment(s) are not kept in the sheets."),
     "DSN-012": (Severity.ERROR, "{detail}"),
+    "DSN-013": (
+        Severity.WARNING,
+        "REDCap {what} of field {field} cannot be translated ({reason}); it is left out, so "
+        "{effect}. Write it in OEL on the {sheet} sheet of the exported workbook.",
+    ),
+    "DSN-014": (
+        Severity.INFO,
+        'Field {field} has Field Type "{field_type}", which holds no data; it is left out.',
+    ),
 }
 
 
