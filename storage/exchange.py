@@ -25,8 +25,9 @@ from odm_engine.exchange.records import AuditRecord, ItemValue, SubjectRecord
 from odm_engine.free_text import KEY, LIMITS, REASON, check_text, text_problem
 from storage.bulk import BulkProblem, BulkResult, BulkWriter
 from storage.errors import BulkRejectedError
-from storage.models import AuditRow, Role, RoleAssignment, Study, User
+from storage.models import AuditRow, MetadataVersion, Role, RoleAssignment, Study, User
 from storage.queries import KEY_FIELDS, open_query
+from storage.studies import current_metadata, study_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +211,10 @@ def import_subjects(
     )
     outcome = outcome if outcome is not None else ImportOutcome()
     notes: list[tuple[str, ItemKey, str]] = []
+    older = _older_versions(conn, study_oid)
     for record in subjects:
         values = entered_values(record)
-        refused = _key_problem(record.subject_key, values)
+        refused = _key_problem(record.subject_key, values) or _version_problem(record, older)
         if refused is not None:  # issue 14: PostgreSQL's VARCHAR(100) refused it mid-import
             writer.problems.append(
                 BulkProblem(record.subject_key, "text", "entry", None, "hard", refused)
@@ -254,6 +256,40 @@ def import_subjects(
         )
         outcome.queries_opened += 1
     return outcome
+
+
+def _older_versions(conn: Connection, study_oid: str) -> dict[str, str]:
+    """MetaDataVersion OID -> what to say of a ClinicalData naming it, for each stored version
+    of the study that is not the current one (a multi-version export names them)."""
+    current = current_metadata(conn, study_oid)
+    rows = conn.execute(
+        select(MetadataVersion.oid, MetadataVersion.number).where(
+            MetadataVersion.study_id == study_id_of(conn, study_oid),
+            MetadataVersion.number != current.number,
+            MetadataVersion.oid != current.mdv.oid,
+        )
+    )
+    return {
+        oid: f"version {number} of study {study_oid}, not the current version "
+        f"{current.number} ({current.mdv.oid})"
+        for oid, number in rows
+    }
+
+
+def _version_problem(record: SubjectRecord, older: dict[str, str]) -> str | None:
+    """Why a subject in the ClinicalData of an older stored version is not imported: the
+    import checks and stores values under the current version only, and these were
+    collected under another (docs/import-export.md, "Exports across metadata versions")."""
+    said = older.get(record.metadata_version_oid)
+    if said is None:
+        return None
+    return (
+        f"Subject {record.subject_key} is in the ClinicalData of MetaDataVersion "
+        f"{record.metadata_version_oid}, {said}: edc import checks and stores values under "
+        f"the current version only. Import it where {record.metadata_version_oid} is current "
+        "(then migrate), or migrate it in the exporting study and export it again (values of "
+        "items the current version removed are never imported under it)."
+    )
 
 
 def _key_problem(subject_key: str, values: Iterable[tuple[ItemKey, object]]) -> str | None:

@@ -50,8 +50,8 @@ from storage.models import (
 from storage.models import Signature as SignatureRow
 from storage.studies import StoredMetadata, current_metadata, study_id_of
 
-Version = tuple[int | None, str] | None
-"""(number, OID): the subjects on version ``number`` (all: None) under MetaDataVersion OID
+Version = tuple[Any, str] | None
+"""(condition, OID): the rows a SQL condition picks (all: None) under MetaDataVersion OID
 (:mod:`storage.export_versions`); None: all subjects, under the current version's OID."""
 
 
@@ -60,7 +60,7 @@ def _subject_filter(
 ) -> Any:
     query = query.where(Subject.study_id == study_id)
     if version is not None and version[0] is not None:
-        query = query.where(Subject.metadata_version == version[0])
+        query = query.where(version[0])
     if site is not None:
         query = query.where(
             Subject.site_id.in_(select(Site.id).where(Site.study_id == study_id, Site.oid == site))

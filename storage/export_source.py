@@ -25,6 +25,7 @@ from storage.export_records import admin_data
 from storage.export_versions import (
     changes_by_version,
     exported_versions,
+    odm_versions,
     snapshot_by_version,
     version_metadata,
 )
@@ -117,7 +118,8 @@ def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> Odm
         versions = exported_versions(
             conn, study_oid, site=selection.site, subject_keys=selection.subject_keys, since=since
         )
-        metadata = version_metadata(conn, study_oid, versions)
+        named = odm_versions(conn, study_oid, versions, audit=selection.mode == "audit")
+        metadata = version_metadata(conn, study_oid, named)
     return OdmSource(
         study_oid,
         records,
@@ -148,7 +150,7 @@ def tabular_source(conn: Connection, study_oid: str, *, site: str | None = None)
     return TabularSource(
         study_oid,
         stored.odm,
-        snapshot_by_version(conn, study_oid, site=site),
+        snapshot_by_version(conn, study_oid, site=site, split_removed=False),
         last_change(conn, study_oid, site=site),
         key_lengths(conn, study_oid),
     )

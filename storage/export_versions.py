@@ -2,13 +2,16 @@
 MetaDataVersion its data are collected under (``subjects.metadata_version``).
 
 - ODM: :func:`snapshot_by_version` and :func:`changes_by_version` run the one-version streams
-  of :mod:`storage.export_records` once per version the exported subjects are on, oldest
-  first, so :func:`renderers.odm.write_odm` (one ClinicalData per run of records with the same
+  of :mod:`storage.export_records` once per version, oldest first, so
+  :func:`renderers.odm.write_odm` (one ClinicalData per run of records with the same
   MetaDataVersionOID) writes one ClinicalData per version and memory still holds one subject.
-  An audit export puts each subject's changes under the version the subject is on *now*
-  (the history of moves is in ``subject_versions``; ODM has no place to say that one
-  ClinicalData's changes were entered under another version). :func:`version_metadata` gives
-  the stored XML of every version the export names, for ``--metadata``.
+  A snapshot puts a value of an item the subject's version no longer collects (removed, or
+  its form or group no longer reaching it) under the newest older version that does: such
+  values are never deleted and each ClinicalData names only what its MetaDataVersion
+  defines, so a migrated subject may appear in two ClinicalData. An audit export puts each
+  subject's changes under the version the subject is on *now* (the moves are in
+  ``subject_versions``). :func:`version_metadata` gives the stored XML of every version the
+  export names, for ``--metadata``.
 - Tabular exports and Define-XML describe the newest version; :func:`contributing_versions`
   says, per item group, which versions' subjects hold values in it.
 
@@ -20,13 +23,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select, tuple_
 
+from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
 from storage.export_records import _changed_subjects, _subject_filter, iter_changes, iter_snapshot
-from storage.models import Form, ItemData, ItemGroup, MetadataVersion, StudyEvent, Subject
-from storage.studies import current_metadata, metadata_xml, study_id_of
+from storage.models import (
+    Form,
+    ItemData,
+    ItemGroup,
+    MetadataPublication,
+    MetadataVersion,
+    StudyEvent,
+    Subject,
+)
+from storage.studies import current_metadata, metadata_of, metadata_xml, study_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +83,78 @@ def exported_versions(
     return [ExportedVersion(n, oids[n]) for n in numbers if n in oids]
 
 
-def _runs(versions: list[ExportedVersion]) -> list[tuple[int | None, str]]:
-    """The ``version`` argument of each one-version stream: with one version, no filter (the
-    same SQL as a study that never changed version), with several, one filter each."""
-    if len(versions) == 1:
+Key = tuple[str, str, str]
+"""(FormOID, ItemGroupOID, ItemOID): where a value is stored, as a MetaDataVersion reaches it."""
+
+
+def _reach(mdv: m.MetaDataVersion) -> frozenset[Key]:
+    """Every (form, group, item) the MetaDataVersion collects."""
+    out: set[Key] = set()
+    for form in mdv.form_defs.values():
+        for ref in form.item_group_refs:
+            group = mdv.item_group_defs.get(ref.item_group_oid)
+            if group is not None:
+                out.update((form.oid, group.oid, item.item_oid) for item in group.item_refs)
+    return frozenset(out)
+
+
+def _published(conn: Connection, study_id: int) -> list[int]:
+    query = select(MetadataPublication.number).where(MetadataPublication.study_id == study_id)
+    return sorted(int(n) for n in conn.scalars(query))
+
+
+def _homes(
+    conn: Connection, study_oid: str, study_id: int, numbers: list[int]
+) -> dict[tuple[int, int], frozenset[Key]]:
+    """(subject version N, older version k) -> the keys N no longer collects whose newest
+    defining version before N is k: the values of N's subjects the export writes under k."""
+    published = [n for n in _published(conn, study_id) if n <= max(numbers)]
+    older = [n for n in published if n < max(numbers)]
+    if not older:
+        return {}
+    reach = {n: _reach(metadata_of(conn, study_oid, n).mdv) for n in {*published, *numbers}}
+    homes: dict[tuple[int, int], frozenset[Key]] = {}
+    for n in numbers:
+        taken = set(reach[n])
+        for k in sorted((j for j in published if j < n), reverse=True):
+            moved = reach[k] - taken
+            if moved:
+                homes[n, k] = frozenset(moved)
+            taken |= reach[k]
+    return homes
+
+
+_KEY = tuple_(Form.form_oid, ItemGroup.item_group_oid, ItemData.item_oid)
+
+
+def _snapshot_runs(
+    conn: Connection, study_oid: str, versions: list[ExportedVersion]
+) -> list[tuple[Any, str]]:
+    """The ``version`` argument of each one-version snapshot stream, oldest first: the
+    subjects on a version with their values, but for the values of items their version no
+    longer collects, which go under the newest older version that does (never deleted,
+    exported under their own MetaDataVersion). One version and nothing moved: no condition,
+    the same SQL as a study that never changed version."""
+    if not versions:
+        return []
+    study_id = study_id_of(conn, study_oid)
+    numbers = [v.number for v in versions]
+    homes = _homes(conn, study_oid, study_id, numbers)
+    if len(numbers) == 1 and not homes:
         return [(None, versions[0].oid)]
-    return [(v.number, v.oid) for v in versions]
+    oids = _oids(conn, study_id)
+    runs = []
+    for k in sorted({*numbers, *(k for _n, k in homes)}):
+        clauses = []
+        if k in numbers:
+            moved = sorted(set().union(*(keys for (n, _k), keys in homes.items() if n == k)))
+            on_k = Subject.metadata_version == k
+            clauses.append(and_(on_k, ~_KEY.in_(moved)) if moved else on_k)
+        for (n, home), keys in sorted(homes.items()):
+            if home == k:
+                clauses.append(and_(Subject.metadata_version == n, _KEY.in_(sorted(keys))))
+        runs.append((or_(*clauses), oids[k]))
+    return runs
 
 
 def snapshot_by_version(
@@ -86,11 +165,19 @@ def snapshot_by_version(
     subject_keys: Iterable[str] = (),
     since: datetime | None = None,
     transaction_type: str | None = None,
+    split_removed: bool = True,
 ) -> Iterator[SubjectRecord]:
     """:func:`storage.export_records.iter_snapshot`, version by version (oldest first), each
-    subject under the MetaDataVersion OID it is on; subjects in key order within a version."""
+    subject under the MetaDataVersion OID it is on, subjects in key order within a version.
+    ``split_removed``: the values of items a subject's version no longer collects go under
+    the newest older version that does (the ODM export); False: every value under the
+    subject's version (the tabular exports, which have no column for them anyway)."""
     versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys, since=since)
-    for version in _runs(versions):
+    if split_removed:
+        runs = _snapshot_runs(conn, study_oid, versions)
+    else:
+        runs = _subject_runs(versions)
+    for version in runs:
         yield from iter_snapshot(
             conn,
             study_oid,
@@ -100,6 +187,13 @@ def snapshot_by_version(
             transaction_type=transaction_type,
             version=version,
         )
+
+
+def _subject_runs(versions: list[ExportedVersion]) -> list[tuple[Any, str]]:
+    """One run per version, its subjects with all their values (no condition for one)."""
+    if len(versions) == 1:
+        return [(None, versions[0].oid)]
+    return [(Subject.metadata_version == v.number, v.oid) for v in versions]
 
 
 def changes_by_version(
@@ -114,22 +208,29 @@ def changes_by_version(
     change of a subject under the version the subject is on now. ``since`` does not narrow
     the versions (a subject's signature or query message may be its only news)."""
     versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys)
-    for version in _runs(versions):
+    for version in _subject_runs(versions):
         yield from iter_changes(
             conn, study_oid, site=site, subject_keys=subject_keys, since=since, version=version
         )
 
 
-def version_metadata(
-    conn: Connection, study_oid: str, versions: Iterable[ExportedVersion]
-) -> list[bytes]:
-    """The stored XML of each version in ``versions`` and of the current version, oldest
-    first, each OID once (its newest number): the MetaDataVersions of an ODM export with
-    ``--metadata``."""
+def odm_versions(
+    conn: Connection, study_oid: str, versions: list[ExportedVersion], *, audit: bool
+) -> list[str]:
+    """The MetaDataVersion OIDs the ClinicalData of an ODM export may name, oldest first."""
+    if audit:
+        return [v.oid for v in versions]
+    return [oid for _condition, oid in _snapshot_runs(conn, study_oid, versions)]
+
+
+def version_metadata(conn: Connection, study_oid: str, oids: Iterable[str]) -> list[bytes]:
+    """The stored XML of each version named in ``oids`` (:func:`odm_versions`) and of the
+    current version, oldest first, each OID once (its newest number): the MetaDataVersions
+    of an ODM export with ``--metadata``."""
     current = current_metadata(conn, study_oid)
-    by_oid = {v.oid: v.number for v in sorted(versions, key=lambda v: v.number)}
-    by_oid[current.mdv.oid] = max(current.number, by_oid.get(current.mdv.oid, 0))
-    return [metadata_xml(conn, study_oid, n) for n in sorted(by_oid.values())]
+    numbers = {oid: n for n, oid in sorted(_oids(conn, study_id_of(conn, study_oid)).items())}
+    wanted = {numbers[oid] for oid in oids if oid in numbers} | {current.number}
+    return [metadata_xml(conn, study_oid, n) for n in sorted(wanted)]
 
 
 def contributing_versions(
