@@ -192,6 +192,16 @@ def from_sheets(sheets: sm.Sheets) -> sm.DesignResult:
     """ODM XML from the sheets, with findings located by ``sheet!cell``; no XML when an
     error was found."""
     b = bd.Builder(sheets)
+    try:
+        return _build(b)
+    except ValueError as exc:  # lxml refuses a name or namespace no check above caught
+        detail = f"a cell holds what XML cannot carry ({exc}); correct it and import again."
+        return sm.DesignResult(
+            findings=(*b.reader.findings, sm.design_finding("DSN-012", None, detail=detail))
+        )
+
+
+def _build(b: bd.Builder) -> sm.DesignResult:
     root = bd.study(b)
     if b.mdv is not None:
         bd.events(b, b.mdv)

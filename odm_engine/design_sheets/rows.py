@@ -12,6 +12,7 @@ from odm_engine.datatypes import REGISTRY
 from odm_engine.design_sheets import model as sm
 from odm_engine.findings import Finding
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TEXT = re.compile(r"^(?P<field>[A-Za-z0-9]+)(?:\[(?P<lang>[^\]]+)\])?$")
 
 
@@ -63,6 +64,14 @@ class Reader:
         out = []
         for n, values in enumerate(table[1:], 2):
             cells = {h: (values[i] if i < len(values) else "") for h, i in columns.items()}
+            for h, value in cells.items():
+                if _NOT_XML.search(value):
+                    detail = (
+                        f"{sm.cell(name, columns[h], n)}: the cell holds a control character "
+                        "XML cannot carry; delete it (it often comes with a paste)."
+                    )
+                    self.add("DSN-012", sm.cell(name, columns[h], n), detail=detail)
+                    cells[h] = _NOT_XML.sub("", value)
             if any(v.strip() for v in cells.values()):
                 out.append(SheetRow(name, n, cells, columns))
         return out

@@ -183,3 +183,18 @@ def test_a_missing_sheet_is_an_error() -> None:
     result = from_sheets(sheets)
     assert result.xml is None
     assert any(f.code == "DSN-001" and f.path == "study" for f in result.findings)
+
+
+def test_a_control_character_or_bad_name_is_a_finding_not_a_crash() -> None:
+    sheets = _bortezomib_sheets()
+    items = sheets["items"]
+    items[3][2] = "Age\x01"
+    result = from_sheets(sheets)
+    assert result.xml is None
+    [error] = [f for f in result.findings if f.code == "DSN-012"]
+    assert error.path == "items!C4" and "control character" in error.message
+    sheets = _bortezomib_sheets()
+    sheets["study"].append(["xmlns:1bad", "urn:x"])
+    result = from_sheets(sheets)
+    assert result.xml is None
+    assert any(f.code == "DSN-012" and "XML cannot carry" in f.message for f in result.findings)
