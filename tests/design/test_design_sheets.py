@@ -198,3 +198,48 @@ def test_a_control_character_or_bad_name_is_a_finding_not_a_crash() -> None:
     result = from_sheets(sheets)
     assert result.xml is None
     assert any(f.code == "DSN-012" and "XML cannot carry" in f.message for f in result.findings)
+
+
+def test_a_designer_adds_an_item_and_a_code_in_the_sheets() -> None:
+    """The designer's edit: a new row on items (with a new code list) reaches the ODM."""
+    from odm_engine.loader import load_odm
+
+    sheets = _bortezomib_sheets()
+    items, codes = sheets["items"], sheets["codelists"]
+    header = items[0]
+    group = items[1][header.index("ItemGroupOID")]
+    row = [""] * len(header)
+    for column, value in {
+        "ItemGroupOID": group,
+        "ItemOID": "IT.NEW",
+        "Name": "NEWQ",
+        "Question[en]": "New question",
+        "Question[de]": "Neue Frage",
+        "DataType": "integer",
+        "Length": "1",
+        "CodeListOID": "CL.NEW",
+        "Mandatory": "No",
+        "SDTM": "SUPPDM.QVAL",
+    }.items():
+        row[header.index(column)] = value
+    items.append(row)
+    for n, (value, decode) in enumerate((("1", "Ja"), ("2", "Nein"))):
+        code = [""] * len(codes[0])
+        code[codes[0].index("CodeListOID")] = "CL.NEW"
+        if n == 0:
+            code[codes[0].index("Name")] = "New list"
+            code[codes[0].index("DataType")] = "integer"
+        code[codes[0].index("CodedValue")] = value
+        code[codes[0].index("Decode[de]")] = decode
+        codes.append(code)
+    xml = from_sheets(sheets).xml
+    assert xml is not None
+    study = load_odm(xml).study
+    assert study is not None
+    mdv = study.metadata_version()
+    assert mdv is not None
+    item = mdv.item_defs["IT.NEW"]
+    assert item.question.get("de") == "Neue Frage" and item.code_list_oid == "CL.NEW"
+    assert [(a.context, a.name) for a in item.aliases] == [("SDTM", "SUPPDM.QVAL")]
+    assert mdv.code_lists["CL.NEW"].coded_values == ("1", "2")
+    assert mdv.item_group_defs[group].item_refs[-1].item_oid == "IT.NEW"
