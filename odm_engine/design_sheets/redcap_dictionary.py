@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from odm_engine import model as m
+from odm_engine.datatypes import REGISTRY, parse_value
+from odm_engine.datatypes.results import Parsed
 from odm_engine.design_sheets import model as sm
 from odm_engine.design_sheets.build_items import from_sheets
 from odm_engine.design_sheets.export import header_of
@@ -143,16 +145,17 @@ class _Dictionary:
         return None
 
 
-def _bound(data_type: str, value: str) -> bool:
-    patterns = {
-        "integer": r"-?\d+",
-        "float": r"-?\d+(\.\d+)?",
-        "date": r"\d{4}-\d{2}-\d{2}",
-        "datetime": r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?",
-        "time": r"\d{2}:\d{2}(:\d{2})?",
-    }
-    pattern = patterns.get(data_type)
-    return bool(pattern and re.fullmatch(pattern, value))
+def _bound(data_type: str, value: str) -> str | None:
+    """A validation limit as the DataType's canonical text, or None when it is no fixed value
+    of an ordered DataType ("today", "now", a limit on a text field). REDCap writes a datetime
+    with a space where ODM has a T."""
+    if REGISTRY[data_type].compare is None:
+        return None
+    for text in (value, value.replace(" ", "T", 1)):
+        parsed = parse_value(data_type, text)
+        if isinstance(parsed, Parsed):
+            return parsed.canonical
+    return None
 
 
 def _checks(d: _Dictionary, f: Field, data_type: str, row: dict[str, str]) -> None:
@@ -162,7 +165,8 @@ def _checks(d: _Dictionary, f: Field, data_type: str, row: dict[str, str]) -> No
         value = f[key]
         if not value:
             continue
-        if not _bound(data_type, value):
+        bound = _bound(data_type, value)
+        if bound is None:
             d.findings.append(
                 sm.design_finding(
                     "DSN-013",
@@ -179,7 +183,7 @@ def _checks(d: _Dictionary, f: Field, data_type: str, row: dict[str, str]) -> No
         row |= {
             f"Check{n}": "Hard",
             f"Check{n}Comparator": comparator,
-            f"Check{n}Values": value.replace(" ", "T") if data_type == "datetime" else value,
+            f"Check{n}Values": bound,
             f"Check{n}Message[en]": f"{f['label'] or f['var']}: enter a value {word} {value}.",
         }
 
@@ -238,7 +242,7 @@ def _item_rows(
                 "Mandatory": "Yes" if f["required"].lower() in ("y", "yes", "1") else "No",
                 "Description[en]": f["note"],
             }
-            if data_type == "text":
+            if REGISTRY[data_type].counts_characters:
                 row["Length"] = str(max((len(c) for c, _ in f.codes), default=999))
             if code_list:
                 row["CodeListOID"] = code_list
