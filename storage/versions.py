@@ -16,6 +16,10 @@ Each subject records the version its data are collected under (``subjects.metada
   never deleted: they stay in ``item_data`` and the audit trail, and the report names them.
 
 A dry run computes the same report and writes nothing.
+
+Figure: ``python -m bench migrate``, rows ``migrate.sqlite.1000_subjects`` and
+``migrate.postgresql.1000_subjects`` (1,000 subjects, 9,900 values rewritten and audited):
+seconds, against bare UPDATEs of the same values by id in the same run.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
@@ -95,6 +99,19 @@ class _Candidate:
     number: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A value to rewrite: its subject, form row (and the version it gets), item_data row."""
+
+    subject: _Candidate
+    form_id: int
+    form_version: int
+    row_id: int
+    key: ItemKey
+    old: str
+    new: str
+
+
 def migrate_subjects(
     conn: Connection,
     study_oid: str,
@@ -129,7 +146,7 @@ def migrate_subjects(
     )
     stayed: dict[int, list[ValueProblem]] = defaultdict(list)
     kept: list[ValueProblem] = []
-    rewrites: list[tuple[_Candidate, int, ItemKey, str, str]] = []
+    rewrites: list[_Change] = []
     by_number: dict[int, list[_Candidate]] = defaultdict(list)
     for c in candidates:
         by_number[c.number].append(c)
@@ -153,7 +170,7 @@ def migrate_subjects(
         dry_run,
         tuple((c.ref.subject_key, c.number) for c in movers),
         {keys[sid]: tuple(problems) for sid, problems in sorted(stayed.items())},
-        tuple(Rewrite(c.ref.subject_key, key, old, new) for c, _f, key, old, new in rewrites),
+        tuple(Rewrite(c.subject.ref.subject_key, c.key, c.old, c.new) for c in rewrites),
         tuple(kept),
         tuple(already),
     )
@@ -245,9 +262,9 @@ def _rewrites(
     movers: list[_Candidate],
     old: m.MetaDataVersion,
     new: m.MetaDataVersion,
-) -> list[tuple[_Candidate, int, ItemKey, str, str]]:
-    """(subject, form id, key, old text, new text) of each stored value of ``movers`` whose
-    canonical text under ``new`` differs from the stored one."""
+) -> list[_Change]:
+    """Each stored value of ``movers`` whose canonical text under ``new`` differs from the
+    stored one."""
     items = sorted(changed_items(old, new))
     if not movers or not items:
         return []
@@ -274,7 +291,11 @@ def _rewrites(
                     row.group_key,
                     row.item_oid,
                 )
-                out.append((by_id[row.subject_id], row.form_id, key, row.value, canonical))
+                subject = by_id[row.subject_id]
+                version = row.form_version + 1  # one count up per form, whatever it holds
+                out.append(
+                    _Change(subject, row.form_id, version, row.row_id, key, row.value, canonical)
+                )
     return out
 
 
@@ -284,6 +305,8 @@ def _values_of(subject_ids: list[int], items: list[str]) -> Select:  # type: ign
         select(
             StudyEvent.subject_id,
             Form.id.label("form_id"),
+            Form.version.label("form_version"),
+            ItemData.id.label("row_id"),
             StudyEvent.study_event_oid,
             StudyEvent.repeat_key.label("event_key"),
             Form.form_oid,
@@ -313,7 +336,7 @@ def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
 def _write(
     conn: Connection,
     movers: list[_Candidate],
-    rewrites: list[tuple[_Candidate, int, ItemKey, str, str]],
+    rewrites: list[_Change],
     to_number: int,
     *,
     user: str,
@@ -321,45 +344,41 @@ def _write(
     reason: str,
 ) -> None:
     """Rewrite the values, one audit row each, count up their forms' versions, and move the
-    subjects with a history row each: all in the caller's transaction."""
+    subjects with a history row each: all in the caller's transaction, each kind of row
+    written in one executemany."""
     now = datetime.now(UTC)
-    versions = _bump_forms(conn, sorted({form_id for _c, form_id, *_ in rewrites}), user, now)
-    audit = []
-    for c, form_id, key, old, new in rewrites:
+    forms = {c.form_id: c.form_version for c in rewrites}
+    if forms:
         conn.execute(
-            update(ItemData)
-            .where(
-                ItemData.item_oid == key.item_oid,
-                ItemData.item_group_id
-                == select(ItemGroup.id)
-                .where(
-                    ItemGroup.form_id == form_id,
-                    ItemGroup.item_group_oid == key.item_group_oid,
-                    ItemGroup.repeat_key == key.item_group_repeat_key,
-                )
-                .scalar_subquery(),
+            _BUMP_FORM.values(updated_at=now, updated_by=user),
+            [{"fid": f, "v": v} for f, v in forms.items()],
+        )
+        conn.execute(_REWRITE, [{"rid": c.row_id, "v": c.new} for c in rewrites])
+    contexts: dict[int, AuditContext] = {}
+    audit = []
+    for c in rewrites:
+        ctx = contexts.get(c.subject.ref.id)
+        if ctx is None:
+            contexts[c.subject.ref.id] = ctx = AuditContext.for_actor(
+                c.subject.ref,
+                user_id=user_id,
+                username=user,
+                role=Role.DATA_MANAGER,
+                reason=reason,
+                source=f"migrate:{to_number}",
+                now=now,
             )
-            .values(value=new)
-        )
-        ctx = AuditContext.for_actor(
-            c.ref,
-            user_id=user_id,
-            username=user,
-            role=Role.DATA_MANAGER,
-            reason=reason,
-            source=f"migrate:{to_number}",
-            now=now,
-        )
-        audit.append(
-            ctx.row(key, TransactionType.UPDATE, (old, None), (new, None), versions[form_id])
-        )
+        change = (c.old, None), (c.new, None)
+        audit.append(ctx.row(c.key, TransactionType.UPDATE, *change, c.form_version))
     if audit:
         conn.execute(insert(AuditRow), audit)
-    for c in movers:
-        conn.execute(
-            update(SubjectRow).where(SubjectRow.id == c.ref.id).values(metadata_version=to_number)
-        )
     if movers:
+        conn.execute(
+            update(SubjectRow)
+            .where(SubjectRow.id == bindparam("sid"))
+            .values(metadata_version=to_number),
+            [{"sid": c.ref.id} for c in movers],
+        )
         conn.execute(
             insert(SubjectVersion),
             [
@@ -376,15 +395,7 @@ def _write(
         )
 
 
-def _bump_forms(conn: Connection, form_ids: list[int], user: str, now: datetime) -> dict[int, int]:
-    """Count up each form's version (an open entry form then sees the change) -> new version."""
-    out = {}
-    for form_id in form_ids:
-        version = int(conn.scalar(select(Form.version).where(Form.id == form_id)) or 0) + 1
-        conn.execute(
-            update(Form)
-            .where(Form.id == form_id)
-            .values(version=version, updated_at=now, updated_by=user)
-        )
-        out[form_id] = version
-    return out
+_BUMP_FORM = update(Form).where(Form.id == bindparam("fid")).values(version=bindparam("v"))
+"""Count up a form's version (an open entry form then sees the change instead of saving over
+it); executemany'd."""
+_REWRITE = update(ItemData).where(ItemData.id == bindparam("rid")).values(value=bindparam("v"))
