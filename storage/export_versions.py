@@ -15,7 +15,9 @@ MetaDataVersion its data are collected under (``subjects.metadata_version``).
 - Tabular exports and Define-XML describe the newest version; :func:`contributing_versions`
   says, per item group, which versions' subjects hold values in it.
 
-Every function here only reads.
+Every function here only reads. Cost (one run, SQLite, 4,000 subjects, 56,000 values, records
+only): one version 0.99 s; the same subjects on two versions 1.36 s (two passes); with a
+removed item's values of 2,000 migrated subjects under the older version 1.51 s.
 """
 
 from __future__ import annotations
