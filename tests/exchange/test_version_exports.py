@@ -216,6 +216,15 @@ def test_with_metadata_every_version_is_a_metadataversion(amended: str, tmp_path
     assert [el.tag.split("}")[1] for el in root] == [
         "Study", "AdminData", "ClinicalData", "ClinicalData",
     ]  # fmt: skip
+    odmlib_loader = pytest.importorskip("odmlib.loader")
+    odmlib_odm = pytest.importorskip("odmlib.odm_loader")
+    loader = odmlib_loader.ODMLoader(odmlib_odm.XMLODMLoader(model_package="odm_1_3_2"))
+    loader.open_odm_document(str(tmp_path / "full.xml"))
+    odm = loader.root()  # an independent reader: each version and its subjects
+    assert [v.OID for v in odm.Study[0].MetaDataVersion] == ["MDV.1", "MDV.2"]
+    assert [
+        (c.MetaDataVersionOID, [s.SubjectKey for s in c.SubjectData]) for c in odm.ClinicalData
+    ] == [("MDV.1", ["001", "002"]), ("MDV.2", ["001", "003"])]
 
 
 def test_one_version_only_when_every_subject_is_on_it(amended: str, tmp_path: Path) -> None:
