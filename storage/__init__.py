@@ -16,7 +16,8 @@
 - :mod:`storage.writes`: ``save_form``, the one write path of a form.
 - :mod:`storage.bulk`: ``BulkWriter``, the import path (same rules, same audit rows).
 - :mod:`storage.exchange`: ``import_subjects`` (SubjectRecords in, through ``BulkWriter``);
-  :mod:`storage.export_records`: ``iter_snapshot``, ``iter_changes``, ``admin_data`` (out).
+  :mod:`storage.export_records`: ``iter_snapshot``, ``iter_changes``, ``admin_data`` (out);
+  :mod:`storage.export_versions` runs them once per metadata version the subjects are on.
 - :mod:`storage.audit`: ``history``, ``replay``.
 - :mod:`storage.queries`, :mod:`storage.signatures`, :mod:`storage.grants`.
 - :mod:`storage.vocabulary`: roles, statuses, access events and every role set (no SQL).
