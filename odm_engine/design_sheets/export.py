@@ -12,6 +12,7 @@ from lxml import etree
 from odm_engine.design_sheets import model as sm
 from odm_engine.design_sheets.export_items import codelist_rows, item_rows
 from odm_engine.design_sheets.xmlbits import (
+    XML_LANG,
     Walk,
     all_of,
     children,
@@ -205,6 +206,7 @@ def to_sheets(xml: bytes) -> sm.DesignResult:
     if local(root) != "ODM":
         return sm.DesignResult(findings=(finding("ODM-VER-001", tag=local(root)),))
     walk = Walk(etree.QName(root).namespace or "")
+    walk.langs = language_order(root)
     fields, mdv = _study(root, walk)
     sheets: dict[str, list[Row]] = {}
     if mdv is not None:
@@ -226,6 +228,20 @@ def to_sheets(xml: bytes) -> sm.DesignResult:
         walk.rest(study, "Study")
     walk.rest(root, "ODM")
     return sm.DesignResult(sheets=_tables(fields, sheets, walk), findings=_report(root, walk))
+
+
+def language_order(root: etree._Element) -> list[str | None]:
+    """The study's languages in the order most of its texts give them (by mean position):
+    the language columns follow it, and a text in another order is kept in odm_extra."""
+    positions: dict[str | None, list[float]] = {}
+    for tt in root.iter("{*}TranslatedText"):
+        parent = tt.getparent()
+        if parent is None:
+            continue
+        siblings = [c for c in parent if isinstance(c.tag, str)]
+        where = siblings.index(tt) / max(1, len(siblings) - 1)
+        positions.setdefault(tt.get(XML_LANG), []).append(where)
+    return sorted(positions, key=lambda lang: sum(positions[lang]) / len(positions[lang]))
 
 
 def _units(root: etree._Element, walk: Walk, sheets: dict[str, list[Row]]) -> list[list[str]]:
