@@ -104,12 +104,19 @@ def no_metadata(path: str, findings: list[Finding]) -> click.ClickException:
     return UsageError(f"{path}: no ODM Study with metadata could be read{why}")
 
 
-def print_findings(findings: list[Finding] | tuple[Finding, ...], fmt: str) -> None:
+def print_findings(
+    findings: list[Finding] | tuple[Finding, ...], fmt: str, *, verbose: bool = False
+) -> None:
+    """One line per finding and a count; ``verbose`` adds the source's own wording (libxml2's
+    schema or parser message) under a finding that says it in plain words."""
     if fmt == "json":
-        click.echo(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
+        rows = [f.as_dict() | ({"raw": f.raw} if verbose else {}) for f in findings]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for f in findings:
         click.echo(f.format())
+        if verbose and f.raw:
+            click.echo(f"    raw: {f.raw}")
     errors = sum(f.severity is Severity.ERROR for f in findings)
     warnings = sum(f.severity is Severity.WARNING for f in findings)
     click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)

@@ -25,7 +25,13 @@ from odm_engine.findings import Finding, Severity
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--no-xsd", is_flag=True, help="Skip XSD validation (semantic rules still run).")
-def validate(paths: tuple[str, ...], fmt: str, no_xsd: bool) -> None:
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print the schema or XML parser's own message under each finding that says "
+    "it in plain words.",
+)
+def validate(paths: tuple[str, ...], fmt: str, no_xsd: bool, verbose: bool) -> None:
     """Validate ODM files: XSD, references, code lists, checks and expressions.
 
     A deviation the file's vendor profile declares as its dialect (an OpenEDC empty
@@ -44,7 +50,7 @@ def validate(paths: tuple[str, ...], fmt: str, no_xsd: bool) -> None:
         if loaded.odm is not None:
             found = tolerate(found, profile_for_odm(loaded.odm)[0])
         findings.extend(found)
-    print_findings(findings, fmt)
+    print_findings(findings, fmt, verbose=verbose)
     if any(f.severity is Severity.ERROR for f in findings):
         sys.exit(EXIT_FINDINGS)
 

@@ -25,6 +25,12 @@ class Finding:
     path: str | None = None
     line: int | None = None
     oid: str | None = None
+    raw: str | None = None
+    """The message as its source gave it (libxml2's schema or parser text) when ``message``
+    says it in plain words; ``edc validate --verbose`` prints it."""
+    cause: str | None = None
+    """What the finding is about when another finding may say the same (``duplicate-oid``,
+    ``datatype``): findings with one line, OID and cause are one (``validate``)."""
 
     def format(self) -> str:
         """Compiler style: ``path:line: CODE severity: message``."""
@@ -368,6 +374,8 @@ def finding(
     line: int | None = None,
     oid: str | None = None,
     severity: Severity | None = None,
+    raw: str | None = None,
+    cause: str | None = None,
     **fields: object,
 ) -> Finding:
     """Build a Finding from the catalogue."""
@@ -379,6 +387,8 @@ def finding(
         path=path,
         line=line,
         oid=oid,
+        raw=raw,
+        cause=cause,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from odm_engine.findings import Finding, finding
+from odm_engine.plain_messages import plain_syntax
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -95,8 +96,14 @@ def parse_bytes(data: bytes, *, path: str | None = None) -> etree._ElementTree |
     try:
         root = etree.fromstring(data, parser=make_parser())
     except etree.XMLSyntaxError as exc:
+        raw = _syntax_detail(exc)
+        plain = plain_syntax(raw, data, exc.lineno)
         return finding(
-            "ODM-XML-001", path=path, line=exc.lineno or None, detail=_syntax_detail(exc)
+            "ODM-XML-001",
+            path=path,
+            line=exc.lineno or None,
+            detail=plain or raw,
+            raw=raw if plain else None,
         )
     except (ValueError, OSError) as exc:
         return finding("ODM-XML-001", path=path, detail=str(exc))

@@ -18,6 +18,7 @@ from lxml import etree
 
 from odm_engine.findings import Finding, finding
 from odm_engine.model import ODM_NS, XML_NS
+from odm_engine.plain_messages import plain_schema
 from odm_engine.safexml import iterparse_options
 
 _SCHEMAS = {
@@ -124,7 +125,7 @@ def iter_xsd_findings(
     xsd = schema(name)
     if xsd.validate(core):
         return
-    oid_at_line = _oids_by_line(core)
+    at_line = _elements_by_line(core)
     for n, err in enumerate(xsd.error_log):
         if n >= _MAX_XSD_FINDINGS:
             yield finding(
@@ -134,23 +135,57 @@ def iter_xsd_findings(
                 "ones above first.",
             )
             break
-        yield finding(
-            "ODM-XSD-001",
-            path=path,
-            line=err.line or None,
-            oid=oid_at_line.get(err.line),
-            detail=_friendly(err.message),
-        )
+        yield _schema_finding(_friendly(err.message), err.line or None, at_line, path)
 
 
-def _oids_by_line(root: etree._Element) -> dict[int, str]:
-    out: dict[int, str] = {}
+def _schema_finding(
+    raw: str,
+    line: int | None,
+    at_line: dict[int, list[etree._Element]],
+    path: str | None,
+) -> Finding:
+    """One schema error in plain words (``plain_messages``) when the message is a common one,
+    located at the element it names; libxml2's text is kept as ``raw``."""
+    named = re.match(r"Element '([^']+)'", raw)
+    here = at_line.get(line or 0, [])
+    el = next((e for e in here if named and etree.QName(e).localname == named[1]), None)
+    plain = plain_schema(raw, el) if el is not None else None
+    return finding(
+        "ODM-XSD-001",
+        path=path,
+        line=line,
+        oid=_oid_of(el) if el is not None else _first_oid(here),
+        detail=plain[0] if plain else raw,
+        raw=raw if plain else None,
+        cause=plain[1] if plain else None,
+    )
+
+
+def _elements_by_line(root: etree._Element) -> dict[int, list[etree._Element]]:
+    out: dict[int, list[etree._Element]] = {}
     for el in root.iter():
-        if isinstance(el.tag, str) and el.sourceline and el.sourceline not in out:
-            oid = el.get("OID") or el.get("ItemOID") or el.get("FormOID")
-            if oid:
-                out[el.sourceline] = oid
+        if isinstance(el.tag, str) and el.sourceline:
+            out.setdefault(el.sourceline, []).append(el)
     return out
+
+
+def _first_oid(elements: list[etree._Element]) -> str | None:
+    for el in elements:
+        oid: str | None = el.get("OID") or el.get("ItemOID") or el.get("FormOID")
+        if oid:
+            return oid
+    return None
+
+
+def _oid_of(el: etree._Element) -> str | None:
+    """The element's own OID (or the OID it refers to), else its nearest definition's."""
+    node: etree._Element | None = el
+    while node is not None:
+        oid: str | None = node.get("OID") or node.get("ItemOID") or node.get("FormOID")
+        if oid:
+            return oid
+        node = node.getparent()
+    return None
 
 
 def _friendly(message: str) -> str:

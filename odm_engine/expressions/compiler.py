@@ -75,7 +75,16 @@ class _Compiler:
     # -- findings -------------------------------------------------------------------
     def report(self, code: str, *, line: int | None, oid: str | None, **fields: object) -> None:
         self._add(
-            finding(code, path=self.path, line=line or None, oid=oid, severity=None, **fields)
+            finding(
+                code,
+                path=self.path,
+                line=line or None,
+                oid=oid,
+                severity=None,
+                raw=None,
+                cause=None,
+                **fields,
+            )
         )
 
     # -- sources --------------------------------------------------------------------

@@ -95,6 +95,7 @@ def tolerate(findings: Iterable[Finding], profile: Profile) -> list[Finding]:
                 profile=profile.name,
                 action=action,
                 original=f.message,
+                raw=f.raw,
             )
         )
     return out

@@ -52,7 +52,8 @@ CONDITIONS = frozenset(condition for _code, _rx, condition in _RECOGNISED)
 def condition_of(f: Finding) -> str:
     """The condition code of ``f``: a code above when its message is recognised, else its
     own finding code."""
+    text = f.raw or f.message  # libxml2's own words when the message is a plain translation
     for code, rx, condition in _RECOGNISED:
-        if f.code == code and rx.search(f.message):
+        if f.code == code and rx.search(text):
             return condition
     return f.code

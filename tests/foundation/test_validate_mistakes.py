@@ -249,3 +249,141 @@ def test_a_range_check_that_never_mentions_its_item() -> None:
     ]
     mentioned = xml.replace(b"IT.B &gt; 0", b"IT.A &gt; IT.B")
     assert found(mentioned, "ODM-RC-004") == []
+
+
+# -- schema and parser messages in plain words ----------------------------------------------
+
+DESCRIPTION = '<Description><TranslatedText xml:lang="en">c</TranslatedText></Description>'
+
+
+def xsd_found(body: str) -> list[tuple[int | None, str | None, str, str | None]]:
+    return [
+        (f.line, f.oid, f.message, f.raw)
+        for f in check(odm(body), path="s.xml").findings
+        if f.code in ("ODM-XSD-001", "ODM-XML-001")
+    ]
+
+
+def test_a_formal_expression_before_the_description() -> None:
+    cond = (
+        '<ConditionDef OID="C.1" Name="c"><FormalExpression Context="OEL">IT.A = 1'
+        f"</FormalExpression>{DESCRIPTION}</ConditionDef>"
+    )
+    assert xsd_found(one_item_study(extra=cond)) == [
+        (
+            10,
+            "C.1",
+            "Schema: ConditionDef C.1: FormalExpression must come after Description (order in "
+            "ConditionDef: Description, FormalExpression, Alias). Move the Description above "
+            "it.",
+            "Element 'FormalExpression': This element is not expected. Expected is "
+            "( Description ).",
+        )
+    ]
+
+
+def test_a_code_list_ref_before_the_range_check() -> None:
+    item = (
+        f'<ItemDef OID="IT.MH_ANY" Name="A" DataType="integer">{Q}'
+        '<CodeListRef CodeListOID="CL.A"/><RangeCheck Comparator="GT" SoftHard="Hard">'
+        "<CheckValue>0</CheckValue></RangeCheck></ItemDef>"
+    )
+    code_list = (
+        '<CodeList OID="CL.A" Name="A" DataType="integer"><CodeListItem CodedValue="1">'
+        "<Decode><TranslatedText>a</TranslatedText></Decode></CodeListItem></CodeList>"
+    )
+    ref = '<ItemRef ItemOID="IT.MH_ANY" Mandatory="No"/>'
+    assert xsd_found(one_item_study(item, item_ref=ref, extra=code_list)) == [
+        (
+            9,
+            "IT.MH_ANY",
+            "Schema: ItemDef IT.MH_ANY: CodeListRef must come after RangeCheck (order in "
+            "ItemDef: Description, Question, ExternalQuestion, MeasurementUnitRef, RangeCheck, "
+            "CodeListRef, Role, Alias). Move the CodeListRef below the RangeCheck.",
+            "Element 'RangeCheck': This element is not expected. Expected is one of "
+            "( Role, Alias ).",
+        )
+    ]
+
+
+def test_an_item_ref_listed_twice_in_a_group() -> None:
+    refs = '<ItemRef ItemOID="IT.A" Mandatory="No"/>\n<ItemRef ItemOID="IT.A" Mandatory="No"/>'
+    assert xsd_found(one_item_study(item_ref=refs)) == [
+        (
+            9,
+            "IT.A",
+            'Schema: ItemRef ItemOID="IT.A" is used twice in ItemGroupDef IG.1. Give each '
+            "ItemRef there its own ItemOID.",
+            "Element 'ItemRef': Duplicate key-sequence ['IT.A'] in unique identity-constraint "
+            "'UC-IGD-1'.",
+        )
+    ]
+
+
+def test_a_raw_less_than_in_an_expression() -> None:
+    cond = (
+        f'<ConditionDef OID="C.1" Name="c">{DESCRIPTION}<FormalExpression Context="OEL">'
+        "IT.A <5</FormalExpression></ConditionDef>"
+    )
+    assert xsd_found(one_item_study(extra=cond)) == [
+        (
+            10,
+            None,
+            'The file is not well-formed XML: a "<" that starts no element (in ConditionDef '
+            'C.1): write "<" as "&lt;" inside XML, e.g. IT.AGE &lt; 18 in an expression. Fix '
+            "the XML syntax.",
+            "StartTag: invalid element name",
+        )
+    ]
+
+
+def test_a_double_ampersand_in_an_expression() -> None:
+    cond = (
+        f'<ConditionDef OID="C.1" Name="c">{DESCRIPTION}<FormalExpression Context="OEL">'
+        "IT.A = 1 && IT.A = 2</FormalExpression></ConditionDef>"
+    )
+    assert xsd_found(one_item_study(extra=cond)) == [
+        (
+            10,
+            None,
+            'The file is not well-formed XML: a "&" that starts no entity (in ConditionDef '
+            'C.1): write "&" as "&amp;" inside XML; in an expression write "and" instead of '
+            '"&&". Fix the XML syntax.',
+            "xmlParseEntityRef: no name",
+        )
+    ]
+
+
+def test_a_missing_attribute_and_a_value_outside_the_set() -> None:
+    item = '<ItemDef OID="IT.A" DataType="integer"/>'
+    ref = '<ItemRef ItemOID="IT.A" Mandatory="Maybe"/>'
+    assert [m for _l, _o, m, _r in xsd_found(one_item_study(item, item_ref=ref))] == [
+        'Schema: ItemRef IT.A in ItemGroupDef IG.1: Mandatory="Maybe" is not one of Yes, No.',
+        'Schema: ItemDef IT.A: the attribute Name is required and missing. Add Name="...".',
+    ]
+
+
+def test_an_unknown_schema_message_is_shown_as_libxml2_gives_it() -> None:
+    from odm_engine.plain_messages import plain_schema
+
+    assert plain_schema("Element 'ODM': something else entirely.", None) is None
+
+
+def test_edc_validate_verbose_prints_the_raw_message(tmp_path: Path) -> None:
+    path = tmp_path / "s.xml"
+    refs = '<ItemRef ItemOID="IT.A" Mandatory="No"/>\n<ItemRef ItemOID="IT.A" Mandatory="No"/>'
+    path.write_bytes(
+        odm(
+            one_item_study(
+                f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}</ItemDef>', item_ref=refs
+            )
+        )
+    )
+    code, plain = edc("validate", path)
+    assert code == 1 and "raw:" not in plain and "UC-IGD-1" not in plain
+    code, verbose = edc("validate", "--verbose", path)
+    assert code == 1
+    assert (
+        "    raw: Element 'ItemRef': Duplicate key-sequence ['IT.A'] in unique "
+        "identity-constraint 'UC-IGD-1'." in verbose.splitlines()
+    )
