@@ -31,6 +31,8 @@ QUERY_PARAMETERS = {
     "saved": "a flag",
     "opened": "digits only, else shown as 0",
     "done": "shown as escaped text",
+    "lang": "allow-list: the study's languages, else the default (design draft, edc preview)",
+    "event": "allow-list: the events that hold the form, else the first (edc preview)",
 }
 """Every request.args name the web app reads. A new one must be added here with its check."""
 
