@@ -21,7 +21,7 @@ from odm_engine.safexml import parse_bytes
 _STUDY_FIELDS = frozenset(
     {"Field", "Namespace", "StudyOID", "StudyName", "StudyDescription", "ProtocolName"}
     | {"MetaDataVersionOID", "MetaDataVersionName", "MetaDataVersionDescription"}
-    | {"Languages", "BasicDefinitions"}
+    | {"Languages", "BasicDefinitions", "Study", "MetaDataVersion"}
 )
 _REF_COLUMNS = [column for column, _ in sm.REF_ATTRS]
 
@@ -103,6 +103,7 @@ class Builder:
             oid = row.raw(column).strip()
             if oid:
                 ref = self.sub(el, name)
+                self.owners.setdefault(f"{name} {el.get('OID', '')}/{oid}", ref)
                 ref.set(column, oid)
                 self.attrs(ref, row, sm.REF_ATTRS)
 
@@ -135,10 +136,11 @@ def study(b: Builder) -> etree._Element | None:
         if field not in _STUDY_FIELDS and not field.startswith(("xmlns", "ProtocolDescription")):
             if re.fullmatch(r"[A-Za-z_][\w.-]*", field):
                 root.set(field, text)
-    if "StudyOID" not in value:
+    if "StudyOID" not in value and value.get("Study") != "Yes":
         return root
     study_el = b.sub(root, "Study", "Study")
-    study_el.set("OID", value["StudyOID"].strip())
+    if "StudyOID" in value:
+        study_el.set("OID", value["StudyOID"].strip())
     if any(k in value for k in ("StudyName", "StudyDescription", "ProtocolName")):
         gv = b.sub(study_el, "GlobalVariables", "GlobalVariables")
         for name in ("StudyName", "StudyDescription", "ProtocolName"):
@@ -147,12 +149,12 @@ def study(b: Builder) -> etree._Element | None:
     if value.get("BasicDefinitions") == "Yes" or b.reader.rows(b.sheets, "units"):
         basic = b.sub(study_el, "BasicDefinitions", "BasicDefinitions")
         units(b, basic)
-    if "MetaDataVersionOID" in value:
+    if "MetaDataVersionOID" in value or value.get("MetaDataVersion") == "Yes":
         b.mdv = b.sub(study_el, "MetaDataVersion", "MetaDataVersion")
-        b.mdv.set("OID", value["MetaDataVersionOID"].strip())
-        b.mdv.set("Name", value.get("MetaDataVersionName", ""))
-        if "MetaDataVersionDescription" in value:
-            b.mdv.set("Description", value["MetaDataVersionDescription"])
+        for attr in ("OID", "Name", "Description"):
+            if f"MetaDataVersion{attr}" in value:
+                text = value[f"MetaDataVersion{attr}"]
+                b.mdv.set(attr, text.strip() if attr == "OID" else text)
         b.protocol_texts = [
             (re.sub(r"^ProtocolDescription\[?|\]$", "", f) or None, v)
             for f, v in value.items()
@@ -230,8 +232,8 @@ def expressions(
             if not expression.strip():
                 continue
             fe = b.sub(el, "FormalExpression")
-            if row.raw("Context").strip():
-                fe.set("Context", row.raw("Context").strip())
+            if row.raw("Context"):
+                fe.set("Context", row.raw("Context"))  # verbatim, like the expression
             fe.text = expression
         b.aliases(el, group[0], "Aliases")
 

@@ -49,8 +49,8 @@ def _range_check(b: bd.Builder, item: etree._Element, row: SheetRow, i: int) -> 
     expression = row.raw(prefix + "Expression")
     if expression.strip():
         fe = b.sub(rc, "FormalExpression")
-        if row.raw(prefix + "Context").strip():
-            fe.set("Context", row.raw(prefix + "Context").strip())
+        if row.raw(prefix + "Context"):
+            fe.set("Context", row.raw(prefix + "Context"))
         fe.text = expression
     if row.raw(prefix + "Unit").strip():
         b.sub(rc, "MeasurementUnitRef").set("MeasurementUnitOID", row.raw(prefix + "Unit").strip())
@@ -107,6 +107,7 @@ def items(b: bd.Builder, mdv: etree._Element, groups: dict[str, etree._Element])
             continue
         ref = b.sub(group_el, "ItemRef")
         ref.set("ItemOID", oid)
+        b.owners.setdefault(f"ItemRef {group_oid}/{oid}", ref)
         b.attrs(ref, row, sm.ITEM_REF)
 
 
@@ -127,6 +128,7 @@ def codelists(b: bd.Builder, mdv: etree._Element) -> None:
             name = "EnumeratedItem" if kind.lower().startswith("enum") else "CodeListItem"
             item = b.sub(el, name)
             item.set("CodedValue", row.raw("CodedValue").strip())
+            b.owners.setdefault(f"{name} {_oid}/{item.get('CodedValue')}", item)
             b.attrs(item, row, sm.CODE_ITEM[1:])
             if name == "CodeListItem":
                 b.text(item, "Decode", row, "Decode")
@@ -174,6 +176,8 @@ def _rank(b: bd.Builder, parent: str, child: etree._Element) -> float:
     if etree.QName(child).namespace == b.ns and name in order:
         return float(order.index(name))
     after = b.after.get(id(child), (child, ""))[1]
+    if not after:
+        return -0.5  # it came first
     return order.index(after) + 0.5 if after in order else len(order) + 1.0
 
 

@@ -19,6 +19,7 @@ from odm_engine.design_sheets.xmlbits import (
     first,
     local,
     plain,
+    row_like,
     text_column,
 )
 from odm_engine.findings import Finding, finding
@@ -45,7 +46,9 @@ def _study(root: etree._Element, walk: Walk) -> tuple[list[list[str]], etree._El
     mdv = None
     if study is not None:
         walk.take(study, ("OID",))
-        fields.append(["StudyOID", study.get("OID", "")])
+        fields.append(["Study", "Yes"])
+        if study.get("OID") is not None:
+            fields.append(["StudyOID", study.get("OID", "")])
         gv = first(study, "GlobalVariables", walk)
         if gv is not None:
             walk.take(gv)
@@ -57,10 +60,12 @@ def _study(root: etree._Element, walk: Walk) -> tuple[list[list[str]], etree._El
         mdv = first(study, "MetaDataVersion", walk)
         if mdv is not None:
             walk.take(mdv, ("OID", "Name", "Description"))
-            fields.append(["MetaDataVersionOID", mdv.get("OID", "")])
-            fields.append(["MetaDataVersionName", mdv.get("Name", "")])
-            if mdv.get("Description") is not None:
-                fields.append(["MetaDataVersionDescription", mdv.get("Description", "")])
+            fields.append(["MetaDataVersion", "Yes"])
+            fields.extend(
+                [f"MetaDataVersion{attr}", mdv.get(attr, "")]
+                for attr in ("OID", "Name", "Description")
+                if mdv.get(attr) is not None
+            )
     return fields, mdv
 
 
@@ -131,12 +136,13 @@ def _with_refs(
     rows = _Rows(head, key)
     allowed = (oid_attr, *(attr for _, attr in sm.REF_ATTRS))
     for child in all_of(parent, name, walk):
-        if not plain(child, allowed) or child.get(oid_attr) is None:
+        if not row_like(child, allowed) or child.get(oid_attr) is None:
             continue
         row = rows.next()
         row[oid_attr] = child.get(oid_attr, "")
         walk.take(child, (oid_attr,))
         walk.attrs(child, sm.REF_ATTRS, row)
+        walk.rest(child, f"{name} {head.get(key, '')}/{child.get(oid_attr, '')}")
     return rows.rows
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 from lxml import etree
 
 from odm_engine.design_sheets import model as sm
-from odm_engine.design_sheets.xmlbits import Walk, all_of, children, first, local, plain
+from odm_engine.design_sheets.xmlbits import (
+    Walk,
+    all_of,
+    children,
+    first,
+    local,
+    plain,
+    row_like,
+)
 
 Row = dict[str, str]
 _REF_ALLOWED = ("ItemOID", *(attr for _, attr in sm.ITEM_REF))
@@ -104,11 +112,12 @@ def item_rows(mdv: etree._Element, walk: Walk) -> list[Row]:
     for group in all_of(mdv, "ItemGroupDef", walk):
         for ref in all_of(group, "ItemRef", walk):
             oid = ref.get("ItemOID")
-            if oid is None or not plain(ref, _REF_ALLOWED):
+            if oid is None or not row_like(ref, _REF_ALLOWED):
                 continue
             row: Row = {"ItemGroupOID": group.get("OID", ""), "ItemOID": oid}
             walk.take(ref, ("ItemOID",))
             walk.attrs(ref, sm.ITEM_REF, row)
+            walk.rest(ref, f"ItemRef {group.get('OID', '')}/{oid}")
             if oid in defs and oid not in done:
                 done.add(oid)
                 _item_def(defs[oid], walk, row)
@@ -136,7 +145,7 @@ def codelist_rows(mdv: etree._Element, walk: Walk) -> list[Row]:
             kind = local(item)
             if kind not in ("CodeListItem", "EnumeratedItem") or not walk.is_odm(item):
                 continue
-            cells = _code(item, walk)
+            cells = _code(item, walk, f"{kind} {head.get('CodeListOID', '')}")
             if cells is None:
                 continue
             if row is None:
@@ -152,9 +161,10 @@ def codelist_rows(mdv: etree._Element, walk: Walk) -> list[Row]:
     return rows
 
 
-def _code(item: etree._Element, walk: Walk) -> Row | None:
+def _code(item: etree._Element, walk: Walk, owner: str) -> Row | None:
     """A code's cells, or None (kept aside) when they cannot hold it."""
-    if not set(item.attrib) <= {"CodedValue", "Rank", "OrderNumber"} or not item.get("CodedValue"):
+    odm_attrs = {a for a in item.attrib if not a.startswith("{")}
+    if not odm_attrs <= {"CodedValue", "Rank", "OrderNumber"} or not item.get("CodedValue"):
         return None
     decode = first(item, "Decode", walk)
     aliases = all_of(item, "Alias", walk)
@@ -168,4 +178,5 @@ def _code(item: etree._Element, walk: Walk) -> Row | None:
         return None
     walk.take(item)
     walk.attrs(item, sm.CODE_ITEM, cells)
+    walk.rest(item, f"{owner}/{item.get('CodedValue')}")
     return cells

@@ -37,6 +37,14 @@ def plain(el: etree._Element, attrs: Iterable[str] = (), text: bool = False) -> 
     return not (el.text or "").strip()
 
 
+def row_like(el: etree._Element, attrs: Iterable[str]) -> bool:
+    """A Ref or code whose ODM attributes are all in ``attrs`` and has no child elements;
+    vendor attributes (``{namespace}name``) are allowed: :meth:`Walk.rest` keeps them under
+    the row's own owner, so the row keeps its place among its siblings."""
+    odm_attrs = {a for a in el.attrib if not a.startswith("{")}
+    return not children(el) and odm_attrs <= set(attrs) and not (el.text or "").strip()
+
+
 def text_of(el: etree._Element) -> dict[str | None, str] | None:
     """TranslatedText per language, or None when the cells could not hold it all (an empty
     text, a language twice, other attributes or children)."""
