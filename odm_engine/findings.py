@@ -126,7 +126,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "ODM-REF-001": (
         Severity.ERROR,
-        '{element} {attribute}="{oid}" names no {target} in {scope}. '
+        '{element} {attribute}="{oid}" names no {target} in {scope}{hint}. '
         "Add the {target} or correct the OID.",
     ),
     "ODM-CL-001": (
@@ -266,7 +266,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     ),
     "ODM-DT-001": (
         Severity.ERROR,
-        '{element} {oid}: DataType="{data_type}" is not an ODM 1.3.2 DataType.',
+        '{element} {oid}: DataType="{data_type}" is not an ODM 1.3.2 DataType{hint}.',
     ),
     "ODM-DATA-001": (
         Severity.ERROR,

@@ -8,6 +8,7 @@ missing target is one ODM-REF-001 (ODM-DATA-001 for ClinicalData), located at th
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 
 from odm_engine import model as m
@@ -37,7 +38,14 @@ def _ref(  # noqa: PLR0917 -- one positional call shape per reference kind
         attribute=attribute,
         target=target,
         scope=scope or f'MetaDataVersion "{ctx.mdv.oid}"',
+        hint=nearest(oid, table),
     )
+
+
+def nearest(oid: str, table: Iterable[str]) -> str:
+    """`` (did you mean "IT.AGE"?)`` for the defined OID closest to ``oid``, else nothing."""
+    near = difflib.get_close_matches(oid, list(table), n=1, cutoff=0.75)
+    return f' (did you mean "{near[0]}"?)' if near else ""
 
 
 def references(ctx: RuleContext) -> Iterator[Finding]:
@@ -68,6 +76,7 @@ def _include_reference(ctx: RuleContext) -> Iterator[Finding]:
             attribute="MetaDataVersionOID",
             target="MetaDataVersion",
             scope=f'Study "{inc.study_oid}" in this file',
+            hint="",
         )
 
 
@@ -195,6 +204,7 @@ def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
                         attribute="MetaDataVersionOID",
                         target="MetaDataVersion",
                         scope=f'Study "{ref.study_oid}" in this file',
+                        hint="",
                     )
         for user in admin.users.values():
             for loc_oid in user.location_oids:
@@ -208,6 +218,7 @@ def admin_references(odm: m.ODM, path: str | None) -> Iterator[Finding]:
                         attribute="LocationOID",
                         target="Location",
                         scope="AdminData",
+                        hint=nearest(loc_oid, admin.locations),
                     )
 
 

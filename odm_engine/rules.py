@@ -8,6 +8,7 @@ shares in ``rule_context``; the value, order and use rules are here.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 
 from odm_engine import datatypes
@@ -37,6 +38,14 @@ def _takes_code_list(item_type: str, cl_type: str) -> bool:
 _REDCAP_BOOLEAN_AS = "integer"
 
 
+def _did_you_mean(value: str, choices: Iterable[str], attribute: str) -> str:
+    """``; did you mean partialDate? Write DataType="partialDate"``, or nothing."""
+    options = list(choices)
+    near = [c for c in options if c.lower() == value.lower()]
+    near = near or difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    return f'; did you mean {near[0]}? Write {attribute}="{near[0]}"' if near else ""
+
+
 def data_types(ctx: RuleContext) -> Iterator[Finding]:
     for item in ctx.mdv.item_defs.values():
         if item.data_type not in datatypes.DATA_TYPES:
@@ -47,6 +56,8 @@ def data_types(ctx: RuleContext) -> Iterator[Finding]:
                 oid=item.oid,
                 element="ItemDef",
                 data_type=item.data_type,
+                hint=_did_you_mean(item.data_type, datatypes.DATA_TYPES, "DataType"),
+                cause="datatype",
             )
 
 

@@ -8,6 +8,7 @@ at run time and whether the reference denotes one value or a list (one per repea
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from odm_engine import model as m
@@ -106,7 +107,9 @@ class StudyIndex:
         item = path[-1]
         shown = path[-1] if len(path) == 1 else "[" + "/".join(path) + "]"
         if item not in self.mdv.item_defs:
-            return f"'{shown}' names no ItemDef; add the ItemDef or correct the OID"
+            near = difflib.get_close_matches(item, list(self.mdv.item_defs), n=1, cutoff=0.75)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            return f"'{shown}' names no ItemDef{hint}; add the ItemDef or correct the OID"
         se, form, group = self._split_path(path)
         for kind, oid, table in (
             ("StudyEventDef", se, self.mdv.study_event_defs),

@@ -146,6 +146,7 @@ class ElementReader:
                         oid=oid,
                         element=name,
                         first_line=first_line[oid],
+                        cause="duplicate-oid",
                     )
                 )
                 continue

@@ -35,7 +35,7 @@ def test_unresolved_item_ref() -> None:
     body = one_item_study(item_ref='<ItemRef ItemOID="IT.B" Mandatory="No"/>')
     assert lines(rule_findings(odm(body))) == [
         's.xml:8: ODM-REF-001 error: ItemRef ItemOID="IT.B" names no ItemDef in '
-        'MetaDataVersion "MDV.1". Add the ItemDef or correct the OID.',
+        'MetaDataVersion "MDV.1" (did you mean "IT.A"?). Add the ItemDef or correct the OID.',
         "s.xml:9: ODM-UNUSED-001 warning: ItemDef IT.A is never referenced. Reference it or "
         "remove it.",
     ]

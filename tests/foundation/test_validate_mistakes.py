@@ -387,3 +387,81 @@ def test_edc_validate_verbose_prints_the_raw_message(tmp_path: Path) -> None:
         "    raw: Element 'ItemRef': Duplicate key-sequence ['IT.A'] in unique "
         "identity-constraint 'UC-IGD-1'." in verbose.splitlines()
     )
+
+
+# -- one root cause, one finding ----------------------------------------------------------
+
+
+def test_one_duplicate_oid_is_one_finding() -> None:
+    twice = f'<ItemDef OID="IT.A" Name="A2" DataType="integer">{Q}</ItemDef>'
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}</ItemDef>'
+    assert [f.format() for f in all_found(odm(one_item_study(item, extra=twice)))] == [
+        's.xml:10: ODM-OID-001 error: Duplicate ItemDef OID="IT.A" (first defined on line 9). '
+        "Give each ItemDef its own OID."
+    ]
+
+
+def test_a_misspelt_data_type_is_one_finding_with_the_right_spelling() -> None:
+    item = (
+        '<ItemDef OID="IT.BRTHDAT" Name="Birth date" DataType="partialdate">'
+        f'{Q}<RangeCheck Comparator="LT" SoftHard="Hard"><CheckValue>2020</CheckValue>'
+        "</RangeCheck></ItemDef>"
+    )
+    conditions = "".join(
+        f'<ConditionDef OID="C.{n}" Name="c">{DESCRIPTION}<FormalExpression Context="OEL">'
+        f"IT.BRTHDAT &lt; @2020-01-0{n}</FormalExpression></ConditionDef>"
+        for n in (1, 2)
+    )
+    ref = (
+        '<ItemRef ItemOID="IT.BRTHDAT" Mandatory="No" CollectionExceptionConditionOID="C.1"/>'
+        '<ItemRef ItemOID="IT.X" Mandatory="No" CollectionExceptionConditionOID="C.2"/>'
+    )
+    other = f'<ItemDef OID="IT.X" Name="X" DataType="integer">{Q}</ItemDef>'
+    body = one_item_study(item, item_ref=ref, extra=other + conditions)
+    assert [f.format() for f in all_found(odm(body)) if f.severity.value == "error"] == [
+        's.xml:9: ODM-DT-001 error: ItemDef IT.BRTHDAT: DataType="partialdate" is not an ODM '
+        '1.3.2 DataType; did you mean partialDate? Write DataType="partialDate". 2 finding(s) '
+        "that follow from it are not shown; they go once the DataType is right."
+    ]
+
+
+def test_findings_are_sorted_by_line() -> None:
+    """The pipeline finds the schema error (line 10) before the dangling reference (rules,
+    line 8); the report reads top to bottom."""
+    cond = '<ConditionDef OID="C.1" Name="c"/>'
+    ref = '<ItemRef ItemOID="IT.A" Mandatory="No" CollectionExceptionConditionOID="C.2"/>'
+    item = f'<ItemDef OID="IT.A" Name="A" DataType="integer">{Q}</ItemDef>'
+    assert [
+        (f.line, f.code) for f in all_found(odm(one_item_study(item, item_ref=ref, extra=cond)))
+    ] == [
+        (8, "ODM-REF-001"),
+        (10, "ODM-XSD-001"),
+        (10, "ODM-UNUSED-001"),
+    ]
+
+
+def test_an_unknown_oid_suggests_the_nearest_one() -> None:
+    ref = '<ItemRef ItemOID="IT.VS_SYSPB" Mandatory="No"/>'
+    item = f'<ItemDef OID="IT.VS_SYSBP" Name="SBP" DataType="integer">{Q}</ItemDef>'
+    assert found(odm(one_item_study(item, item_ref=ref)), "ODM-REF-001") == [
+        's.xml:8: ODM-REF-001 error: ItemRef ItemOID="IT.VS_SYSPB" names no ItemDef in '
+        'MetaDataVersion "MDV.1" (did you mean "IT.VS_SYSBP"?). Add the ItemDef or correct '
+        "the OID."
+    ]
+
+
+def test_an_unknown_oid_in_an_expression_suggests_the_nearest_one() -> None:
+    rc = (
+        '<RangeCheck SoftHard="Soft"><FormalExpression Context="OEL">IT.VS_SYSBP &gt; '
+        "IT.VS_DIAPB</FormalExpression></RangeCheck>"
+    )
+    refs = (
+        '<ItemRef ItemOID="IT.VS_SYSBP" Mandatory="No"/>'
+        '<ItemRef ItemOID="IT.VS_DIABP" Mandatory="No"/>'
+    )
+    item = f'<ItemDef OID="IT.VS_SYSBP" Name="SBP" DataType="integer">{Q}{rc}</ItemDef>'
+    other = f'<ItemDef OID="IT.VS_DIABP" Name="DBP" DataType="integer">{Q}</ItemDef>'
+    assert found(odm(one_item_study(item, item_ref=refs, extra=other)), "ODM-EXPR-102") == [
+        "s.xml:9: ODM-EXPR-102 error: RANGECHECK IT.VS_SYSBP#RC1: 'IT.VS_DIAPB' names no "
+        "ItemDef (did you mean IT.VS_DIABP?); add the ItemDef or correct the OID."
+    ]
