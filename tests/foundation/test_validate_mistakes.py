@@ -465,3 +465,86 @@ def test_an_unknown_oid_in_an_expression_suggests_the_nearest_one() -> None:
         "s.xml:9: ODM-EXPR-102 error: RANGECHECK IT.VS_SYSBP#RC1: 'IT.VS_DIAPB' names no "
         "ItemDef (did you mean IT.VS_DIABP?); add the ItemDef or correct the OID."
     ]
+
+
+# -- docs/odm-authoring.md: "The ten most common mistakes" is real output ----------------
+
+_D = '<Description><TranslatedText xml:lang="en">c</TranslatedText></Description>'
+_NY = (
+    '<CodeList OID="CL.NY" Name="NY" DataType="text"><CodeListItem CodedValue="Y"><Decode>'
+    '<TranslatedText xml:lang="en">Yes</TranslatedText></Decode></CodeListItem>'
+    '<CodeListItem CodedValue="UNK"><Decode><TranslatedText xml:lang="en">Unknown'
+    "</TranslatedText></Decode></CodeListItem></CodeList>"
+)
+
+
+def _item(oid: str, data_type: str, inner: str = Q, extra: str = "") -> str:
+    return f'<ItemDef OID="{oid}" Name="A" DataType="{data_type}"{extra}>{inner}</ItemDef>'
+
+
+def _ref(oid: str) -> str:
+    return f'<ItemRef ItemOID="{oid}" Mandatory="No"/>'
+
+
+def _condition(text: str, *, description_first: bool = True) -> str:
+    fe = f'<FormalExpression Context="OEL">{text}</FormalExpression>'
+    inner = _D + fe if description_first else fe + _D
+    return f'<ConditionDef OID="C.X" Name="x">{inner}</ConditionDef>'
+
+
+TEN_MISTAKES = [
+    one_item_study(
+        _item(
+            "IT.MH_ANY",
+            "text",
+            f'{Q}<CodeListRef CodeListOID="CL.NY"/><RangeCheck Comparator="NE" '
+            'SoftHard="Hard"><CheckValue>UNK</CheckValue></RangeCheck>',
+            ' Length="3"',
+        ),
+        item_ref=_ref("IT.MH_ANY"),
+        extra=_NY,
+    ),
+    one_item_study(_item("IT.A", "integer"), extra=_condition("IT.A = 1", description_first=False)),
+    one_item_study(_item("IT.A", "integer"), extra=_condition("IT.A < 18")),
+    one_item_study(_item("IT.A", "integer"), extra=_condition("IT.A = 1 && IT.A = 2")),
+    one_item_study(
+        _item(
+            "IT.A",
+            "integer",
+            f'{Q}<RangeCheck SoftHard="Hard"><FormalExpression Context="OLE">IT.A &gt; 0'
+            "</FormalExpression></RangeCheck>",
+        )
+    ),
+    one_item_study(
+        _item("IT.A", "text", f'{Q}<CodeListRef CodeListOID="CL.NY"/>', ' Length="1"'),
+        extra=_NY + OEL_CONDITION,
+    ),
+    one_item_study(
+        _item("IT.BRTHDAT", "partialdate"),
+        item_ref=_ref("IT.BRTHDAT"),
+        extra=_condition("IT.BRTHDAT &lt; @2000"),
+    ),
+    one_item_study(_item("IT.VS_SYSBP", "integer"), item_ref=_ref("IT.VS_SYSPB")),
+    one_item_study(
+        _item(
+            "IT.A",
+            "integer",
+            '<Question><TranslatedText xml:lang="ger">Q?</TranslatedText></Question>',
+        )
+    ),
+    one_item_study(_item("IT.A", "integer"), extra=_item("IT.A", "integer")),
+]
+
+
+def test_the_ten_most_common_mistakes_in_the_guide_are_the_real_output() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "odm-authoring.md").read_text(encoding="utf-8")
+    table = guide.split("## The ten most common mistakes", 1)[1].split("\n\n")[2]
+    documented = [row.split(" | ")[1].strip("`") for row in table.splitlines()[2:]]
+    actual = []
+    for body in TEN_MISTAKES:
+        first = next(
+            f for f in check(odm(body), path="study.xml").findings if f.severity.value == "error"
+        )
+        actual.append(first.format())
+    assert len(documented) == 10
+    assert documented == actual
