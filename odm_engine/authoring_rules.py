@@ -135,7 +135,7 @@ def translations(ctx: RuleContext) -> Iterator[Finding]:
     is consistent (a study may translate only the forms participants read). Texts with only
     untagged translations are meant for every language and are not counted.
     """
-    missing: dict[str, list[tuple[str, int | None]]] = {}
+    missing: dict[str, dict[tuple[str, int | None], None]] = {}  # an ordered set per language
     counted: dict[str, set[str]] = {}
     for fd in ctx.mdv.form_defs.values():
         texts = [(w, line, _tagged(t)) for w, line, t in _form_texts(ctx.mdv, fd) if t.languages]
@@ -145,23 +145,21 @@ def translations(ctx: RuleContext) -> Iterator[Finding]:
         used = set().union(*own) if own else set()
         for lang in used:
             counted.setdefault(lang, set()).update(w for w, _l, _langs in texts)
-            gaps = missing.setdefault(lang, [])
-            gaps.extend(
-                (w, line) for w, line, langs in texts if lang not in langs and (w, line) not in gaps
-            )
+            gaps = missing.setdefault(lang, {})
+            gaps.update(((w, line), None) for w, line, langs in texts if lang not in langs)
     for lang in sorted(missing):
-        gaps = missing[lang]
-        if not gaps:
+        missed = list(missing[lang])
+        if not missed:
             continue
-        shown = ", ".join(what for what, _line in gaps[:_SHOWN])
+        shown = ", ".join(what for what, _line in missed[:_SHOWN])
         yield finding(
             "ODM-LANG-002",
             path=ctx.path,
-            line=gaps[0][1],
+            line=missed[0][1],
             lang=lang,
-            count=len(gaps),
+            count=len(missed),
             total=len(counted[lang]),
-            first=shown + (", ..." if len(gaps) > _SHOWN else ""),
+            first=shown + (", ..." if len(missed) > _SHOWN else ""),
         )
 
 
