@@ -39,7 +39,15 @@ def _ref(  # noqa: PLR0917 -- one positional call shape per reference kind
         target=target,
         scope=scope or f'MetaDataVersion "{ctx.mdv.oid}"',
         hint=nearest(oid, table),
+        cause=_misspelt(oid, table),
     )
+
+
+def _misspelt(oid: str, table: Iterable[str]) -> str | None:
+    """``misspelt:IT.AGE`` when ``oid`` is a near miss of a defined OID: the finding that the
+    defined one is never referenced follows from this one (``validate`` leaves it out)."""
+    near = difflib.get_close_matches(oid, list(table), n=1, cutoff=0.75)
+    return f"misspelt:{near[0]}" if near else None
 
 
 def nearest(oid: str, table: Iterable[str]) -> str:

@@ -46,7 +46,11 @@ def _one_per_cause(findings: list[Finding]) -> list[Finding]:
 
 def _follow_ons(findings: list[Finding]) -> list[Finding]:
     """Findings about an item whose DataType is unknown (it is read as text, so expressions
-    using it fail to type-check) are left out and counted on the DataType finding."""
+    using it fail to type-check) are left out and counted on the DataType finding; so is
+    "never referenced" for the definition a misspelt reference meant (it names it)."""
+    causes = [f.cause or "" for f in findings]
+    meant = {c.removeprefix("misspelt:") for c in causes if c.startswith("misspelt:")}
+    findings = [f for f in findings if not (f.code == "ODM-UNUSED-001" and f.oid in meant)]
     roots = {f.oid: f for f in findings if f.code == "ODM-DT-001" and f.oid}
     if not roots:
         return findings
