@@ -233,7 +233,9 @@ def _owner_before(data: bytes, line: int | None) -> str:
     """`` (in ConditionDef C.1)``: the last definition opened before ``line``."""
     if not line:
         return ""
-    head = b"\n".join(data.split(b"\n", line)[:line])
+    # the last 64 KiB before the error: enough for the enclosing definition, bounded on a
+    # huge one-line file
+    head = b"\n".join(data.split(b"\n", line)[:line])[-65536:]
     found = None
     for match in _OWNER.finditer(head):
         found = match
