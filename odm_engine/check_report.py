@@ -10,11 +10,16 @@ file is checked as it would be imported (FormData outside StudyEventData in stud
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
+from odm_engine import model as m
 from odm_engine.checks import CheckResult, evaluate_subject
 from odm_engine.clinical import ItemKey, SubjectSnapshot
 from odm_engine.compiled_study import CompiledStudy
+from odm_engine.engine_texts import engine_text
+from odm_engine.entry_validation import MetadataValidator, ValueProblem
 from odm_engine.exchange import SubjectRecord, read_clinical_data
 from odm_engine.findings import Finding, Severity
 from odm_engine.loader import load_odm
@@ -50,10 +55,52 @@ def _snapshot(record: SubjectRecord) -> tuple[SubjectSnapshot, dict[ItemKey, str
     return snapshot, units
 
 
-def _row(subject: str, result: CheckResult) -> dict[str, str]:
+def _placement(
+    record: SubjectRecord, validator: MetadataValidator, path: str | None
+) -> Iterator[ValueProblem]:
+    """Each value the import would refuse for where it sits (an ItemOID its form does not
+    hold, a misspelt one with the nearest OID), in the import's words, with the line of its
+    ItemGroupData (the reader keeps one line per group, not per value)."""
+    for item in record.items():
+        problem = validator.key_problem(item.key)
+        if problem is not None:
+            where = f"{path or 'data'}:{item.line}: " if item.line else ""
+            yield replace(problem, message=f"{where}{problem.message} The value is not checked.")
+
+
+def _missing_forms(
+    record: SubjectRecord, mdv: m.MetaDataVersion, lang: str | None
+) -> Iterator[CheckResult]:
+    """A soft result per Mandatory FormRef of a study event with data that has no FormData
+    (ODM 1.3.2 §3.1.3.3): the form is required at that visit."""
+    for event in record.events:
+        event_def = mdv.study_event_defs.get(event.study_event_oid)
+        if event_def is None:
+            continue
+        present = {form.form_oid for form in event.forms}
+        for ref in event_def.form_refs:
+            if not ref.mandatory or ref.form_oid in present:
+                continue
+            form = mdv.form_defs.get(ref.form_oid)
+            name = f" ({form.name})" if form is not None and form.name else ""
+            key = ItemKey(event.study_event_oid, event.repeat_key, ref.form_oid, "", "", "", "")
+            yield CheckResult(
+                f"{ref.form_oid}#Mandatory",
+                "mandatory",
+                key,
+                "soft",
+                engine_text("form_missing", lang).format(
+                    form=f"{ref.form_oid}{name}", event=event.study_event_oid
+                ),
+            )
+
+
+def _row(subject: str, result: CheckResult | ValueProblem) -> dict[str, str]:
     return {
         "subject": subject,
-        **dict(zip(ItemKey._fields, result.item_key, strict=True)),  # the seven key columns
+        **dict(
+            zip(ItemKey._fields, result.item_key or ("",) * 7, strict=True)
+        ),  # the seven key columns
         "check": result.check_id,
         "kind": result.kind,
         "severity": result.severity,
@@ -65,13 +112,13 @@ def _text_line(row: dict[str, str]) -> str:
     def part(oid: str, key: str) -> str:
         return f"{oid}[{key}]" if key else (oid or "-")
 
+    inner = (  # a missing form names no group or item
+        part(row["form_oid"], row["form_repeat_key"]),
+        part(row["item_group_oid"], row["item_group_repeat_key"]) if row["item_group_oid"] else "",
+        row["item_oid"],
+    )
     where = " ".join(
-        (
-            part(row["study_event_oid"], row["study_event_repeat_key"]),
-            part(row["form_oid"], row["form_repeat_key"]),
-            part(row["item_group_oid"], row["item_group_repeat_key"]),
-            row["item_oid"],
-        )
+        (part(row["study_event_oid"], row["study_event_repeat_key"]), *filter(None, inner))
     )
     return (
         f"{row['subject']} {where} {row['check']} ({row['kind']}) {row['severity']}: "
@@ -118,8 +165,11 @@ def run_check(
         where = data_path or "the data"
         return 2, [f"{where}: holds no ClinicalData, so nothing was checked. {_ORDER}"], []
     rows: list[dict[str, str]] = []
+    validator = MetadataValidator(mdv, study, plan=compiled.plan)
     for record in records:
         snapshot, entered_units = _snapshot(record)
+        rows.extend(_row(snapshot.subject_key, r) for r in _placement(record, validator, data_path))
+        rows.extend(_row(snapshot.subject_key, r) for r in _missing_forms(record, mdv, lang))
         evaluations = evaluate_subject(
             compiled.plan, snapshot, lang=lang, today=today, entered_units=entered_units
         )

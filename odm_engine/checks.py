@@ -15,21 +15,12 @@ from decimal import Decimal
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, GroupKey, ItemKey, SubjectSnapshot
+from odm_engine.engine_texts import engine_text
 from odm_engine.expressions import units as unit_scale
 from odm_engine.expressions import values
 from odm_engine.expressions.evaluator import DataIndex, Env
 from odm_engine.expressions.plan import Bound, CheckPlan, FormPlan, ItemPlan, RangeRule
 
-_PHRASE = {
-    "LT": "less than",
-    "LE": "at most",
-    "GT": "greater than",
-    "GE": "at least",
-    "EQ": "equal to",
-    "NE": "different from",
-    "IN": "one of",
-    "NOTIN": "none of",
-}
 _TEST = {
     "LT": lambda c: c < 0,
     "LE": lambda c: c <= 0,
@@ -90,10 +81,11 @@ def evaluate_form(
     env = Env(data, event=event, form=form, today=today)
     rows = _rows(form_plan, data, form)
     stored = _derive(form_plan, rows, env, result)
-    if _form_hidden(plan, form, env, result):
-        _hide_form(form_plan, rows, data, lang=lang, default=plan.default_lang, result=result)
+    form_condition = _form_hidden(plan, form, env, result)
+    if form_condition is not None:
+        _hide_form(form_plan, rows, data, lang=lang, plan=plan, why=form_condition, result=result)
         return result
-    visible = _apply_conditions(form_plan, rows, env, result)
+    visible = _apply_conditions(form_plan, rows, env, result, lang=lang, plan=plan)
     units = entered_units or {}
     for group_key, item_plan, key in visible:
         _check_item(
@@ -193,8 +185,9 @@ def _digits(text: str, digits: int) -> str:
         return text
 
 
-def _form_hidden(plan: CheckPlan, form: FormKey, env: Env, result: FormEvaluation) -> bool:
-    hidden = False
+def _form_hidden(plan: CheckPlan, form: FormKey, env: Env, result: FormEvaluation) -> str | None:
+    """The OID of the StudyEventRef or FormRef condition that hides ``form``, or None."""
+    hidden: str | None = None
     for bound in (
         plan.event_conditions.get(form.study_event_oid),
         plan.form_conditions.get((form.study_event_oid, form.form_oid)),
@@ -204,69 +197,78 @@ def _form_hidden(plan: CheckPlan, form: FormKey, env: Env, result: FormEvaluatio
         env.group = None
         truth = _truth(bound, env)
         result.conditions[(bound.id, form)] = truth
-        hidden = hidden or truth is True
-    if hidden:
+        if truth is True and hidden is None:
+            hidden = bound.id
+    if hidden is not None:
         result.hidden.add(form)
     return hidden
 
 
 def _hide_form(
-    plan: FormPlan,
+    form_plan: FormPlan,
     rows: list[tuple[GroupKey, int]],
     data: DataIndex,
     *,
     lang: str | None,
-    default: str | None,
+    plan: CheckPlan,
+    why: str,
     result: FormEvaluation,
 ) -> None:
     for group_key, index in rows:
-        for item_plan in plan.groups[index].items:
+        for item_plan in form_plan.groups[index].items:
             key = group_key.item(item_plan.item.oid)
             if data.text(group_key, item_plan.item.oid) is not None:
-                result.check_results.append(_not_collected(item_plan, key, lang, default))
+                result.check_results.append(_not_collected(plan, item_plan, key, lang, why))
 
 
 def _not_collected(
-    item_plan: ItemPlan, key: ItemKey, lang: str | None, default: str | None
+    plan: CheckPlan, item_plan: ItemPlan, key: ItemKey, lang: str | None, why: str
 ) -> CheckResult:
-    why = item_plan.condition.id if item_plan.condition else "its form or group condition"
+    """``why``: the OID of the ConditionDef that hides the item (its own, its group's or its
+    form's), named so the designer can look it up (``edc explain``)."""
+    label = _label(item_plan.item, lang, plan.default_lang)
     return CheckResult(
         why,
         "condition",
         key,
         "soft",
-        f"{_label(item_plan.item, lang, default)} is not collected here ({why} is true) "
-        "but has a value. Clear the value or correct the data it depends on.",
+        engine_text("not_collected", lang).format(label=label, why=why),
     )
 
 
 def _apply_conditions(
-    plan: FormPlan, rows: list[tuple[GroupKey, int]], env: Env, result: FormEvaluation
+    form_plan: FormPlan,
+    rows: list[tuple[GroupKey, int]],
+    env: Env,
+    result: FormEvaluation,
+    *,
+    lang: str | None,
+    plan: CheckPlan,
 ) -> list[tuple[GroupKey, ItemPlan, ItemKey]]:
     visible: list[tuple[GroupKey, ItemPlan, ItemKey]] = []
     data = env.data
     for group_key, index in rows:
-        group = plan.groups[index]
+        group = form_plan.groups[index]
         env.group = None
-        group_hidden = False
+        group_hidden: str | None = None
         if group.condition is not None:
             truth = _truth(group.condition, env)
             result.conditions[(group.condition.id, group_key)] = truth
-            group_hidden = truth is True
-            if group_hidden:
+            if truth is True:
+                group_hidden = group.condition.id
                 result.hidden.add(group_key)
         env.group = group_key
         for item_plan in group.items:
             key = group_key.item(item_plan.item.oid)
-            hidden = group_hidden
-            if not hidden and item_plan.condition is not None:
+            why = group_hidden
+            if why is None and item_plan.condition is not None:
                 truth = _truth(item_plan.condition, env)
                 result.conditions[(item_plan.condition.id, key)] = truth
-                hidden = truth is True
-            if hidden:
+                why = item_plan.condition.id if truth is True else None
+            if why is not None:
                 result.hidden.add(key)
                 if data.text(group_key, item_plan.item.oid) is not None:
-                    result.check_results.append(_not_collected(item_plan, key, None, None))
+                    result.check_results.append(_not_collected(plan, item_plan, key, lang, why))
                 data.set(key, None)
             else:
                 visible.append((group_key, item_plan, key))
@@ -299,9 +301,12 @@ def _check_item(
                 "method",
                 key,
                 "soft",
-                f"{_label(item, lang, plan.default_lang)}: the stored value {before} differs "
-                f"from the derived value {text} "
-                f"({item_plan.method.text}). Recompute it or correct the inputs.",
+                engine_text("derived_differs", lang).format(
+                    label=_label(item, lang, plan.default_lang),
+                    before=before,
+                    text=text,
+                    method=item_plan.method.text,
+                ),
             )
         )
     value, problem = values.read_item(item.data_type, text, item.length, item.significant_digits)
@@ -326,8 +331,9 @@ def _check_item(
                 "codelist",
                 key,
                 "hard",
-                f"{_label(item, lang, plan.default_lang)}: {text} is not a coded value of "
-                f"{code_list}. Choose one of its values.",
+                engine_text("not_coded", lang).format(
+                    label=_label(item, lang, plan.default_lang), text=text, code_list=code_list
+                ),
             )
         )
         return
@@ -353,8 +359,7 @@ def _missing(plan: CheckPlan, item: m.ItemDef, key: ItemKey, lang: str | None) -
         "mandatory",
         key,
         "soft",
-        f"{_label(item, lang, plan.default_lang)} is required. Enter a value or "
-        f"give the reason it is missing.",
+        engine_text("mandatory", lang).format(label=_label(item, lang, plan.default_lang)),
     )
 
 
@@ -382,7 +387,9 @@ def _range_results(
                 key,
                 "soft" if rule.soft else "hard",
                 message
-                or _range_message(plan, rule, _label(item, lang, plan.default_lang), text, entered),
+                or _range_message(
+                    plan, rule, _label(item, lang, plan.default_lang), text, entered, lang=lang
+                ),
             )
 
 
@@ -415,7 +422,7 @@ def constant_range_failures(
         if _constant_fails(plan, rule, value, entered):
             message = rule.error_message.get(lang, plan.default_lang) if rule.error_message else ""
             label = _label(item, lang, plan.default_lang)
-            yield rule, message or _range_requirement(plan, rule, label, text, entered)
+            yield rule, message or _range_requirement(plan, rule, label, text, entered, lang=lang)
 
 
 def _range_fails(
@@ -447,17 +454,30 @@ def _constant_fails(plan: CheckPlan, rule: RangeRule, value: object, entered: st
 
 
 def _range_message(
-    plan: CheckPlan, rule: RangeRule, label: str, text: str, entered: str | None
+    plan: CheckPlan,
+    rule: RangeRule,
+    label: str,
+    text: str,
+    entered: str | None,
+    *,
+    lang: str | None,
 ) -> str:
     if rule.expression is not None:
-        return f"{label}: {text} fails the check {rule.expression.text}. Correct the value."
-    return (
-        f"{_range_requirement(plan, rule, label, text, entered)} Correct the value or confirm it."
-    )
+        return engine_text("fails_check", lang).format(
+            label=label, text=text, expression=rule.expression.text
+        )
+    requirement = _range_requirement(plan, rule, label, text, entered, lang=lang)
+    return f"{requirement} {engine_text('range_advice', lang)}"
 
 
 def _range_requirement(
-    plan: CheckPlan, rule: RangeRule, label: str, text: str, entered: str | None
+    plan: CheckPlan,
+    rule: RangeRule,
+    label: str,
+    text: str,
+    entered: str | None,
+    *,
+    lang: str | None = None,
 ) -> str:
     """What a Comparator RangeCheck asks and that ``text`` does not give, in one sentence."""
     unit = plan.units.get(rule.unit_oid or "")
@@ -468,8 +488,14 @@ def _range_requirement(
         entered_unit = plan.units.get(entered)
         if entered_unit is not None:
             shown = entered_unit.symbol.get(None, plan.default_lang) or entered_unit.name
-            entered_note = f" ({text} {shown} entered)"
-    return (
-        f"{label} must be {_PHRASE.get(rule.comparator or '', rule.comparator)} "
-        f"{wanted}{symbol}{entered_note}; {text} is not."
+            entered_note = engine_text("entered", lang).format(text=text, unit=shown)
+    comparator = rule.comparator or ""
+    phrase = engine_text(comparator, lang) if comparator in (*_TEST, "IN", "NOTIN") else ""
+    return engine_text("range", lang).format(
+        label=label,
+        phrase=phrase or comparator,
+        wanted=wanted,
+        symbol=symbol,
+        entered=entered_note,
+        text=text,
     )

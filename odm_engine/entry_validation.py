@@ -12,6 +12,7 @@ MethodDefs).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -190,10 +191,15 @@ class MetadataValidator:
         problem = self._key_problem(key)
         return problem if problem is not None else self._checks(key.item_oid)[0]
 
+    def key_problem(self, key: ItemKey) -> ValueProblem | None:
+        """Why ``key`` takes no value (the import's wording; ``edc check`` reports it too)."""
+        return self._key_problem(key)
+
     def _key_problem(self, key: ItemKey) -> ValueProblem | None:
         """Why ``key`` takes no value: its form has no such item, or its group does not repeat."""
-        if (key.item_group_oid, key.item_oid) not in self._items_of_form.get(key.form_oid, ()):
-            return self._not_in_form(key)
+        pairs = self._items_of_form.get(key.form_oid, ())
+        if (key.item_group_oid, key.item_oid) not in pairs:
+            return self._not_in_form(key, sorted({item for _, item in pairs}))
         if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
             return _repeat_problem(key)
         return None
@@ -201,15 +207,23 @@ class MetadataValidator:
     def _single(self, key: ItemKey) -> bool:
         return key.item_group_oid in self.single_groups
 
-    @staticmethod
-    def _not_in_form(key: ItemKey) -> ValueProblem:
+    def _not_in_form(self, key: ItemKey, items_of_form: list[str]) -> ValueProblem:
+        """The form lacks the item; a misspelt ItemOID gets the nearest one of the form (or
+        of the study), as ``edc validate`` suggests OIDs."""
+        near: list[str] = []
+        if key.item_oid not in self.mdv.item_defs:  # defined but elsewhere: no guess to make
+            near = difflib.get_close_matches(key.item_oid, items_of_form, n=1, cutoff=0.75)
+            near = near or difflib.get_close_matches(
+                key.item_oid, list(self.mdv.item_defs), n=1, cutoff=0.75
+            )
+        hint = f" (did you mean {near[0]}?)" if near else ""
         return ValueProblem(
             "metadata",
             "metadata",
             key,
             "hard",
             f"{key.describe()}: FormDef {key.form_oid} has no ItemGroupRef "
-            f"{key.item_group_oid} with an ItemRef to {key.item_oid}.",
+            f"{key.item_group_oid} with an ItemRef to {key.item_oid}{hint}.",
         )
 
     def _checker(self, item_oid: str) -> Callable[[str], str | ValueProblem]:

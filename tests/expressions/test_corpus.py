@@ -125,7 +125,16 @@ CLINICAL = f"""<?xml version="1.0" encoding="UTF-8"?>
 </SubjectData>
 </ClinicalData></ODM>""".encode()
 
+MISSING_FORMS = [
+    f"{subject} BASELINE {form} {form}#Mandatory (mandatory) soft: Form {form} ({name}) is "
+    "mandatory in study event BASELINE, which has data, but has no data. Enter the form or "
+    "give the reason it is missing."
+    for form, name in (("F_CM", "Prior or Concomitant Medications (ACRO)"), ("F_LAB", "Laboratory"))
+    for subject in ("SUBJ-001",)
+]
+
 EXPECTED = [
+    *MISSING_FORMS,
     "SUBJ-001 BASELINE F_BASELINE IG_DM I_SEX I_SEX#CodeList (codelist) hard: I_SEX (Sex): X "
     "is not a coded value of CL_SEX. Choose one of its values.",
     "SUBJ-001 BASELINE F_BASELINE IG_SH I_NR_CIGARETTES COND.SMOKING (condition) soft: "
@@ -139,6 +148,7 @@ EXPECTED = [
     "should be below 300 Pounds",
     "SUBJ-001 BASELINE F_BASELINE IG_PE_BASE I_SYSBP I_SYSBP#RC1 (range) hard: The value "
     "should be below 180",
+    *(line.replace("SUBJ-001", "SUBJ-002") for line in MISSING_FORMS),
 ]
 
 
@@ -160,20 +170,26 @@ def test_edc_check_cli_json_and_exit_codes(corpus: Path, tmp_path: Path) -> None
     )
     assert result.exit_code == 1, result.output
     rows = json.loads(result.stdout)
-    assert [(r["subject"], r["item_oid"], r["check"], r["severity"]) for r in rows][2] == (
+    assert [(r["subject"], r["item_oid"], r["check"], r["severity"]) for r in rows][4] == (
         "SUBJ-001",
         "I_HEIGHT",
         "I_HEIGHT#RC1",
         "hard",
     )
-    assert rows[5]["message"] == "Der Wert sollte unter 180 sein"
+    assert rows[7]["message"] == "Der Wert sollte unter 180 sein"
+    assert rows[0]["message"].startswith("Das Formular F_CM (Prior or Concomitant")
     clean = tmp_path / "clean.xml"
     clean.write_bytes(
         CLINICAL.split(b'<SubjectData SubjectKey="SUBJ-001">')[0]
         + b"<SubjectData"
         + CLINICAL.split(b"</SubjectData>\n<SubjectData")[1]
     )
-    assert runner.invoke(main, ["check", str(meta), str(clean)]).exit_code == 0
+    checked = runner.invoke(main, ["check", str(meta), str(clean)])
+    assert checked.exit_code == 1  # only the two forms the planted data leaves out
+    assert [line.split(" soft:")[0] for line in checked.stdout.splitlines()] == [
+        "SUBJ-002 BASELINE F_CM F_CM#Mandatory (mandatory)",
+        "SUBJ-002 BASELINE F_LAB F_LAB#Mandatory (mandatory)",
+    ]
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"<ODM><unclosed>")
     assert runner.invoke(main, ["check", str(meta), str(bad)]).exit_code == 2
