@@ -70,8 +70,14 @@ def evaluate_form(
     today: date | None = None,
     entered_units: Mapping[ItemKey, str] | None = None,
     data: DataIndex | None = None,
+    saving: bool = False,
 ) -> FormEvaluation:
-    """Derive, decide what is collected and check every value of one form instance."""
+    """Derive, decide what is collected and check every value of one form instance.
+
+    ``saving``: the derived values are stored with this evaluation (a web save, an import),
+    so a derived value that differs from the one held is said to replace it, not to need
+    recomputing (``edc check`` stores nothing, so it asks for the recomputation).
+    """
     result = FormEvaluation()
     form_plan = plan.forms.get(form.form_oid)
     if form_plan is None:
@@ -98,6 +104,7 @@ def evaluate_form(
             entered_units=units,
             result=result,
             stored=stored,
+            saving=saving,
         )
     order = {
         (g.group.oid, i.item.oid): n
@@ -286,6 +293,7 @@ def _check_item(
     entered_units: Mapping[ItemKey, str],
     result: FormEvaluation,
     stored: Mapping[ItemKey, str | None],
+    saving: bool,
 ) -> None:
     item = item_plan.item
     text = env.data.text(group_key, item.oid)
@@ -301,7 +309,7 @@ def _check_item(
                 "method",
                 key,
                 "soft",
-                engine_text("derived_differs", lang).format(
+                engine_text("derived_replaced" if saving else "derived_differs", lang).format(
                     label=_label(item, lang, plan.default_lang),
                     before=before,
                     text=text,

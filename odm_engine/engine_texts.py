@@ -29,6 +29,10 @@ EN: Mapping[str, str] = MappingProxyType(
             "{label}: the stored value {before} differs from the derived value {text} "
             "({method}). Recompute it or correct the inputs."
         ),
+        "derived_replaced": (
+            "{label}: {before} was replaced by the derived value {text} ({method}), which is "
+            "stored. Correct the inputs if {before} was right."
+        ),
         "not_coded": (
             "{label}: {text} is not a coded value of {code_list}. Choose one of its values."
         ),
@@ -63,6 +67,10 @@ DE: Mapping[str, str] = MappingProxyType(
         "derived_differs": (
             "{label}: Der gespeicherte Wert {before} weicht vom berechneten Wert {text} ab "
             "({method}). Berechnen Sie ihn neu oder korrigieren Sie die Eingaben."
+        ),
+        "derived_replaced": (
+            "{label}: {before} wurde durch den berechneten Wert {text} ersetzt ({method}), der "
+            "gespeichert ist. Korrigieren Sie die Eingaben, falls {before} richtig war."
         ),
         "not_coded": (
             "{label}: {text} ist kein Code der Codeliste {code_list}. Wählen Sie einen ihrer Werte."

@@ -338,6 +338,7 @@ class MetadataValidator:
             apply_changes(snapshot, result.values),
             form_key,
             entered_units=units or None,
+            saving=True,  # the derived values are written with the save
         )
         if form_key in evaluation.hidden:
             why = ", ".join(

@@ -238,6 +238,7 @@ def import_subjects(
             on_subject(outcome.subjects, outcome.items_read)
     try:
         outcome.result = writer.finish()
+        outcome.queries_opened += outcome.result.queries_opened  # the soft checks' queries
     except BulkRejectedError:
         if not outcome.problems:
             outcome.problems = [
