@@ -1,8 +1,9 @@
-"""The audited events an audit export carries besides value changes (issue 19, defect 1).
+"""The records of an audit export (issue 19, defect 1), in standard ODM 1.3.2 elements.
 
-:func:`storage.export_records.iter_changes` reads value changes, subject creations and form
-status changes from the audit trail; signatures and the messages of query threads live in
-their own append-only tables and are read here, as records in standard ODM 1.3.2 elements:
+:func:`storage.export_records.iter_changes` streams the audit trail's rows (value changes,
+subject creations, form status changes), which :func:`change_groups` turns into records one
+save or status change at a time; signatures and the messages of query threads live in their
+own append-only tables and are read here:
 
 - a signature: ``FormData TransactionType="Context"`` holding the ``Signature`` (``ID``
   ``SIG.<row id>``, as the snapshot writes it);
@@ -19,7 +20,7 @@ subject and time, and merged into the stream of value changes by :func:`merge_by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -240,3 +241,103 @@ def merge_by_time(
     yield from (r for _t, r in pending)
     for rest in events.values():  # subjects whose value changes all fell before `since`
         yield from (r for _t, r in rest)
+
+
+# --- the audit trail's own rows (values, subject creations, status changes) -------------
+
+
+def change_groups(
+    rows: Iterable[Any], study_oid: str, mdv_oid: str
+) -> Iterator[tuple[int, datetime, SubjectRecord]]:
+    """(subject id, time, record) per group of audit rows one save or status change wrote:
+    the rows of a subject that share form version, form and time, whether or not other rows
+    come between them (an import writes every form's status row before the values), so one
+    save is one FormData and a replay gives it one form version. One subject's rows are held
+    at a time."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    subject: Any = None
+    for row in rows:
+        if row[0] != subject and groups:
+            yield from _subject_records(groups, study_oid, mdv_oid)
+            groups = {}
+        subject = row[0]
+        groups.setdefault((row[3], row[4], row[5], row[6], row[7], row[15]), []).append(row)
+    if groups:
+        yield from _subject_records(groups, study_oid, mdv_oid)
+
+
+def _subject_records(
+    groups: dict[tuple[Any, ...], list[Any]], study_oid: str, mdv_oid: str
+) -> Iterator[tuple[int, datetime, SubjectRecord]]:
+    saved: set[tuple[Any, ...]] = set()  # forms with a save so far
+    for rows in groups.values():
+        yield rows[0][0], rows[0][15], _change_record(study_oid, mdv_oid, rows, saved)
+
+
+def _change_record(
+    study_oid: str, mdv_oid: str, rows: list[Any], saved: set[tuple[Any, ...]]
+) -> SubjectRecord:
+    """The record of one group of audit rows; ``saved`` holds the subject's forms with a save
+    before it: a form's first save (form version 1) is its FormData Insert, a later rewrite
+    at the same form version (a migration) is not."""
+    first = rows[0]
+    if not first[6]:  # the subject's creation: SubjectData TransactionType Insert, no data
+        return SubjectRecord(
+            study_oid=study_oid,
+            metadata_version_oid=mdv_oid,
+            subject_key=first[1],
+            site_oid=first[2],
+            transaction_type="Insert",
+            audit=_audit_of(first),
+        )
+    form_key = (first[4], first[5], first[6], first[7])
+    groups: dict[tuple[str, str], list[ItemValue]] = {}
+    statuses: list[Any] = []
+    for r in rows:
+        if not r[10]:  # a form-level row: the form's status changed
+            statuses.append(r)
+            continue
+        key = ItemKey(r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+        audit = _audit_of(r)
+        groups.setdefault((r[8], r[9]), []).append(
+            ItemValue(
+                key=key,
+                value=r[12],
+                is_null=r[13] is not None,
+                unit_oid=r[18],
+                transaction_type=r[11],
+                audit=audit,
+            )
+        )
+    inserted = bool(groups) and first[3] == 1 and form_key not in saved
+    if groups:
+        saved.add(form_key)
+    form = FormRecord(
+        form_oid=first[6],
+        repeat_key=first[7],
+        transaction_type="Insert" if inserted else "Context",
+        audit=_audit_of(statuses[-1]) if statuses else None,
+        annotations=tuple(status_note(n, r) for n, r in enumerate(statuses, 1)),
+        groups=tuple(
+            ItemGroupRecord(item_group_oid=g, repeat_key=rk, items=tuple(items))
+            for (g, rk), items in groups.items()
+        ),
+    )
+    return SubjectRecord(
+        study_oid=study_oid,
+        metadata_version_oid=mdv_oid,
+        subject_key=first[1],
+        site_oid=first[2],
+        events=(StudyEventRecord(study_event_oid=first[4], repeat_key=first[5], forms=(form,)),),
+    )
+
+
+def _audit_of(row: Any) -> AuditRecord:
+    """The AuditRecord of an audit row as ``iter_changes`` selects it."""
+    return AuditRecord(
+        user_oid=row[14],
+        location_oid=row[2],
+        date_time_stamp=stamp(row[15]),
+        reason_for_change=row[16],
+        source_id=row[17],
+    )

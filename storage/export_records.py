@@ -22,7 +22,6 @@ from odm_engine import model as m
 from odm_engine.clinical import ItemKey
 from odm_engine.exchange.records import (
     Annotation,
-    AuditRecord,
     Flag,
     FormRecord,
     ItemGroupRecord,
@@ -32,7 +31,7 @@ from odm_engine.exchange.records import (
     StudyEventRecord,
     SubjectRecord,
 )
-from storage.export_history import history_events, merge_by_time, stamp, status_note
+from storage.export_history import change_groups, history_events, merge_by_time, stamp
 from storage.models import (
     AccessLogRow,
     AuditRow,
@@ -410,84 +409,7 @@ def iter_changes(
         query = query.where(a.recorded_at > since)
     query = query.order_by(a.subject_id, a.seq)
     rows = conn.execution_options(yield_per=10_000).execute(query)
-    yield from merge_by_time(_change_groups(rows, study_oid, mdv_oid), events)
-
-
-def _change_groups(
-    rows: Iterable[Any], study_oid: str, mdv_oid: str
-) -> Iterator[tuple[int, datetime, SubjectRecord]]:
-    """(subject id, time, record) per group of audit rows one save or status change wrote."""
-    group_key: tuple[Any, ...] | None = None
-    pending: list[Any] = []
-    for row in rows:
-        key = (row[0], row[3], row[4], row[5], row[6], row[7], row[15])
-        if key != group_key and pending:
-            yield pending[0][0], pending[0][15], _change_record(study_oid, mdv_oid, pending)
-            pending = []
-        group_key = key
-        pending.append(row)
-    if pending:
-        yield pending[0][0], pending[0][15], _change_record(study_oid, mdv_oid, pending)
-
-
-def _change_record(study_oid: str, mdv_oid: str, rows: list[Any]) -> SubjectRecord:
-    first = rows[0]
-    if not first[6]:  # the subject's creation: SubjectData TransactionType Insert, no data
-        return SubjectRecord(
-            study_oid=study_oid,
-            metadata_version_oid=mdv_oid,
-            subject_key=first[1],
-            site_oid=first[2],
-            transaction_type="Insert",
-            audit=_audit_of(first),
-        )
-    groups: dict[tuple[str, str], list[ItemValue]] = {}
-    statuses: list[Any] = []
-    for r in rows:
-        if not r[10]:  # a form-level row: the form's status changed
-            statuses.append(r)
-            continue
-        key = ItemKey(r[4], r[5], r[6], r[7], r[8], r[9], r[10])
-        audit = _audit_of(r)
-        groups.setdefault((r[8], r[9]), []).append(
-            ItemValue(
-                key=key,
-                value=r[12],
-                is_null=r[13] is not None,
-                unit_oid=r[18],
-                transaction_type=r[11],
-                audit=audit,
-            )
-        )
-    form = FormRecord(
-        form_oid=first[6],
-        repeat_key=first[7],
-        transaction_type="Insert" if groups and first[3] == 1 else "Context",
-        audit=_audit_of(statuses[-1]) if statuses else None,
-        annotations=tuple(status_note(n, r) for n, r in enumerate(statuses, 1)),
-        groups=tuple(
-            ItemGroupRecord(item_group_oid=g, repeat_key=rk, items=tuple(items))
-            for (g, rk), items in groups.items()
-        ),
-    )
-    return SubjectRecord(
-        study_oid=study_oid,
-        metadata_version_oid=mdv_oid,
-        subject_key=first[1],
-        site_oid=first[2],
-        events=(StudyEventRecord(study_event_oid=first[4], repeat_key=first[5], forms=(form,)),),
-    )
-
-
-def _audit_of(row: Any) -> AuditRecord:
-    """The AuditRecord of an audit row as ``iter_changes`` selects it."""
-    return AuditRecord(
-        user_oid=row[14],
-        location_oid=row[2],
-        date_time_stamp=stamp(row[15]),
-        reason_for_change=row[16],
-        source_id=row[17],
-    )
+    yield from merge_by_time(change_groups(rows, study_oid, mdv_oid), events)
 
 
 def admin_data(conn: Connection, study_oid: str) -> m.AdminData:

@@ -71,7 +71,7 @@ from storage.models import (
     User,
 )
 from storage.refs import SubjectRef
-from storage.studies import current_metadata, study_id_of
+from storage.studies import published_versions, study_id_of
 from storage.subjects import current_version
 from storage.users import IMPORT_ROLES, require_role
 from storage.vocabulary import FormStatus
@@ -123,7 +123,13 @@ class HistoryReplay:
     ) -> None:
         self.conn, self.study_oid, self.importer, self.source = conn, study_oid, importer, source
         self.study_id = refuse_unless_empty(conn, study_oid)
-        self.mdv = current_metadata(conn, study_oid).mdv
+        self.versions = published_versions(conn, study_oid)
+        """MetaDataVersion OID -> (number, definitions) of every published version: a
+        subject comes back on the version its ClinicalData names (an export groups subjects
+        by their version), and its history may hold items only an older version defines."""
+        self.forms = {oid for _n, mdv in self.versions.values() for oid in mdv.form_defs}
+        self.items = {oid for _n, mdv in self.versions.values() for oid in mdv.item_defs}
+        self.groups = {oid for _n, mdv in self.versions.values() for oid in mdv.item_group_defs}
         self.admin = admin or m.AdminData()
         self.now = datetime.now(UTC)
         self.outcome = ImportOutcome()
@@ -260,7 +266,9 @@ class HistoryReplay:
                 subject_key=record.subject_key,
                 site_id=site_id,
                 created_at=when,
-                metadata_version=self.version,
+                metadata_version=self.versions.get(
+                    record.metadata_version_oid or "", (self.version, None)
+                )[0],
             )
         ).inserted_primary_key[0]
         ref = SubjectRef(
@@ -316,7 +324,7 @@ class HistoryReplay:
     def _form(
         self, state: SubjectState, record: SubjectRecord, key: FormKey, form: FormRecord
     ) -> None:
-        if key.form_oid not in self.mdv.form_defs:
+        if key.form_oid not in self.forms:
             self.problem(record, None, f"FormOID {key.form_oid} is not in the study's metadata")
             return
         statuses = [
@@ -432,7 +440,7 @@ class HistoryReplay:
         if audit is None or when is None:
             self.problem(record, key, "a value change without an AuditRecord with a DateTimeStamp")
             return None
-        if key.item_oid not in self.mdv.item_defs or group[0] not in self.mdv.item_group_defs:
+        if key.item_oid not in self.items or group[0] not in self.groups:
             self.problem(record, key, "the item or item group is not in the study's metadata")
             return None
         stored = state.items.get(key)

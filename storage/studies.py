@@ -444,6 +444,24 @@ def metadata_of(conn: Connection, study_oid: str, number: int) -> StoredMetadata
     return _metadata(conn, study_oid, study_id_of(conn, study_oid), number)
 
 
+def published_versions(
+    conn: Connection, study_oid: str
+) -> dict[str, tuple[int, m.MetaDataVersion]]:
+    """MetaDataVersion OID -> (number, parsed definitions) of each published version of the
+    study, oldest first: the versions a subject can be on."""
+    study_id = study_id_of(conn, study_oid)
+    numbers = conn.scalars(
+        select(MetadataPublication.number)
+        .where(MetadataPublication.study_id == study_id)
+        .order_by(MetadataPublication.number)
+    ).all()
+    out: dict[str, tuple[int, m.MetaDataVersion]] = {}
+    for number in numbers:
+        stored = _metadata(conn, study_oid, study_id, int(number))
+        out[stored.mdv.oid] = (int(number), stored.mdv)
+    return out
+
+
 def _metadata(conn: Connection, study_oid: str, study_id: int, number: int) -> StoredMetadata:
     sha = conn.scalar(
         select(MetadataVersion.sha256).where(

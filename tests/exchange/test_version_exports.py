@@ -330,3 +330,26 @@ def test_a_one_version_study_exports_as_before(backend: str, tmp_path: Path) -> 
     assert sorted(p.name for p in (tmp_path / "dj").iterdir()) == ["dm.json", "vs.json"]
     _ok("export", "define", "-o", str(tmp_path / "define.xml"), db=backend)
     assert b"MetaDataVersions" not in (tmp_path / "define.xml").read_bytes()
+
+
+def _without_header(data: bytes) -> bytes:
+    root = etree.fromstring(data, make_parser())
+    for name in ("FileOID", "CreationDateTime", "AsOfDateTime"):
+        root.attrib.pop(name, None)
+    return etree.tostring(root)
+
+
+def test_a_study_on_two_versions_moves_with_its_history(amended: str, tmp_path: Path) -> None:
+    """`edc import --with-history` of the audit export of a study whose subjects are on two
+    versions, into a database holding both versions: each subject comes back on the version
+    its ClinicalData names (001 with its version 1 value of an item version 2 removed), and a
+    second audit export equals the first but for the file's header."""
+    first = _export(amended, tmp_path / "audit.xml", "--transactional", "--audit", "--metadata")
+    fresh = f"sqlite:///{tmp_path / 'moved.db'}"
+    (tmp_path / "moved").mkdir()
+    _load_both(fresh, tmp_path / "moved")
+    _ok("import", str(tmp_path / "audit.xml"), "--with-history", "--user", "dm", db=fresh)
+    second = _export(fresh, tmp_path / "again.xml", "--transactional", "--audit", "--metadata")
+    assert _without_header(second) == _without_header(first)
+    snapshot = _export(fresh, tmp_path / "snapshot.xml")
+    assert _values(snapshot) == {"MDV.1": V1_VALUES, "MDV.2": V2_VALUES}
