@@ -64,6 +64,7 @@ for _command in (
     metadata.info,
     metadata.check,
     metadata.render,
+    metadata.explain,
     admin.db,
     admin.study,
     admin.site,

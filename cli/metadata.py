@@ -1,4 +1,5 @@
-"""Commands on ODM files, no database: validate, info, check, render."""
+"""Commands on ODM files, no database: validate, info, check, render, explain (which also
+reads a stored study)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from cli._common import (
     EXIT_USAGE,
     UsageError,
     cannot_write,
+    db_option,
     existing_file,
     expand,
     no_metadata,
     print_findings,
     read,
+    study_metadata,
+    study_option,
 )
 from odm_engine.findings import Finding, Severity
 
@@ -128,3 +132,35 @@ def render(form_oid: str, metadata: str, output: str, lang: str | None) -> None:
     except OSError as exc:
         raise cannot_write(output, exc) from exc
     click.echo(f"{output}: preview of {form_oid} written", err=True)
+
+
+@click.command()
+@click.argument("oid")
+@click.option("--metadata", default=None, metavar="M.xml", help="ODM file with the study.")
+@db_option
+@study_option
+def explain(oid: str, metadata: str | None, db: str | None, study_oid: str | None) -> None:
+    """Explain a ConditionDef, MethodDef or ItemDef (with its RangeChecks and ItemRefs) in
+    plain words, from --metadata FILE or the current version of a stored study (--db).
+
+    A true CollectionExceptionCondition HIDES what it is attached to (the opposite of
+    REDCap's show-if); every use is said that way round.
+
+    Exit status: 0 explained, 2 unknown OID (with the nearest one) or unreadable input.
+    """
+    from odm_engine.compiled_study import CompiledStudy
+    from odm_engine.explain import Explainer, UnknownOid
+    from renderers.i18n import texts
+
+    odm, oid_of_study = study_metadata(db, metadata, study_oid)
+    study = odm.find_study(oid_of_study) if oid_of_study else odm.study
+    mdv = study.metadata_version() if study is not None else None
+    if study is None or mdv is None:
+        raise UsageError(f"{metadata or 'the database'}: no Study {oid_of_study!r} to explain")
+    explainer = Explainer(CompiledStudy.of(study, mdv, path=metadata), texts("print", "en"))
+    try:
+        lines = explainer.explain(oid)
+    except UnknownOid as exc:
+        raise UsageError(str(exc)) from exc
+    for line in lines:
+        click.echo(line)

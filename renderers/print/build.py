@@ -27,7 +27,7 @@ from renderers.html.view import GroupView as HtmlGroup
 from renderers.i18n import texts
 from renderers.print import sdtm
 from renderers.print.appendix import appendices
-from renderers.print.conditions import ConditionPrinter
+from odm_engine.rule_words import ConditionPrinter
 from renderers.print.data import CasebookData
 from renderers.print.view import (
     AnnotationView,

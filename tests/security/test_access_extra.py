@@ -158,6 +158,7 @@ COMMANDS = {
     "info": "reads files",
     "check": "reads files",
     "render": "reads files",
+    "explain": "reads files",
     "db upgrade": "schema migrations (Alembic), tested in tests/storage",
     "study load": "adds a metadata version",
     "study versions": "reads the metadata versions",

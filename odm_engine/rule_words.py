@@ -1,5 +1,7 @@
 """Skip logic in words: a CollectionExceptionCondition's typed tree read out in English or
-German, for the instruction printed beside an item, section, form or visit.
+German, for the instruction printed beside an item, section, form or visit, and for
+``edc explain`` (:mod:`odm_engine.explain`). Pure (no renderer): the caller gives the phrase
+table (``renderers.i18n`` section ``print``), so the printer and the CLI say a rule the same way.
 
 ODM collects an element unless its condition is true. A condition of the form ``not X``
 (the usual way: ``not definitely(IT.IC_REQ = 'Y')``) is printed as "Answer only if X" ("...
@@ -32,12 +34,28 @@ class ConditionPrinter:
     """Prints conditions for one MetaDataVersion in one language."""
 
     def __init__(
-        self, mdv: m.MetaDataVersion, ui: Mapping[str, str], lang: str, default_lang: str | None
+        self,
+        mdv: m.MetaDataVersion,
+        ui: Mapping[str, str],
+        lang: str,
+        default_lang: str | None,
+        *,
+        name_oids: bool = False,
     ) -> None:
+        """``name_oids``: an item is named by its OID before its question (``edc explain``
+        speaks to the designer, the printed CRF to the site)."""
         self.mdv = mdv
         self.ui = ui
         self.lang = lang
         self.default_lang = default_lang
+        self.name_oids = name_oids
+
+    def phrase(self, tree: TNode) -> str | None:
+        """``tree`` as a clause ("“Sex” is Male (M)"), or None when it has no words."""
+        try:
+            return self._say(tree, None, {})
+        except _NoWords:
+            return None
 
     def instruction(
         self,
@@ -114,9 +132,9 @@ class ConditionPrinter:
         text = (item.question.get(self.lang, self.default_lang) or item.name) if item else item_oid
         if len(text) > QUESTION_CHARS:
             text = text[:QUESTION_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-        quoted = f"“{text}”"
+        quoted = f"{item_oid} (“{text}”)" if self.name_oids and item else f"“{text}”"
         form = self.mdv.form_defs.get(ref_form)
-        if form is None or ref_form == form_oid:
+        if form is None or ref_form == form_oid or self.name_oids:
             return quoted
         title = form.description.get(self.lang, self.default_lang) or form.name
         return self.ui["on_form"].format(question=quoted, form=title)
