@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
-from odm_engine import model as m
 from odm_engine.checks import CheckResult, evaluate_subject
-from odm_engine.clinical import ItemKey, SubjectSnapshot
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from odm_engine.compiled_study import CompiledStudy
 from odm_engine.engine_texts import engine_text
 from odm_engine.entry_validation import MetadataValidator, ValueProblem
 from odm_engine.exchange import SubjectRecord, read_clinical_data
+from odm_engine.expressions.evaluator import DataIndex, Env
+from odm_engine.expressions.plan import Bound, CheckPlan
 from odm_engine.findings import Finding, Severity
 from odm_engine.loader import load_odm
 from odm_engine.profiles import IMPLICIT_STUDY_EVENT_OID
@@ -68,18 +69,38 @@ def _placement(
             yield replace(problem, message=f"{where}{problem.message} The value is not checked.")
 
 
+def _hidden(bound: Bound | None, env: Env) -> bool:
+    """The condition is definitely true (the form or event is not collected)."""
+    return bound is not None and bound.fn(env) is True
+
+
 def _missing_forms(
-    record: SubjectRecord, mdv: m.MetaDataVersion, lang: str | None
+    record: SubjectRecord,
+    snapshot: SubjectSnapshot,
+    plan: CheckPlan,
+    *,
+    lang: str | None,
+    today: date | None,
 ) -> Iterator[CheckResult]:
     """A soft result per Mandatory FormRef of a study event with data that has no FormData
-    (ODM 1.3.2 §3.1.3.3): the form is required at that visit."""
+    (ODM 1.3.2 §3.1.3.3): the form is required at that visit, unless a condition of the
+    event or the FormRef hides it (a true condition: not collected, so not required)."""
+    mdv = plan.mdv
+    data = DataIndex(snapshot.values, plan.data_types)
     for event in record.events:
         event_def = mdv.study_event_defs.get(event.study_event_oid)
         if event_def is None:
             continue
         present = {form.form_oid for form in event.forms}
+        where = (event.study_event_oid, event.repeat_key)
+        env = Env(data, event=where, today=today)
+        if _hidden(plan.event_conditions.get(event.study_event_oid), env):
+            continue
         for ref in event_def.form_refs:
             if not ref.mandatory or ref.form_oid in present:
+                continue
+            env.form = FormKey(*where, ref.form_oid, "")
+            if _hidden(plan.form_conditions.get((event.study_event_oid, ref.form_oid)), env):
                 continue
             form = mdv.form_defs.get(ref.form_oid)
             name = f" ({form.name})" if form is not None and form.name else ""
@@ -93,6 +114,45 @@ def _missing_forms(
                     form=f"{ref.form_oid}{name}", event=event.study_event_oid
                 ),
             )
+
+
+def _missing_groups(
+    record: SubjectRecord,
+    snapshot: SubjectSnapshot,
+    plan: CheckPlan,
+    *,
+    lang: str | None,
+    today: date | None,
+) -> Iterator[CheckResult]:
+    """A soft result per Mandatory ItemGroupRef of a repeating group with no row in a form
+    that has data, unless its condition hides it. (A non-repeating group always has its one
+    row, so its mandatory items are reported one by one by the checks.)"""
+    data = DataIndex(snapshot.values, plan.data_types)
+    for event in record.events:
+        for form in event.forms:
+            form_plan = plan.forms.get(form.form_oid)
+            if form_plan is None:
+                continue
+            present = {group.item_group_oid for group in form.groups}
+            where = (event.study_event_oid, event.repeat_key)
+            form_key = FormKey(*where, form.form_oid, form.repeat_key)
+            env = Env(data, event=where, form=form_key, today=today)
+            for group in form_plan.groups:
+                oid = group.group.oid
+                if not (group.mandatory and group.group.repeating) or oid in present:
+                    continue
+                if _hidden(group.condition, env):
+                    continue
+                key = ItemKey(*where, form.form_oid, form.repeat_key, oid, "", "")
+                yield CheckResult(
+                    f"{oid}#Mandatory",
+                    "mandatory",
+                    key,
+                    "soft",
+                    engine_text("group_missing", lang).format(
+                        group=f"{oid} ({group.group.name})", form=form.form_oid
+                    ),
+                )
 
 
 def _row(subject: str, result: CheckResult | ValueProblem) -> dict[str, str]:
@@ -169,7 +229,9 @@ def run_check(
     for record in records:
         snapshot, entered_units = _snapshot(record)
         rows.extend(_row(snapshot.subject_key, r) for r in _placement(record, validator, data_path))
-        rows.extend(_row(snapshot.subject_key, r) for r in _missing_forms(record, mdv, lang))
+        for missing in (_missing_forms, _missing_groups):
+            found = missing(record, snapshot, compiled.plan, lang=lang, today=today)
+            rows.extend(_row(snapshot.subject_key, r) for r in found)
         evaluations = evaluate_subject(
             compiled.plan, snapshot, lang=lang, today=today, entered_units=entered_units
         )

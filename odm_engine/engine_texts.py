@@ -21,6 +21,10 @@ EN: Mapping[str, str] = MappingProxyType(
             "Form {form} is mandatory in study event {event}, which has data, but has no "
             "data. Enter the form or give the reason it is missing."
         ),
+        "group_missing": (
+            "Item group {group} is mandatory on form {form}, which has data, but has no rows. "
+            "Enter at least one row or give the reason it is missing."
+        ),
         "not_collected": (
             "{label} is not collected here ({why} is true) but has a value. Clear the value "
             "or correct the data it depends on."
@@ -59,6 +63,10 @@ DE: Mapping[str, str] = MappingProxyType(
         "form_missing": (
             "Das Formular {form} ist im Studienereignis {event}, das Daten hat, Pflicht, hat "
             "aber keine Daten. Erfassen Sie das Formular oder den Grund, warum es fehlt."
+        ),
+        "group_missing": (
+            "Die Gruppe {group} ist im Formular {form}, das Daten hat, Pflicht, hat aber keine "
+            "Zeilen. Erfassen Sie mindestens eine Zeile oder den Grund, warum sie fehlt."
         ),
         "not_collected": (
             "{label} wird hier nicht erhoben ({why} ist wahr), hat aber einen Wert. Löschen "

@@ -139,3 +139,46 @@ def test_lang_de_translates_the_engines_own_messages() -> None:
         "IT.VS_DIABP muss höchstens 120 sein; 130 ist es nicht. Korrigieren oder bestätigen "
         "Sie den Wert.",
     ]
+
+
+def test_a_mandatory_form_its_condition_hides_is_not_missing() -> None:
+    """F.AE is Mandatory but hidden for men (C.MALE true): required for women only."""
+    metadata = METADATA.replace(
+        b'<FormRef FormOID="F.AE" Mandatory="No"/>',
+        b'<FormRef FormOID="F.AE" Mandatory="Yes" CollectionExceptionConditionOID="C.MALE"/>',
+    )
+    for sex, missing in (("M", []), ("F", ["F.AE#Mandatory"])):
+        items = vs(
+            '<ItemData ItemOID="IT.VS_SYSBP" Value="120"/>',
+            f'<ItemData ItemOID="IT.SEX" Value="{sex}"/>',
+        )
+        _, lines, _ = run_check(metadata, data(items, forms=LAB), output="json")
+        assert [r["check"] for r in json.loads(lines[0])] == missing
+
+
+def test_a_mandatory_repeating_group_with_no_row_is_reported_unless_hidden() -> None:
+    metadata = METADATA.replace(
+        b'<ItemGroupRef ItemGroupOID="IG.PREG" Mandatory="No"',
+        b'<ItemGroupRef ItemGroupOID="IG.PREG" Mandatory="Yes"',
+    ).replace(
+        b'<ItemGroupDef OID="IG.PREG" Name="Pregnancy" Repeating="No">',
+        b'<ItemGroupDef OID="IG.PREG" Name="Pregnancy" Repeating="Yes">',
+    )
+    found = {}
+    for sex in ("M", "F"):
+        items = vs(
+            '<ItemData ItemOID="IT.VS_SYSBP" Value="120"/>',
+            f'<ItemData ItemOID="IT.SEX" Value="{sex}"/>',
+        )
+        _, lines, _ = run_check(metadata, data(items, forms=LAB), output="json")
+        found[sex] = [(r["check"], r["message"]) for r in json.loads(lines[0])]
+    assert found == {
+        "M": [],
+        "F": [
+            (
+                "IG.PREG#Mandatory",
+                "Item group IG.PREG (Pregnancy) is mandatory on form F.VS, which has data, but "
+                "has no rows. Enter at least one row or give the reason it is missing.",
+            )
+        ],
+    }
