@@ -57,16 +57,17 @@ def _snapshot(record: SubjectRecord) -> tuple[SubjectSnapshot, dict[ItemKey, str
 
 
 def _placement(
-    record: SubjectRecord, validator: MetadataValidator, path: str | None
+    record: SubjectRecord, validator: MetadataValidator, path: str | None, lang: str | None
 ) -> Iterator[ValueProblem]:
     """Each value the import would refuse for where it sits (an ItemOID its form does not
     hold, a misspelt one with the nearest OID), in the import's words, with the line of its
     ItemGroupData (the reader keeps one line per group, not per value)."""
     for item in record.items():
-        problem = validator.key_problem(item.key)
+        problem = validator.key_problem(item.key, lang=lang)
         if problem is not None:
             where = f"{path or 'data'}:{item.line}: " if item.line else ""
-            yield replace(problem, message=f"{where}{problem.message} The value is not checked.")
+            after = engine_text("not_checked", lang)
+            yield replace(problem, message=f"{where}{problem.message} {after}")
 
 
 def _hidden(bound: Bound | None, env: Env) -> bool:
@@ -228,7 +229,8 @@ def run_check(
     validator = MetadataValidator(mdv, study, plan=compiled.plan)
     for record in records:
         snapshot, entered_units = _snapshot(record)
-        rows.extend(_row(snapshot.subject_key, r) for r in _placement(record, validator, data_path))
+        placed = _placement(record, validator, data_path, lang)
+        rows.extend(_row(snapshot.subject_key, r) for r in placed)
         for missing in (_missing_forms, _missing_groups):
             found = missing(record, snapshot, compiled.plan, lang=lang, today=today)
             rows.extend(_row(snapshot.subject_key, r) for r in found)

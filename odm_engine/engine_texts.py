@@ -21,6 +21,11 @@ EN: Mapping[str, str] = MappingProxyType(
             "Form {form} is mandatory in study event {event}, which has data, but has no "
             "data. Enter the form or give the reason it is missing."
         ),
+        "not_in_form": (
+            "{where}: FormDef {form} has no ItemGroupRef {group} with an ItemRef to {item}{hint}."
+        ),
+        "did_you_mean": " (did you mean {oid}?)",
+        "not_checked": "The value is not checked.",
         "group_missing": (
             "Item group {group} is mandatory on form {form}, which has data, but has no rows. "
             "Enter at least one row or give the reason it is missing."
@@ -64,6 +69,12 @@ DE: Mapping[str, str] = MappingProxyType(
             "Das Formular {form} ist im Studienereignis {event}, das Daten hat, Pflicht, hat "
             "aber keine Daten. Erfassen Sie das Formular oder den Grund, warum es fehlt."
         ),
+        "not_in_form": (
+            "{where}: Das Formular {form} hat keine ItemGroupRef {group} mit einer ItemRef auf "
+            "{item}{hint}."
+        ),
+        "did_you_mean": " (meinten Sie {oid}?)",
+        "not_checked": "Der Wert wird nicht geprüft.",
         "group_missing": (
             "Die Gruppe {group} ist im Formular {form}, das Daten hat, Pflicht, hat aber keine "
             "Zeilen. Erfassen Sie mindestens eine Zeile oder den Grund, warum sie fehlt."

@@ -30,6 +30,7 @@ from odm_engine.datatypes import (
     canonical_text,
     parse_value,
 )
+from odm_engine.engine_texts import engine_text
 from odm_engine.expressions import CheckPlan
 
 
@@ -191,15 +192,16 @@ class MetadataValidator:
         problem = self._key_problem(key)
         return problem if problem is not None else self._checks(key.item_oid)[0]
 
-    def key_problem(self, key: ItemKey) -> ValueProblem | None:
-        """Why ``key`` takes no value (the import's wording; ``edc check`` reports it too)."""
-        return self._key_problem(key)
+    def key_problem(self, key: ItemKey, *, lang: str | None = None) -> ValueProblem | None:
+        """Why ``key`` takes no value (the import's wording; ``edc check`` reports it too,
+        in ``lang``)."""
+        return self._key_problem(key, lang)
 
-    def _key_problem(self, key: ItemKey) -> ValueProblem | None:
+    def _key_problem(self, key: ItemKey, lang: str | None = None) -> ValueProblem | None:
         """Why ``key`` takes no value: its form has no such item, or its group does not repeat."""
         pairs = self._items_of_form.get(key.form_oid, ())
         if (key.item_group_oid, key.item_oid) not in pairs:
-            return self._not_in_form(key, sorted({item for _, item in pairs}))
+            return self._not_in_form(key, sorted({item for _, item in pairs}), lang)
         if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
             return _repeat_problem(key)
         return None
@@ -207,7 +209,9 @@ class MetadataValidator:
     def _single(self, key: ItemKey) -> bool:
         return key.item_group_oid in self.single_groups
 
-    def _not_in_form(self, key: ItemKey, items_of_form: list[str]) -> ValueProblem:
+    def _not_in_form(
+        self, key: ItemKey, items_of_form: list[str], lang: str | None
+    ) -> ValueProblem:
         """The form lacks the item; a misspelt ItemOID gets the nearest one of the form (or
         of the study), as ``edc validate`` suggests OIDs."""
         near: list[str] = []
@@ -216,14 +220,19 @@ class MetadataValidator:
             near = near or difflib.get_close_matches(
                 key.item_oid, list(self.mdv.item_defs), n=1, cutoff=0.75
             )
-        hint = f" (did you mean {near[0]}?)" if near else ""
+        hint = engine_text("did_you_mean", lang).format(oid=near[0]) if near else ""
         return ValueProblem(
             "metadata",
             "metadata",
             key,
             "hard",
-            f"{key.describe()}: FormDef {key.form_oid} has no ItemGroupRef "
-            f"{key.item_group_oid} with an ItemRef to {key.item_oid}{hint}.",
+            engine_text("not_in_form", lang).format(
+                where=key.describe(),
+                form=key.form_oid,
+                group=key.item_group_oid,
+                item=key.item_oid,
+                hint=hint,
+            ),
         )
 
     def _checker(self, item_oid: str) -> Callable[[str], str | ValueProblem]:

@@ -182,3 +182,13 @@ def test_a_mandatory_repeating_group_with_no_row_is_reported_unless_hidden() -> 
             )
         ],
     }
+
+
+def test_lang_de_translates_the_unknown_item_too() -> None:
+    code, rows = check(data(vs('<ItemData ItemOID="IT.VS_SYSPB" Value="130"/>')), lang="de")
+    assert code == 1
+    assert rows[0]["message"] == (
+        "d.xml:5: SE.1/F.VS/IG.VS/IT.VS_SYSPB: Das Formular F.VS hat keine ItemGroupRef IG.VS "
+        "mit einer ItemRef auf IT.VS_SYSPB (meinten Sie IT.VS_SYSBP?). Der Wert wird nicht "
+        "geprüft."
+    )
