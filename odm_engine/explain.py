@@ -140,7 +140,7 @@ class Explainer:
                 "MethodDefs and ItemDefs (edc info FILE shows the study's structure)."
             )
         known = [*mdv.condition_defs, *mdv.method_defs, *mdv.item_defs]
-        near = difflib.get_close_matches(oid, known, n=1, cutoff=0.6)
+        near = difflib.get_close_matches(oid, known, n=1, cutoff=0.75)
         hint = f" Did you mean {near[0]}?" if near else ""
         raise UnknownOid(f"{oid}: no ConditionDef, MethodDef or ItemDef has this OID.{hint}")
 
