@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from odm_engine.clinical import ItemKey
+from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.entry_validation import CheckResultLike
 from odm_engine.free_text import KEY, QUERY, check_text
 from storage.errors import InvalidInputError, NotFoundError, QueryChangedError
@@ -20,6 +20,14 @@ from storage.models import Query, QueryMessage, QueryStatus, Role
 from storage.subjects import find_subject
 
 KEY_FIELDS = ("StudyEventRepeatKey", "FormRepeatKey", "ItemGroupRepeatKey")
+SYSTEM_USER = "system"
+"""Who closes a check's query when a later save makes the value pass: the system, never the
+person who saved (``query_messages.username``; no account may be called this)."""
+SYSTEM_ROLE = "system"
+"""The role of :data:`SYSTEM_USER`'s messages (``query_messages.role`` has no CHECK: people's
+messages carry a :class:`Role`, the system's this)."""
+PASSED_TEXT = "The check passes after the save of {when}: closed by the system."
+"""The comment of an automatic close (stored once, in English, like a check's message)."""
 NEXT_STATUS = {
     "answer": (QueryStatus.OPEN, QueryStatus.ANSWERED),
     "close": (None, QueryStatus.CLOSED),
@@ -122,6 +130,69 @@ def open_check_queries(
                 )
             )
     return opened
+
+
+def close_passed_check_queries(
+    conn: Connection,
+    subject_id: int,
+    form: FormKey,
+    *,
+    failing: Iterable[CheckResultLike],
+    now: datetime,
+) -> list[int]:
+    """Close the check queries of ``form`` whose check no longer fails (``failing``: the soft
+    results of the save that evaluated every check of the form), in the save's transaction.
+
+    Each close is a ``query_messages`` row attributed to :data:`SYSTEM_USER`, never to the
+    person whose save made the value pass; the investigator did not close the query, the
+    corrected value did.
+    """
+    still = {(r.check_id, r.item_key) for r in failing if r.item_key is not None}
+    rows = conn.execute(
+        select(Query.__table__)
+        .where(
+            Query.subject_id == subject_id,
+            Query.origin == "check",
+            Query.status != QueryStatus.CLOSED.value,
+            *(getattr(Query, c) == v for c, v in zip(KEY_COLUMNS[:4], form, strict=True)),
+        )
+        .order_by(Query.id)
+    ).mappings()
+    passed = [
+        q["id"] for q in rows if (q["check_id"], ItemKey(*(q[c] for c in KEY_COLUMNS))) not in still
+    ]
+    text = PASSED_TEXT.format(when=now.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    for query_id in passed:
+        _close(conn, query_id, text=text, user=SYSTEM_USER, role=SYSTEM_ROLE, now=now)
+    return passed
+
+
+def _close(
+    conn: Connection, query_id: int, *, text: str, user: str, role: str, now: datetime
+) -> None:
+    conn.execute(
+        update(Query)
+        .where(Query.id == query_id)
+        .values(status=QueryStatus.CLOSED.value, updated_at=now)
+    )
+    conn.execute(
+        insert(QueryMessage).values(
+            query_id=query_id, action="close", text=text, username=user, role=role, recorded_at=now
+        )
+    )
+
+
+def close_queries(
+    conn: Connection, query_ids: Iterable[int], *, text: str, user: str, role: Role | str
+) -> list[int]:
+    """Close several queries with one comment (a data manager's bulk close): each close is
+    its own message, as if closed one by one; a query already closed or unknown refuses the
+    whole batch (nothing is closed), so the caller's selection is never half applied."""
+    return [
+        query_id
+        for query_id in dict.fromkeys(query_ids)
+        if transition(conn, query_id, "close", text=text, user=user, role=role)
+    ]
 
 
 def open_query(

@@ -35,7 +35,7 @@ from storage.errors import (
 from storage.form_status import FormChange, claim_version, next_status, open_form_for_change
 from storage.models import Form, FormStatus, ItemData, ItemGroup, Role, StudyEvent, TransactionType
 from storage.prepared import Prepared
-from storage.queries import open_check_queries
+from storage.queries import close_passed_check_queries, open_check_queries
 from storage.studies import metadata_of
 from storage.subjects import (
     StoredItem,
@@ -208,6 +208,9 @@ def save_form(
     )
     new_version = _write(conn, change, ctx, items, changes, new_status=new_status)
     soft = [r for r in results if r.severity == "soft" and (complete or r.kind != "mandatory")]
+    close_passed_check_queries(
+        conn, subject.id, form_key, failing=[r for r in results if r.severity == "soft"], now=now
+    )
     opened = open_check_queries(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
     )
