@@ -52,8 +52,11 @@ def _nav(t: Catalogue) -> tuple[NavLink, ...]:
     if viewer.holds(access.CLINICAL):
         links += [
             (t("nav.sites"), url_for("subjects.sites")),
+            (t("matrix.link"), url_for("matrix.study")),
             (t("nav.queries"), url_for("queries.index")),
         ]
+    if viewer.holds(access.DASHBOARD):
+        links.append((t("nav.dashboard"), url_for("dashboard.index")))
     if viewer.holds(access.EXPORT):
         links.append((t("nav.exports"), url_for("exports.index")))
     if viewer.holds_study_wide(access.MIGRATE):

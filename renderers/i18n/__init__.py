@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-from renderers.i18n import form, printing, web, web_draft
+from renderers.i18n import form, printing, web, web_dashboard, web_draft, web_matrix, web_queries
 
 LANGUAGES = ("en", "de")
 """The languages of the catalogue; English first (the fallback)."""
@@ -30,7 +30,22 @@ LANGUAGES = ("en", "de")
 SECTIONS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {
         "web": MappingProxyType(
-            {"en": {**web.EN, **web_draft.EN}, "de": {**web.DE, **web_draft.DE}}
+            {
+                "en": {
+                    **web.EN,
+                    **web_draft.EN,
+                    **web_matrix.EN,
+                    **web_queries.EN,
+                    **web_dashboard.EN,
+                },
+                "de": {
+                    **web.DE,
+                    **web_draft.DE,
+                    **web_matrix.DE,
+                    **web_queries.DE,
+                    **web_dashboard.DE,
+                },
+            }
         ),
         "form": MappingProxyType({"en": form.EN, "de": form.DE}),
         "print": MappingProxyType({"en": printing.EN, "de": printing.DE}),

@@ -66,6 +66,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("subjects.home", "GET"): lambda c: {302},
     ("subjects.sites", "GET"): role_in(*CLINICAL, yes={200}),
     ("subjects.site", "GET"): scoped(lambda c: {200}),
+    ("matrix.study", "GET"): role_in(*CLINICAL, yes={200}),
+    ("matrix.site", "GET"): scoped(lambda c: {200}),
     ("subjects.add_subject", "POST"): scoped(
         role_in("investigator", "data_manager", yes={303, 422})
     ),
@@ -147,7 +149,7 @@ def form_data(endpoint: str, site: str, queries: dict[str, int]) -> dict[str, st
         "entry.save": {**ELIGIBLE, "expected_version": "1", "reason": "matrix"},
         "entry.status": {"target": "verified", "expected_version": "1"},
         "queries.subject_queries": {**back, "field": "IG.IE_IN[].IT.IE_IN01", "message": "?"},
-        "queries.query_action": {**back, "action": "close", "text": ""},
+        "queries.query_action": {**back, "action": "close", "text": "matrix"},
         "exports.odm": {"mode": "audit", "site": site, "since": "2000-01-01", "admin": "1"},
         "exports.csv": {"site": site},
         "exports.dataset_json": {"site": site},

@@ -60,6 +60,7 @@ class SiteLine:
     name: str
     subjects: int
     url: str
+    matrix_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,14 @@ def sites() -> tuple[str, int]:
         counts = {s.oid: s.subjects for s in list_sites(conn, study.oid)}
         refs = sites_of(conn, study.oid)
     lines = tuple(
-        SiteLine(s.oid, s.code, s.name, counts.get(s.oid, 0), url_for(".site", site_oid=s.oid))
+        SiteLine(
+            s.oid,
+            s.code,
+            s.name,
+            counts.get(s.oid, 0),
+            url_for(".site", site_oid=s.oid),
+            url_for("matrix.site", site_oid=s.oid),
+        )
         for s in refs
         if viewer.role_at(s.oid) in access.CLINICAL
     )
