@@ -3,16 +3,19 @@
 :func:`iter_value_problems` yields every stored value that would be invalid under ``new``:
 values of items ``new`` no longer defines or no longer reaches where they are stored, values
 that no longer read as the new DataType or exceed the new Length or SignificantDigits, codes no
-longer in the item's CodeList, and values failing a new or tightened hard Comparator
-RangeCheck. :func:`impact` counts them per kind, item, site and subject and adds the forms
-holding data whose structure (groups, items) changed.
+longer in the item's CodeList, and values failing a new or tightened hard RangeCheck
+(Comparator or FormalExpression). :func:`impact` counts them per kind, item, site and subject
+and adds the forms holding data whose structure (groups, items) changed.
 
-Computed in SQL, never one subject at a time: the places holding data are read grouped
-(StudyEventOID, FormOID, ItemGroupOID, ItemOID), each distinct stored value of an item whose
-rules changed (``odm_engine.stored_values.changed_items``) is read once with its count and
-checked once by the engine (``StoredValueChecker``), and only the failing values are read back
-with their locations. Queries are streamed (``stream_results``: a server-side cursor on
-PostgreSQL), so memory grows with the distinct failing values, not with the stored ones.
+Computed in SQL, never one subject at a time (but for expression RangeChecks, which read the
+rest of a subject's data: :mod:`storage.impact_checks` evaluates those one subject at a time,
+only for subjects holding values of items whose hard expression checks changed): the places
+holding data are read grouped (StudyEventOID, FormOID, ItemGroupOID, ItemOID), each distinct
+stored value of an item whose rules changed (``odm_engine.stored_values.changed_items``) is
+read once with its count and checked once by the engine (``StoredValueChecker``), and only
+the failing values are read back with their locations. Queries are streamed
+(``stream_results``: a server-side cursor on PostgreSQL), so memory grows with the distinct
+failing values, not with the stored ones.
 
 Figure: ``python -m bench impact`` rows ``impact.sqlite.retyped_1m`` and
 ``impact.postgresql.retyped_1m`` (one item retyped text -> integer over 1,000,000 stored
@@ -37,6 +40,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from odm_engine import model as m
 from odm_engine.compiled_study import CompiledStudy
+from odm_engine.stored_checks import changed_expression_items
 from odm_engine.stored_values import (
     KINDS,
     FormStructureChange,
@@ -47,6 +51,7 @@ from odm_engine.stored_values import (
     place_verdict,
 )
 from storage.errors import NotFoundError
+from storage.impact_checks import expression_problems
 from storage.models import Form, ItemData, ItemGroup, Site, StudyEvent
 from storage.models import Subject as SubjectRow
 from storage.studies import current_metadata, study_id_of
@@ -257,6 +262,10 @@ def iter_value_problems(
         yield from _value_problems(
             conn, scope, checker, item_oid, failing=failing[item_oid], places=places
         )
+    for row, message in expression_problems(
+        conn, scope.located, compiled.plan, changed_expression_items(before, new)
+    ):
+        yield ValueProblem(*row, message, "hard_check")
     yield from _place_problems(conn, scope, places)
 
 
@@ -417,7 +426,9 @@ def impact(
         by_subject=dict(sorted(by_subject.items())),
         forms=_changed_forms(conn, scope, current.mdv, new),
         problems=tuple(kept),
-        checked_items=tuple(sorted(changed_items(current.mdv, new))),
+        checked_items=tuple(
+            sorted(changed_items(current.mdv, new) | changed_expression_items(current.mdv, new))
+        ),
     )
 
 
