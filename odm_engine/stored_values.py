@@ -7,7 +7,7 @@ The checks are the engine's own, so a value the report calls invalid is one entr
 the DataType registry's reader with Length and SignificantDigits (``expressions.values.read_item``,
 as ``checks`` uses it), the item's coded values as the check plan compiled them, and the hard
 Comparator RangeChecks (``checks.constant_range_failures``). Expression RangeChecks read the
-rest of a subject's data and are not held against one value here.
+rest of a subject's data: ``odm_engine.stored_checks`` holds those against whole subjects.
 
 Structure: :func:`form_structure_changes` says how a FormDef's groups and items differ between
 two versions, the part of "forms whose structure changed" that needs no database.
