@@ -3,11 +3,12 @@
 :func:`read_entry` turns posted (field name, text) pairs into the values of one form:
 names follow ``renderers.html.naming`` (``IG.OID[KEY].IT.OID``); other names (the CSRF
 token, the expected version, the reason) are not values. Dates and times go through
-``renderers.html.normalise_entry``; an entry that is not a date is a hard problem shown next
-to its field, and nothing is saved. Derived items are never taken from the browser: the
-server computes them. An answered checkbox left unticked is ``false``; a removed row clears
-each of its items. Items that the saved values make not collected are cleared by
-``storage.writes.save_form`` (whatever was posted for them).
+``renderers.html.normalise_entry``, and so do numbers (``3,4`` is 3.4); an entry that is not a
+date, or a number that cannot be read without guessing (``1,234``, ``1.234,5``), is a hard
+problem shown next to its field in the user's language, and nothing is saved. Derived items are
+never taken from the browser: the server computes them. An answered checkbox left unticked is
+``false``; a removed row clears each of its items. Items that the saved values make not
+collected are cleared by ``storage.writes.save_form`` (whatever was posted for them).
 
 :func:`enter_form` saves them: it validates against the subject's data read before the
 write transaction (so the validation does not hold the write lock, see
@@ -25,7 +26,13 @@ from typing import TYPE_CHECKING
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.entry_validation import EnteredValue, FormValidator
-from renderers.html import DateEntryProblem, FieldRef, classify_field, normalise_entry
+from renderers.html import (
+    DateEntryProblem,
+    FieldRef,
+    NumberEntryProblem,
+    classify_field,
+    normalise_entry,
+)
 from storage.subjects import SubjectRef, data_mark, stored_items
 from storage.vocabulary import Role
 from storage.writes import SaveResult, prevalidate, save_form
@@ -43,7 +50,8 @@ Transaction = Callable[[], AbstractContextManager["Connection"]]
 
 @dataclass(frozen=True, slots=True)
 class EntryProblem:
-    """A value refused before saving (a date that is not one): shown as a hard error."""
+    """A value refused before saving (a date that is not one, a number that cannot be read
+    without guessing): shown as a hard error."""
 
     check_id: str
     item_key: ItemKey | None
@@ -77,8 +85,15 @@ def form_items(mdv: m.MetaDataVersion, form_oid: str) -> dict[tuple[str, str], t
     return out
 
 
-def read_entry(items: FormItems, form_key: FormKey, fields: Iterable[tuple[str, str]]) -> Posted:
-    """The values of ``form_key`` posted as ``fields`` (the first value of each name)."""
+def read_entry(
+    items: FormItems,
+    form_key: FormKey,
+    fields: Iterable[tuple[str, str]],
+    lang: str | None = None,
+) -> Posted:
+    """The values of ``form_key`` posted as ``fields`` (the first value of each name); the
+    messages of refused dates and numbers in ``lang`` (the form catalogue's, English when
+    None)."""
     posted = Posted()
     answered: set[ValueKey] = set()
     removed: set[tuple[str, str]] = set()
@@ -94,9 +109,11 @@ def read_entry(items: FormItems, form_key: FormKey, fields: Iterable[tuple[str, 
             ref = FieldRef._make(parsed[:3])  # equal to (and hashed as) the plain ValueKey
             posted.shown[ref] = text
             entry = normalise_entry(data_type, text)
-            if isinstance(entry, DateEntryProblem):
+            if isinstance(entry, DateEntryProblem | NumberEntryProblem):
                 key = ItemKey._make((*form_key, *ref))
-                posted.problems.append(EntryProblem(f"{parsed.item_oid}:date", key, entry.message))
+                kind = "date" if isinstance(entry, DateEntryProblem) else "number"
+                message = entry.in_language(lang)
+                posted.problems.append(EntryProblem(f"{parsed.item_oid}:{kind}", key, message))
             else:
                 posted.values[ref] = entry
         elif part == "unit":

@@ -28,6 +28,9 @@ def _form_items(study: StudyContext, form_oid: str) -> dict[tuple[str, str], tup
     return FORM_ITEMS.get((study.sha256, form_oid), lambda: form_items(study.mdv, form_oid))
 
 
-def read_post(study: StudyContext, form_key: FormKey, data: MultiDict[str, str]) -> Posted:
-    """The values of ``form_key`` in a posted form (the first value of each name)."""
-    return read_entry(_form_items(study, form_key.form_oid), form_key, data.items())
+def read_post(
+    study: StudyContext, form_key: FormKey, data: MultiDict[str, str], lang: str | None = None
+) -> Posted:
+    """The values of ``form_key`` in a posted form (the first value of each name); refused
+    dates and numbers are explained in ``lang``."""
+    return read_entry(_form_items(study, form_key.form_oid), form_key, data.items(), lang)

@@ -8,7 +8,8 @@ Public API (see each module for details):
 * :class:`FormState` (``view.py``): values, units, check results of the form being shown.
 * Field names (``naming.py``): :func:`field_name`, :func:`parse_field_name`,
   :func:`classify_field`.
-* Date entry (``dates.py``): :func:`normalise_date_entry`, :func:`normalise_entry`.
+* Date entry (``dates.py``): :func:`normalise_date_entry`, :func:`normalise_entry`; number
+  entry with a decimal comma or point (``numbers.py``): :func:`normalise_number_entry`.
 """
 
 from renderers.html.build import FormBuilder, UnknownFormError
@@ -22,6 +23,7 @@ from renderers.html.naming import (
     parse_field_name,
     remove_field_name,
 )
+from renderers.html.numbers import NumberEntryProblem, normalise_number_entry
 from renderers.html.render import (
     SCRIPTS,
     STATIC_DIR,
@@ -45,11 +47,13 @@ __all__ = [
     "FormRenderer",
     "FormState",
     "FormView",
+    "NumberEntryProblem",
     "UnknownFormError",
     "classify_field",
     "field_name",
     "normalise_date_entry",
     "normalise_entry",
+    "normalise_number_entry",
     "parse_field_name",
     "remove_field_name",
     "render_form",

@@ -3,10 +3,11 @@
 Language: every ODM text is taken in the user's language (TranslatedText by xml:lang),
 else in the study's default language (the first language its questions are written in).
 Widgets follow the ItemDef: code lists as radio buttons (five items or fewer) or a select,
-booleans as a checkbox, integers and floats as number inputs (step from SignificantDigits)
-with their unit (a unit select when there are several), dates as text inputs that accept
-partial dates, times and datetimes as the browser's time inputs, text as a text input with
-maxlength or (Length above 200 or none) a textarea. Items derived by a MethodDef are read-only.
+booleans as a checkbox, integers and floats as text inputs that take a decimal comma or point
+(``inputmode``; ``renderers.html.numbers`` reads them) with their unit (a unit select when
+there are several), dates as text inputs that accept partial dates, times and datetimes as the
+browser's time inputs, text as a text input with maxlength or (Length above 200 or none) a
+textarea. Items derived by a MethodDef are read-only.
 """
 
 from __future__ import annotations
@@ -86,15 +87,6 @@ def study_default_language(mdv: m.MetaDataVersion) -> str | None:
             if tt.lang:
                 return tt.lang
     return None
-
-
-def _step(item: m.ItemDef) -> str:
-    if python_kind(item.data_type) == "integer":
-        return "1"
-    digits = item.significant_digits
-    if digits is None:
-        return "any"
-    return "1" if digits <= 0 else "0." + "0" * (digits - 1) + "1"
 
 
 def _sort_keys(keys: Iterable[str]) -> list[str]:
@@ -202,7 +194,9 @@ class FormBuilder:
         client["lang"] = lang
         client["outside"] = outcome.outside
         client["messages"] = {
-            k: v for k, v in ctx.ui.items() if k.startswith("date.") or k.endswith("_row")
+            k: v
+            for k, v in ctx.ui.items()
+            if k.startswith(("date.", "number.")) or k.endswith("_row")
         }
         client["messages"]["undo_remove"] = ctx.ui["undo_remove"]
         return FormView(
@@ -391,8 +385,8 @@ class _Ctx:
                 "value": "true" if checked else "",
                 "answered": bool(value.strip()),
             }
-        if entry.widget == "number":
-            return {"widget": "input", "input_type": "number", "step": _step(item)}
+        if entry.widget == "number":  # text, not type=number: see renderers.html.numbers
+            return {"widget": "input", "input_type": "text", "number_kind": spec.kind}
         if entry.widget == "date" and entry.hint:
             hint = ui[entry.hint]
             return {"widget": "input", "input_type": "text", "placeholder": hint, "date_kind": dt}

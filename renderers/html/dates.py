@@ -7,8 +7,10 @@ Accepted entries (case-insensitive, surrounding spaces ignored):
 * day, month, year: ``15-MAR-2019``, ``UN-MAR-2019``, ``UNK-UNK-2019``, ``MAR-2019``,
   ``15 Mar 2019``, ``15.03.2019``, ``15-03-2019``. The month is a number or a three-letter
   English or German abbreviation; ``UN``, ``UK``, ``UNK``, ``UNKN`` or ``NK`` stand for an
-  unknown part. Slashes are refused on purpose: ``03/04/2019`` means different days in
-  different countries.
+  unknown part. Slashes are refused on purpose (code ``slash``, with its own message):
+  ``03/04/2019`` is 3 April in Germany and March 4 in the USA, and a study's sites write
+  both, so no reading of it is safe. Dots and dashes between numbers are read day, month,
+  year.
 
 The result is canonical ODM text: ``2019-03-15``, ``2019-03``, ``2019`` or, for
 incompleteDate only, the dashed form ``2019---15``. ``static/form.js`` mirrors this function
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 
 from odm_engine.datatypes import REGISTRY
 from odm_engine.partial_dates import PartialDate, date_problem, parse_date
+from renderers.html.numbers import NumberEntryProblem, normalise_number_entry
+from renderers.i18n import texts, ui_language
 
 DATE_TYPES = tuple(name for name, dt in REGISTRY.items() if dt.entry.widget == "date")
 """The DataTypes entered as dates (date, partialDate, incompleteDate): from the registry."""
@@ -59,15 +63,26 @@ def _truncation(data_type: str) -> str:
 class DateEntryProblem:
     """Why an entry is not a date of the item's DataType.
 
-    ``code`` is one of ``syntax``, ``month``, ``year``, ``invalid``, ``incomplete``, ``gap``
-    (the browser shows a translated text for it); ``message`` is the English text.
+    ``code`` is one of ``syntax``, ``slash``, ``month``, ``year``, ``invalid``,
+    ``incomplete``, ``gap``; ``text`` is the entry (the month for ``month``). The message is
+    the form catalogue's ``date.<code>`` text, the one the browser shows too; in English an
+    impossible date also says why (``detail``: "2019 is not a leap year, ...").
     """
 
     code: str
-    message: str
+    text: str
+    detail: str = ""
 
+    def in_language(self, lang: str | None) -> str:
+        """The message in ``lang`` (English for a language the catalogue lacks)."""
+        if self.detail and ui_language(lang) == "en":
+            return f"'{self.text}' is not a calendar date: {self.detail}."
+        return texts("form", lang)[f"date.{self.code}"].format(text=self.text)
 
-_HOW = "Write 2019-03-15, 2019-03, 2019 or 15-MAR-2019 (UN for an unknown day: UN-MAR-2019)."
+    @property
+    def message(self) -> str:
+        """The English message."""
+        return self.in_language("en")
 
 
 def _part(token: str | None) -> int | None:
@@ -84,14 +99,12 @@ def _split(text: str) -> tuple[int | None, int | None, int | None] | DateEntryPr
         return _part(m[1]), _part(m[2]), _part(m[3])
     m = _DMY.fullmatch(text)
     if m is None:
-        return DateEntryProblem("syntax", f"'{text}' is not a date. {_HOW}")
+        return DateEntryProblem("slash" if "/" in text else "syntax", text)
     day, month, year = m[1], m[2], m[3]
     if month.isalpha() and month not in MONTHS and not re.fullmatch(_UNKNOWN, month):
-        return DateEntryProblem(
-            "month", f"'{month}' is not a month. Write JAN, FEB, MAR, ... DEC or the number."
-        )
+        return DateEntryProblem("month", month)
     if year.isdigit() and len(year) != 4:
-        return DateEntryProblem("year", f"Write the year of '{text}' with four digits.")
+        return DateEntryProblem("year", text)
     month_number = MONTHS.get(month) if month.isalpha() else _part(month)
     return _part(year), month_number, _part(day)
 
@@ -106,37 +119,34 @@ def normalise_date_entry(text: str, data_type: str = "partialDate") -> str | Dat
     entry = " ".join(text.split()).upper()
     if not entry:
         return ""
+    shown = text.strip()
     parts = _split(entry)
     if isinstance(parts, DateEntryProblem):
-        return parts
+        return parts if parts.code == "month" else DateEntryProblem(parts.code, shown)
     year, month, day = parts
     problem = date_problem(year, month, day)
     if problem:
-        return DateEntryProblem("invalid", f"'{text.strip()}' is not a calendar date: {problem}.")
+        return DateEntryProblem("invalid", shown, problem)
     if year is None and month is None and day is None:
-        return DateEntryProblem("syntax", f"'{text.strip()}' gives no part of a date. {_HOW}")
+        return DateEntryProblem("syntax", shown)
     truncation = _truncation(data_type)
     if truncation == "none" and None in (year, month, day):
-        return DateEntryProblem(
-            "incomplete", "This date must be complete: enter the day, the month and the year."
-        )
+        return DateEntryProblem("incomplete", shown)
     value = PartialDate(year, month, day)
     if truncation != "any" and not value.is_truncated():
-        return DateEntryProblem(
-            "gap",
-            "Only the day, or the day and the month, may be unknown here; "
-            "enter the year, and the month when the day is known.",
-        )
+        return DateEntryProblem("gap", shown)
     return value.canonical()
 
 
-def normalise_entry(data_type: str, text: str) -> str | DateEntryProblem:
+def normalise_entry(data_type: str, text: str) -> str | DateEntryProblem | NumberEntryProblem:
     """The text to store for an entry in a field of ``data_type``, before DataType checks.
 
     Dates go through :func:`normalise_date_entry`; ``14:30`` becomes ``14:30:00`` for
     ``time``; ``2019-03-15 14:30`` becomes ``2019-03-15T14:30:00`` for ``datetime`` (what
     browsers' time inputs send); the date part of partial and incomplete datetimes is
-    normalised like a date. Other text is returned stripped (text and string: unchanged).
+    normalised like a date; numbers go through
+    :func:`renderers.html.numbers.normalise_number_entry` (``3,4`` is 3.4, ``1,234`` is
+    refused as ambiguous). Other text is returned stripped (text and string: unchanged).
     """
     spec = REGISTRY.get(data_type)
     if spec is not None and spec.keeps_space:
@@ -146,6 +156,8 @@ def normalise_entry(data_type: str, text: str) -> str | DateEntryProblem:
         return entry
     if spec.entry.widget == "date":
         return normalise_date_entry(entry, data_type)
+    if spec.entry.widget == "number":
+        return normalise_number_entry(entry, data_type)
     if spec.kind == "time" and spec.truncation == "none" and _TIME_HM.fullmatch(entry):
         return entry + ":00"
     if spec.kind == "datetime":

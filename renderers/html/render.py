@@ -5,7 +5,8 @@ The pipeline: ``FormBuilder(study).build(form_oid, state, lang=...)`` makes a ty
 is data and is escaped; the page carries no inline script or event handler except the
 preview, which inlines the static files so it works when opened from disk.
 
-Contract with the browser (``static/form.js``, ``static/oel.js``, ``static/dates.js``):
+Contract with the browser (``static/form.js``, ``static/oel.js``, ``static/dates.js``,
+``static/numbers.js``):
 
 * The body is ``<div class="edc-form" data-form=FORM_OID data-plan=ID>``; the page wraps it
   in its own ``<form method="post" novalidate>`` (with its CSRF token and buttons: the
@@ -50,7 +51,7 @@ from renderers.html.view import FieldView, FormState, FormView
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
-SCRIPTS = ("oel.js", "dates.js", "form.js")
+SCRIPTS = ("oel.js", "dates.js", "numbers.js", "form.js")
 """Static scripts of the form, in load order (files in STATIC_DIR)."""
 STYLESHEET = "form.css"
 MEMO_SIZE = 128

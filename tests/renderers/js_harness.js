@@ -1,9 +1,10 @@
-/* Runs static/oel.js and static/dates.js under node for the parity tests: JSON in, JSON out. */
+/* Runs static/oel.js, dates.js and numbers.js under node for the parity tests: JSON in, JSON out. */
 "use strict";
 const path = require("path");
 const dir = path.join(__dirname, "..", "..", "renderers", "html", "static");
 const OEL = require(path.join(dir, "oel.js"));
 const EdcDates = require(path.join(dir, "dates.js"));
+const EdcNumbers = require(path.join(dir, "numbers.js"));
 
 let input = "";
 process.stdin.on("data", (chunk) => { input += chunk; });
@@ -12,6 +13,10 @@ process.stdin.on("end", () => {
   let out;
   if (job.mode === "dates") {
     out = job.cases.map(([text, type]) => EdcDates.normaliseDateEntry(text, type));
+  } else if (job.mode === "numbers") {
+    out = job.cases.map(([text, kind]) => EdcNumbers.normaliseNumberEntry(text, kind));
+  } else if (job.mode === "number_messages") {
+    out = job.cases.map(([template, problem]) => EdcNumbers.numberMessage(template, problem));
   } else {
     const data = job.data;
     const source = {

@@ -60,17 +60,24 @@ def test_label_falls_back_to_item_name_without_question() -> None:
     assert render_item(item("integer")).xpath("//label[@for='f-IG.1[].IT.A']/text()") == ["A"]
 
 
-def test_integer_is_number_input_with_step_one() -> None:
-    """ODM 1.3.2 §3.1.5 DataType integer."""
+def test_integer_is_a_text_input_for_whole_numbers() -> None:
+    """ODM 1.3.2 §3.1.5 DataType integer: a text input (a browser's type=number turns 3,4 into
+    34 by the page's language), read by renderers.html.numbers."""
     el = control(render_item(item("integer")))
-    assert (el.tag, el.get("type"), el.get("step")) == ("input", "number", "1")
+    assert (el.tag, el.get("type"), el.get("inputmode")) == ("input", "text", "numeric")
+    assert (el.get("data-number-kind"), el.get("step")) == ("integer", None)
 
 
-def test_float_step_from_significant_digits() -> None:
-    """ODM 1.3.2 §3.1.5 SignificantDigits: digits after the decimal point."""
-    assert control(render_item(item("float", 'SignificantDigits="2"'))).get("step") == "0.01"
-    assert control(render_item(item("float", 'SignificantDigits="0"'))).get("step") == "1"
-    assert control(render_item(item("float"))).get("step") == "any"
+def test_float_is_a_text_input_taking_a_decimal_comma() -> None:
+    """The server reads 3,4 and 3.4 alike and checks SignificantDigits (no step attribute)."""
+    for extra in ('SignificantDigits="2"', ""):
+        el = control(render_item(item("float", extra)))
+        assert (el.get("type"), el.get("inputmode"), el.get("data-number-kind")) == (
+            "text",
+            "decimal",
+            "number",
+        )
+        assert el.get("step") is None
 
 
 UNITS = (

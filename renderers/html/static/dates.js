@@ -1,7 +1,9 @@
 /*
  * Date entry as investigators type it, turned into ODM partial dates: the mirror of
  * renderers/html/dates.py normalise_date_entry (tested against the same cases).
- * normaliseDateEntry(text, dataType) -> {value: "2019-03"} or {problem: code, text: entry}.
+ * normaliseDateEntry(text, dataType) -> {value: "2019-03"} or {problem: code, text: entry}
+ * (code "slash" for an entry with slashes, refused on purpose: 03/04/2019 is read differently
+ * by the study's countries; text is the month alone for code "month").
  */
 (function (root) {
   "use strict";
@@ -50,9 +52,9 @@
     var m = ISO.exec(entry) || DASHED.exec(entry);
     if (m) return [part(m[1]), part(m[2]), part(m[3])];
     m = DMY.exec(entry);
-    if (!m) return { problem: "syntax" };
+    if (!m) return { problem: entry.indexOf("/") >= 0 ? "slash" : "syntax" };
     var day = m[1], month = m[2], year = m[3];
-    if (isAlpha(month) && !(month in MONTHS) && !UNKNOWN_RE.test(month)) return { problem: "month" };
+    if (isAlpha(month) && !(month in MONTHS) && !UNKNOWN_RE.test(month)) return { problem: "month", text: month };
     if (/^[0-9]+$/.test(year) && year.length !== 4) return { problem: "year" };
     var monthNumber = isAlpha(month) ? (month in MONTHS ? MONTHS[month] : null) : part(month);
     return [part(year), monthNumber, part(day)];
@@ -63,7 +65,7 @@
     var entry = String(text).trim().split(/\s+/).join(" ").toUpperCase();
     if (entry === "") return { value: "" };
     var parts = split(entry);
-    if (!Array.isArray(parts)) return { problem: parts.problem, text: String(text).trim() };
+    if (!Array.isArray(parts)) return { problem: parts.problem, text: parts.text || String(text).trim() };
     var y = parts[0], m = parts[1], d = parts[2];
     var shown = String(text).trim();
     if (dateProblem(y, m, d)) return { problem: "invalid", text: shown };

@@ -1,6 +1,7 @@
 /*
  * Live behaviour of the forms rendered by renderers/html: skip logic, derived values, date
- * entry, adding and removing rows of repeating item groups. Needs oel.js and dates.js.
+ * and number entry, adding and removing rows of repeating item groups. Needs oel.js, dates.js
+ * and numbers.js.
  * No inline handlers: everything is wired here from data attributes (see render.py's
  * module docstring for the contract). The server recomputes all of it on save.
  */
@@ -8,7 +9,7 @@
   "use strict";
 
   var PLACEHOLDER = "%ROW%";
-  var OEL = window.OEL, EdcDates = window.EdcDates;
+  var OEL = window.OEL, EdcDates = window.EdcDates, EdcNumbers = window.EdcNumbers;
 
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
   function attr(el, name) { return el.getAttribute(name); }
@@ -64,6 +65,11 @@
     if (kind) {
       var normal = EdcDates.normaliseDateEntry(control.value, kind);
       return normal.problem ? null : normal.value;
+    }
+    var numberKind = attr(control, "data-number-kind");
+    if (numberKind) { /* 3,4 is 3.4 to the rules too; a refused entry is no value */
+      var number = EdcNumbers.normaliseNumberEntry(control.value, numberKind);
+      return number.problem || number.value === "" ? null : number.value;
     }
     return control.value === "" ? null : control.value;
   }
@@ -151,27 +157,39 @@
     });
   };
 
-  Form.prototype.dateMessage = function (input, problem) {
+  /* Show (or, with null, clear) the browser's own message for an entry of this field. */
+  Form.prototype.entryMessage = function (input, text) {
     var field = input.closest("div.field");
     if (!field) return;
     var list = field.querySelector("ul.messages");
     each(field.querySelectorAll("li.client"), function (li) { li.remove(); });
     input.removeAttribute("aria-invalid");
-    if (!problem || !list) return;
+    if (text === null || !list) return;
     var li = document.createElement("li");
     li.className = "message error client";
     li.setAttribute("role", "alert");
-    var template = this.messages["date." + problem.problem] || problem.problem;
-    li.textContent = template.replace("{text}", problem.text || "");
+    li.textContent = text;
     list.appendChild(li);
     input.setAttribute("aria-invalid", "true");
   };
 
   Form.prototype.normaliseDate = function (input) {
     var result = EdcDates.normaliseDateEntry(input.value, attr(input, "data-date-kind"));
-    if (result.problem) { this.dateMessage(input, result); return; }
+    if (result.problem) {
+      var template = this.messages["date." + result.problem] || result.problem;
+      this.entryMessage(input, template.split("{text}").join(result.text || ""));
+      return;
+    }
     input.value = result.value;
-    this.dateMessage(input, null);
+    this.entryMessage(input, null);
+  };
+
+  /* A number is left as typed (the server reads 3,4 as 3.4); a refused one is flagged now. */
+  Form.prototype.checkNumber = function (input) {
+    var result = EdcNumbers.normaliseNumberEntry(input.value, attr(input, "data-number-kind"));
+    if (!result.problem) { this.entryMessage(input, null); return; }
+    var template = this.messages["number." + result.problem] || result.problem;
+    this.entryMessage(input, EdcNumbers.numberMessage(template, result));
   };
 
   function renameRow(node, key) {
@@ -239,6 +257,7 @@
     this.el.addEventListener("change", function (event) {
       var target = event.target;
       if (target.hasAttribute && target.hasAttribute("data-date-kind")) self.normaliseDate(target);
+      if (target.hasAttribute && target.hasAttribute("data-number-kind")) self.checkNumber(target);
       if (target.type === "checkbox") {
         var marker = target.parentNode.querySelector("input.checkbox-marker");
         if (marker) marker.disabled = false; /* answered now: unchecked means false */
