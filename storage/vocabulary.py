@@ -72,6 +72,9 @@ RAISE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 CLOSE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 ANSWER_QUERY = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 VERIFY = frozenset({Role.MONITOR})
+DASHBOARD = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+"""Roles that see the dashboard (of the sites where they hold it): those who follow a study's
+progress. Investigators follow their subjects on the site pages."""
 LOCK = frozenset({Role.DATA_MANAGER})
 EXPORT = frozenset({Role.DATA_MANAGER})
 """Roles that download exports (of the sites where they hold it; all sites when study-wide).

@@ -115,6 +115,7 @@ def _place() -> dict[str, str]:
         "form_repeat": "",
         "username": "inv_a",
         "number": "1",
+        "name": "sdv",
         "study_oid": STUDY,
     }
 

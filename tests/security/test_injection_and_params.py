@@ -34,7 +34,7 @@ QUERY_PARAMETERS = {
     "lang": "allow-list: the study's languages, else the default (design draft, edc preview)",
     "event": "allow-list: the events that hold the form, else the first (edc preview)",
     "q": "subject matrix search: bound as a LIKE pattern, escaped (storage.readers.matrix)",
-    "site": "subject matrix: allow-list, the sites the viewer holds, else 400",
+    "site": "subject matrix, dashboard: allow-list, the sites the viewer holds, else 400",
     "sort": "subject matrix: allow-list MATRIX_SORTS, else 400",
     "page": "subject matrix: digits only, else the first page",
 }

@@ -79,6 +79,9 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("entry.item_history", "GET"): scoped(lambda c: {200}),
     ("entry.status", "POST"): scoped(role_in("monitor", yes={303, 409})),
     ("queries.index", "GET"): role_in(*CLINICAL, yes={200}),
+    ("dashboard.index", "GET"): role_in("monitor", "data_manager", yes={200}),
+    ("dashboard.chart", "GET"): role_in("monitor", "data_manager", yes={200}),
+    ("dashboard.csv", "GET"): role_in("monitor", "data_manager", yes={200}),
     ("queries.subject_queries", "POST"): scoped(role_in("monitor", "data_manager", yes={303})),
     ("queries.query_action", "POST"): scoped(role_in("monitor", "data_manager", yes={303, 409})),
     ("exports.index", "GET"): role_in("data_manager", yes={200}),
@@ -134,6 +137,7 @@ def place(site: str) -> dict[str, str]:
         "form_oid": "F.IE",
         "username": "inv_b",
         "number": "7",  # a metadata version (design.draft)
+        "name": "sdv",  # a dashboard table (dashboard.chart, dashboard.csv)
         "study_oid": STUDY,  # the twin of each study-scoped rule under /studies/<OID>
     }
 
