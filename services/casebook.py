@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from itertools import chain
 
-from renderers.print import AuditRow, CasebookData, QueryRow, SignatureRow
+from renderers.print import AuditRow, CasebookData, QueryMessageRow, QueryRow, SignatureRow
 from storage.audit import history
 from storage.engine import Connection
 from storage.queries import list_queries
+from storage.readers.query_threads import query_threads
 from storage.signatures import signatures_of
 from storage.studies import list_sites
 from storage.subjects import form_state, subject_snapshot
@@ -23,6 +24,8 @@ def casebook_data(conn: Connection, study_oid: str, subject: str) -> CasebookDat
         | {e.key.form_key for e in entries if e.key.form_oid}  # not the enrolment row
     )
     sites = {s.oid: s.name for s in list_sites(conn, study_oid)}
+    queries = list_queries(conn, study_oid, subject)
+    threads = query_threads(conn, [q.id for q in queries])
     return CasebookData(
         snapshot=snapshot,
         site_name=sites.get(snapshot.site_oid or ""),
@@ -54,8 +57,14 @@ def casebook_data(conn: Connection, study_oid: str, subject: str) -> CasebookDat
                 q.opened_by,
                 q.opened_at,
                 q.check_id,
+                tuple(
+                    QueryMessageRow(
+                        m.action, m.text, m.username, m.role, m.recorded_at, m.status_after
+                    )
+                    for m in threads.get(q.id, ())
+                ),
             )
-            for q in list_queries(conn, study_oid, subject)
+            for q in queries
         ),
         signatures=tuple(
             SignatureRow(

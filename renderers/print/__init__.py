@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from odm_engine import model as m
 from renderers.print.build import DocumentBuilder, UnknownMetaDataVersionError
-from renderers.print.data import AuditRow, CasebookData, QueryRow, SignatureRow
+from renderers.print.data import (
+    AuditRow,
+    CasebookData,
+    QueryMessageRow,
+    QueryRow,
+    SignatureRow,
+)
 from renderers.print.pagemap import (
     PageMap,
     PageMapError,
@@ -56,6 +62,7 @@ __all__ = [
     "PageMap",
     "PageMapError",
     "PrintedDocument",
+    "QueryMessageRow",
     "QueryRow",
     "SignatureRow",
     "UnknownMetaDataVersionError",

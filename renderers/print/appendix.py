@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from odm_engine.clinical import FormKey, ItemKey
-from renderers.print.data import CasebookData
+from renderers.print.data import CasebookData, QueryRow
 from renderers.print.view import TableView
 from renderers.print.wording import Wording
 
@@ -36,6 +36,19 @@ def _where(b: Wording, key: ItemKey) -> str:
     item = b.mdv.item_defs.get(key.item_oid)
     question = b.text(item.question, item.name) if item else ""
     return f"{key.describe()}\n{question}" if question else key.describe()
+
+
+def _conversation(b: Wording, q: QueryRow) -> str:
+    """Every message of the query, one paragraph each: when, who (role), what they did and
+    the status it left, then their text. A monitor's close reads next to the answer it
+    closed on."""
+    if not q.messages:
+        return q.message
+    return "\n".join(
+        f"{_when(m.recorded_at)} {m.username} ({m.role}), {b.ui['qaction.' + m.action]} "
+        f"[{m.status_after}]: {m.text}"
+        for m in q.messages
+    )
 
 
 def _shown(value: str | None, null_reason: str | None) -> str:
@@ -71,20 +84,19 @@ def appendices(b: Wording, data: CasebookData | None) -> tuple[TableView, ...]:
     queries = TableView(
         "app-queries",
         ui["appendix_queries"],
-        ("#", ui["where"], ui["status"], ui["origin"], ui["message"], ui["opened"]),
+        ("#", ui["where"], ui["status"], ui["origin"], ui["conversation"]),
         tuple(
             (
                 str(q.id),
                 _where(b, q.key),
                 q.status,
                 q.origin + (f" {q.check_id}" if q.check_id else ""),
-                q.message,
-                f"{_when(q.opened_at)} {q.opened_by}",
+                _conversation(b, q),
             )
             for q in data.queries
         ),
         ui["none"],
-        (5, 27, 9, 14, 28, 17),
+        (5, 22, 9, 12, 52),
     )
     signatures = TableView(
         "app-signatures",

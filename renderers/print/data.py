@@ -33,6 +33,18 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryMessageRow:
+    """One message of a query's conversation: open, answer, close or reopen."""
+
+    action: str
+    text: str
+    username: str
+    role: str
+    recorded_at: datetime
+    status_after: str
+
+
+@dataclass(frozen=True, slots=True)
 class QueryRow:
     id: int
     key: ItemKey
@@ -42,6 +54,8 @@ class QueryRow:
     opened_by: str
     opened_at: datetime
     check_id: str | None = None
+    messages: tuple[QueryMessageRow, ...] = ()
+    """The whole conversation, oldest first (empty: only ``message`` is known)."""
 
 
 @dataclass(frozen=True, slots=True)

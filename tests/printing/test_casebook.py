@@ -15,6 +15,7 @@ from odm_engine.entry_validation import IsNull
 from storage.engine import make_engine, write_transaction
 from storage.migrate import upgrade
 from storage.models import Role
+from storage.queries import transition
 from storage.signatures import sign_form
 from storage.studies import load_study
 from storage.subjects import create_subject
@@ -53,6 +54,9 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         }
         result = save_form(conn, form_key=DM, values=values, expected_version=0, **ivy)
         assert result.saved and result.queries_opened
+    with write_transaction(engine) as conn:
+        transition(conn, result.queries_opened[0], "answer", text="Weighed twice: 250.5 kg.",
+                   user="ivy", role=Role.INVESTIGATOR)  # fmt: skip
     with write_transaction(engine) as conn:
         save_form(conn, form_key=DM, values={("IG.DM", "", "IT.AGE"): "43"}, expected_version=1,
                   reason="Transcription error corrected", **ivy)  # fmt: skip
@@ -109,8 +113,14 @@ def test_appendices_audit_queries_signatures(casebook: bytes) -> None:
         first,
     ), first[:300]
     queries = next(t for t in body if shows(t, "Appendix B: queries"))
-    assert shows(queries, "Weight of 200 kg or more: please confirm.")
-    assert shows(queries, "open")
+    # the whole conversation: the check's message, then the investigator's answer
+    conversation = squash(queries)
+    assert re.search(
+        r"\d\d:\d\d:\d\divy\(investigator\),opened\[open\]:Weightof200kgormore:pleaseconfirm\."
+        r".*\d\d:\d\d:\d\divy\(investigator\),answered\[answered\]:Weighedtwice:250\.5kg\.",
+        conversation,
+    ), conversation
+    assert shows(queries, "answered")
     signatures = next(t for t in body if shows(t, "Appendix C: electronic signatures"))
     assert shows(signatures, "I approve the data of this form (SD.PI)")
     marks = [title for depth, title, _ in outline(casebook) if depth == 0]

@@ -83,7 +83,8 @@ def test_soft_check_saves_and_opens_a_query_the_investigator_answers(web: Web) -
     assert 'class="query-answered"' in inv.get(A_DM).text
     assert inv.post(url, {**back, "action": "close", "text": ""}).status_code == 403
     mon = web.client("mon_a")
-    assert mon.post(url, {**back, "action": "close", "text": ""}).status_code == 303
+    assert mon.post(url, {**back, "action": "close", "text": ""}).status_code == 400
+    assert mon.post(url, {**back, "action": "close", "text": "Agreed"}).status_code == 303
     assert 'class="query-closed"' in mon.get(A_DM).text
     assert "250 kg" not in mon.get("/queries?status=open").text
     assert mon.get("/queries?status=bogus").status_code == 400

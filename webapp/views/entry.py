@@ -27,6 +27,7 @@ from renderers.html.naming import FieldNameError
 from services.entry import enter_form
 from services.form_status import StatusChange, change_status
 from storage.audit import history, source_history
+from storage.engine import Connection
 from storage.errors import (
     ChangeSince,
     ConflictError,
@@ -35,6 +36,7 @@ from storage.errors import (
     ReasonRequiredError,
 )
 from storage.form_status import TRANSITIONS
+from storage.queries import QueryInfo
 from storage.readers.casebook import SignatureState, form_queries, signature_states, stored_forms
 from storage.subjects import (
     SubjectRef,
@@ -49,6 +51,7 @@ from webapp.entry_form import Posted, read_post
 from webapp.errors import HttpError
 from webapp.memo import Memo
 from webapp.pages import render
+from webapp.querythreads import MessageShown, threads_shown
 from webapp.runtime import reading, writing
 from webapp.studyview import StudyContext, subject_study
 from webapp.urlkeys import form_url
@@ -92,6 +95,18 @@ class QueryLine:
     status: str
     message: str
     opened_by: str
+    thread: tuple[MessageShown, ...] = ()
+    """Every message of the query (who, when, text, the status it left), oldest first."""
+
+
+def _query_lines(conn: Connection, queries: list[QueryInfo]) -> tuple[QueryLine, ...]:
+    threads = threads_shown(conn, [q.id for q in queries])
+    return tuple(
+        QueryLine(
+            q.id, q.key.describe(), q.status.value, q.message, q.opened_by, threads.get(q.id, ())
+        )
+        for q in queries
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +284,7 @@ def form_page(
         items = stored_items(conn, p.subject.id)
         form_row = stored_forms(conn, p.subject.id).get(key)
         queries = form_queries(conn, p.subject.id, key)
+        lines = _query_lines(conn, queries)
         signature = signature_states(conn, p.subject, key).get(key)
     snapshot = snapshot_of(p.subject, items)
     units = {
@@ -308,10 +324,7 @@ def form_page(
         error=error,
         reason=request.form.get("reason", "") if request.method == "POST" else "",
         conflict=conflict,
-        queries=tuple(
-            QueryLine(q.id, q.key.describe(), q.status.value, q.message, q.opened_by)
-            for q in queries
-        ),
+        queries=lines,
         fields=study.query_fields(key.form_oid, g.lang),
         can_raise=role in access.RAISE_QUERY,
         can_answer=role in access.ANSWER_QUERY,

@@ -146,8 +146,10 @@ def query_action(subject_key: str, query_id: int) -> Response:
         raise HttpError(400, g.t("queries.bad_action"))
     role = g.viewer.require(ACTIONS[action], subject.site_oid, g.t("action.query_" + action))
     text = request.form.get("text", "").strip()
-    if action == "answer" and not text:
-        raise HttpError(400, g.t("queries.answer_text"))
+    if not text:  # an answer says what was checked; a close or reopen says why
+        raise HttpError(
+            400, g.t("queries.answer_text" if action == "answer" else "qthread.comment_text")
+        )
     try:
         with writing() as conn:
             transition(conn, query_id, action, text=text, user=g.viewer.username, role=role)
