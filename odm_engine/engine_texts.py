@@ -12,7 +12,10 @@ and fields.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
+
+from odm_engine.value_texts import VALUE_DE, VALUE_EN
 
 EN: Mapping[str, str] = MappingProxyType(
     {
@@ -58,6 +61,7 @@ EN: Mapping[str, str] = MappingProxyType(
         "IN": "one of",
         "NOTIN": "none of",
     }
+    | VALUE_EN
 )
 
 DE: Mapping[str, str] = MappingProxyType(
@@ -109,6 +113,7 @@ DE: Mapping[str, str] = MappingProxyType(
         "IN": "einer von",
         "NOTIN": "keiner von",
     }
+    | VALUE_DE
 )
 
 TABLES: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": EN, "de": DE})
@@ -119,3 +124,27 @@ def engine_text(key: str, lang: str | None) -> str:
     """The text of ``key`` in ``lang`` (``de-AT`` reads ``de``), English when it has none."""
     base = (lang or "en").split("-")[0].lower()
     return TABLES.get(base, EN).get(key) or EN[key]
+
+
+def speaks_english(lang: str | None) -> bool:
+    """Whether the engine writes English for ``lang`` (English, or a language without a
+    table)."""
+    return TABLES.get((lang or "en").split("-")[0].lower(), EN) is EN
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A field of a reason that is itself a key of these tables (a month's name), so it is
+    said in the reason's language."""
+
+    key: str
+
+
+def reason_text(key: str, fields: Mapping[str, object], lang: str | None) -> str:
+    """The text of ``key`` in ``lang`` with ``fields`` filled in; a field that is
+    :class:`Words` is looked up in ``lang`` too."""
+    said = {
+        name: engine_text(value.key, lang) if isinstance(value, Words) else value
+        for name, value in fields.items()
+    }
+    return engine_text(key, lang).format(**said)

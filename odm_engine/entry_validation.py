@@ -30,7 +30,7 @@ from odm_engine.datatypes import (
     canonical_text,
     parse_value,
 )
-from odm_engine.engine_texts import engine_text
+from odm_engine.engine_texts import engine_text, speaks_english
 from odm_engine.expressions import CheckPlan
 
 
@@ -168,9 +168,12 @@ class MetadataValidator:
             f"{key.describe()}: {unit!r} is not a unit of {key.item_oid} ({choices}).",
         )
 
-    def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
-        """The canonical ODM text of ``value`` for ``key``, or why it is refused."""
-        problem = self._key_problem(key)
+    def canonical(
+        self, key: ItemKey, value: EnteredValue, *, lang: str | None = None
+    ) -> EnteredValue | ValueProblem:
+        """The canonical ODM text of ``value`` for ``key``, or why it is refused (in
+        ``lang``; the remembered checks hold English, so a refusal is worded again)."""
+        problem = self._key_problem(key, lang)
         if problem is not None:
             return problem
         if value is None or value == "" or isinstance(value, IsNull):
@@ -178,8 +181,14 @@ class MetadataValidator:
         checked = self._checker(key.item_oid)(value)
         if type(checked) is str:
             return checked
+        if not speaks_english(lang):
+            checked = self._check_value(self.mdv.item_defs[key.item_oid], value, lang)
         assert isinstance(checked, ValueProblem)
         return ValueProblem(checked.check_id, checked.kind, key, "hard", checked.message)
+
+    def in_language(self, lang: str | None) -> FormValidator:
+        """This validator wording its messages in ``lang`` (the web save of a German user)."""
+        return _InLanguage(self, lang)
 
     def value_checker(self, key: ItemKey) -> ValueChecker | ValueProblem:
         """For the bulk path: a function giving the canonical text of a valid non-empty text
@@ -203,7 +212,7 @@ class MetadataValidator:
         if (key.item_group_oid, key.item_oid) not in pairs:
             return self._not_in_form(key, sorted({item for _, item in pairs}), lang)
         if key.item_group_repeat_key not in VENDOR_SINGLE_KEYS and self._single(key):
-            return _repeat_problem(key)
+            return _repeat_problem(key, lang)
         return None
 
     def _single(self, key: ItemKey) -> bool:
@@ -280,9 +289,15 @@ class MetadataValidator:
         self._checkers[item_oid] = (fast, full)
         return fast, full
 
-    def _check_value(self, item: m.ItemDef, text: str) -> str | ValueProblem:
+    def _check_value(
+        self, item: m.ItemDef, text: str, lang: str | None = None
+    ) -> str | ValueProblem:
         canonical = canonical_text(
-            item.data_type, text, length=item.length, significant_digits=item.significant_digits
+            item.data_type,
+            text,
+            length=item.length,
+            significant_digits=item.significant_digits,
+            lang=lang,
         )
         if isinstance(canonical, DataTypeProblem):
             return ValueProblem(
@@ -302,8 +317,9 @@ class MetadataValidator:
                     "codelist",
                     None,
                     "hard",
-                    f'{item.oid}: "{text}" is not in CodeList {code_list.oid} ({shown}). '
-                    "Choose one of its coded values.",
+                    engine_text("not_in_code_list", lang).format(
+                        item=item.oid, text=text, code_list=code_list.oid, shown=shown
+                    ),
                 )
         return canonical
 
@@ -324,12 +340,15 @@ class MetadataValidator:
         form_key: FormKey,
         changes: Mapping[ItemKey, EnteredValue],
         units: Mapping[ItemKey, str] | None = None,
+        *,
+        lang: str | None = None,
     ) -> FormValidation:
         """Check ``changes`` on the form of ``snapshot``. ``units``: the MeasurementUnitOID
-        of each value that has one (chosen now or stored); range checks convert to it."""
+        of each value that has one (chosen now or stored); range checks convert to it. The
+        engine's own messages are in ``lang`` (``odm_engine.engine_texts``)."""
         result = FormValidation(values={})
         for key, value in changes.items():
-            checked = self.canonical(key, value)
+            checked = self.canonical(key, value, lang=lang)
             if isinstance(checked, ValueProblem):
                 result.results.append(checked)
             else:
@@ -339,13 +358,14 @@ class MetadataValidator:
                 problem = self.unit_problem(key, unit)
                 if problem is not None:
                     result.results.append(problem)
-        result.results.extend(self._second_instances(snapshot, form_key, result.values))
+        result.results.extend(self._second_instances(snapshot, form_key, result.values, lang))
         if result.hard:
             return result
         evaluation = evaluate_form(
             self._plan,
             apply_changes(snapshot, result.values),
             form_key,
+            lang=lang,
             entered_units=units or None,
             saving=True,  # the derived values are written with the save
         )
@@ -374,6 +394,7 @@ class MetadataValidator:
         snapshot: SubjectSnapshot,
         form_key: FormKey,
         values: Mapping[ItemKey, EnteredValue],
+        lang: str | None = None,
     ) -> list[ValueProblem]:
         """A value of a non-repeating group given under another repeat key than the one
         instance the form holds already (stored, or given in the same change)."""
@@ -394,7 +415,7 @@ class MetadataValidator:
         for k, v in values.items():
             held = keys.get(k.item_group_oid, set()) - {k.item_group_repeat_key}
             if v is not None and held and self._single(k):
-                problems.append(second_instance_problem(k, min(held)))
+                problems.append(second_instance_problem(k, min(held), lang))
         return problems
 
 
@@ -403,18 +424,19 @@ VENDOR_SINGLE_KEYS = frozenset({"", "1"})
 number every ItemGroupData (the same one instance; see docs/data-entry.md)."""
 
 
-def _repeat_problem(key: ItemKey) -> ValueProblem:
+def _repeat_problem(key: ItemKey, lang: str | None = None) -> ValueProblem:
     return ValueProblem(
         f"{key.item_group_oid}#Repeating",
         "repeat",
         key,
         "hard",
-        f'ItemGroupDef {key.item_group_oid} does not repeat (Repeating="No"): it takes no '
-        f'ItemGroupRepeatKey ("{key.item_group_repeat_key}" given). Give its values without one.',
+        engine_text("not_repeating", lang).format(
+            group=key.item_group_oid, key=key.item_group_repeat_key
+        ),
     )
 
 
-def second_instance_problem(key: ItemKey, held: str) -> ValueProblem:
+def second_instance_problem(key: ItemKey, held: str, lang: str | None = None) -> ValueProblem:
     """``key`` names a second instance of a non-repeating group; ``held``: the repeat key of
     the one its form holds."""
     return ValueProblem(
@@ -422,9 +444,34 @@ def second_instance_problem(key: ItemKey, held: str) -> ValueProblem:
         "repeat",
         key,
         "hard",
-        f"ItemGroupDef {key.item_group_oid} does not repeat: this form holds it under "
-        f'ItemGroupRepeatKey "{held}" already. Give its values under that key.',
+        engine_text("second_instance", lang).format(group=key.item_group_oid, key=held),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _InLanguage:
+    """A MetadataValidator that words its messages in ``lang`` (``in_language``)."""
+
+    validator: MetadataValidator
+    lang: str | None
+
+    def validate(
+        self,
+        snapshot: SubjectSnapshot,
+        form_key: FormKey,
+        changes: Mapping[ItemKey, EnteredValue],
+        units: Mapping[ItemKey, str] | None = None,
+    ) -> FormValidation:
+        return self.validator.validate(snapshot, form_key, changes, units, lang=self.lang)
+
+    def canonical(self, key: ItemKey, value: EnteredValue) -> EnteredValue | ValueProblem:
+        return self.validator.canonical(key, value, lang=self.lang)
+
+    def unit_problem(self, key: ItemKey, unit: str) -> ValueProblem | None:
+        return self.validator.unit_problem(key, unit)
+
+    def form_has_checks(self, form_oid: str) -> bool:
+        return self.validator.form_has_checks(form_oid)
 
 
 def apply_changes(

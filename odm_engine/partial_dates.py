@@ -19,6 +19,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from odm_engine.engine_texts import Words, reason_text
+
 __all__ = [
     "REFERENCE_DAY",
     "LexicalError",
@@ -28,10 +30,12 @@ __all__ = [
     "Temporal",
     "compare_temporal",
     "date_problem",
+    "date_reason",
     "parse_date",
     "parse_datetime",
     "parse_time",
     "time_problem",
+    "time_reason",
 ]
 
 REFERENCE_DAY = dt.date(1972, 12, 31)
@@ -39,21 +43,6 @@ REFERENCE_DAY = dt.date(1972, 12, 31)
 
 _MAX_OFFSET = dt.timedelta(hours=14)
 _MICROS_PER_DAY = 86_400_000_000
-_MONTH_NAMES = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 _TZ = r"(Z|[+-][0-9]{2}:[0-9]{2})?"
 _DATE_TRUNCATED = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
@@ -64,36 +53,53 @@ _OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 
 
 class LexicalError(ValueError):
-    """Text that breaks a lexical rule; ``reason`` (possibly empty) says which.
+    """Text that breaks a lexical rule; ``key`` (possibly empty) names the reason in the
+    engine's texts (``odm_engine.engine_texts``) and ``fields`` fills it in.
 
     Raised by the readers here and turned into a ``DataTypeProblem`` by
-    ``odm_engine.datatypes.parse_value``, which adds what was expected.
+    ``odm_engine.datatypes.parse_value``, which adds what was expected, in the language asked
+    for; ``reason`` is the English text.
     """
 
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, key: str = "", **fields: object) -> None:
+        self.key, self.fields = key, fields
+        self.reason = reason_text(key, fields, None) if key else ""
+        super().__init__(self.reason)
+
+    def reason_in(self, lang: str | None) -> str:
+        """The reason in ``lang`` (English when the engine has no table for it)."""
+        return reason_text(self.key, self.fields, lang) if self.key else ""
+
+
+Reason = tuple[str, dict[str, object]]
+"""A key of the engine's texts and its fields."""
 
 
 def date_problem(year: int | None, month: int | None, day: int | None) -> str | None:
-    """Why these (possibly unknown) parts cannot form a calendar date, or None."""
+    """Why these (possibly unknown) parts cannot form a calendar date, or None (English)."""
+    found = date_reason(year, month, day)
+    return reason_text(*found, None) if found else None
+
+
+def date_reason(year: int | None, month: int | None, day: int | None) -> Reason | None:
+    """:func:`date_problem` as a key of the engine's texts and its fields."""
     if year is not None and not 1 <= year <= 9999:
-        return f"year {year:04d} is outside 0001 to 9999"
+        return "r_year_range", {"year": f"{year:04d}"}
     if month is not None and not 1 <= month <= 12:
-        return f"month {month:02d} does not exist"
+        return "r_no_month", {"month": f"{month:02d}"}
     if day is None:
         return None
     if not 1 <= day <= 31:
-        return f"day {day:02d} does not exist"
+        return "r_no_day", {"day": f"{day:02d}"}
     if month is None:
         return None
     if month == 2 and day == 29 and year is not None and not calendar.isleap(year):
-        return f"{year} is not a leap year, so February has 28 days"
+        return "r_not_leap", {"year": year}
     if month == 2 and day > 29:
-        return "February has at most 29 days"
+        return "r_february", {}
     longest = 29 if month == 2 else calendar.monthrange(2001, month)[1]
     if day > longest:
-        return f"{_MONTH_NAMES[month]} has {longest} days"
+        return "r_month_days", {"month": Words(f"month_{month}"), "days": longest}
     return None
 
 
@@ -104,23 +110,34 @@ def time_problem(
     microsecond: int = 0,
     tzinfo: dt.timezone | None = None,
 ) -> str | None:
-    """Why these (possibly unknown) parts cannot form a time of day, or None."""
+    """Why these (possibly unknown) parts cannot form a time of day, or None (English)."""
+    found = time_reason(hour, minute, second, microsecond, tzinfo)
+    return reason_text(*found, None) if found else None
+
+
+def time_reason(
+    hour: int | None,
+    minute: int | None,
+    second: int | None,
+    microsecond: int = 0,
+    tzinfo: dt.timezone | None = None,
+) -> Reason | None:
+    """:func:`time_problem` as a key of the engine's texts and its fields."""
     if hour == 24:
-        return "hour 24 does not exist; midnight is 00:00:00 of the next day"
-    if hour is not None and not 0 <= hour <= 23:
-        return f"hour {hour:02d} does not exist"
-    if minute is not None and not 0 <= minute <= 59:
-        return f"minute {minute:02d} does not exist"
+        return "r_hour_24", {}
+    for key, part in (("r_no_hour", hour), ("r_no_minute", minute)):
+        if part is not None and not 0 <= part <= (23 if key == "r_no_hour" else 59):
+            return key, {"part": f"{part:02d}"}
     if second is not None and not 0 <= second <= 59:
-        return f"second {second:02d} does not exist"
+        return "r_no_second", {"part": f"{second:02d}"}
     if not 0 <= microsecond <= 999_999:
-        return f"microsecond {microsecond} is outside 0 to 999999"
+        return "r_microsecond", {"part": microsecond}
     if microsecond and second is None:
-        return "a fraction of a second needs the seconds"
+        return "r_fraction", {}
     if tzinfo is not None:
         offset = tzinfo.utcoffset(None)
         if abs(offset) > _MAX_OFFSET or offset % dt.timedelta(minutes=1):
-            return f"time zone offset {_offset_text(tzinfo)} is not whole minutes within ±14:00"
+            return "r_offset_minutes", {"offset": _offset_text(tzinfo)}
     return None
 
 
@@ -416,10 +433,10 @@ def _timezone(text: str | None) -> dt.timezone | None:
         raise LexicalError()
     sign, hours, minutes = match.groups()
     if int(minutes) > 59:
-        raise LexicalError(f"time zone minute {minutes} does not exist")
+        raise LexicalError("r_zone_minute", minutes=minutes)
     offset = dt.timedelta(hours=int(hours), minutes=int(minutes))
     if offset > _MAX_OFFSET:
-        raise LexicalError(f"time zone offset {text} is beyond ±14:00")
+        raise LexicalError("r_zone_beyond", offset=text)
     return dt.timezone(-offset if sign == "-" else offset) if offset else dt.UTC
 
 
@@ -430,12 +447,12 @@ def parse_date(text: str, *, dashed: bool) -> PartialDate:
         match = _DATE_DASHED.fullmatch(text)
     if match is None:
         if _DATE_DASHED.fullmatch(text):
-            raise LexicalError("'-' for an unknown part is allowed only in incomplete dates")
+            raise LexicalError("r_dash_date")
         raise LexicalError()
     year, month, day = (_number(group) for group in match.groups())
-    problem = date_problem(year, month, day)
+    problem = date_reason(year, month, day)
     if problem:
-        raise LexicalError(problem)
+        raise LexicalError(problem[0], **problem[1])
     return PartialDate(year, month, day)
 
 
@@ -449,14 +466,14 @@ def parse_time(text: str, *, dashed: bool) -> PartialTime:
         match = _TIME_DASHED.fullmatch(text)
     if match is None:
         if _TIME_DASHED.fullmatch(text):
-            raise LexicalError("'-' for an unknown part is allowed only in incomplete times")
+            raise LexicalError("r_dash_time")
         raise LexicalError()
     hour, minute, second, fraction, zone = match.groups()
     microsecond = int(fraction[:6].ljust(6, "0")) if fraction else 0
     parts = (_number(hour), _number(minute), _number(second), microsecond)
-    problem = time_problem(*parts)
+    problem = time_reason(*parts)
     if problem:
-        raise LexicalError(problem)
+        raise LexicalError(problem[0], **problem[1])
     return PartialTime(*parts, tzinfo=_timezone(zone))
 
 
@@ -468,10 +485,7 @@ def parse_datetime(text: str, *, dashed: bool) -> PartialDatetime:
         return PartialDatetime(date)
     if not date.is_complete():
         if not dashed:
-            raise LexicalError("a time may follow only a complete date (YYYY-MM-DD)")
+            raise LexicalError("r_time_after_partial")
         if not _DATE_DASHED.fullmatch(date_text):
-            raise LexicalError(
-                "before a time, write every date part with '-' for unknown ones, "
-                "e.g. 2019-03--T14:30"
-            )
+            raise LexicalError("r_dashes_before_time")
     return PartialDatetime(date, parse_time(time_text, dashed=dashed))

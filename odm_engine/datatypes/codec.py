@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 from odm_engine.datatypes.registry import REGISTRY, spec
 from odm_engine.datatypes.results import DataTypeProblem, Parsed
+from odm_engine.engine_texts import engine_text
 from odm_engine.free_text import NOT_XML
 from odm_engine.partial_dates import LexicalError
 
@@ -29,30 +30,34 @@ def parse_value(
     *,
     length: int | None = None,
     significant_digits: int | None = None,
+    lang: str | None = None,
 ) -> Parsed | DataTypeProblem:
     """Read the text of a value of ``data_type`` (ItemDef/@DataType), honouring ItemDef/@Length
     and @SignificantDigits.
 
     Whitespace around the text is dropped except for text and string. Never raises for any
-    text; raises ValueError only for a ``data_type`` that ODM 1.3.2 does not define.
+    text; raises ValueError only for a ``data_type`` that ODM 1.3.2 does not define. The
+    message is in ``lang`` (``odm_engine.engine_texts``; English when None).
     """
     found = spec(data_type)
     if not found.keeps_space:
         text = text.strip(_XML_SPACE)
+    noun, how = engine_text(f"noun.{data_type}", lang), engine_text(f"how.{data_type}", lang)
     if not text:
-        return DataTypeProblem(f"The value is empty; {found.noun} is expected. {found.how}")
+        return DataTypeProblem(engine_text("empty", lang).format(noun=noun, how=how))
     bad = NOT_XML.search(text)
     if bad is not None:
-        return DataTypeProblem(
-            f"The value contains the character U+{ord(bad.group()):04X}, which XML cannot "
-            "carry. Remove it."
-        )
+        return DataTypeProblem(engine_text("not_xml", lang).format(code=f"{ord(bad.group()):04X}"))
     try:
         value = found.read(text)
     except LexicalError as error:
-        why = f": {error.reason}" if error.reason else ""
-        return DataTypeProblem(f"'{_shown(text)}' is not {found.noun}{why}. {found.how}")
-    problem = _limit_problem(data_type, text, value, length, significant_digits)
+        reason = error.reason_in(lang)
+        return DataTypeProblem(
+            engine_text("not_of_type", lang).format(
+                text=_shown(text), noun=noun, why=f": {reason}" if reason else "", how=how
+            )
+        )
+    problem = _limit_problem(data_type, text, value, (length, significant_digits), lang)
     if problem is not None:
         return problem
     return Parsed(value, found.write(value, data_type))
@@ -64,14 +69,21 @@ def canonical_text(
     *,
     length: int | None = None,
     significant_digits: int | None = None,
+    lang: str | None = None,
 ) -> str | DataTypeProblem:
     """``parse_value(...).canonical`` without the typed value: the canonical ODM text of a
     valid value, or the same DataTypeProblem (see :func:`canonical_checker`)."""
-    return canonical_checker(data_type, length=length, significant_digits=significant_digits)(text)
+    return canonical_checker(
+        data_type, length=length, significant_digits=significant_digits, lang=lang
+    )(text)
 
 
 def canonical_checker(
-    data_type: str, *, length: int | None = None, significant_digits: int | None = None
+    data_type: str,
+    *,
+    length: int | None = None,
+    significant_digits: int | None = None,
+    lang: str | None = None,
 ) -> Callable[[str], str | DataTypeProblem]:
     """:func:`canonical_text` for one DataType and its limits: one call per value.
 
@@ -83,20 +95,27 @@ def canonical_checker(
     fast = spec(data_type).fast_path
 
     def slow(text: str) -> str | DataTypeProblem:
-        parsed = parse_value(data_type, text, length=length, significant_digits=significant_digits)
+        parsed = parse_value(
+            data_type, text, length=length, significant_digits=significant_digits, lang=lang
+        )
         return parsed.canonical if isinstance(parsed, Parsed) else parsed
 
     return slow if fast is None else fast(length, significant_digits, slow)
 
 
 def _limit_problem(
-    data_type: str, text: str, value: object, length: int | None, significant_digits: int | None
+    data_type: str,
+    text: str,
+    value: object,
+    limits: tuple[int | None, int | None],
+    lang: str | None,
 ) -> DataTypeProblem | None:
+    """The value breaks ``limits`` (ItemDef/@Length, @SignificantDigits)."""
+    length, significant_digits = limits
     if spec(data_type).counts_characters:
         if length is not None and len(text) > length:
             return DataTypeProblem(
-                f"The value is {len(text)} characters long; at most {length} are allowed "
-                f"(Length={length}). Shorten it."
+                engine_text("too_long", lang).format(count=len(text), length=length)
             )
         return None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -112,18 +131,21 @@ def _limit_problem(
                 context=Context(prec=len(mantissa) + 2),
             )
             return DataTypeProblem(
-                f"'{_shown(text)}' has {decimals} digits after the decimal point; at most "
-                f"{significant_digits} are allowed (SignificantDigits={significant_digits}). "
-                f"Round it, e.g. to {format_value(data_type, rounded)}."
+                engine_text("too_many_decimals", lang).format(
+                    text=_shown(text),
+                    decimals=decimals,
+                    most=significant_digits,
+                    rounded=format_value(data_type, rounded),
+                )
             )
         digits = max(0, len(mantissa) + exponent) + decimals
     else:
         return None
     if length is not None and digits > length:
         return DataTypeProblem(
-            f"'{_shown(text)}' has {digits} digits; at most {length} are allowed "
-            f"(Length={length}). Check the value; if it is right, the ItemDef's Length is too "
-            "small."
+            engine_text("too_many_digits", lang).format(
+                text=_shown(text), digits=digits, length=length
+            )
         )
     return None
 

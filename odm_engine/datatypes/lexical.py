@@ -56,18 +56,18 @@ def read_text(text: str) -> str:
 
 def read_uri(text: str) -> str:
     if re.search(r"[\x00-\x1f\x7f]", text):
-        raise LexicalError("it contains a control character")
+        raise LexicalError("r_control")
     if re.search(r"\s", text):
-        raise LexicalError("it contains a space; write a space as %20")
+        raise LexicalError("r_space")
     return text
 
 
 def read_integer(text: str) -> int:
     match = _INTEGER.fullmatch(text)
     if match is None:
-        raise LexicalError("it is not a whole number" if _NUMBER.fullmatch(text) else "")
+        raise LexicalError("r_not_whole" if _NUMBER.fullmatch(text) else "")
     if len(match.group(1)) > MAX_INTEGER_DIGITS:
-        raise LexicalError(f"it has more than {MAX_INTEGER_DIGITS} digits")
+        raise LexicalError("r_digits", most=MAX_INTEGER_DIGITS)
     return int(text)
 
 
@@ -77,14 +77,14 @@ def read_decimal(text: str) -> Decimal:
     match = _NUMBER.fullmatch(text)
     if match is None:
         if _NUMBER.fullmatch(text.replace(",", ".", 1)):
-            raise LexicalError("write the decimal separator as a point, not a comma")
+            raise LexicalError("r_comma")
         if text.upper().lstrip("+-") in ("INF", "INFINITY", "NAN"):
-            raise LexicalError("write INF, -INF or NaN exactly so")
+            raise LexicalError("r_inf")
         raise LexicalError()
     exponent = match.group(1)
     value = Decimal(text) if not exponent or len(exponent.lstrip("+-").lstrip("0")) <= 6 else None
     if value is None or (value and abs(value.adjusted()) > _MAX_EXPONENT):
-        raise LexicalError(f"it is out of range (1E-{_MAX_EXPONENT} to 1E+{_MAX_EXPONENT})")
+        raise LexicalError("r_out_of_range", most=_MAX_EXPONENT)
     return value.copy_abs() if value.is_zero() else value
 
 
@@ -93,9 +93,9 @@ def read_boolean(text: str) -> bool:
     if text in values:
         return values[text]
     if text.lower() in values:
-        raise LexicalError("write it in lower case")
+        raise LexicalError("r_lower")
     if text.lower() in ("yes", "no", "y", "n"):
-        raise LexicalError("Yes/No answers belong in a CodeList, not a boolean")
+        raise LexicalError("r_yes_no")
     raise LexicalError()
 
 
@@ -103,7 +103,7 @@ def read_hex(text: str) -> bytes:
     if not _HEX.fullmatch(text):
         raise LexicalError()
     if len(text) % 2:
-        raise LexicalError("it has an odd number of digits; each byte takes two")
+        raise LexicalError("r_odd_hex")
     return bytes.fromhex(text)
 
 
@@ -112,20 +112,20 @@ def read_base64(text: str) -> bytes:
     if not _BASE64.fullmatch(compact):
         raise LexicalError()
     if len(compact) % 4:
-        raise LexicalError("its length is not a multiple of 4; pad it with =")
+        raise LexicalError("r_base64_length")
     try:
         value = base64.b64decode(compact, validate=True)
     except binascii.Error:  # pragma: no cover - the pattern and length checks come first
         raise LexicalError() from None
     if base64.b64encode(value).decode("ascii") != compact:
-        raise LexicalError("its last character before the padding carries stray bits")
+        raise LexicalError("r_base64_bits")
     return value
 
 
 def read_date(text: str) -> dt.date:
     value = parse_date(text, dashed=False).to_date()
     if value is None:
-        raise LexicalError("the day is missing")
+        raise LexicalError("r_no_day_part")
     return value
 
 
@@ -133,19 +133,17 @@ def read_time(text: str) -> dt.time:
     value = parse_time(text, dashed=False)
     clock = value.to_time()
     if clock is None:
-        raise LexicalError(
-            "the minutes are missing" if value.minute is None else "the seconds are missing"
-        )
+        raise LexicalError("r_no_minutes" if value.minute is None else "r_no_seconds")
     return clock
 
 
 def read_datetime(text: str) -> dt.datetime:
     value = parse_datetime(text, dashed=False)
     if value.time is None:
-        raise LexicalError("the time is missing")
+        raise LexicalError("r_no_time")
     moment = value.to_datetime()
     if moment is None:
-        raise LexicalError("the seconds are missing")
+        raise LexicalError("r_no_seconds")
     return moment
 
 
@@ -159,12 +157,12 @@ def read_duration(text: str) -> Duration:
         raise LexicalError()
     sign, years, months, days, time, hours, minutes, seconds = match.groups()
     if time == "T":
-        raise LexicalError("T must be followed by hours, minutes or seconds")
+        raise LexicalError("r_bare_t")
     if not (years or months or days or time):
-        raise LexicalError("it has no components")
+        raise LexicalError("r_no_components")
     whole = (years, months, days, hours, minutes, (seconds or "").partition(".")[0])
     if any(len(part or "") > 9 for part in whole):
-        raise LexicalError("a component has more than 9 digits")
+        raise LexicalError("r_component_digits")
     duration = Duration(
         years=int(years or 0),
         months=int(months or 0),
@@ -187,19 +185,19 @@ def read_interval_part(text: str) -> PartialDatetime | Duration:
 def read_interval(text: str) -> Interval:
     left_text, separator, right_text = text.partition("/")
     if not separator or "/" in right_text:
-        raise LexicalError("it needs exactly one '/' between its two parts")
+        raise LexicalError("r_one_slash")
     left, right = read_interval_part(left_text), read_interval_part(right_text)
     for part in (left, right):
         if isinstance(part, Duration) and part.negative:
-            raise LexicalError("the duration of an interval cannot be negative")
+            raise LexicalError("r_negative_duration")
     if isinstance(left, Duration):
         if isinstance(right, Duration):
-            raise LexicalError("only one of its parts may be a duration")
+            raise LexicalError("r_two_durations")
         return Interval(end=right, duration=left)
     if isinstance(right, Duration):
         return Interval(start=left, duration=right)
     if left.compare(right) == 1:
-        raise LexicalError("the end is before the start")
+        raise LexicalError("r_end_before_start")
     return Interval(start=left, end=right)
 
 
