@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from odm_engine import model as m
 from odm_engine.clinical import FormKey, GroupKey, ItemKey, SubjectSnapshot
-from odm_engine.engine_texts import engine_text
+from odm_engine.datatypes import DataTypeProblem, parse_value
+from odm_engine.engine_texts import engine_text, speaks_english
 from odm_engine.expressions import units as unit_scale
 from odm_engine.expressions import values
 from odm_engine.expressions.evaluator import DataIndex, Env
@@ -319,6 +320,8 @@ def _check_item(
         )
     value, problem = values.read_item(item.data_type, text, item.length, item.significant_digits)
     if problem is not None:
+        if not speaks_english(lang):  # read_item remembers the English wording
+            problem = _problem_in(item, text, lang)
         result.check_results.append(
             CheckResult(
                 f"{item.oid}#DataType",
@@ -358,6 +361,18 @@ def _check_item(
             lang=lang,
         )
     )
+
+
+def _problem_in(item: m.ItemDef, text: str, lang: str | None) -> str:
+    """The DataType problem of ``text`` worded in ``lang``."""
+    parsed = parse_value(
+        item.data_type,
+        text,
+        length=item.length,
+        significant_digits=item.significant_digits,
+        lang=lang,
+    )
+    return parsed.message if isinstance(parsed, DataTypeProblem) else ""
 
 
 def _missing(plan: CheckPlan, item: m.ItemDef, key: ItemKey, lang: str | None) -> CheckResult:

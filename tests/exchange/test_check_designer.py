@@ -192,3 +192,18 @@ def test_lang_de_translates_the_unknown_item_too() -> None:
         "mit einer ItemRef auf IT.VS_SYSPB (meinten Sie IT.VS_SYSBP?). Der Wert wird nicht "
         "geprüft."
     )
+
+
+def test_lang_de_translates_a_data_type_problem_too() -> None:
+    items = vs('<ItemData ItemOID="IT.VS_SYSBP" Value="12,5"/>')
+    code, rows = check(data(items, forms=LAB), lang="de")
+    assert code == 1
+    assert [r["message"] for r in rows] == [
+        "IT.VS_SYSBP (Systolisch): '12,5' ist kein gültiger Wert (erwartet: eine ganze Zahl). "
+        "Schreiben Sie Ziffern mit optionalem Vorzeichen, z. B. 42 oder -7."
+    ]
+    code, rows = check(data(items, forms=LAB))
+    assert [r["message"] for r in rows] == [
+        "IT.VS_SYSBP (Systolic): '12,5' is not an integer. Write digits with an optional "
+        "sign, e.g. 42 or -7."
+    ]
