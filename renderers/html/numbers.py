@@ -2,9 +2,10 @@
 
 Every site of a study may write a decimal comma (``3,4``) or a decimal point (``3.4``); ODM
 stores a point. The form's number fields are text inputs (``inputmode="decimal"``), not
-``type="number"``: a browser's number input reads ``3,4`` by the page's language, and with
-``lang="en"`` it drops the comma as a thousands separator and sends ``34``. So the server
-reads what was typed, by one rule that never changes a value's magnitude silently:
+``type="number"``: chromium's number input drops the comma of ``3,4`` and sends ``34``,
+whatever the browser's locale and the page's language (tried with de-DE and en-US, ``lang``
+de and en; a number input's value is only ever point-decimal). So the server reads what was
+typed, by one rule that never changes a value's magnitude silently:
 
 * no comma: the text goes on unchanged (the DataType check reads ``3.4``, ``-7``, ``1.2E3``
   and refuses the rest);

@@ -132,7 +132,7 @@ class FieldView:
     """DataType of date-like text inputs the browser normalises (date, partialDate, ...)."""
     number_kind: str | None = None
     """``integer`` or ``number`` (float, double): a text input read with a decimal comma or
-    point (``renderers.html.numbers``; a browser's type=number turns 3,4 into 34)."""
+    point (``renderers.html.numbers``; chromium's type=number turns 3,4 into 34)."""
     method_oid: str | None = None
     condition_oid: str | None = None
     choices: tuple[Choice, ...] = ()

@@ -61,8 +61,8 @@ def test_label_falls_back_to_item_name_without_question() -> None:
 
 
 def test_integer_is_a_text_input_for_whole_numbers() -> None:
-    """ODM 1.3.2 §3.1.5 DataType integer: a text input (a browser's type=number turns 3,4 into
-    34 by the page's language), read by renderers.html.numbers."""
+    """ODM 1.3.2 §3.1.5 DataType integer: a text input (chromium's type=number turns 3,4 into
+    34), read by renderers.html.numbers."""
     el = control(render_item(item("integer")))
     assert (el.tag, el.get("type"), el.get("inputmode")) == ("input", "text", "numeric")
     assert (el.get("data-number-kind"), el.get("step")) == ("integer", None)
