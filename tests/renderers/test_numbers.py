@@ -9,8 +9,15 @@ from decimal import Decimal
 import pytest
 
 from odm_engine.datatypes import format_value, parse_value
-from renderers.html import NumberEntryProblem, normalise_entry, normalise_number_entry
+from renderers.html import (
+    DateEntryProblem,
+    NumberEntryProblem,
+    normalise_date_entry,
+    normalise_entry,
+    normalise_number_entry,
+)
 from renderers.i18n import texts
+from tests.conftest import REPO
 
 from .jsrun import run_js
 
@@ -139,3 +146,23 @@ def test_javascript_messages_are_the_servers() -> None:
         jobs.append((template, {"problem": problem.code, "text": problem.text}))
         expected.append(problem.in_language(lang))
     assert run_js({"mode": "number_messages", "cases": jobs}) == expected
+
+
+def test_the_data_entry_guide_quotes_the_messages_as_given() -> None:
+    """docs/data-entry.md shows the refusals word for word: rebuilt here from the code."""
+    guide = " ".join((REPO / "docs" / "data-entry.md").read_text(encoding="utf-8").split())
+    ambiguous = normalise_number_entry("1,234", "float")
+    assert isinstance(ambiguous, NumberEntryProblem)
+    assert f'"{ambiguous.message}"' in guide
+    for text, data_type in [
+        ("03/04/2019", "date"),
+        ("yesterday", "date"),
+        ("15-XYZ-2019", "date"),
+        ("15-MAR-19", "date"),
+        ("29-FEB-2019", "date"),
+        ("2019", "date"),
+        ("15-UNK-2019", "partialDate"),
+    ]:
+        problem = normalise_date_entry(text, data_type)
+        assert isinstance(problem, DateEntryProblem)
+        assert f"| {problem.message}" in guide, text
