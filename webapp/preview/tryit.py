@@ -66,7 +66,7 @@ def try_form(
     }
     units = {ItemKey(*key, *vkey): unit for vkey, unit in posted.units.items()}
     empty = SubjectSnapshot(SUBJECT)
-    validation = built.validator.validate(empty, key, changes, units)
+    validation = built.validator.validate(empty, key, changes, units, lang=lang)
     results = [*posted.problems, *validation.results]
     hard = tuple(r.message for r in results if r.severity == "hard")
     soft = tuple(r.message for r in results if r.severity == "soft")

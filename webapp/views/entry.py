@@ -377,7 +377,7 @@ def save(
             subject=p.subject,
             form_key=p.key,
             posted=posted,
-            validator=p.study.validator,
+            validator=p.study.validator.in_language(g.lang),  # the engine's messages in g.lang
             user=g.viewer.username,
             role=role,
             expected_version=expected,
