@@ -153,19 +153,23 @@ class MetadataValidator:
     def form_has_checks(self, form_oid: str) -> bool:
         return form_oid in self._forms_with_checks
 
-    def unit_problem(self, key: ItemKey, unit: str) -> ValueProblem | None:
+    def unit_problem(
+        self, key: ItemKey, unit: str, *, lang: str | None = None
+    ) -> ValueProblem | None:
         """Why ``unit`` cannot go with a value of ``key`` (not one of its ItemDef's units)."""
         item = self.mdv.item_defs.get(key.item_oid)
         allowed = item.measurement_unit_oids if item is not None else ()
         if unit in allowed:
             return None
-        choices = ", ".join(allowed) or "none: the item takes no unit"
+        choices = ", ".join(allowed) or engine_text("no_unit", lang)
         return ValueProblem(
             f"{key.item_oid}#Unit",
             "unit",
             key,
             "hard",
-            f"{key.describe()}: {unit!r} is not a unit of {key.item_oid} ({choices}).",
+            engine_text("not_a_unit", lang).format(
+                where=key.describe(), unit=unit, item=key.item_oid, choices=choices
+            ),
         )
 
     def canonical(
@@ -355,7 +359,7 @@ class MetadataValidator:
                 result.values[key] = checked
         for key, unit in (units or {}).items():
             if key in changes:
-                problem = self.unit_problem(key, unit)
+                problem = self.unit_problem(key, unit, lang=lang)
                 if problem is not None:
                     result.results.append(problem)
         result.results.extend(self._second_instances(snapshot, form_key, result.values, lang))
@@ -375,9 +379,8 @@ class MetadataValidator:
                 for (cid, where), truth in evaluation.conditions.items()
                 if where == form_key and truth is True
             )
-            result.refusal = (
-                f"Form {form_key.form_oid} is not collected for subject {snapshot.subject_key}: "
-                f"its collection exception condition ({why}) is true. It cannot be saved."
+            result.refusal = engine_text("form_not_collected", lang).format(
+                form=form_key.form_oid, subject=snapshot.subject_key, why=why
             )
         result.results.extend(evaluation.check_results)
         result.derived.update(evaluation.derived)
@@ -468,7 +471,7 @@ class _InLanguage:
         return self.validator.canonical(key, value, lang=self.lang)
 
     def unit_problem(self, key: ItemKey, unit: str) -> ValueProblem | None:
-        return self.validator.unit_problem(key, unit)
+        return self.validator.unit_problem(key, unit, lang=self.lang)
 
     def form_has_checks(self, form_oid: str) -> bool:
         return self.validator.form_has_checks(form_oid)

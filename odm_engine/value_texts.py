@@ -55,6 +55,12 @@ VALUE_EN: dict[str, str] = {
         "ItemGroupDef {group} does not repeat: this form holds it under "
         'ItemGroupRepeatKey "{key}" already. Give its values under that key.'
     ),
+    "not_a_unit": "{where}: {unit!r} is not a unit of {item} ({choices}).",
+    "no_unit": "none: the item takes no unit",
+    "form_not_collected": (
+        "Form {form} is not collected for subject {subject}: its collection exception "
+        "condition ({why}) is true. It cannot be saved."
+    ),
     # what each DataType is called and how to write it
     "noun.text": "text",
     "how.text": _TEXT_HOW_EN,
@@ -205,6 +211,12 @@ VALUE_DE: dict[str, str] = {
     "second_instance": (
         "Die Gruppe {group} wiederholt sich nicht: Dieses Formular hat sie schon unter dem "
         'ItemGroupRepeatKey "{key}". Geben Sie ihre Werte unter diesem Schlüssel an.'
+    ),
+    "not_a_unit": "{where}: {unit!r} ist keine Einheit von {item} ({choices}).",
+    "no_unit": "keine: das Item hat keine Einheit",
+    "form_not_collected": (
+        "Das Formular {form} wird für den Teilnehmer {subject} nicht erhoben: Seine "
+        "Ausnahmebedingung ({why}) ist wahr. Es kann nicht gespeichert werden."
     ),
     "noun.text": "Text",
     "how.text": _TEXT_HOW_DE,

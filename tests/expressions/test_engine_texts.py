@@ -92,6 +92,11 @@ def test_repeat_key_and_code_list_messages_in_german() -> None:
         'Die Gruppe IG.1 wiederholt sich nicht (Repeating="No"): Sie nimmt keinen '
         'ItemGroupRepeatKey ("2" angegeben). Geben Sie ihre Werte ohne ihn an.',
     ]
+    unit = german.unit_problem(age, "kg")
+    assert unit is not None
+    assert unit.message == (
+        f"{age.describe()}: 'kg' ist keine Einheit von IT.A (keine: das Item hat keine Einheit)."
+    )
     english = validator.canonical(age, "x1")  # the remembered check stays English
     assert isinstance(english, ValueProblem)
     assert english.message.startswith("IT.A: 'x1' is not an integer.")
