@@ -139,12 +139,16 @@ def render(form_oid: str, metadata: str, output: str, lang: str | None) -> None:
 @click.option("--metadata", default=None, metavar="M.xml", help="ODM file with the study.")
 @db_option
 @study_option
-def explain(oid: str, metadata: str | None, db: str | None, study_oid: str | None) -> None:
+@click.option("--lang", default=None, help="Language of the explanation (xml:lang), e.g. de.")
+def explain(
+    oid: str, metadata: str | None, db: str | None, study_oid: str | None, lang: str | None
+) -> None:
     """Explain a ConditionDef, MethodDef or ItemDef (with its RangeChecks and ItemRefs) in
     plain words, from --metadata FILE or the current version of a stored study (--db).
 
     A true CollectionExceptionCondition HIDES what it is attached to (the opposite of
-    REDCap's show-if); every use is said that way round.
+    REDCap's show-if); every use is said that way round. --lang de explains in German (the
+    study's own texts in that language where it has them).
 
     Exit status: 0 explained, 2 unknown OID (with the nearest one) or unreadable input.
     """
@@ -157,7 +161,8 @@ def explain(oid: str, metadata: str | None, db: str | None, study_oid: str | Non
     mdv = study.metadata_version() if study is not None else None
     if study is None or mdv is None:
         raise UsageError(f"{metadata or 'the database'}: no Study {oid_of_study!r} to explain")
-    explainer = Explainer(CompiledStudy.of(study, mdv, path=metadata), texts("print", "en"))
+    compiled = CompiledStudy.of(study, mdv, path=metadata)
+    explainer = Explainer(compiled, texts("print", lang or "en"), lang)
     try:
         lines = explainer.explain(oid)
     except UnknownOid as exc:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from odm_engine.explain_texts import EXPLAIN_DE, EXPLAIN_EN
 from odm_engine.value_texts import VALUE_DE, VALUE_EN
 
 EN: Mapping[str, str] = MappingProxyType(
@@ -62,6 +63,7 @@ EN: Mapping[str, str] = MappingProxyType(
         "NOTIN": "none of",
     }
     | VALUE_EN
+    | EXPLAIN_EN
 )
 
 DE: Mapping[str, str] = MappingProxyType(
@@ -114,6 +116,7 @@ DE: Mapping[str, str] = MappingProxyType(
         "NOTIN": "keiner von",
     }
     | VALUE_DE
+    | EXPLAIN_DE
 )
 
 TABLES: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": EN, "de": DE})

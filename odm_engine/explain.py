@@ -21,11 +21,8 @@ from odm_engine.engine_texts import engine_text
 from odm_engine.expressions.plan import Bound, RangeRule
 from odm_engine.rule_words import ConditionPrinter
 
-ODM_RULE = (
-    "ODM rule: a CollectionExceptionCondition that is true HIDES what it is attached to (not "
-    "collected); false or unknown, it is asked. This is the opposite of REDCap's branching "
-    "logic, which shows a field when its expression is true."
-)
+ODM_RULE = engine_text("x_odm_rule", None)
+"""The ODM rule in English (``engine_text("x_odm_rule", lang)`` in another language)."""
 
 
 class UnknownOid(LookupError):
@@ -80,31 +77,30 @@ def method_uses(mdv: m.MetaDataVersion, method_oid: str) -> list[Use]:
     ]
 
 
-def hidden_sentence(use: Use, condition_oid: str, words: str | None) -> str:
+def hidden_sentence(
+    use: Use, condition_oid: str, words: str | None, lang: str | None = None
+) -> str:
     """ "IT.X is hidden (not collected) when C.Y is true, that is when ...; it is asked
-    otherwise." for one use of a condition."""
-    what = {
-        "ItemRef": f"{use.target} (in item group {use.parent})",
-        "ItemGroupRef": f"Item group {use.target} (on form {use.parent})",
-        "FormRef": f"Form {use.target} (in study event {use.parent})",
-        "StudyEventRef": f"Study event {use.target}",
-    }[use.kind]
-    that_is = f", that is when {words}" if words else ""
-    return (
-        f"{what} is hidden (not collected) when {condition_oid} is true{that_is}; "
-        "it is asked otherwise."
-    )
+    otherwise." for one use of a condition, in ``lang``."""
+    what = engine_text(f"x_{use.kind}", lang).format(target=use.target, parent=use.parent)
+    that_is = engine_text("x_that_is", lang).format(words=words) if words else ""
+    return engine_text("x_hidden", lang).format(what=what, condition=condition_oid, that_is=that_is)
 
 
 class Explainer:
     """Explains the definitions of one compiled MetaDataVersion."""
 
-    def __init__(self, compiled: CompiledStudy, ui: Mapping[str, str]) -> None:
-        """``ui``: the phrase table for conditions (``renderers.i18n.texts("print", lang)``)."""
+    def __init__(
+        self, compiled: CompiledStudy, ui: Mapping[str, str], lang: str | None = None
+    ) -> None:
+        """``ui``: the phrase table for conditions (``renderers.i18n.texts("print", lang)``);
+        ``lang``: the language of the sentences and of the study's own texts (English and the
+        study's default when None)."""
         self.mdv = compiled.mdv
         self.plan = compiled.plan
         self.default = compiled.plan.default_lang
-        self.words = ConditionPrinter(self.mdv, ui, "en", self.default, name_oids=True)
+        self.lang = lang
+        self.words = ConditionPrinter(self.mdv, ui, lang or "en", self.default, name_oids=True)
         self.bounds: dict[str, Bound] = {}
         self.rules: dict[str, list[RangeRule]] = {}
         for form in self.plan.forms.values():
@@ -135,14 +131,15 @@ class Explainer:
             return list(self._item(mdv.item_defs[oid]))
         other = {**mdv.form_defs, **mdv.item_group_defs, **mdv.study_event_defs}
         if oid in other:
-            raise UnknownOid(
-                f"{oid} is a {type(other[oid]).__name__}; edc explain explains ConditionDefs, "
-                "MethodDefs and ItemDefs (edc info FILE shows the study's structure)."
-            )
+            kind = type(other[oid]).__name__
+            raise UnknownOid(self._say("x_other_kind", oid=oid, kind=kind))
         known = [*mdv.condition_defs, *mdv.method_defs, *mdv.item_defs]
         near = difflib.get_close_matches(oid, known, n=1, cutoff=0.75)
-        hint = f" Did you mean {near[0]}?" if near else ""
-        raise UnknownOid(f"{oid}: no ConditionDef, MethodDef or ItemDef has this OID.{hint}")
+        hint = self._say("x_did_you_mean", oid=near[0]) if near else ""
+        raise UnknownOid(self._say("x_unknown", oid=oid, hint=hint))
+
+    def _say(self, key: str, **fields: object) -> str:
+        return engine_text(key, self.lang).format(**fields)
 
     def _oel(self, definition: m.ConditionDef | m.MethodDef) -> str:
         return next((f.text for f in definition.formal_expressions), "")
@@ -150,46 +147,44 @@ class Explainer:
     def _condition(self, cond: m.ConditionDef) -> Iterator[str]:
         words = self.condition_words(cond.oid)
         oel = self._oel(cond)
-        when = words or oel or "(no expression)"
-        yield f"ConditionDef {cond.oid} ({cond.name}): true when {when}."
+        when = words or oel or self._say("x_no_expression")
+        yield self._say("x_condition", oid=cond.oid, name=cond.name, when=when)
         if oel:
             yield f"  OEL: {oel}"
-        description = cond.description.get(None, self.default)
+        description = cond.description.get(self.lang, self.default)
         if description:
-            yield f"  Description: {description}"
+            yield self._say("x_description", text=description)
         uses = condition_uses(self.mdv, cond.oid)
         if not uses:
-            yield "It is the CollectionExceptionCondition of no Ref: it hides nothing."
+            yield self._say("x_hides_nothing")
         for use in uses:
-            yield hidden_sentence(use, cond.oid, words)
-        yield ODM_RULE
+            yield hidden_sentence(use, cond.oid, words, self.lang)
+        yield self._say("x_odm_rule")
 
     def _method(self, method: m.MethodDef) -> Iterator[str]:
         bound = self.bounds.get(method.oid)
         oel = bound.text if bound is not None else self._oel(method)
-        yield f"MethodDef {method.oid} ({method.name}, {method.type}): computes {oel or '-'}."
-        description = method.description.get(None, self.default)
+        yield self._say(
+            "x_method", oid=method.oid, name=method.name, type=method.type, oel=oel or "-"
+        )
+        description = method.description.get(self.lang, self.default)
         if description:
-            yield f"  Description: {description}"
+            yield self._say("x_description", text=description)
         if bound is not None:
             reads = sorted({p.item_oid for p in bound.tree.refs()})
-            yield f"  Reads: {', '.join(reads) or 'no item'}"
+            yield self._say("x_reads", items=", ".join(reads) or self._say("x_no_item"))
         uses = method_uses(self.mdv, method.oid)
         if not uses:
-            yield "No ItemRef names it as its MethodOID: it derives nothing."
+            yield self._say("x_derives_nothing")
         for use in uses:
-            yield (
-                f"Derives {use.target} (in item group {use.parent}): the value is computed on "
-                "every save and import, not entered; a value given for it is replaced by the "
-                "computed one (a query says so when they differ)."
-            )
+            yield self._say("x_derives", target=use.target, parent=use.parent)
 
     def _item(self, item: m.ItemDef) -> Iterator[str]:
-        summary = item_summary(item, self.plan.units, self.default)
-        yield f"ItemDef {item.oid} ({item.name}): {summary}."
-        question = item.question.get(None, self.default)
+        summary = item_summary(item, self.plan.units, self.lang or self.default, words=self.lang)
+        yield self._say("x_item", oid=item.oid, name=item.name, summary=summary)
+        question = item.question.get(self.lang, self.default)
         if question:
-            yield f"  Question: {question}"
+            yield self._say("x_question", text=question)
         for rule in self.rules.get(item.oid, ()):
             # the compiler numbers RangeChecks from 1 in document order: IT.X#RC2
             number = rule.check_id.rpartition("#RC")[2]
@@ -202,55 +197,58 @@ class Explainer:
             if ref.item_oid == item.oid
         ]
         if not refs:
-            yield "No ItemGroupDef refers to it: it is never collected."
+            yield self._say("x_never_collected")
         for group_oid, ref in refs:
             yield from self._item_ref(item, group_oid, ref)
 
     def _item_ref(self, item: m.ItemDef, group_oid: str, ref: m.ItemRef) -> Iterator[str]:
-        need = "mandatory" if ref.mandatory else "optional"
-        yield f"ItemRef in item group {group_oid}: {need}."
+        need = self._say("x_mandatory" if ref.mandatory else "x_optional")
+        yield self._say("x_item_ref", group=group_oid, need=need)
         if ref.method_oid:
-            yield (
-                f"  Derived by {ref.method_oid}: computed on every save and import, not entered."
-            )
+            yield self._say("x_derived_by", method=ref.method_oid)
         cond = ref.collection_exception_condition_oid
         if cond:
             use = Use("ItemRef", item.oid, group_oid)
-            yield f"  {hidden_sentence(use, cond, self.condition_words(cond))}"
+            yield f"  {hidden_sentence(use, cond, self.condition_words(cond), self.lang)}"
 
     def _range(self, rule: RangeRule, check: m.RangeCheck | None) -> str:
-        kind = "Soft" if rule.soft else "Hard"
-        outcome = (
-            "otherwise the value is saved and a query opens"
-            if rule.soft
-            else "otherwise the value is refused"
-        )
+        kind = self._say("x_soft" if rule.soft else "x_hard")
+        outcome = self._say("x_soft_outcome" if rule.soft else "x_hard_outcome")
         if rule.expression is not None:
             words = self.words.phrase(rule.expression.tree) or rule.expression.text
-            want = f"{words} must hold"
+            want = self._say("x_must_hold", words=words)
         else:
             unit = self.plan.units.get(rule.unit_oid or "")
-            symbol = f" {unit.symbol.get(None, self.default) or unit.name}" if unit else ""
-            phrase = engine_text(rule.comparator or "", None) if rule.comparator else "?"
-            want = f"the value must be {phrase} {', '.join(rule.check_texts)}{symbol}"
-        message = check.error_message.get(None, self.default) if check is not None else ""
+            symbol = f" {unit.symbol.get(self.lang, self.default) or unit.name}" if unit else ""
+            phrase = engine_text(rule.comparator or "", self.lang) if rule.comparator else "?"
+            values = ", ".join(rule.check_texts)
+            want = self._say("x_must_be", phrase=phrase, values=values, symbol=symbol)
+        message = check.error_message.get(self.lang, self.default) if check is not None else ""
         said = f' ("{message}")' if message else ""
-        return f"{kind} check {rule.check_id}: {want}; {outcome}{said}."
+        return self._say(
+            "x_range", kind=kind, check=rule.check_id, want=want, outcome=outcome, said=said
+        )
 
 
 def item_summary(
-    item: m.ItemDef, units: Mapping[str, m.MeasurementUnit], lang: str | None = None
+    item: m.ItemDef,
+    units: Mapping[str, m.MeasurementUnit],
+    lang: str | None = None,
+    *,
+    words: str | None = None,
 ) -> str:
-    """DataType, Length, units (their symbols) and code list of ``item`` in one phrase."""
+    """DataType, Length, units (their symbols, in ``lang``) and code list of ``item`` in one
+    phrase, said in ``words`` (English when None)."""
     parts = [item.data_type]
     if item.length is not None:
-        parts.append(f"Length {item.length}")
+        parts.append(engine_text("x_length", words).format(n=item.length))
     if item.significant_digits is not None:
-        parts.append(f"SignificantDigits {item.significant_digits}")
+        parts.append(engine_text("x_significant_digits", words).format(n=item.significant_digits))
     if item.measurement_unit_oids:
-        parts.append("units " + ", ".join(unit_symbols(item, units, lang)))
+        symbols = ", ".join(unit_symbols(item, units, lang))
+        parts.append(engine_text("x_units", words).format(symbols=symbols))
     if item.code_list_oid:
-        parts.append(f"code list {item.code_list_oid}")
+        parts.append(engine_text("x_code_list", words).format(oid=item.code_list_oid))
     return ", ".join(parts)
 
 

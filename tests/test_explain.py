@@ -85,3 +85,45 @@ def test_a_stored_study_is_explained_from_the_database(study: Path, tmp_path: Pa
         "true, that is when it is not the case that IT.VSTESTCD (“Test”) is one of Systolic BP "
         "(SYSBP) or Diastolic BP (DIABP); it is asked otherwise."
     )
+
+
+def test_lang_de_explains_in_german_with_the_odm_rule(study: Path) -> None:
+    result = explain("C.NOT_HEIGHT", "--metadata", str(study), "--lang", "de")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "ConditionDef C.NOT_HEIGHT (Not height): wahr, wenn IT.VSTESTCD (“Test”) nicht Height "
+        "(HEIGHT) ist.",
+        '  OEL: IT.VSTESTCD != "HEIGHT"',
+        "  Beschreibung: Test is not height",
+        "IT.VSORRESU_HT (in der Gruppe IG.VS) wird ausgeblendet (nicht erhoben), wenn "
+        "C.NOT_HEIGHT wahr ist, also wenn IT.VSTESTCD (“Test”) nicht Height (HEIGHT) ist; "
+        "sonst wird gefragt.",
+        "ODM-Regel: Eine CollectionExceptionCondition, die wahr ist, BLENDET AUS, woran sie "
+        "hängt (nicht erhoben); ist sie falsch oder unbekannt, wird gefragt. Das ist das "
+        "Gegenteil der Verzweigungslogik von REDCap, die ein Feld zeigt, wenn ihr Ausdruck "
+        "wahr ist.",
+    ]
+
+
+def test_lang_de_explains_a_method_and_an_item_in_german(study: Path) -> None:
+    method = explain("MT.BMI", "--metadata", str(study), "--lang", "de").output.splitlines()
+    assert method[2:] == [
+        "  Liest: IT.HEIGHT, IT.WEIGHT",
+        "Berechnet IT.BMI (in der Gruppe IG.DM): Der Wert wird bei jedem Speichern und Import "
+        "berechnet, nicht eingegeben; ein für ihn angegebener Wert wird durch den berechneten "
+        "ersetzt (eine Rückfrage sagt es, wenn sie sich unterscheiden).",
+    ]
+    item = explain("IT.WEIGHT", "--metadata", str(study), "--lang", "de-AT")
+    assert item.output.splitlines() == [
+        "ItemDef IT.WEIGHT (Weight): float, Length 5, SignificantDigits 1, Einheiten kg.",
+        "  Frage: Weight",
+        "  Weiche Prüfung IT.WEIGHT#RC1: der Wert muss größer als 20 sein; sonst wird der Wert "
+        'gespeichert und eine Rückfrage eröffnet ("Weight looks too low").',
+        "ItemRef in der Gruppe IG.DM: optional.",
+    ]
+    unknown = explain("IT.WIEGHT", "--metadata", str(study), "--lang", "de")
+    assert unknown.exit_code == 2
+    assert (
+        "IT.WIEGHT: Keine ConditionDef, MethodDef oder ItemDef hat diese OID. Meinten Sie "
+        "IT.WEIGHT?"
+    ) in unknown.output
