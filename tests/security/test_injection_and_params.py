@@ -34,9 +34,15 @@ QUERY_PARAMETERS = {
     "lang": "allow-list: the study's languages, else the default (design draft, edc preview)",
     "event": "allow-list: the events that hold the form, else the first (edc preview)",
     "q": "subject matrix search: bound as a LIKE pattern, escaped (storage.readers.matrix)",
-    "site": "subject matrix, dashboard: allow-list, the sites the viewer holds, else 400",
+    "site": "subject matrix, dashboard, query list: allow-list, the sites the viewer holds, "
+    "else 400",
     "sort": "subject matrix: allow-list MATRIX_SORTS, else 400",
     "page": "subject matrix: digits only, else the first page",
+    "subject": "query list: a subject key, printable, up to 100 characters, else 400; bound",
+    "form": "query list: allow-list, the study's FormOIDs, else 400",
+    "older_than": "query list: 1 to 4 digits, at most 3650 (days), else 400",
+    "raised_by": "query list: allow-list RAISED_BY (any, check, person), else 400",
+    "closed": "query list after a bulk close: digits only, else no notice",
 }
 """Every request.args name the web app reads. A new one must be added here with its check."""
 

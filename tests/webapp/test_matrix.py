@@ -84,6 +84,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("dashboard.csv", "GET"): role_in("monitor", "data_manager", yes={200}),
     ("queries.subject_queries", "POST"): scoped(role_in("monitor", "data_manager", yes={303})),
     ("queries.query_action", "POST"): scoped(role_in("monitor", "data_manager", yes={303, 409})),
+    # data managers only (study-wide here); the selected query is the site's subject's
+    ("queries.bulk_close", "POST"): role_in("data_manager", yes={303, 409}),
     ("exports.index", "GET"): role_in("data_manager", yes={200}),
     ("exports.odm", "POST"): role_in("data_manager", yes={200}),
     ("exports.define", "POST"): role_in("data_manager", yes={200}),
@@ -154,6 +156,10 @@ def form_data(endpoint: str, site: str, queries: dict[str, int]) -> dict[str, st
         "entry.status": {"target": "verified", "expected_version": "1"},
         "queries.subject_queries": {**back, "field": "IG.IE_IN[].IT.IE_IN01", "message": "?"},
         "queries.query_action": {**back, "action": "close", "text": "matrix"},
+        "queries.bulk_close": {
+            "query": str(queries.get(SUBJECT_A if site == SITE_A else SUBJECT_B, 0)),
+            "text": "matrix",
+        },
         "exports.odm": {"mode": "audit", "site": site, "since": "2000-01-01", "admin": "1"},
         "exports.csv": {"site": site},
         "exports.dataset_json": {"site": site},

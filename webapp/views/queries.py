@@ -1,10 +1,13 @@
-"""Queries: the list across the user's sites (filtered by status), raising one on an item,
-answering, closing and reopening."""
+"""Queries: the list across the user's sites (filtered by status, site, subject, form, age and
+who raised them, each with its conversation), a data manager's bulk close, raising one on an
+item, answering, closing and reopening."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, g, redirect, request, url_for
 from werkzeug.wrappers.response import Response
@@ -13,13 +16,15 @@ from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.free_text import TextRefusedError
 from renderers.html import parse_field_name
 from renderers.html.naming import FieldNameError
-from storage.queries import open_query, transition
+from storage.queries import close_queries, open_query, transition
 from storage.readers.casebook import stored_forms
-from storage.readers.listings import query_lines, query_subject_id
-from storage.vocabulary import QueryStatus
+from storage.readers.listings import query_subject_id
+from storage.readers.query_list import ORIGINS, QueryFilter, filtered_queries, query_sites
+from storage.vocabulary import QueryStatus, Role
 from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
+from webapp.querythreads import MessageShown, threads_shown
 from webapp.runtime import reading, writing
 from webapp.studyview import sites_of
 from webapp.urlkeys import form_url
@@ -27,6 +32,13 @@ from webapp.views.subjects import served
 
 bp = Blueprint("queries", __name__)
 STATUS_FILTERS = ("open", "answered", "closed", "all")
+RAISED_BY = ("any", *ORIGINS)
+DAYS = re.compile(r"[0-9]{1,4}")
+MAX_DAYS = 3650
+QUERY_ID = re.compile(r"[0-9]{1,12}")
+BULK_CLOSE = frozenset({Role.DATA_MANAGER})
+"""Who may close many queries at once with one comment: data managers (a monitor closes
+each on its own, next to the data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,13 @@ class QueryRow:
     opened_by: str
     opened_at: datetime
     url: str
+    age_days: int = 0
+    thread: tuple[MessageShown, ...] = ()
+    """Every message, oldest first; the last is shown as the latest, the rest one click away."""
+
+    @property
+    def latest(self) -> MessageShown | None:
+        return self.thread[-1] if self.thread else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +66,72 @@ class QueriesPage:
     status: str
     filters: tuple[str, ...]
     rows: tuple[QueryRow, ...]
+    chosen: dict[str, str] = field(default_factory=dict)
+    """The filter values as asked (the form shows them again)."""
+    sites: tuple[tuple[str, str], ...] = ()
+    forms: tuple[tuple[str, str], ...] = ()
+    raised_by: tuple[str, ...] = RAISED_BY
+    can_bulk: bool = False
+    closed: int | None = None
+
+
+def _bad(name: str, why: str) -> HttpError:
+    """400 naming the parameter and what it takes, never echoing the value (no reflection)."""
+    return HttpError(400, g.t("qlist.bad_param", name=name, why=g.t(why)))
+
+
+def _choice(name: str, value: str, allowed: Collection[str], default: str = "") -> str:
+    if value != default and value not in allowed:
+        raise _bad(name, "qlist.why_choice")
+    return value
+
+
+def _wanted(
+    site_oids: Collection[str], form_oids: Collection[str]
+) -> tuple[QueryFilter, dict[str, str]]:
+    """The list's filters from request.args, each from an allow-list or parsed strictly."""
+    status = _choice("status", request.args.get("status", "open"), STATUS_FILTERS, "open")
+    site = _choice("site", request.args.get("site", ""), site_oids)
+    form = _choice("form", request.args.get("form", ""), form_oids)
+    raised_by = _choice("raised_by", request.args.get("raised_by", "any"), RAISED_BY, "any")
+    subject = request.args.get("subject", "")
+    if len(subject) > 100 or not subject.isprintable():
+        raise _bad("subject", "qlist.why_subject")
+    older = request.args.get("older_than", "")
+    if older and not (DAYS.fullmatch(older) and int(older) <= MAX_DAYS):
+        raise _bad("older_than", "qlist.why_days")
+    chosen = {"status": status, "site": site, "form": form, "raised_by": raised_by}
+    chosen |= {"subject": subject, "older_than": older}
+    return QueryFilter(
+        status=None if status == "all" else QueryStatus(status),
+        subject_key=subject or None,
+        form_oid=form or None,
+        origin=None if raised_by == "any" else raised_by,
+        opened_before=datetime.now(UTC) - timedelta(days=int(older)) if older else None,
+    ), chosen
+
+
+def _age(opened_at: datetime, now: datetime) -> int:
+    aware = opened_at if opened_at.tzinfo else opened_at.replace(tzinfo=UTC)
+    return max(0, (now - aware).days)
 
 
 @bp.get("/queries")
 def index() -> tuple[str, int]:
     study = served()
     g.viewer.require_anywhere(access.CLINICAL, g.t("action.read_queries"))
-    status = request.args.get("status", "open")
-    if status not in STATUS_FILTERS:
-        raise HttpError(400, g.t("queries.bad_filter", allowed=", ".join(STATUS_FILTERS)))
     with reading() as conn:
-        visible = g.viewer.sites(access.CLINICAL, [s.oid for s in sites_of(conn, study.oid)])
-        wanted = None if status == "all" else QueryStatus(status)
-        lines = query_lines(conn, study.oid, visible, wanted)
+        sites = sites_of(conn, study.oid)
+        visible = g.viewer.sites(access.CLINICAL, [s.oid for s in sites])
+        wanted, chosen = _wanted(visible, study.mdv.form_defs)
+        lines = filtered_queries(
+            conn, study.oid, [chosen["site"]] if chosen["site"] else visible, wanted
+        )
+        threads = threads_shown(conn, [q.id for q in lines])
+    closed = request.args.get("closed", "")
+    now = datetime.now(UTC)
     page = QueriesPage(
-        status,
+        chosen["status"],
         STATUS_FILTERS,
         tuple(
             QueryRow(
@@ -74,11 +144,53 @@ def index() -> tuple[str, int]:
                 q.opened_by,
                 q.opened_at,
                 form_url("entry.form", q.subject_key, FormKey(*q.key[:4])),
+                _age(q.opened_at, now),
+                threads.get(q.id, ()),
             )
             for q in lines
         ),
+        chosen,
+        tuple((s.oid, s.name or s.oid) for s in sites if s.oid in visible),
+        tuple((oid, study.form_name(oid, g.lang)) for oid in study.mdv.form_defs),
+        can_bulk=bool(g.viewer.sites(BULK_CLOSE, visible)),
+        closed=int(closed) if DAYS.fullmatch(closed) else None,
     )
     return render("queries.html", page)
+
+
+def _posted_ids() -> list[int]:
+    raw = request.form.getlist("query")
+    if not all(QUERY_ID.fullmatch(r) for r in raw):
+        raise HttpError(400, g.t("qlist.bulk_none"))
+    return [int(r) for r in raw]
+
+
+@bp.post("/queries/close")
+def bulk_close() -> Response:
+    """A data manager closes the selected queries with one comment; each close is audited as
+    its own message. All or nothing: one query closed meanwhile refuses the batch (409)."""
+    study = served()
+    g.viewer.require_anywhere(BULK_CLOSE, g.t("action.bulk_close"))
+    ids, text = _posted_ids(), request.form.get("text", "").strip()
+    if not ids or not text:
+        raise HttpError(400, g.t("qlist.bulk_none"))
+    with reading() as conn:
+        sites = query_sites(conn, study.oid, ids)
+    if set(ids) - set(sites):
+        raise HttpError(404, "")
+    roles = {
+        g.viewer.require(BULK_CLOSE, site, g.t("action.bulk_close")) for site in set(sites.values())
+    }
+    try:
+        with writing() as conn:
+            closed = close_queries(
+                conn, ids, text=text, user=g.viewer.username, role=next(iter(roles))
+            )
+    except TextRefusedError as exc:
+        raise HttpError(422, str(exc)) from exc
+    except ValueError as exc:
+        raise HttpError(409, g.t("qlist.bulk_refused", why=str(exc))) from exc
+    return redirect(url_for("queries.index", status="closed", closed=len(closed)), 303)
 
 
 def _posted_form() -> FormKey:
