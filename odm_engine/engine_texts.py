@@ -6,7 +6,8 @@ differs, a value outside a range) come from here, so ``edc check --lang de`` is 
 throughout. Kept in the core, as plain tables with ``str.format`` fields (no template engine:
 ``odm_engine`` imports no framework). A language without a table reads English; ``de-CH``
 reads ``de``. ``tests/expressions/test_engine_texts.py`` holds both tables to the same keys
-and fields.
+and fields. The DataType and repeat-key messages (``value_texts``) and the sentences of
+``edc explain`` (``explain_texts``) are merged in from their own modules.
 """
 
 from __future__ import annotations
