@@ -17,7 +17,17 @@ from sqlalchemy import text
 from odm_engine.clinical import ItemKey
 from storage.engine import write_transaction
 from storage.queries import open_query
-from tests.webapp.conftest import SITE_A, SITE_B, STUDY, SUBJECT_A, SUBJECT_B, Client, Web
+from tests.webapp.conftest import (
+    SITE_A,
+    SITE_B,
+    STUDY,
+    SUBJECT_A,
+    SUBJECT_B,
+    Client,
+    Web,
+    seeded_schema,
+    web_at,
+)
 from tests.webapp.helpers import ELIGIBLE
 
 TABLES = ("enrolment", "completion", "query_age", "sdv", "checks")
@@ -35,8 +45,7 @@ def tables_of(body: str) -> dict[str, list[list[str]]]:
     }
 
 
-@pytest.fixture
-def data(web: Web) -> None:
+def _fill(web: Web) -> None:
     """F.IE saved for both subjects, verified at site A; five queries, two of them by a
     check (one named like a formula), aged 2, 10 and 40 days, one closed."""
     dm = web.client("dm")
@@ -69,10 +78,26 @@ def data(web: Web) -> None:
                 {
                     "s": status,
                     "c": check,
-                    "t": (now - timedelta(days=days)).replace(tzinfo=None),
+                    "t": _stored(web, now - timedelta(days=days)),
                     "i": qid,
                 },
             )
+
+
+@pytest.fixture
+def data(web: Web) -> None:
+    _fill(web)
+
+
+def _stored(web: Web, moment: datetime) -> datetime:
+    """A UTC moment as the store keeps it: naive UTC on SQLite, aware on PostgreSQL."""
+    return moment if web.engine.dialect.name == "postgresql" else moment.replace(tzinfo=None)
+
+
+def _utc(value: object) -> datetime:
+    """A timestamp read back with plain SQL, as naive UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _sites_clause(sites: tuple[str, ...] | None) -> str:
@@ -101,13 +126,13 @@ def independent(web: Web, sites: tuple[str, ...] | None) -> dict[str, object]:
         ).all()
     months: dict[str, int] = {}
     for (created,) in subjects:
-        month = str(created)[:7]
+        month = _utc(created).strftime("%Y-%m")
         months[month] = months.get(month, 0) + 1
     now = datetime.now(UTC).replace(tzinfo=None)
     ages = [0, 0, 0]
     for status, _, _, opened in queries:
         if status != "closed":
-            days = (now - datetime.fromisoformat(str(opened))).total_seconds() / 86400
+            days = (now - _utc(opened)).total_seconds() / 86400
             ages[0 if days < 7 else 1 if days <= 30 else 2] += 1
     by_check: dict[tuple[str, str], int] = {}
     for _, check, form, _ in queries:
@@ -231,3 +256,15 @@ def test_an_empty_study_shows_empty_tables(web: Web) -> None:
     assert found["enrolment"][-1][2] == "2"  # the two seeded subjects
     for name in TABLES:
         assert dm.get(f"/dashboard/{name}.svg").status_code == 200
+
+
+@pytest.mark.postgres
+def test_tables_equal_independent_counts_on_postgresql() -> None:
+    """The month of a subject's creation and the ages are worked out by the database: the
+    PostgreSQL expressions (to_char in UTC) give the same tables."""
+    with seeded_schema(to_run="the dashboard on PostgreSQL") as url, web_at(url) as web:
+        _fill(web)
+        dm = web.client("dm")
+        check_page(dm, "/dashboard", None, web)
+        check_page(dm, f"/dashboard?site={SITE_B}", (SITE_B,), web)
+        assert independent(web, None)["ages"] == [1, 1, 2]
