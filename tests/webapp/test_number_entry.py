@@ -50,6 +50,24 @@ def test_decimal_comma_and_point_are_stored_as_the_same_number(web: Web) -> None
     assert 'type="number"' not in page
 
 
+def test_3_comma_4_and_3_point_4_are_both_stored_as_3_point_4(web: Web) -> None:
+    """The issue's own case: 3,4 typed in a float field is 3.4 (it was 34), as is 3.4."""
+    eligible(web)
+    inv = web.client("inv_a")
+    risk = f"/subjects/{SUBJECT_A}/SE.DCV/F.RF"
+    lab = {"IG.RF_LAB[].IT.RF_B2MST": "Y", "IG.RF_LAB[].IT.RF_B2M": "3,4"}
+    assert inv.post(risk, {**lab, "expected_version": "0"}).status_code == 303
+    assert stored(web.engine, "IT.RF_B2M") == ["3.4"]
+    lab["IG.RF_LAB[].IT.RF_B2M"] = "3.5"
+    r = inv.post(risk, {**lab, "expected_version": "1", "reason": "transcription error"})
+    assert r.status_code == 303
+    assert stored(web.engine, "IT.RF_B2M") == ["3.5"]
+    lab["IG.RF_LAB[].IT.RF_B2M"] = "3.4"
+    r = inv.post(risk, {**lab, "expected_version": "2", "reason": "transcription error"})
+    assert r.status_code == 303
+    assert stored(web.engine, "IT.RF_B2M") == ["3.4"]
+
+
 def test_a_comma_in_the_same_value_as_a_point_gives_no_change(web: Web) -> None:
     """Saving 72,5 over a stored 72.5 is no change: no audit row, no reason asked."""
     eligible(web)
