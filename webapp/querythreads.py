@@ -13,9 +13,12 @@ from datetime import UTC, datetime
 
 from flask import g
 
+from odm_engine.clinical import ItemKey
 from storage.engine import Connection
 from storage.queries import SYSTEM_ROLE
 from storage.readers.query_threads import ThreadMessage, query_threads
+from webapp.casebook import numbered
+from webapp.studyview import StudyContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,23 @@ def threads_shown(
         qid: tuple(shown(m) for m in messages)
         for qid, messages in query_threads(conn, query_ids).items()
     }
+
+
+def item_label(study: StudyContext, key: ItemKey, lang: str, *, with_form: bool = True) -> str:
+    """The item a query is about as people read it: "Baseline › Demographics: Body weight
+    (row 2)", by question text and position, never by OIDs (an OID only stands in for a
+    definition the study's version lacks). ``with_form=False``: the question alone (on the
+    form's own page)."""
+    item = study.mdv.item_defs.get(key.item_oid)
+    question = (study.text(item.question, lang) or item.name) if item else key.item_oid
+    if key.item_group_repeat_key:
+        question += f" ({g.t('qlist.row', n=key.item_group_repeat_key)})"
+    if not with_form:
+        return question
+    event = study.mdv.study_event_defs.get(key.study_event_oid)
+    event_name = study.event_name(event, lang) if event else key.study_event_oid
+    form_name = study.form_name(key.form_oid, lang)
+    return (
+        f"{numbered(event_name, key.study_event_repeat_key)} › "
+        f"{numbered(form_name, key.form_repeat_key)}: {question}"
+    )

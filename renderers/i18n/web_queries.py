@@ -19,6 +19,7 @@ EN: dict[str, str] = {
     "qthread.comment_label": "Comment (required)",
     "qthread.comment_text": "Write a comment: closing or reopening a query says why.",
     "action.bulk_close": "close queries in bulk",
+    "qlist.row": "row {n}",
     "qlist.site": "Site",
     "qlist.subject": "Subject",
     "qlist.form": "Form",
@@ -57,6 +58,7 @@ DE: dict[str, str] = {
     "qthread.comment_text": "Schreiben Sie einen Kommentar: wer eine Rückfrage schließt oder "
     "wieder öffnet, sagt warum.",
     "action.bulk_close": "Rückfragen gesammelt schließen",
+    "qlist.row": "Zeile {n}",
     "qlist.site": "Zentrum",
     "qlist.subject": "Patient",
     "qlist.form": "Formular",

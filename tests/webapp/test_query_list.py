@@ -15,7 +15,7 @@ from odm_engine.clinical import ItemKey
 from storage.engine import write_transaction
 from storage.queries import open_query
 from tests.webapp.conftest import STUDY, SUBJECT_A, SUBJECT_B, Web
-from tests.webapp.test_query_threads import BACK, weight_query
+from tests.webapp.test_query_threads import BACK, WEIGHT_QUESTION, weight_query
 
 ROW = re.compile(r'<tr data-query="(\d+)">')
 IE = ItemKey("SE.ELIG", "", "F.IE", "", "IG.IE_IN", "", "IT.IE_IN01")
@@ -57,6 +57,9 @@ def test_the_latest_message_shows_and_the_thread_is_one_click_away(
     page = web.client("dm").get("/queries?status=all").text
     row = page[page.index(f'<tr data-query="{three["check"]}">') :]
     row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[2].endswith(f": {WEIGHT_QUESTION}") and " › " in cells[2], cells
+    assert "IT.VS_WEIGHT" not in cells[2]
     latest = row[row.index('<td class="latest">') :]
     assert "inv_a (Investigator)" in latest and "answered: <span" in latest
     assert "Checked: 250 kg on the ward scale." in latest

@@ -14,6 +14,7 @@ from tests.webapp.helpers import DEMOGRAPHICS, ELIG, ELIGIBLE
 A_DM = DEMOGRAPHICS.format(key=SUBJECT_A)
 A_ELIG = ELIG.format(key=SUBJECT_A)
 BACK = {"event_oid": "SE.DCV", "form_oid": "F.DM"}
+WEIGHT_QUESTION = "Body weight at the start of second-line bortezomib"
 WARNING = "Weight is outside the plausible range of 30 to 200 kg."
 
 
@@ -52,7 +53,10 @@ def test_the_monitor_sees_the_answer_and_closes_with_a_comment(web: Web) -> None
     answer = {**BACK, "action": "answer", "text": "Checked: 250 kg on the ward scale."}
     assert inv.post(url, answer).status_code == 303
     mon = web.client("mon_a")
-    thread = thread_of(mon.get(A_DM).text, qid)
+    page = mon.get(A_DM).text
+    # the item by its question, never by OIDs (SE.DCV/F.DM/IG.VS/IT.VS_WEIGHT)
+    assert f"<td>{qid}</td><td>{WEIGHT_QUESTION}</td>" in page
+    thread = thread_of(page, qid)
     items = re.findall(r"<li data-action=\"(\w+)\"><span class=\"who\">([^<]*)</span>", thread)
     assert items == [("open", "inv_a (Investigator)"), ("answer", "inv_a (Investigator)")]
     assert "Checked: 250 kg on the ward scale." in thread and "(now answered)" in thread

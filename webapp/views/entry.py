@@ -51,7 +51,7 @@ from webapp.entry_form import Posted, read_post
 from webapp.errors import HttpError
 from webapp.memo import Memo
 from webapp.pages import render
-from webapp.querythreads import MessageShown, threads_shown
+from webapp.querythreads import MessageShown, item_label, threads_shown
 from webapp.runtime import reading, writing
 from webapp.studyview import StudyContext, subject_study
 from webapp.urlkeys import form_url
@@ -99,11 +99,18 @@ class QueryLine:
     """Every message of the query (who, when, text, the status it left), oldest first."""
 
 
-def _query_lines(conn: Connection, queries: list[QueryInfo]) -> tuple[QueryLine, ...]:
+def _query_lines(
+    conn: Connection, study: StudyContext, queries: list[QueryInfo]
+) -> tuple[QueryLine, ...]:
     threads = threads_shown(conn, [q.id for q in queries])
     return tuple(
         QueryLine(
-            q.id, q.key.describe(), q.status.value, q.message, q.opened_by, threads.get(q.id, ())
+            q.id,
+            item_label(study, q.key, g.lang, with_form=False),
+            q.status.value,
+            q.message,
+            q.opened_by,
+            threads.get(q.id, ()),
         )
         for q in queries
     )
@@ -284,7 +291,7 @@ def form_page(
         items = stored_items(conn, p.subject.id)
         form_row = stored_forms(conn, p.subject.id).get(key)
         queries = form_queries(conn, p.subject.id, key)
-        lines = _query_lines(conn, queries)
+        lines = _query_lines(conn, study, queries)
         signature = signature_states(conn, p.subject, key).get(key)
     snapshot = snapshot_of(p.subject, items)
     units = {

@@ -24,7 +24,7 @@ from storage.vocabulary import QueryStatus, Role
 from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
-from webapp.querythreads import MessageShown, threads_shown
+from webapp.querythreads import MessageShown, item_label, threads_shown
 from webapp.runtime import reading, writing
 from webapp.studyview import sites_of
 from webapp.urlkeys import form_url
@@ -138,7 +138,7 @@ def index() -> tuple[str, int]:
                 q.id,
                 q.subject_key,
                 q.site_oid,
-                q.key.describe(),
+                item_label(study, q.key, g.lang),
                 q.status.value,
                 q.message,
                 q.opened_by,
