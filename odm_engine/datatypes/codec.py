@@ -42,8 +42,8 @@ def parse_value(
     found = spec(data_type)
     if not found.keeps_space:
         text = text.strip(_XML_SPACE)
-    noun, how = engine_text(f"noun.{data_type}", lang), engine_text(f"how.{data_type}", lang)
     if not text:
+        noun, how = _noun_and_how(data_type, lang)
         return DataTypeProblem(engine_text("empty", lang).format(noun=noun, how=how))
     bad = NOT_XML.search(text)
     if bad is not None:
@@ -52,6 +52,7 @@ def parse_value(
         value = found.read(text)
     except LexicalError as error:
         reason = error.reason_in(lang)
+        noun, how = _noun_and_how(data_type, lang)
         return DataTypeProblem(
             engine_text("not_of_type", lang).format(
                 text=_shown(text), noun=noun, why=f": {reason}" if reason else "", how=how
@@ -61,6 +62,11 @@ def parse_value(
     if problem is not None:
         return problem
     return Parsed(value, found.write(value, data_type))
+
+
+def _noun_and_how(data_type: str, lang: str | None) -> tuple[str, str]:
+    """What a value of ``data_type`` is called and how to write one, in ``lang``."""
+    return engine_text(f"noun.{data_type}", lang), engine_text(f"how.{data_type}", lang)
 
 
 def canonical_text(
