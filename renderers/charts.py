@@ -61,6 +61,8 @@ def _pygal(chart: Chart) -> pygal.graph.graph.Graph:
     }
     if chart.max_value is not None:
         options["range"] = (0, chart.max_value)
+    else:
+        options["y_labels"] = _count_ticks(chart)
     kind = {
         "line": pygal.Line,
         "bar": pygal.Bar,
@@ -73,6 +75,21 @@ def _pygal(chart: Chart) -> pygal.graph.graph.Graph:
     for name, values in chart.series:
         graph.add(name, list(values))
     return graph
+
+
+def _count_ticks(chart: Chart) -> list[int] | None:
+    """Whole-number ticks for a chart of small counts (pygal would write 0.2, 0.4...);
+    None (pygal's own ticks) for large ones."""
+    values = [[v or 0.0 for v in vs] for _, vs in chart.series]
+    if not values or not values[0]:
+        return None
+    if chart.kind == "stacked_hbar":
+        top = max(sum(column) for column in zip(*values, strict=True))
+    else:
+        top = max(max(vs) for vs in values if vs)
+    if top > 10 or any(v != int(v) for vs in values for v in vs):
+        return None
+    return list(range(int(top) + 1))
 
 
 def _scrubbed(root: etree._Element) -> etree._Element:
