@@ -77,8 +77,8 @@ def _follow_ons(findings: list[Finding]) -> list[Finding]:
 def _about(f: Finding, item: str) -> bool:
     """Whether ``f`` only follows from ``item``'s DataType: an expression finding naming the
     item, or a code list or range check finding on it."""
-    if f.code.startswith("ODM-EXPR-1"):
-        return f"'{item}'" in f.message
+    if f.code.startswith("ODM-EXPR-1"):  # 'IT.X', or a path to it: '[SE.V/F.A/IT.X]'
+        return f"'{item}'" in f.message or f"/{item}]'" in f.message
     return f.oid == item and f.code in ("ODM-CL-001", "ODM-CL-005", "ODM-RC-001")
 
 

@@ -425,6 +425,23 @@ def test_a_misspelt_data_type_is_one_finding_with_the_right_spelling() -> None:
     ]
 
 
+def test_a_check_reaching_the_misspelt_item_by_path_is_a_follow_on_too() -> None:
+    """Another item's RangeCheck naming the item by its path (``[SE.1/F.1/IT.BRTHDAT]``, as
+    the bortezomib study's date-order checks do) is counted on the DataType finding, not
+    reported as "a text" (found writing a study with a misspelt partialDate)."""
+    item = f'<ItemDef OID="IT.BRTHDAT" Name="Birth date" DataType="partialdate">{Q}</ItemDef>'
+    other = (
+        f'<ItemDef OID="IT.X" Name="X" DataType="date">{Q}<RangeCheck SoftHard="Hard">'
+        '<FormalExpression Context="OEL">IT.X &gt; [SE.1/F.1/IT.BRTHDAT]</FormalExpression>'
+        "</RangeCheck></ItemDef>"
+    )
+    ref = '<ItemRef ItemOID="IT.BRTHDAT" Mandatory="No"/><ItemRef ItemOID="IT.X" Mandatory="No"/>'
+    body = one_item_study(item, item_ref=ref, extra=other)
+    errors = [f.format() for f in all_found(odm(body)) if f.severity.value == "error"]
+    assert len(errors) == 1, errors
+    assert "ODM-DT-001" in errors[0] and "1 finding(s) that follow from it" in errors[0]
+
+
 def test_findings_are_sorted_by_line() -> None:
     """The pipeline finds the schema error (line 10) before the dangling reference (rules,
     line 8); the report reads top to bottom."""
