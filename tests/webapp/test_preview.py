@@ -356,3 +356,13 @@ def test_findings_are_placed_at_groups_columns_and_by_line(tmp_path: Path) -> No
     assert [li.get("data-code") for li in coded] == ["ODM-REF-001"]
     line = line_of(path, '<ItemDef OID="IT.CODED"')  # the loader reports it at the ItemDef
     assert coded[0].xpath("./a/@href") == [f"/source#L{line}"]
+
+
+def test_try_it_says_the_engines_messages_in_the_pages_language(client: FlaskClient) -> None:
+    response = client.post("/form/F.VS?event=SE.1&lang=de", data={"IG.VS[].IT.AGE": "1234"})
+    assert response.status_code == 200, response.text[:500]
+    hard = html.fromstring(response.text).xpath("//ul[@class='try-hard']")[0].text_content()
+    assert (
+        "IT.AGE: '1234' hat 4 Ziffern; höchstens 3 sind erlaubt (Length=3). Prüfen Sie den "
+        "Wert; ist er richtig, ist die Length der ItemDef zu klein."
+    ) in hard
