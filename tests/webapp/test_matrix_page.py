@@ -243,3 +243,17 @@ def test_german(web: Web) -> None:
     inv.post("/language", {"lang": "de", "next": "/matrix"})
     html = inv.get("/matrix").get_data(as_text=True)
     assert "Patientenübersicht" in html and "Nicht begonnen" in html
+
+
+def test_a_status_filter_counts_up_to_a_cap(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.readers import matrix as reader
+
+    monkeypatch.setattr(reader, "COUNT_CAP", 2)
+    add_subjects(web, SITE_A, "DE01", range(2, 5))
+    for key in ("DE01-002", "DE01-003", "DE01-004"):
+        set_form(web, key, "SE.ELIG", "F.IE", FormStatus.COMPLETE)
+    html = web.client("dm").get("/matrix?status=complete").get_data(as_text=True)
+    assert "More than 2 subjects, page 1." in html
+    assert keys(html) == ["DE01-002", "DE01-003", "DE01-004"]
+    plain = web.client("dm").get("/matrix").get_data(as_text=True)
+    assert "5 subject(s), page 1 of 1." in plain  # no status filter: counted exactly
