@@ -8,7 +8,7 @@ back on any exception (``storage.engine.write_transaction`` does both). When it 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
@@ -196,6 +196,8 @@ def save_form(
     if validation.hard:
         return SaveResult(False, version, status, check_results=tuple(validation.results))
     wanted, results = _wanted(validation, form_key)
+    if complete and (missing := _missing_required(results, items, wanted)):
+        return SaveResult(False, version, status, check_results=missing)
     changes = _changes(items, wanted, chosen)
     new_status = next_status(status, move, changed=bool(changes), form=change.path)
     if not changes and new_status is status:
@@ -207,7 +209,7 @@ def save_form(
         user=user, role=role, reason=reason.strip() if reason else None, source=source, now=now
     )
     new_version = _write(conn, change, ctx, items, changes, new_status=new_status)
-    soft = [r for r in results if r.severity == "soft" and (complete or r.kind != "mandatory")]
+    soft = [r for r in results if r.severity == "soft" and r.kind != "mandatory"]
     close_passed_check_queries(
         conn, subject.id, form_key, failing=[r for r in results if r.severity == "soft"], now=now
     )
@@ -215,6 +217,22 @@ def save_form(
         conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
     )
     return SaveResult(True, new_version, new_status, tuple(changes), tuple(results), tuple(opened))
+
+
+def _missing_required(
+    results: list[CheckResultLike], items: StoredItems, wanted: Mapping[ItemKey, EnteredValue]
+) -> tuple[CheckResultLike, ...]:
+    """The required items left empty, as hard failures: a form is not marked complete while
+    one is missing (issue 18). They are shown next to their fields and block the save, and no
+    query is opened for them (a near-empty form once opened a dozen); a value, or the reason
+    it is missing (a null flavour, requested now or stored), satisfies them."""
+    nulled = {k for k, v in wanted.items() if isinstance(v, IsNull)}
+    nulled |= {k for k, stored in items.items() if stored[2] and k not in wanted}
+    return tuple(
+        replace(r, severity="hard")  # type: ignore[type-var]
+        for r in results
+        if r.kind == "mandatory" and r.item_key not in nulled
+    )
 
 
 def _write(

@@ -19,6 +19,9 @@ EN: dict[str, str] = {
     "qthread.comment_label": "Comment (required)",
     "qthread.comment_text": "Write a comment: closing or reopening a query says why.",
     "action.bulk_close": "close queries in bulk",
+    "complete.missing": "Not marked complete, and nothing was saved: required items are "
+    "empty (marked below). Enter each, or give the reason it is missing; or choose Save to "
+    "keep the form in progress.",
     "qlist.row": "row {n}",
     "qlist.site": "Site",
     "qlist.subject": "Subject",
@@ -58,6 +61,9 @@ DE: dict[str, str] = {
     "qthread.comment_text": "Schreiben Sie einen Kommentar: wer eine Rückfrage schließt oder "
     "wieder öffnet, sagt warum.",
     "action.bulk_close": "Rückfragen gesammelt schließen",
+    "complete.missing": "Nicht als vollständig markiert, nichts wurde gespeichert: "
+    "Pflichtfelder sind leer (unten markiert). Füllen Sie sie aus oder geben Sie den Grund an, "
+    "warum ein Wert fehlt; oder wählen Sie Speichern, um das Formular in Bearbeitung zu lassen.",
     "qlist.row": "Zeile {n}",
     "qlist.site": "Zentrum",
     "qlist.subject": "Patient",

@@ -208,7 +208,7 @@ def test_locked_form_is_refused(study: Engine) -> None:
 
 
 def test_complete_flag_sets_status_and_audits_it(study: Engine) -> None:
-    save(study, dm(age="42"), version=0)
+    save(study, dm(age="42", sex="F"), version=0)
     result = save(study, {}, version=1, reason="Done", complete=True)
     assert result.status is FormStatus.COMPLETE and result.form_version == 2
     state = state_of(study, DM)
@@ -317,3 +317,20 @@ def test_creating_a_subject_is_audited_in_the_same_transaction(study: Engine) ->
             role=Role.INVESTIGATOR,
         )  # fmt: skip
     assert len(audit_of(study, "007")) == 1
+
+
+def test_a_required_item_left_empty_blocks_complete_without_a_query(study: Engine) -> None:
+    """Issue 18: "Save and mark complete" on a form missing required items saves nothing and
+    opens no query; the missing items come back as hard failures. A value, or the reason it is
+    missing, lets the form be completed."""
+    pytest.importorskip("odm_engine.checks")
+    save(study, dm(age="42"), version=0)
+    before = dump(study)
+    result = save(study, dm(initials="AB"), version=1, reason="Done", complete=True)
+    assert not result.saved and result.queries_opened == ()
+    assert [(r.item_key.item_oid, r.kind, r.severity) for r in result.hard_failures] == [
+        ("IT.SEX", "mandatory", "hard")
+    ]
+    assert dump(study) == before and queries_of(study) == []
+    done = save(study, dm(sex=IsNull("UNK")), version=1, reason="Not known", complete=True)
+    assert done.saved and done.status is FormStatus.COMPLETE and done.queries_opened == ()

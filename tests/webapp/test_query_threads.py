@@ -110,3 +110,29 @@ def test_a_corrected_value_closes_the_checks_query_by_the_system(web: Web) -> No
     (*_, closed) = messages(web, qid)
     assert closed[0] == "close" and closed[2:] == ("system", "system")
     assert "System (automatic)" in thread_of(page, qid)
+
+
+def counts(web: Web) -> tuple[int, int, int]:
+    with web.engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            int(conn.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
+            for t in ("item_data", "audit_trail", "queries")
+        )
+
+
+def test_complete_on_a_near_empty_form_is_refused_without_a_query_storm(web: Web) -> None:
+    """Required items left empty block "Save and mark complete": shown next to their fields,
+    nothing saved, no query opened; "Save" keeps the form in progress."""
+    inv = web.client("inv_a")
+    assert inv.post(A_ELIG, {**ELIGIBLE, "expected_version": "0"}).status_code == 303
+    before = counts(web)
+    almost_empty = {"IG.VS[].IT.VS_HEIGHT": "170", "expected_version": "0", "action": "complete"}
+    r = inv.post(A_DM, almost_empty)
+    assert r.status_code == 422 and counts(web) == before
+    assert "Not marked complete, and nothing was saved: required items are empty" in r.text
+    sex = r.text[r.text.index('data-field="IG.DM[].IT.DM_SEX"') :]
+    assert "is required. Enter a value or give the reason it is missing." in sex[:2000]
+    assert 'value="170"' in r.text  # what was typed stays in the form
+    saved = inv.post(A_DM, {**almost_empty, "action": "save"})
+    assert saved.status_code == 303 and "opened=0" in saved.headers["Location"]
+    assert counts(web)[2] == before[2]

@@ -401,8 +401,10 @@ def save(
         return render("form.html", page, 409)
     except FormNotEditableError as exc:
         return render("form.html", form_page(p, posted=posted, error=str(exc)), 409)
-    if not result.saved:
-        page = form_page(p, posted=posted, results=result.hard_failures, error=g.t("form.hard"))
+    if not result.saved:  # a hard check, or (marking complete) a required item left empty
+        missing = all(r.kind == "mandatory" for r in result.hard_failures)
+        error = g.t("complete.missing" if missing else "form.hard")
+        page = form_page(p, posted=posted, results=result.hard_failures, error=error)
         return render("form.html", page, 422)
     # The form's own URL from the memo (url_for once per subject and form), as url_for
     # would give it with these two arguments.
