@@ -206,9 +206,10 @@ def subject_matrix(conn: Connection, f: MatrixFilter) -> MatrixPage:
         .where(StudyEvent.subject_id.in_(ids))
         .order_by(StudyEvent.subject_id, StudyEvent.repeat_key, Form.repeat_key)
     )
-    for sid, event, erk, form, frk, status in forms:
+    statuses = {s.value: s for s in FormStatus}
+    for sid, event, erk, form, frk, status in forms.all():
         if (event, form) in columns:
-            cells[sid].append(MatrixCell(event, erk, form, frk, FormStatus(status)))
+            cells[sid].append(MatrixCell(event, erk, form, frk, statuses[status]))
     subjects = tuple(MatrixSubject(r[1], r[2], r[3], int(r[4]), tuple(cells[r[0]])) for r in rows)
     total = int(rows[0][5])
     more = f.status is not None and total > COUNT_CAP

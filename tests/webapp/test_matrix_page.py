@@ -35,18 +35,23 @@ def marks(row: str) -> list[tuple[str, str, str]]:
     return MARK.findall(row)
 
 
-def set_form(web: Web, subject_key: str, event: str, form: str, status: FormStatus) -> None:
-    """A stored form instance at ``status`` (the matrix shows the stored status as is)."""
+def set_form(
+    web: Web, subject_key: str, event: str, form: str, status: FormStatus, repeat: str = ""
+) -> None:
+    """A stored form instance at ``status`` (the matrix shows the stored status as is), in
+    the event instance ``repeat`` (as an import from another EDC may number it)."""
     with write_transaction(web.engine) as conn:
         sid = conn.scalar(select(Subject.id).where(Subject.subject_key == subject_key))
         eid = conn.scalar(
             select(StudyEvent.id).where(
-                StudyEvent.subject_id == sid, StudyEvent.study_event_oid == event
+                StudyEvent.subject_id == sid,
+                StudyEvent.study_event_oid == event,
+                StudyEvent.repeat_key == repeat,
             )
         )
         if eid is None:
             eid = conn.execute(
-                insert(StudyEvent).values(subject_id=sid, study_event_oid=event, repeat_key="")
+                insert(StudyEvent).values(subject_id=sid, study_event_oid=event, repeat_key=repeat)
             ).inserted_primary_key[0]
         conn.execute(
             insert(Form).values(
@@ -257,3 +262,17 @@ def test_a_status_filter_counts_up_to_a_cap(web: Web, monkeypatch: pytest.Monkey
     assert keys(html) == ["DE01-002", "DE01-003", "DE01-004"]
     plain = web.client("dm").get("/matrix").get_data(as_text=True)
     assert "5 subject(s), page 1 of 1." in plain  # no status filter: counted exactly
+
+
+def test_numbered_instances_each_get_a_mark_in_order(web: Web) -> None:
+    """Event instances numbered by another EDC (2 and 10): one mark each, numeric order."""
+    set_form(web, SUBJECT_A, "SE.DCV", "F.DM", FormStatus.LOCKED, repeat="10")
+    set_form(web, SUBJECT_A, "SE.DCV", "F.DM", FormStatus.COMPLETE, repeat="2")
+    html = web.client("inv_a").get("/matrix").get_data(as_text=True)
+    dm = [m for m in marks(rows(html)[SUBJECT_A]) if "/SE.DCV/" in m[1] and "/F.DM" in m[1]]
+    assert [(s, h) for s, h, _ in dm] == [
+        ("complete", f"/subjects/{SUBJECT_A}/SE.DCV/2/F.DM/~"),
+        ("locked", f"/subjects/{SUBJECT_A}/SE.DCV/10/F.DM/~"),
+    ]
+    assert dm[0][2].endswith("#2: Complete") and dm[1][2].endswith("#10: Locked")
+    assert web.client("inv_a").get(dm[1][1]).status_code == 200

@@ -241,37 +241,54 @@ def _mark(status: FormStatus, url: str, what: str = "") -> Mark:
 class _Cells:
     """A page's cells as markup, built in Python: 600 cells through ``url_for`` and the
     template's escaping took about 75 ms a page. A form instance's URL is its subject's
-    casebook URL followed by a tail that depends on the instance only, made once per page
-    (checked to hold, else ``url_for`` as usual); each escaped label is made once per page."""
+    casebook URL followed by a tail that depends on the instance only, so each mark is the
+    escaped casebook URL and a rest (escaped tail, status, label) made once per page (the
+    tail checked to hold, else ``url_for`` as usual). Escaping a concatenation equals
+    concatenating the escaped parts: escaping works character by character."""
 
     PROBE = "X"
 
     def __init__(self, study: StudyContext) -> None:
         self.study = study
         self.prefix = url_for("subjects.casebook", subject_key=self.PROBE)
-        self.tails: dict[FormKey, str | None] = {}
-        self.labels: dict[tuple[str, FormStatus, str], str] = {}
+        self.rests: dict[tuple[FormKey, FormStatus, str], str | None] = {}
         self.words = {s: g.t(f"status.{s.value}") for s in FormStatus}
+        self.opens: dict[FormKey, bool] = {}
 
-    def url(self, casebook: str, subject_key: str, key: FormKey) -> str:
-        if key not in self.tails:
-            probe = form_url("entry.form", self.PROBE, key)
-            fits = probe.startswith(self.prefix + "/")
-            self.tails[key] = probe[len(self.prefix) :] if fits else None
-        tail = self.tails[key]
-        return casebook + tail if tail is not None else form_url("entry.form", subject_key, key)
+    def _rest(self, key: FormKey, status: FormStatus, what: str) -> str | None:
+        """The mark after its subject's casebook URL; None when the URL is not built so."""
+        probe = form_url("entry.form", self.PROBE, key)
+        if not probe.startswith(self.prefix + "/"):
+            return None
+        return self._html(status, probe[len(self.prefix) :], what, key)
 
-    def mark(self, status: FormStatus, url: str, what: str, repeat: str = "") -> str:
-        """An instance's mark, as HTML: the URL and the label escaped here."""
-        label = self.labels.get((what, status, repeat))
-        if label is None:
-            words = f"{what} {repeat}".strip() + ": " + self.words[status]
-            label = self.labels[what, status, repeat] = str(escape(words))
+    def _html(self, status: FormStatus, url: str, what: str, key: FormKey) -> str:
+        repeat = " ".join(f"#{k}" for k in (key.study_event_repeat_key, key.form_repeat_key) if k)
+        label = escape(f"{what} {repeat}".strip() + ": " + self.words[status])
         return (
-            f'<a class="st st-{status.value}" href="{escape(url)}" title="{label}">'
-            f'<span aria-hidden="true">{ICONS[status]}</span>'
+            f'{escape(url)}" title="{label}"><span aria-hidden="true">{ICONS[status]}</span>'
             f'<span class="visually-hidden">{label}</span></a>'
         )
+
+    def mark(self, subject_key: str, casebook: str, key: FormKey, status: FormStatus,
+             what: str, *, stored: bool = True) -> str:  # fmt: skip
+        """An instance's mark, as HTML (everything in it escaped). ``stored=False``: a form
+        with no instance yet, opened by its form URL where that needs no repeat key."""
+        head = f'<a class="st st-{status.value}" href="'
+        if not stored:
+            opens = self.opens.get(key)
+            if opens is None:
+                opens = self.opens[key] = self.study.may_open(key)
+            if not opens:  # a repeating form with no entry yet: its casebook
+                return head + str(escape(casebook)) + self._html(status, "", what, key)
+        place = (key, status, what)
+        if place not in self.rests:
+            self.rests[place] = self._rest(key, status, what)
+        rest = self.rests[place]
+        if rest is None:
+            url = form_url("entry.form", subject_key, key)
+            return head + self._html(status, url, what, key)
+        return head + str(escape(casebook)) + rest
 
     def row(self, subject: MatrixSubject, columns: tuple[Column, ...]) -> Row:
         by_column: dict[tuple[str, str], list[MatrixCell]] = {}
@@ -285,17 +302,28 @@ class _Cells:
             what = f"{c.event} / {c.form}"
             if not found:
                 first = FormKey(c.event_oid, "", c.form_oid, "")
-                url = self.url(casebook, key, first) if self.study.may_open(first) else casebook
-                cells.append(self.mark(FormStatus.NOT_STARTED, url, what))
+                blank = self.mark(key, casebook, first, FormStatus.NOT_STARTED, what, stored=False)
+                cells.append(blank)
                 continue
-            found.sort(
-                key=lambda m: (repeat_order(m.event_repeat_key), repeat_order(m.form_repeat_key))
+            if len(found) > 1:
+                found.sort(
+                    key=lambda m: (
+                        repeat_order(m.event_repeat_key),
+                        repeat_order(m.form_repeat_key),
+                    )
+                )
+            cells.append(
+                "".join(
+                    self.mark(
+                        key,
+                        casebook,
+                        FormKey(m.event_oid, m.event_repeat_key, m.form_oid, m.form_repeat_key),
+                        m.status,
+                        what,
+                    )
+                    for m in found
+                )
             )
-            for m in found:
-                instance = FormKey(m.event_oid, m.event_repeat_key, m.form_oid, m.form_repeat_key)
-                repeat = " ".join(f"#{k}" for k in (m.event_repeat_key, m.form_repeat_key) if k)
-                cells.append(self.mark(m.status, self.url(casebook, key, instance), what, repeat))
-            cells[-len(found) :] = ["".join(cells[-len(found) :])]
         return Row(
             key,
             (subject.site_oid or "").rsplit(".", 1)[-1],
