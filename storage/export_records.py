@@ -40,6 +40,7 @@ from storage.models import (
     ItemGroup,
     MetadataVersion,
     Query,
+    QueryMessage,
     RoleAssignment,
     Site,
     StudyEvent,
@@ -47,6 +48,7 @@ from storage.models import (
     User,
 )
 from storage.models import Signature as SignatureRow
+from storage.queries import SYSTEM_USER
 from storage.studies import StoredMetadata, current_metadata, study_id_of
 
 Version = tuple[Any, str] | None
@@ -458,12 +460,30 @@ def admin_data(conn: Connection, study_oid: str) -> m.AdminData:
                 emails=(email,) if email else (),
             ),
         )
+    if SYSTEM_USER not in users and _system_wrote(conn, study_id):
+        users[SYSTEM_USER] = m.User(
+            oid=SYSTEM_USER,
+            login_name=SYSTEM_USER,
+            full_name="System: closes a check's query when a save makes the value pass",
+        )
     return m.AdminData(
         study_oid=study_oid,
         users=users,
         locations=locations,
         signature_defs=_signature_defs(conn, study_id, given),
     )
+
+
+def _system_wrote(conn: Connection, study_id: int) -> bool:
+    """Whether a query message of the study is the system's (its UserRef needs a User)."""
+    found = conn.scalar(
+        select(QueryMessage.id)
+        .join(Query, Query.id == QueryMessage.query_id)
+        .join(Subject, Subject.id == Query.subject_id)
+        .where(Subject.study_id == study_id, QueryMessage.username == SYSTEM_USER)
+        .limit(1)
+    )
+    return found is not None
 
 
 def _effective_date(

@@ -18,14 +18,9 @@ from odm_engine.free_text import KEY, QUERY, check_text
 from storage.errors import InvalidInputError, NotFoundError, QueryChangedError
 from storage.models import Query, QueryMessage, QueryStatus, Role
 from storage.subjects import find_subject
+from storage.vocabulary import SYSTEM_ROLE, SYSTEM_USER
 
 KEY_FIELDS = ("StudyEventRepeatKey", "FormRepeatKey", "ItemGroupRepeatKey")
-SYSTEM_USER = "system"
-"""Who closes a check's query when a later save makes the value pass: the system, never the
-person who saved (``query_messages.username``; no account may be called this)."""
-SYSTEM_ROLE = "system"
-"""The role of :data:`SYSTEM_USER`'s messages (``query_messages.role`` has no CHECK: people's
-messages carry a :class:`Role`, the system's this)."""
 PASSED_TEXT = "The check passes after the save of {when}: closed by the system."
 """The comment of an automatic close (stored once, in English, like a check's message)."""
 NEXT_STATUS = {

@@ -53,6 +53,10 @@ def add_user(
     ``by``: who adds the user (a username, or ``cli``), for the access log."""
     if not username.strip():
         raise InvalidInputError("username must not be empty")
+    if username.strip().lower() == vocabulary.SYSTEM_USER:
+        raise InvalidInputError(
+            f"username {username!r} is reserved: the system's automatic query closes carry it"
+        )
     check_text(username, "Username", USERNAME)  # issue 14: XML-safe and within the column
     check_text(full_name, "Full name", FULL_NAME)
     check_text(email, "Email", FULL_NAME)

@@ -87,3 +87,11 @@ ADMIN = frozenset({Role.ADMIN})
 STUDY_WIDE = DESIGN | ADMIN
 """Roles whose rights act on the whole study (its metadata, its users): granted study-wide
 only, since a grant at one site would act at every site."""
+
+SYSTEM_USER = "system"
+"""Who closes a check's query when a later save makes the value pass: the system, never the
+person who saved (``query_messages.username``; no account may be called this, see
+``storage.users.add_user``)."""
+SYSTEM_ROLE = "system"
+"""The role of :data:`SYSTEM_USER`'s messages (``query_messages.role`` has no CHECK: people's
+messages carry a :class:`Role`, the system's this)."""
