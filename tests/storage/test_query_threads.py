@@ -108,3 +108,23 @@ def test_bulk_close_audits_each_query_and_refuses_a_closed_one_whole(study: Engi
     assert all(t[-1][:3] == ("close", MANAGER, "data_manager") for t in threads(study).values())
     with pytest.raises(InvalidInputError), write_transaction(study) as conn:
         close_queries(conn, ids, text="again", user=MANAGER, role=Role.DATA_MANAGER)
+
+
+def test_the_system_is_a_user_of_the_export_and_no_account_can_take_its_name(
+    study: Engine,
+) -> None:
+    """The audit export's UserRef of an automatic close resolves to an AdminData User."""
+    pytest.importorskip("odm_engine.checks")
+    from storage.export_records import admin_data
+    from storage.users import add_user
+
+    with study.connect() as conn:
+        assert SYSTEM_USER not in admin_data(conn, "S.1").users
+    save(study, dm(age="40", weight="250"), version=0)
+    save(study, dm(weight="80"), version=1, reason="Re-weighed")
+    with study.connect() as conn:
+        system = admin_data(conn, "S.1").users[SYSTEM_USER]
+    assert system.oid == system.login_name == "system"
+    for name in ("system", "System", " system "):
+        with pytest.raises(InvalidInputError, match="reserved"), write_transaction(study) as conn:
+            add_user(conn, name, "Copper-Meadow-56-x")
