@@ -209,14 +209,33 @@ def save_form(
         user=user, role=role, reason=reason.strip() if reason else None, source=source, now=now
     )
     new_version = _write(conn, change, ctx, items, changes, new_status=new_status)
-    soft = [r for r in results if r.severity == "soft" and r.kind != "mandatory"]
-    close_passed_check_queries(
-        conn, subject.id, form_key, failing=[r for r in results if r.severity == "soft"], now=now
-    )
-    opened = open_check_queries(
-        conn, subject.id, results=soft, user=user, role=str(Role(role)), now=now
-    )
+    opened = _check_queries(conn, subject.id, form_key, results, user=user, role=role, now=now)
     return SaveResult(True, new_version, new_status, tuple(changes), tuple(results), tuple(opened))
+
+
+def _check_queries(
+    conn: Connection,
+    subject_id: int,
+    form_key: FormKey,
+    results: list[CheckResultLike],
+    *,
+    user: str,
+    role: Role | str,
+    now: datetime,
+) -> list[int]:
+    """In the save's transaction: close the form's check queries whose check now passes (by
+    the system), then open one per soft check that fails (a required item left empty opens
+    none: it blocks "complete" instead). Returns the ids of the queries opened."""
+    soft = [r for r in results if r.severity == "soft"]
+    close_passed_check_queries(conn, subject_id, form_key, failing=soft, now=now)
+    return open_check_queries(
+        conn,
+        subject_id,
+        results=[r for r in soft if r.kind != "mandatory"],
+        user=user,
+        role=str(Role(role)),
+        now=now,
+    )
 
 
 def _missing_required(
