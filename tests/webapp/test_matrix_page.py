@@ -115,7 +115,10 @@ def test_each_status_has_its_shape_words_and_link(web: Web) -> None:
     ]
     assert set(rest) == {"not_started"}
     # shapes, not colour only: each status its own icon, and words for screen readers
-    assert '<span aria-hidden="true">◐</span><span class="visually-hidden">' in html
+    assert (
+        "/ Eligibility: inclusion and exclusion criteria: "
+        'In progress"><span aria-hidden="true">◐</span></a>' in html
+    )
     for words in ("Not started", "In progress", "Complete", "Verified (SDV)", "Signed", "Locked"):
         assert words in html
 

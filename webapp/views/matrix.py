@@ -40,8 +40,10 @@ ICONS = {
     FormStatus.SIGNED: "✎",
     FormStatus.LOCKED: "■",
 }
-"""A shape per status, so the matrix reads without colour (each icon also carries its
-status in words for screen readers and as a tooltip)."""
+"""A shape per status, so the matrix reads without colour. Each mark's link carries its
+form and status in words as its ``title``: the tooltip, and the link's accessible name (the
+shape itself is ``aria-hidden``). Once as a title and again as hidden text, the words made the
+page half again as heavy (260 kB for 50 subjects x 12 forms)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,10 +267,7 @@ class _Cells:
     def _html(self, status: FormStatus, url: str, what: str, key: FormKey) -> str:
         repeat = " ".join(f"#{k}" for k in (key.study_event_repeat_key, key.form_repeat_key) if k)
         label = escape(f"{what} {repeat}".strip() + ": " + self.words[status])
-        return (
-            f'{escape(url)}" title="{label}"><span aria-hidden="true">{ICONS[status]}</span>'
-            f'<span class="visually-hidden">{label}</span></a>'
-        )
+        return f'{escape(url)}" title="{label}"><span aria-hidden="true">{ICONS[status]}</span></a>'
 
     def mark(self, subject_key: str, casebook: str, key: FormKey, status: FormStatus,
              what: str, *, stored: bool = True) -> str:  # fmt: skip
