@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
 )
 
 from storage.models import Form, Query, Site, Study, StudyEvent, Subject
@@ -119,7 +118,7 @@ def _status_clause(f: MatrixFilter) -> ColumnElement[bool] | None:
         return exists(
             joined.where(
                 StudyEvent.subject_id == Subject.id,
-                tuple_(StudyEvent.study_event_oid, Form.form_oid).in_(f.columns),
+                _column_key().in_(names),
                 Form.status == f.status.value,
             )
         )

@@ -17,7 +17,16 @@ from storage.models import Form, Query, StudyEvent, Subject
 from storage.queries import open_query
 from storage.subjects import create_subject
 from storage.vocabulary import FormStatus, QueryStatus
-from tests.webapp.conftest import SITE_A, SITE_B, STUDY, SUBJECT_A, SUBJECT_B, Web
+from tests.webapp.conftest import (
+    SITE_A,
+    SITE_B,
+    STUDY,
+    SUBJECT_A,
+    SUBJECT_B,
+    Web,
+    seeded_schema,
+    web_at,
+)
 
 ROW = re.compile(r'<tr data-subject="([^"]+)">(.*?)</tr>', re.S)
 MARK = re.compile(r'<a class="st st-(\w+)" href="([^"]+)" title="([^"]+)">')
@@ -279,3 +288,23 @@ def test_numbered_instances_each_get_a_mark_in_order(web: Web) -> None:
     ]
     assert dm[0][2].endswith("#2: Complete") and dm[1][2].endswith("#10: Locked")
     assert web.client("inv_a").get(dm[1][1]).status_code == 200
+
+
+def test_the_same_page_on_postgresql() -> None:
+    """Search, status filter, sorts, pages and query counts on PostgreSQL (the SQL differs:
+    ``lower() LIKE``, the correlated EXISTS, the grouped counts)."""
+    with seeded_schema(to_run="the subject matrix on PostgreSQL") as url, web_at(url) as web:
+        add_subjects(web, SITE_A, "DE01", range(2, 56))
+        set_form(web, "DE01-003", "SE.ELIG", "F.IE", FormStatus.COMPLETE)
+        query(web, "DE01-007")
+        inv = web.client("inv_a")
+        first = inv.get("/matrix").get_data(as_text=True)
+        assert keys(first) == [f"DE01-{n:03d}" for n in range(1, 51)]
+        assert "55 subject(s), page 1 of 2." in first
+        assert keys(inv.get("/matrix?page=2").get_data(as_text=True))[-1] == "DE01-055"
+        assert keys(inv.get("/matrix?status=complete").get_data(as_text=True)) == ["DE01-003"]
+        assert keys(inv.get("/matrix?q=de01-05").get_data(as_text=True))[0] == "DE01-050"
+        by_queries = inv.get("/matrix?sort=-queries").get_data(as_text=True)
+        assert keys(by_queries)[0] == "DE01-007"
+        assert '<span class="badge">1</span>' in rows(by_queries)["DE01-007"]
+        assert SUBJECT_B not in inv.get("/matrix?q=AT").get_data(as_text=True)
