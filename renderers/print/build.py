@@ -21,13 +21,13 @@ from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.datatypes import REGISTRY
 from odm_engine.errors import EdcError
 from odm_engine.expressions import Bound
+from odm_engine.rule_words import ConditionPrinter
 from renderers.html import FormBuilder, FormState
 from renderers.html.view import FieldView as HtmlField
 from renderers.html.view import GroupView as HtmlGroup
 from renderers.i18n import texts
 from renderers.print import sdtm
 from renderers.print.appendix import appendices
-from odm_engine.rule_words import ConditionPrinter
 from renderers.print.data import CasebookData
 from renderers.print.view import (
     AnnotationView,
