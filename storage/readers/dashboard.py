@@ -4,8 +4,9 @@ age, SDV progress and the checks that fire most, each per form where it says so.
 Every figure is one ``GROUP BY`` in the database (SQLAlchemy Core; SDV progress is summed from
 the forms-by-status groups): no row of ``forms``, ``queries`` or ``item_data`` comes to
 Python, only the groups, so the dashboard of 10,000 subjects costs a handful of index scans
-(``python -m bench dashboard``). Each reader takes the study and the sites to count (None: every subject of the study, those of no site included)
-and returns snapshots (tuples of frozen dataclasses).
+(``python -m bench dashboard``). Each reader takes the study and the sites to count (None:
+every subject of the study, those of no site included) and returns snapshots (tuples of
+frozen dataclasses).
 """
 
 from __future__ import annotations
