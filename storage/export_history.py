@@ -60,6 +60,20 @@ def stamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def signature_of(
+    sig_id: int, user: str, site: str | None, signature_oid: str, signed_at: datetime
+) -> Signature:
+    """A stored signature as ODM writes it, in the snapshot and the audit export alike: ``ID``
+    ``SIG.<row id>`` (stable across exports and servers), who, where, meaning, when."""
+    return Signature(
+        id=f"SIG.{sig_id}",
+        user_oid=user,
+        location_oid=site,
+        signature_oid=signature_oid,
+        date_time_stamp=stamp(signed_at),
+    )
+
+
 def history_events(
     conn: Connection,
     study_oid: str,
@@ -107,13 +121,7 @@ def _signatures(
     if since is not None:
         query = query.where(SignatureRow.signed_at > since)
     for sid, key, site, event, erk, form, frk, sig_id, user, sig_oid, at in conn.execute(query):
-        signature = Signature(
-            id=f"SIG.{sig_id}",
-            user_oid=user,
-            location_oid=site,
-            signature_oid=sig_oid,
-            date_time_stamp=stamp(at),
-        )
+        signature = signature_of(sig_id, user, site, sig_oid, at)
         form_record = FormRecord(
             form_oid=form, repeat_key=frk, transaction_type="Context", signature=signature
         )

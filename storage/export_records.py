@@ -31,7 +31,7 @@ from odm_engine.exchange.records import (
     StudyEventRecord,
     SubjectRecord,
 )
-from storage.export_history import change_groups, history_events, merge_by_time, stamp
+from storage.export_history import change_groups, history_events, merge_by_time, signature_of
 from storage.models import (
     AccessLogRow,
     AuditRow,
@@ -353,13 +353,7 @@ def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
         _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
     )
     for sig_id, form_id, user, sig_oid, signed_at, site in rows:
-        out[form_id] = Signature(
-            id=f"SIG.{sig_id}",
-            user_oid=user,
-            location_oid=site,
-            signature_oid=sig_oid,
-            date_time_stamp=stamp(signed_at),
-        )
+        out[form_id] = signature_of(sig_id, user, site, sig_oid, signed_at)
     return out
 
 
