@@ -3,7 +3,6 @@ versions and its queries. Each returns snapshots (frozen dataclasses), never row
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,9 +11,7 @@ from sqlalchemy.orm import aliased
 
 from odm_engine.clinical import ItemKey
 from storage.models import MetadataPublication, MetadataVersion, Query, Site, Study
-from storage.models import Subject as SubjectRow
 from storage.prepared import Prepared
-from storage.queries import KEY_COLUMNS
 from storage.studies import study_id_of
 from storage.vocabulary import QueryStatus
 
@@ -27,7 +24,6 @@ __all__ = [
     "hosted_studies",
     "metadata_versions",
     "newest_versions",
-    "query_lines",
     "query_subject_id",
     "study_sites",
 ]
@@ -139,39 +135,6 @@ class StoredQuery:
     message: str
     opened_by: str
     opened_at: datetime
-
-
-def query_lines(
-    conn: Connection,
-    study_oid: str,
-    site_oids: Collection[str],
-    status: QueryStatus | None,
-    limit: int = 500,
-) -> list[StoredQuery]:
-    """The newest ``limit`` queries of subjects at ``site_oids`` (of ``status``; None: all)."""
-    q = (
-        select(Query.__table__, SubjectRow.subject_key.label("subject_key"), Site.oid.label("site"))
-        .join(SubjectRow, SubjectRow.id == Query.subject_id)
-        .join(Site, Site.id == SubjectRow.site_id)
-        .where(SubjectRow.study_id == study_id_of(conn, study_oid), Site.oid.in_(site_oids))
-        .order_by(Query.id.desc())
-        .limit(limit)
-    )
-    if status is not None:
-        q = q.where(Query.status == status.value)
-    return [
-        StoredQuery(
-            r["id"],
-            r["subject_key"],
-            r["site"],
-            ItemKey(*(r[c] for c in KEY_COLUMNS)),
-            QueryStatus(r["status"]),
-            r["message"],
-            r["opened_by"],
-            r["opened_at"],
-        )
-        for r in conn.execute(q).mappings()
-    ]
 
 
 def query_subject_id(conn: Connection, query_id: int) -> int | None:
