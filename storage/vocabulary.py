@@ -70,6 +70,9 @@ IMPORT = frozenset({Role.DATA_MANAGER, Role.ADMIN})
 """Roles that may import clinical data through the bulk path."""
 RAISE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 CLOSE_QUERY = frozenset({Role.MONITOR, Role.DATA_MANAGER})
+BULK_CLOSE = frozenset({Role.DATA_MANAGER})
+"""Who may close many queries at once with one comment: data managers (a monitor closes
+each on its own, next to the data)."""
 ANSWER_QUERY = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 VERIFY = frozenset({Role.MONITOR})
 DASHBOARD = frozenset({Role.MONITOR, Role.DATA_MANAGER})

@@ -16,6 +16,7 @@ from storage.users import RoleGrant
 from storage.vocabulary import (
     ADMIN,
     ANSWER_QUERY,
+    BULK_CLOSE,
     CLINICAL,
     CLOSE_QUERY,
     DASHBOARD,
@@ -35,6 +36,7 @@ from webapp.errors import HttpError
 __all__ = [
     "ADMIN",
     "ANSWER_QUERY",
+    "BULK_CLOSE",
     "CLINICAL",
     "CLOSE_QUERY",
     "DASHBOARD",

@@ -20,7 +20,7 @@ from storage.queries import close_queries, open_query, transition
 from storage.readers.casebook import stored_forms
 from storage.readers.listings import query_subject_id
 from storage.readers.query_list import ORIGINS, QueryFilter, filtered_queries, query_sites
-from storage.vocabulary import QueryStatus, Role
+from storage.vocabulary import QueryStatus
 from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
@@ -36,9 +36,6 @@ RAISED_BY = ("any", *ORIGINS)
 DAYS = re.compile(r"[0-9]{1,4}")
 MAX_DAYS = 3650
 QUERY_ID = re.compile(r"[0-9]{1,12}")
-BULK_CLOSE = frozenset({Role.DATA_MANAGER})
-"""Who may close many queries at once with one comment: data managers (a monitor closes
-each on its own, next to the data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +149,7 @@ def index() -> tuple[str, int]:
         chosen,
         tuple((s.oid, s.name or s.oid) for s in sites if s.oid in visible),
         tuple((oid, study.form_name(oid, g.lang)) for oid in study.mdv.form_defs),
-        can_bulk=bool(g.viewer.sites(BULK_CLOSE, visible)),
+        can_bulk=bool(g.viewer.sites(access.BULK_CLOSE, visible)),
         closed=int(closed) if DAYS.fullmatch(closed) else None,
     )
     return render("queries.html", page)
@@ -170,7 +167,7 @@ def bulk_close() -> Response:
     """A data manager closes the selected queries with one comment; each close is audited as
     its own message. All or nothing: one query closed meanwhile refuses the batch (409)."""
     study = served()
-    g.viewer.require_anywhere(BULK_CLOSE, g.t("action.bulk_close"))
+    g.viewer.require_anywhere(access.BULK_CLOSE, g.t("action.bulk_close"))
     ids, text = _posted_ids(), request.form.get("text", "").strip()
     if not ids or not text:
         raise HttpError(400, g.t("qlist.bulk_none"))
@@ -179,7 +176,8 @@ def bulk_close() -> Response:
     if set(ids) - set(sites):
         raise HttpError(404, "")
     roles = {
-        g.viewer.require(BULK_CLOSE, site, g.t("action.bulk_close")) for site in set(sites.values())
+        g.viewer.require(access.BULK_CLOSE, site, g.t("action.bulk_close"))
+        for site in set(sites.values())
     }
     try:
         with writing() as conn:
