@@ -31,7 +31,6 @@ def threads(engine: Engine) -> dict[int, list[tuple[str, str, str, str]]]:
 
 
 def test_the_thread_holds_every_message_with_the_status_it_left(study: Engine) -> None:
-    pytest.importorskip("odm_engine.checks")
     save(study, dm(age="40", weight="250"), version=0)
     (query,) = queries_of(study)
     with write_transaction(study) as conn:
@@ -51,7 +50,6 @@ def test_the_thread_holds_every_message_with_the_status_it_left(study: Engine) -
 
 def test_a_check_query_closes_itself_when_the_value_passes(study: Engine) -> None:
     """Closed by the system in the save's transaction, not by the investigator who saved."""
-    pytest.importorskip("odm_engine.checks")
     save(study, dm(age="40", weight="250"), version=0)
     save(study, dm(age="41"), version=1, reason="Typo")  # weight still fails: stays open
     (query,) = queries_of(study)
@@ -68,7 +66,6 @@ def test_a_check_query_closes_itself_when_the_value_passes(study: Engine) -> Non
 
 
 def test_a_persons_query_is_not_closed_by_a_save(study: Engine) -> None:
-    pytest.importorskip("odm_engine.checks")
     save(study, dm(age="40"), version=0)
     with write_transaction(study) as conn:
         open_query(
@@ -85,7 +82,6 @@ def test_a_persons_query_is_not_closed_by_a_save(study: Engine) -> None:
 
 
 def test_bulk_close_audits_each_query_and_refuses_a_closed_one_whole(study: Engine) -> None:
-    pytest.importorskip("odm_engine.checks")
     save(study, dm(age="40", weight="250"), version=0)
     with write_transaction(study) as conn:
         open_query(
@@ -114,7 +110,6 @@ def test_the_system_is_a_user_of_the_export_and_no_account_can_take_its_name(
     study: Engine,
 ) -> None:
     """The audit export's UserRef of an automatic close resolves to an AdminData User."""
-    pytest.importorskip("odm_engine.checks")
     from storage.export_records import admin_data
     from storage.users import add_user
 
