@@ -21,9 +21,6 @@ from odm_engine.engine_texts import engine_text
 from odm_engine.expressions.plan import Bound, RangeRule
 from odm_engine.rule_words import ConditionPrinter
 
-ODM_RULE = engine_text("x_odm_rule", None)
-"""The ODM rule in English (``engine_text("x_odm_rule", lang)`` in another language)."""
-
 
 class UnknownOid(LookupError):
     """The OID names no ConditionDef, MethodDef or ItemDef; ``str()`` says so and suggests."""

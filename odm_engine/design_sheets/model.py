@@ -34,13 +34,6 @@ CELL_LIMIT = 32000
 """Longest text put in one cell (Excel holds 32,767 characters); longer fragments continue
 on the next row with Part 2, 3, ..."""
 
-TEXT_FIELDS = frozenset(
-    {"Description", "Question", "Decode", "Symbol", "ProtocolDescription"}
-    | {f"Check{i}Message" for i in range(1, 100)}
-)
-"""Columns that hold a TranslatedText per language: ``Question[en]``, ``Question[de]``;
-the column without a bracket holds the text with no xml:lang."""
-
 # Columns: (column, ODM attribute). A text field is written ``Name*`` and expands to one
 # column per language of the study.
 EVENT_DEF = (

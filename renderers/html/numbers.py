@@ -31,9 +31,6 @@ from dataclasses import dataclass
 from odm_engine.datatypes import REGISTRY
 from renderers.i18n import texts
 
-NUMBER_KINDS = ("integer", "number")
-"""The registry kinds entered in a number field (integer; float and double)."""
-
 _THOUSANDS = re.compile(r"[+-]?(?!0,)[0-9]{1,3},[0-9]{3}(?:[eE][+-]?[0-9]+)?")
 """One comma that may group thousands: ``1,234``, ``-12,500`` (not ``0,125``)."""
 
