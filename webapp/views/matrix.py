@@ -23,6 +23,7 @@ from storage.vocabulary import FormStatus
 from webapp import access
 from webapp.casebook import repeat_order
 from webapp.errors import HttpError
+from webapp.memo import Memo
 from webapp.pages import render
 from webapp.runtime import reading
 from webapp.studyview import SiteRef, StudyContext, sites_of
@@ -115,7 +116,16 @@ def _served() -> StudyContext:
     return found
 
 
+COLUMNS: Memo[tuple[str, str, str], tuple[Column, ...]] = Memo("matrix columns", bound=32)
+"""The matrix's columns by (SHA-256 of the metadata, study OID, language): they depend on the
+metadata version only, so a page does not walk the study's events again."""
+
+
 def _columns(study: StudyContext, lang: str) -> tuple[Column, ...]:
+    return COLUMNS.get((study.sha256, study.oid, lang), lambda: _build_columns(study, lang))
+
+
+def _build_columns(study: StudyContext, lang: str) -> tuple[Column, ...]:
     out = []
     for event in study.mdv.study_events_in_order():
         refs = sorted(
