@@ -262,8 +262,8 @@ def place_verdict(
     mdv: m.MetaDataVersion, event: str, form: str, group: str, item: str
 ) -> ValueVerdict | None:
     """Why a value stored at (StudyEventOID, FormOID, ItemGroupOID, ItemOID) has no place in
-    ``mdv`` (``removed_item`` or ``unreachable``), or None when ``mdv`` still reaches it. The
-    same walk as ``storage.studies.orphan_findings``: event, form, group, then item."""
+    ``mdv`` (``removed_item`` or ``unreachable``), or None when ``mdv`` still reaches it.
+    Walks event, form, group, then item, and names the first link that is gone."""
     if item not in mdv.item_defs:
         return ValueVerdict(
             "removed_item",
