@@ -57,8 +57,17 @@ Version = tuple[Any, str] | None
 
 
 def _subject_filter(
-    query: Any, study_id: int, site: str | None, keys: Iterable[str], version: Version = None
+    query: Any,
+    study_id: int,
+    site: str | None,
+    keys: Iterable[str],
+    version: Version = None,
+    *,
+    changed_since: datetime | None = None,
 ) -> Any:
+    """``query`` (which reads ``subjects``) narrowed to the exported subjects: of the study,
+    of ``version``'s condition, of ``site``, with those ``keys``, with an audited change after
+    ``changed_since``."""
     query = query.where(Subject.study_id == study_id)
     if version is not None and version[0] is not None:
         query = query.where(version[0])
@@ -69,13 +78,10 @@ def _subject_filter(
     wanted = list(keys)
     if wanted:
         query = query.where(Subject.subject_key.in_(wanted))
+    if changed_since is not None:
+        changed = select(AuditRow.subject_id).where(AuditRow.recorded_at > changed_since)
+        query = query.where(Subject.id.in_(changed.distinct()))
     return query
-
-
-def _changed_subjects(since: datetime | None) -> Any:
-    if since is None:
-        return None
-    return select(AuditRow.subject_id).where(AuditRow.recorded_at > since).distinct()
 
 
 _GROUP_ORDER = (
@@ -149,10 +155,7 @@ def iter_snapshot(
         .join(ItemGroup, ItemGroup.form_id == Form.id)
         .join(ItemData, ItemData.item_group_id == ItemGroup.id)
     )
-    query = _subject_filter(query, study_id, site, subject_keys, version)
-    changed = _changed_subjects(since)
-    if changed is not None:
-        query = query.where(Subject.id.in_(changed))
+    query = _subject_filter(query, study_id, site, subject_keys, version, changed_since=since)
     query = query.order_by(*_GROUP_ORDER, ItemData.id)
     builder = _SnapshotBuilder(
         conn,

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from odm_engine import model as m
 from odm_engine.exchange.records import SubjectRecord
-from storage.export_records import _changed_subjects, _subject_filter, iter_changes, iter_snapshot
+from storage.export_records import _subject_filter, iter_changes, iter_snapshot
 from storage.models import (
     Form,
     ItemData,
@@ -75,11 +75,12 @@ def exported_versions(
     ``since``) are on, oldest first: one small SELECT DISTINCT over ``subjects``."""
     study_id = study_id_of(conn, study_oid)
     query = _subject_filter(
-        select(Subject.metadata_version).distinct(), study_id, site, subject_keys
+        select(Subject.metadata_version).distinct(),
+        study_id,
+        site,
+        subject_keys,
+        changed_since=since,
     )
-    changed = _changed_subjects(since)
-    if changed is not None:
-        query = query.where(Subject.id.in_(changed))
     oids = _oids(conn, study_id)
     numbers = sorted(int(n) for n in conn.scalars(query))
     return [ExportedVersion(n, oids[n]) for n in numbers if n in oids]
