@@ -172,9 +172,11 @@ def study_versions(study_oid: str | None, db: str | None) -> None:
     version (the highest published) is marked with *."""
     from cli._common import domain_errors, engine, only_study
     from storage.readers.listings import metadata_versions
+    from storage.studies import study_id_of
 
     with domain_errors(), engine(db).connect() as conn:
         oid = only_study(conn, study_oid)
+        study_id_of(conn, oid)  # an unknown --study: exit 2, not an empty listing
         rows = metadata_versions(conn, oid)
     current = max((r.number for r in rows if r.published_at is not None), default=None)
     click.echo(f"Study {oid}")

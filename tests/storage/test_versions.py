@@ -248,6 +248,8 @@ def test_the_command_line_draft_publish_migrate(db: Db, amendment: Engine, tmp_p
     lines = out.splitlines()
     assert code == 0 and lines[1].split()[:4] == ["3", "MDV.3", lines[1].split()[2], "draft"]
     assert lines[2].startswith("*  2  MDV.2") and "published" in lines[2]
+    code, out = edc(db, "study", "versions", "--study", "S.NONE")
+    assert code == 2 and "No study 'S.NONE'" in out
     assert edc(db, "study", "publish", "3", "--user", "desi", "--reason", "")[0] == 2
     code, out = edc(db, "study", "publish", "3", "--user", "desi", "--reason", "Amendment 2")
     assert code == 0 and "version 3 published" in out
