@@ -241,6 +241,15 @@ def subject_study(conn: Connection, study: StudyContext, subject_key: str) -> St
     return version_study(conn, study, subject_version(conn, study.oid, subject_key))
 
 
+def version_number(text: str) -> int | None:
+    """A metadata version number as a form or URL gives it: 1 to 9 ASCII digits, else None
+    (``"²"`` passes ``isdigit``, and a longer number would overflow the database's INTEGER:
+    both were 500s)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
 def version_study(conn: Connection, study: StudyContext, number: int) -> StudyContext:
     """The context of stored metadata version ``number`` of ``study`` (published or draft):
     ``study`` itself for its own number. A draft's forms are rendered by it as sites will see

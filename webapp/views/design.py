@@ -18,7 +18,7 @@ from webapp import access
 from webapp.errors import HttpError
 from webapp.pages import render
 from webapp.runtime import reading, writing
-from webapp.studyview import StudyContext, version_study
+from webapp.studyview import StudyContext, version_number, version_study
 
 bp = Blueprint("design", __name__)
 
@@ -116,11 +116,12 @@ def publish() -> tuple[str, int]:
     if g.study is None:
         raise HttpError(404, "")
     number, reason = request.form.get("number", ""), request.form.get("reason", "")
-    if not number.isascii() or not number.isdigit() or len(number) > 9:
+    wanted = version_number(number)
+    if wanted is None:
         return render("design.html", DesignPage(_versions(), number, "refused", ()), 422)
     try:
         with writing() as conn:
-            publish_version(conn, g.study.oid, int(number), user=g.viewer.username, reason=reason)
+            publish_version(conn, g.study.oid, wanted, user=g.viewer.username, reason=reason)
     except (InvalidInputError, NotFoundError) as exc:
         return render("design.html", DesignPage(_versions(), str(exc), "refused", ()), 422)
     message = g.t("design.published").format(number=number)
@@ -203,9 +204,10 @@ class DraftPage:
 
 def _draft_number(text: str) -> int:
     """The draft number of a URL: 1 to 9 ASCII digits, else 404 (never a database error)."""
-    if not text.isascii() or not text.isdigit() or len(text) > 9:
+    number = version_number(text)
+    if number is None:
         raise HttpError(404, f"No metadata version {text!r}.")
-    return int(text)
+    return number
 
 
 @bp.get("/design/versions/<number>")

@@ -20,7 +20,7 @@ from storage.versions import MigrationReport, migrate_subjects, subjects_per_ver
 from webapp.access import MIGRATE
 from webapp.pages import render
 from webapp.runtime import reading, writing
-from webapp.studyview import SiteRef, sites_of
+from webapp.studyview import SiteRef, sites_of, version_number
 from webapp.views.subjects import served
 
 bp = Blueprint("versions", __name__)
@@ -65,14 +65,15 @@ def migrate() -> tuple[str, int]:
     study = served()
     form = request.form
     to, site, reason = form.get("to", ""), form.get("site", ""), form.get("reason", "")
-    if not to.isascii() or not to.isdigit() or len(to) > 9:
+    target = version_number(to)
+    if target is None:
         return render("versions.html", _page(error=g.t("versions.no_target"), reason=reason), 422)
     try:
         with writing() as conn:
             report = migrate_subjects(
                 conn,
                 study.oid,
-                int(to),
+                target,
                 site_oid=site or None,
                 dry_run=form.get("dry_run") == "1",
                 user=g.viewer.username,
