@@ -176,3 +176,13 @@ def test_since_leaves_out_older_history(db: str, tmp_path: Path) -> None:
     root = etree.fromstring(out.read_bytes(), make_parser())
     assert root.find(".//odm:Signature", NS) is None
     assert root.find(".//odm:Annotation", NS) is None
+
+
+@pytest.mark.parametrize(("since", "exported"), [("2000-01-01", True), ("2999-01-01", False)])
+def test_since_narrows_a_snapshot_to_changed_subjects(
+    db: str, tmp_path: Path, since: str, exported: bool
+) -> None:
+    out = tmp_path / "snapshot.xml"
+    _edc(db, "export", "odm", "--transactional", "--since", since, "-o", str(out))
+    root = etree.fromstring(out.read_bytes(), make_parser())
+    assert (_subject(root, "AT01-001") != []) is exported
