@@ -177,7 +177,7 @@ class MetadataValidator:
     ) -> EnteredValue | ValueProblem:
         """The canonical ODM text of ``value`` for ``key``, or why it is refused (in
         ``lang``; the remembered checks hold English, so a refusal is worded again)."""
-        problem = self._key_problem(key, lang)
+        problem = self.key_problem(key, lang=lang)
         if problem is not None:
             return problem
         if value is None or value == "" or isinstance(value, IsNull):
@@ -202,16 +202,12 @@ class MetadataValidator:
         :meth:`canonical` decides, and says why it is refused. The ItemDef's type, length and
         code list are looked up once per key, not once per value.
         """
-        problem = self._key_problem(key)
+        problem = self.key_problem(key)
         return problem if problem is not None else self._checks(key.item_oid)[0]
 
     def key_problem(self, key: ItemKey, *, lang: str | None = None) -> ValueProblem | None:
-        """Why ``key`` takes no value (the import's wording; ``edc check`` reports it too,
-        in ``lang``)."""
-        return self._key_problem(key, lang)
-
-    def _key_problem(self, key: ItemKey, lang: str | None = None) -> ValueProblem | None:
-        """Why ``key`` takes no value: its form has no such item, or its group does not repeat."""
+        """Why ``key`` takes no value: its form has no such item, or its group does not repeat
+        (the import's wording; ``edc check`` reports it too, in ``lang``)."""
         pairs = self._items_of_form.get(key.form_oid, ())
         if (key.item_group_oid, key.item_oid) not in pairs:
             return self._not_in_form(key, sorted({item for _, item in pairs}), lang)
