@@ -19,7 +19,6 @@ import pytest
 from storage.engine import make_engine, write_transaction
 from storage.studies import current_metadata
 from tests.webapp.conftest import PASSWORD, STUDY
-from tests.webapp.live import free_port
 from tests.webapp.test_browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 from tests.webapp.test_design_draft import NEW_Q_DE, NEW_Q_EN, changed_bortezomib
 from webapp import Settings, create_app
@@ -34,7 +33,7 @@ def served(url: str) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     app = create_app(Settings.load(environ={}, overrides={"database_url": url}))
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: bound, no race
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -24,7 +24,6 @@ from lxml import html
 from cli import main
 from cli.preview import is_loopback
 from tests.conftest import odm
-from tests.webapp.live import free_port
 from tests.webapp.test_browser import ARGS, CHROMIUM, require_chromium
 from webapp.preview import create_app
 
@@ -273,7 +272,7 @@ def served(path: Path) -> Iterator[str]:
     """The preview of ``path`` on a free loopback port, in a thread, until the block ends."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", free_port(), create_app(path), threaded=True)
+    server = make_server("127.0.0.1", 0, create_app(path), threaded=True)  # bound, no race
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
