@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -37,22 +37,33 @@ def _text(value: object) -> str:
     return str(value)
 
 
+_UNREADABLE = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError)
+"""What openpyxl raises for a file that is not a sound workbook: opening it, or streaming a
+sheet whose XML is cut short or damaged (``SyntaxError`` covers the XML parsers' errors)."""
+
+
 def read_workbook(source: str | Path | BinaryIO) -> Sheets:
     """Every sheet of the workbook as rows of strings, trailing empty rows and columns cut."""
     try:
         wb = load_workbook(source, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except _UNREADABLE as exc:
         raise WorkbookError(f"not a readable .xlsx workbook ({exc})") from exc
     try:
-        sheets: Sheets = {}
-        for ws in wb.worksheets:
-            rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            while rows and not any(rows[-1]):
-                rows.pop()
-            width = max(
-                (max((i + 1 for i, v in enumerate(r) if v), default=0) for r in rows), default=0
-            )
-            sheets[ws.title] = [r[:width] + [""] * (width - len(r)) for r in rows]
-        return sheets
+        return _sheets(wb.worksheets)
+    except _UNREADABLE as exc:  # read-only mode parses each sheet only as it is streamed
+        raise WorkbookError(f"not a readable .xlsx workbook ({exc})") from exc
     finally:
         wb.close()
+
+
+def _sheets(worksheets: list[Any]) -> Sheets:
+    sheets: Sheets = {}
+    for ws in worksheets:
+        rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        while rows and not any(rows[-1]):
+            rows.pop()
+        width = max(
+            (max((i + 1 for i, v in enumerate(r) if v), default=0) for r in rows), default=0
+        )
+        sheets[ws.title] = [r[:width] + [""] * (width - len(r)) for r in rows]
+    return sheets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -71,3 +73,18 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     fake.write_bytes(b"PK\x03\x04garbage")
     code, out = _run("design", "import", str(fake), "-o", str(tmp_path / "x.xml"))
     assert code == 2 and "Traceback" not in out
+
+
+def test_a_workbook_with_a_damaged_sheet_exits_2(tmp_path: Path) -> None:
+    """openpyxl's read-only mode parses a sheet only while streaming it: a sheet cut short
+    is refused as unreadable then, not shown as a traceback."""
+    sound = io.BytesIO()
+    write_workbook({"A": [["x", "y"], ["1", "2"]]}, sound)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(sound) as zin, zipfile.ZipFile(damaged, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            zout.writestr(name, data[: len(data) // 2] if "worksheets/sheet" in name else data)
+    code, out = _run("design", "import", str(damaged), "-o", str(tmp_path / "x.xml"))
+    assert code == 2 and "not a readable .xlsx workbook" in out
+    assert not (tmp_path / "x.xml").exists()
