@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Literal
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from odm_engine import model as m
 from odm_engine.findings import Finding, Severity, has_errors
@@ -421,8 +421,15 @@ def _add_sites(conn: Connection, study_id: int, odm: m.ODM, actor: str) -> tuple
     return tuple(added)
 
 
+_STUDY_ID = select(Study.id).where(Study.oid == bindparam("oid"))
+_VERSION = select(MetadataVersion.sha256).where(
+    MetadataVersion.study_id == bindparam("study_id"), MetadataVersion.number == bindparam("number")
+)
+"""Built once: every save asks them (the metadata of the subject's version)."""
+
+
 def study_id_of(conn: Connection, study_oid: str) -> int:
-    study_id = conn.scalar(select(Study.id).where(Study.oid == study_oid))
+    study_id = conn.scalar(_STUDY_ID, {"oid": study_oid})
     if study_id is None:
         raise NotFoundError(f"No study {study_oid!r}. Load its metadata with `edc study load`.")
     return int(study_id)
@@ -463,11 +470,7 @@ def published_versions(
 
 
 def _metadata(conn: Connection, study_oid: str, study_id: int, number: int) -> StoredMetadata:
-    sha = conn.scalar(
-        select(MetadataVersion.sha256).where(
-            MetadataVersion.study_id == study_id, MetadataVersion.number == number
-        )
-    )
+    sha = conn.scalar(_VERSION, {"study_id": study_id, "number": number})
     if sha is None:
         raise NotFoundError(f"Study {study_oid} has no metadata version {number}.")
     odm = METADATA_CACHE.get(sha)
