@@ -74,6 +74,15 @@ def signature_of(
     )
 
 
+def up_to_subject(query: Any) -> Any:
+    """``query`` (which reads forms) joined to each form's event, subject and site."""
+    return (
+        query.join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .join(Subject, Subject.id == StudyEvent.subject_id)
+        .outerjoin(Site, Site.id == Subject.site_id)
+    )
+
+
 def history_events(
     conn: Connection,
     study_oid: str,
@@ -97,7 +106,7 @@ def history_events(
 def _signatures(
     conn: Connection, study_oid: str, mdv_oid: str, subjects: Any, since: datetime | None
 ) -> Iterator[tuple[int, datetime, SubjectRecord]]:
-    query = (
+    query = up_to_subject(
         select(
             Subject.id,
             Subject.subject_key,
@@ -110,14 +119,9 @@ def _signatures(
             SignatureRow.username,
             SignatureRow.signature_def_oid,
             SignatureRow.signed_at,
-        )
-        .join(Form, Form.id == SignatureRow.form_id)
-        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .join(Subject, Subject.id == StudyEvent.subject_id)
-        .outerjoin(Site, Site.id == Subject.site_id)
-        .where(Subject.id.in_(subjects))
-        .order_by(SignatureRow.id)
+        ).join(Form, Form.id == SignatureRow.form_id)
     )
+    query = query.where(Subject.id.in_(subjects)).order_by(SignatureRow.id)
     if since is not None:
         query = query.where(SignatureRow.signed_at > since)
     for sid, key, site, event, erk, form, frk, sig_id, user, sig_oid, at in conn.execute(query):

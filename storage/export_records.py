@@ -31,7 +31,13 @@ from odm_engine.exchange.records import (
     StudyEventRecord,
     SubjectRecord,
 )
-from storage.export_history import change_groups, history_events, merge_by_time, signature_of
+from storage.export_history import (
+    change_groups,
+    history_events,
+    merge_by_time,
+    signature_of,
+    up_to_subject,
+)
 from storage.models import (
     AccessLogRow,
     AuditRow,
@@ -96,16 +102,7 @@ _GROUP_ORDER = (
 """ItemGroupData in export order: by subject, then by ODM key (unique within a subject)."""
 
 
-def _up_to_subject(query: Any) -> Any:
-    """``query`` (which reads forms) joined to each form's event, subject and site."""
-    return (
-        query.join(StudyEvent, StudyEvent.id == Form.study_event_id)
-        .join(Subject, Subject.id == StudyEvent.subject_id)
-        .outerjoin(Site, Site.id == Subject.site_id)
-    )
-
-
-_SUBJECT_TREE = _up_to_subject(
+_SUBJECT_TREE = up_to_subject(
     select(
         ItemGroup.id,
         StudyEvent.study_event_oid,
@@ -353,7 +350,7 @@ def _signatures(conn: Connection, study_id: int) -> dict[int, Signature]:
         Site.oid,
     ).join(Form, Form.id == SignatureRow.form_id)
     rows = conn.execute(
-        _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
+        up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
     )
     for sig_id, form_id, user, sig_oid, signed_at, site in rows:
         out[form_id] = signature_of(sig_id, user, site, sig_oid, signed_at)
@@ -532,7 +529,7 @@ def _signature_defs(
         Form, Form.id == SignatureRow.form_id
     )
     rows = conn.execute(
-        _up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
+        up_to_subject(query).where(Subject.study_id == study_id).order_by(SignatureRow.id)
     )
     for oid, meaning in rows:
         out.setdefault(oid, m.SignatureDef(oid=oid, methodology="Electronic", meaning=meaning))
