@@ -41,7 +41,9 @@ def export(study: str, output: str, fmt: str) -> None:
 
     Exit status: 0 written, 2 unreadable input or unwritable output.
     """
+    import io
     from dataclasses import replace
+    from pathlib import Path
 
     from odm_engine.design_sheets import to_sheets
     from odm_engine.findings import Severity
@@ -53,8 +55,10 @@ def export(study: str, output: str, fmt: str) -> None:
         for f in findings:
             click.echo(f.format(), err=True)
         raise UsageError(f"{study}: not an ODM file the sheets can show")
+    buffer = io.BytesIO()  # built in memory: an unwritable output leaves no partial file
+    write_workbook(result.sheets, buffer)
     try:
-        write_workbook(result.sheets, output)
+        Path(output).write_bytes(buffer.getvalue())
     except OSError as exc:
         raise cannot_write(output, exc) from exc
     print_findings(findings, fmt)

@@ -75,6 +75,13 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert code == 2 and "Traceback" not in out
 
 
+def test_an_unwritable_output_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    out_path = tmp_path / "missing" / "study.xlsx"
+    code, out = _run("design", "export", str(BORTEZOMIB), "-o", str(out_path))
+    assert code == 2 and "cannot write" in out and "Traceback" not in out
+    assert not out_path.parent.exists()
+
+
 def test_a_workbook_with_a_damaged_sheet_exits_2(tmp_path: Path) -> None:
     """openpyxl's read-only mode parses a sheet only while streaming it: a sheet cut short
     is refused as unreadable then, not shown as a traceback."""
