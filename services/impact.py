@@ -2,8 +2,8 @@
 designer's page alike.
 
 :func:`impact_of_file` reads the file the way a load reads it (``load_odm``, the validation
-findings, the vendor profile's tolerations and its normalised reading, as
-``storage.studies.load_study``), refuses a file with error findings or of another study, and
+findings, the vendor profile's tolerations: ``storage.studies.parse_metadata``, then its
+normalised reading), refuses a file with error findings or of another study, and
 otherwise returns ``storage.impact.impact`` of its MetaDataVersion against the study's current
 one. Nothing is written.
 """
@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from odm_engine.findings import Finding, Severity, has_errors
-from odm_engine.loader import load_odm
-from odm_engine.profiles import normalise, profile_for_odm, tolerate
-from odm_engine.validate import iter_findings
+from odm_engine.profiles import normalise
 from storage.impact import ImpactReport, impact
+from storage.studies import parse_metadata
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -54,12 +53,7 @@ def impact_of_file(
     how many problem values the report lists (the counts cover all). Unknown study, site or
     subject: ``storage.errors.NotFoundError``."""
     shown = path or "The file"
-    result = load_odm(xml, path=path)
-    findings = list(iter_findings(result, path=path))
-    odm = result.odm
-    if odm is not None:
-        profile, _why = profile_for_odm(odm)
-        findings = tolerate(findings, profile)
+    odm, findings = parse_metadata(xml, path)
     if odm is None or has_errors(findings):
         return FileImpact(
             "refused", f"{shown} has error findings; fix them first.", tuple(findings)

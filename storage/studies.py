@@ -114,7 +114,9 @@ class MetadataCache:
 METADATA_CACHE = MetadataCache()
 
 
-def _parse(xml: bytes, path: str | None = None) -> tuple[m.ODM | None, list[Finding]]:
+def parse_metadata(xml: bytes, path: str | None = None) -> tuple[m.ODM | None, list[Finding]]:
+    """``xml`` read the way a load reads it: the loader's model (not normalised) and the
+    validation findings, less those the file's vendor profile tolerates."""
     result = load_odm(xml, path=path)
     findings = list(iter_findings(result, path=path))
     if result.odm is not None:
@@ -143,7 +145,7 @@ def load_study(
     ``publish``/``reason``: publish the stored (or identical draft) version at once, for
     ``reason``. Each site added is in the access log, by ``loaded_by`` (``cli`` when None)."""
     sha = hashlib.sha256(xml).hexdigest()
-    odm, findings = _parse(xml, path)
+    odm, findings = parse_metadata(xml, path)
     study = odm.study if odm else None
     mdv = study.metadata_version() if study else None
     if odm is None or study is None or mdv is None or has_errors(findings):
