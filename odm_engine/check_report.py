@@ -77,7 +77,7 @@ def _hidden(bound: Bound | None, env: Env) -> bool:
 
 def _missing_forms(
     record: SubjectRecord,
-    snapshot: SubjectSnapshot,
+    data: DataIndex,
     plan: CheckPlan,
     *,
     lang: str | None,
@@ -87,7 +87,6 @@ def _missing_forms(
     (ODM 1.3.2 §3.1.3.3): the form is required at that visit, unless a condition of the
     event or the FormRef hides it (a true condition: not collected, so not required)."""
     mdv = plan.mdv
-    data = DataIndex(snapshot.values, plan.data_types)
     for event in record.events:
         event_def = mdv.study_event_defs.get(event.study_event_oid)
         if event_def is None:
@@ -119,7 +118,7 @@ def _missing_forms(
 
 def _missing_groups(
     record: SubjectRecord,
-    snapshot: SubjectSnapshot,
+    data: DataIndex,
     plan: CheckPlan,
     *,
     lang: str | None,
@@ -128,7 +127,6 @@ def _missing_groups(
     """A soft result per Mandatory ItemGroupRef of a repeating group with no row in a form
     that has data, unless its condition hides it. (A non-repeating group always has its one
     row, so its mandatory items are reported one by one by the checks.)"""
-    data = DataIndex(snapshot.values, plan.data_types)
     for event in record.events:
         for form in event.forms:
             form_plan = plan.forms.get(form.form_oid)
@@ -231,8 +229,9 @@ def run_check(
         snapshot, entered_units = _snapshot(record)
         placed = _placement(record, validator, data_path, lang)
         rows.extend(_row(snapshot.subject_key, r) for r in placed)
+        index = DataIndex(snapshot.values, compiled.plan.data_types)
         for missing in (_missing_forms, _missing_groups):
-            found = missing(record, snapshot, compiled.plan, lang=lang, today=today)
+            found = missing(record, index, compiled.plan, lang=lang, today=today)
             rows.extend(_row(snapshot.subject_key, r) for r in found)
         evaluations = evaluate_subject(
             compiled.plan, snapshot, lang=lang, today=today, entered_units=entered_units
