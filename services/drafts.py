@@ -22,13 +22,16 @@ from typing import TYPE_CHECKING
 from odm_engine import model as m
 from odm_engine.diff import Change, MetadataDiff, diff_study
 from odm_engine.findings import Finding
-from odm_engine.loader import load_odm
-from odm_engine.profiles import profile_for_odm, tolerate
-from odm_engine.validate import iter_findings
 from storage.errors import NotFoundError
 from storage.impact import ImpactReport, impact
 from storage.readers.listings import metadata_versions
-from storage.studies import StoredMetadata, current_metadata, metadata_of, metadata_xml
+from storage.studies import (
+    StoredMetadata,
+    current_metadata,
+    metadata_of,
+    metadata_xml,
+    parse_metadata,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -87,12 +90,7 @@ def review_draft(conn: Connection, study_oid: str, number: int, *, keep: int = K
 def draft_findings(conn: Connection, study_oid: str, number: int) -> tuple[Finding, ...]:
     """The findings of stored version ``number``'s file, as its load saw them (the vendor
     profile's tolerations applied); located by line in the stored file."""
-    xml = metadata_xml(conn, study_oid, number)
-    result = load_odm(xml)
-    findings = list(iter_findings(result))
-    if result.odm is not None:
-        profile, _why = profile_for_odm(result.odm)
-        findings = tolerate(findings, profile)
+    _odm, findings = parse_metadata(metadata_xml(conn, study_oid, number))
     return tuple(findings)
 
 
