@@ -32,6 +32,7 @@ SIGNATURES: dict[str, tuple[int, int | None, str]] = {
     "year": (1, 1, "year(d)"),
     "month": (1, 1, "month(d)"),
     "day": (1, 1, "day(d)"),
+    "impute": (2, 2, "impute(d, 'first' | 'middle' | 'last') completes a partial date"),
     "coalesce": (1, None, "coalesce(a, b, ...)"),
     "len": (1, 1, "len(s)"),
     "lower": (1, 1, "lower(s)"),

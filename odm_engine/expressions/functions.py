@@ -44,6 +44,9 @@ def type_call(checker: ProblemLog, expr: Call, args: tuple[TNode, ...]) -> str |
     elif name in ("year", "month", "day"):
         checks = [need(0, _DATES, "a date")]
         result = "integer"
+    elif name == "impute":
+        checks = [need(0, _DATES, "a date"), need(1, {"text"}, "'first', 'middle' or 'last'")]
+        result = "date"
     elif name in _TEXT_FUNCS:
         checks = [need(0, {"text"}, "a text")]
         result = _TEXT_FUNCS[name]
@@ -179,6 +182,7 @@ SCALAR: dict[str, Callable[..., object]] = {
     "year": lambda d: values.date_part("year", d),
     "month": lambda d: values.date_part("month", d),
     "day": lambda d: values.date_part("day", d),
+    "impute": values.impute_date,
     "len": _len,
     "lower": lambda s: s.lower() if isinstance(s, str) else None,
     "upper": lambda s: s.upper() if isinstance(s, str) else None,

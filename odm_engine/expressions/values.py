@@ -282,6 +282,24 @@ def date_difference(unit: str, a: object, b: object) -> int | None:
     return low if low == high else None
 
 
+def impute_date(value: object, rule: object) -> date | None:
+    """The complete date a partial date is taken to be: its ``first`` day, its ``middle``
+    (the 15th of a known month, 1 July of a known year alone) or its ``last`` day; a complete
+    date stays as it is. None for an unknown rule, an unknown year, or a day without a month."""
+    d = _as_date(value)
+    if d is None or rule not in ("first", "middle", "last"):
+        return None
+    if not isinstance(d, PartialDate):
+        return d
+    if d.year is None or (d.month is None and d.day is not None):
+        return None
+    if rule == "first":
+        return d.earliest()
+    if rule == "last":
+        return d.latest()
+    return date(d.year, 7, 1) if d.month is None else date(d.year, d.month, 15)
+
+
 def date_part(part: str, value: object) -> int | None:
     d = _as_date(value)
     if d is None:

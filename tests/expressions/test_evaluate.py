@@ -101,6 +101,19 @@ def test_string_functions(expression: str, data: dict[str, str], expected: bool 
         ("year(IT.D) = 1970 and month(IT.D) = 6", {"IT.D": "1970-06-02"}, True),
         ("IT.D + @P6M = @1971-01-31", {"IT.D": "1970-07-31"}, True),
         ("IT.D + @P1M = @1970-02-28", {"IT.D": "1970-01-31"}, True),
+        # impute: a partial date completed by a stated rule (docs/expressions.md)
+        ("impute(IT.P, 'first') = @2019-03-01", {"IT.P": "2019-03"}, True),
+        ("impute(IT.P, 'middle') = @2019-03-15", {"IT.P": "2019-03"}, True),
+        ("impute(IT.P, 'last') = @2019-02-28", {"IT.P": "2019-02"}, True),
+        ("impute(IT.P, 'middle') = @2019-07-01", {"IT.P": "2019"}, True),
+        ("impute(IT.P, 'last') = @2019-12-31", {"IT.P": "2019"}, True),
+        ("impute(IT.P, 'first') = @2019-03-09", {"IT.P": "2019-03-09"}, True),  # complete: kept
+        ("is_missing(impute(IT.P, 'mid'))", {"IT.P": "2019"}, True),  # unknown rule: null
+        (
+            "days_between(impute(IT.P, 'first'), IT.D) = 14",
+            {"IT.P": "2019-03", "IT.D": "2019-03-15"},
+            True,
+        ),
     ],
 )
 def test_dates(expression: str, data: dict[str, str], expected: bool | None) -> None:

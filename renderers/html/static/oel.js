@@ -313,6 +313,18 @@
     year: function (v) { var d = asDate(v); return d ? d.y : null; },
     month: function (v) { var d = asDate(v); return d ? d.m : null; },
     day: function (v) { var d = asDate(v); return d ? d.d : null; },
+    impute: function (v, rule) {
+      var d = asDate(v);
+      if (d === null || d.y === null || (d.m === null && d.d !== null)) return null;
+      if (rule !== "first" && rule !== "middle" && rule !== "last") return null;
+      if (complete(d)) return d;
+      var m = d.m, day;
+      if (rule === "first") { m = m !== null ? m : 1; day = 1; }
+      else if (rule === "last") { m = m !== null ? m : 12; day = monthLength(d.y, m); }
+      else if (m === null) { m = 7; day = 1; }
+      else day = 15;
+      return { k: "date", y: d.y, m: m, d: day };
+    },
     len: function (s) { return typeof s === "string" ? Array.from(s).length : null; },
     lower: function (s) { return typeof s === "string" ? s.toLowerCase() : null; },
     upper: function (s) { return typeof s === "string" ? s.toUpperCase() : null; },
