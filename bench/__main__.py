@@ -1,4 +1,6 @@
-"""Run the benchmarks: ``python -m bench [name ...]`` (names without the bench_ prefix)."""
+"""Run the benchmarks: ``python -m bench [name ...] [--option value ...]`` (names without the
+bench_ prefix). Options (words from the first ``-`` on) go to the benchmarks named, as the
+argument list of their ``run``: ``python -m bench load --seconds 20``."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from bench.common import Row
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    wanted = {f"bench_{a.removeprefix('bench_')}" for a in argv}
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    options = argv[first_option:]
+    wanted = {f"bench_{a.removeprefix('bench_')}" for a in argv[:first_option]}
     failed = False
     for name in names:
         if wanted and name not in wanted:
@@ -22,7 +26,7 @@ def main(argv: list[str]) -> int:
         print(f"== {name}", flush=True)
         try:
             module = importlib.import_module(f"bench.{name}")
-            rows: list[Row] = module.run()
+            rows: list[Row] = module.run(options) if options else module.run()
         except Exception:  # a broken benchmark must not hide the others
             traceback.print_exc()
             failed = True
