@@ -34,6 +34,7 @@ SIGNATURES: dict[str, tuple[int, int | None, str]] = {
     "day": (1, 1, "day(d)"),
     "impute": (2, 2, "impute(d, 'first' | 'middle' | 'last') completes a partial date"),
     "coalesce": (1, None, "coalesce(a, b, ...)"),
+    "join": (2, None, "join(separator, a, b, ...) joins the texts that are not null"),
     "len": (1, 1, "len(s)"),
     "lower": (1, 1, "lower(s)"),
     "upper": (1, 1, "upper(s)"),

@@ -314,6 +314,8 @@ def _special(op: str, args: list[Fn]) -> Fn:
         return lambda env: inner(env) is not False
     if op == "coalesce":
         return lambda env: next((v for v in _each(args, env) if v is not None), None)
+    if op == "join":
+        return _join(args)
     if op == "if":
         cond, then, other = args
 
@@ -333,6 +335,21 @@ def _special(op: str, args: list[Fn]) -> Fn:
         return function(*evaluated)
 
     return call
+
+
+def _join(args: list[Fn]) -> Fn:
+    """join(separator, a, b, ...): the texts among a, b, ... that are not null, joined by the
+    separator; null when all are null (or the separator is)."""
+    separator, *parts = args
+
+    def joined(env: Env) -> object:
+        sep = separator(env)
+        texts = [v for v in _each(parts, env) if v is not None]
+        if not isinstance(sep, str) or not texts:
+            return None
+        return sep.join(str(v) for v in texts)
+
+    return joined
 
 
 def _each(args: Iterable[Fn], env: Env) -> Iterable[object]:

@@ -47,6 +47,9 @@ def type_call(checker: ProblemLog, expr: Call, args: tuple[TNode, ...]) -> str |
     elif name == "impute":
         checks = [need(0, _DATES, "a date"), need(1, {"text"}, "'first', 'middle' or 'last'")]
         result = "date"
+    elif name == "join":
+        checks = [need(i, {"text"}, "texts") for i in range(len(args))]
+        result = "text"
     elif name in _TEXT_FUNCS:
         checks = [need(0, {"text"}, "a text")]
         result = _TEXT_FUNCS[name]

@@ -75,6 +75,15 @@ def test_numbers_logic_and_nulls(
         ),
         ("IT.S + '!' = 'hello!'", {"IT.S": "hello"}, True),
         ("number(IT.S) > 2", {"IT.S": "2.5"}, True),
+        # join: the parts that are not null, separated; null when none is left
+        (
+            "join(';', IT.S, if(IT.S = 'x', 'no', null), 'IN03') = 'hello;IN03'",
+            {"IT.S": "hello"},
+            True,
+        ),
+        ("is_missing(join(';', if(IT.S = 'x', 'no', null)))", {"IT.S": "hello"}, True),
+        ("join(',', IT.S, 'b') = 'b'", {}, True),  # a missing item is skipped, not null
+        ("is_missing(IT.S + '')", {"IT.S": "hello"}, True),  # '' is null: + cannot skip a part
     ],
 )
 def test_string_functions(expression: str, data: dict[str, str], expected: bool | None) -> None:

@@ -58,6 +58,8 @@ EXPRESSIONS = [
     "IT.B and IT.I > 3", "IT.E > 3 and false", "IT.E > 3 or true", "IT.E > 3 and true",
     "IT.E > 3 or false", "not (IT.E > 3)", "not IT.B", "is_missing(IT.E)", "is_present(IT.I)",
     "coalesce(IT.E, IT.I, 0)", "if(IT.B, 'yes', 'no')", "if(IT.E > 1, 1, 2)",
+    "join(';', IT.T, if(IT.E > 1, 'x', null), 'z')", "join(';', if(IT.E > 1, 'x', null))",
+    "join(',', if(IT.I > 1, 'a', null), if(IT.I > 100, 'b', null), if(IT.B, 'c', null))",
     "definitely(IT.E > 1)", "possibly(IT.E > 1)", "possibly(IT.I > 100)",
     # membership
     "IT.I in (1, 2, 12)", "IT.I not in (1, 2)", "IT.D in (@2019-03-15, @2020)",

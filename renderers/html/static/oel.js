@@ -453,6 +453,13 @@
         a = evaluate(args[0], env);
         if (a === null) return null;
         return evaluate(args[a ? 1 : 2], env);
+      case "join":
+        var sep = evaluate(args[0], env), parts = [];
+        for (i = 1; i < args.length; i++) {
+          a = evaluate(args[i], env);
+          if (a !== null) parts.push(a);
+        }
+        return typeof sep !== "string" || parts.length === 0 ? null : parts.join(sep);
       default: break;
     }
     var fn = SCALAR[op];
