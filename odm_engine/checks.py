@@ -417,8 +417,10 @@ def _range_results(
 
 
 def _same(item: m.ItemDef, a: str, b: str) -> bool:
+    """The same value: equal, or of equal order (``1.50`` and ``1.5``); two equal partial
+    dates are the same value although their order is unknown."""
     va, vb = values.from_item(item.data_type, a), values.from_item(item.data_type, b)
-    return va is not None and values.compare(va, vb) == 0
+    return va is not None and (va == vb or values.compare(va, vb) == 0)
 
 
 def constant_range_failures(

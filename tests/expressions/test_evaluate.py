@@ -271,6 +271,21 @@ def test_hidden_item_is_cleared_and_not_required() -> None:
     assert key("IT.PREG") not in unknown.hidden  # unknown: collected
 
 
+def test_derived_partial_date_equal_to_the_stored_one_is_not_reported() -> None:
+    """A derivation copying a partial date (2018-06) finds the stored 2018-06 the same value,
+    although the order of two partial dates of one month is unknown; 2018-07 differs."""
+    body = one_form(
+        refs("IT.P", "IT.C", **{"IT.C": 'MethodOID="M.C"'}),
+        item("IT.P", "partialDate") + item("IT.C", "partialDate"),
+        method("M.C", "IT.P"),
+    )
+    result = compiled(body)
+    same = evaluate(result, {key("IT.P"): "2018-06", key("IT.C"): "2018-06"})
+    assert same.derived == {key("IT.C"): "2018-06"} and same.check_results == []
+    stale = evaluate(result, {key("IT.P"): "2018-06", key("IT.C"): "2018-07"})
+    assert [(r.check_id, r.kind) for r in stale.check_results] == [("M.C", "method")]
+
+
 def test_derivation_feeds_checks_and_reports_stale_value() -> None:
     body = one_form(
         refs("IT.W", "IT.H", "IT.BMI", **{"IT.BMI": 'MethodOID="M.BMI"'}),
