@@ -91,25 +91,39 @@ def parent_domain(dataset: str) -> str:
 
 
 def item_annotations(item: m.ItemDef, group: m.ItemGroupDef) -> tuple[Annotation, ...]:
-    """The annotations of ``item`` collected in ``group`` (``[NOT SUBMITTED]`` if none)."""
-    where = " and ".join(_alias(item.aliases, SDTM_WHERE))
-    targets = _alias(item.aliases, SDTM)
+    """The annotations of ``item`` collected in ``group`` (``[NOT SUBMITTED]`` if none).
+
+    An item with several targets lists them in one ``SDTM`` alias, separated by ``;`` (ODM
+    allows one Alias per Context). The ``SDTM.WHERE`` condition qualifies every target; a
+    target may add its own after `` when `` (``HO.HOTERM when HOTYPE = HOSP; PR.PRTRT when
+    HOTYPE = TRANSF``, ``SUPPPR.QVAL when QNAM = PRADR and HOTYPE = TRANSF``), for an item
+    whose rows go to different domains by value."""
+    shared = [c.strip() for w in _alias(item.aliases, SDTM_WHERE) for c in w.split(" and ")]
+    targets = [t.strip() for n in _alias(item.aliases, SDTM) for t in n.split(";") if t.strip()]
     if not targets and item.sds_var_name:
         targets = [item.sds_var_name]
     out = []
-    for target in targets:
+    for name in targets:
+        target, _, own = name.partition(" when ")
+        clauses = shared + [c.strip() for c in own.split(" and ") if c.strip()]
         if "." in target:
             dataset, variable = (p.strip().upper() for p in target.split(".", 1))
         else:
-            dataset, variable = (group_domain(group) or ""), target.upper()
+            dataset, variable = (group_domain(group) or ""), target.strip().upper()
         domain = parent_domain(dataset)
         if dataset != domain:
-            qnam = where.split("=", 1)[1].strip() if where.startswith("QNAM") else ""
+            qnam = (
+                clauses[0].split("=", 1)[1].strip()
+                if clauses and clauses[0].startswith("QNAM")
+                else ""
+            )
+            rest = clauses[1:] if qnam else clauses
             text = f"{qnam or variable} in {dataset}"
-            if where and not qnam:
-                text += f" when {where}"
         else:
-            text = variable + (f" when {where}" if where else "")
+            rest = clauses
+            text = variable
+        if rest:
+            text += " when " + " and ".join(rest)
         out.append(Annotation(text, domain, variable, dataset))
     return tuple(out) or (NOT_SUBMITTED,)
 
