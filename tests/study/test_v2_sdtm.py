@@ -92,8 +92,8 @@ def test_first_and_second_line_items_carry_their_epoch(line: str, epoch: str) ->
             else []
         )
         for text in found:
-            if text == "[NOT SUBMITTED]" or text.startswith("MHTOXGR"):
-                continue
+            if text == "[NOT SUBMITTED]" or text.startswith(("MHTOXGR", "AGE ")):
+                continue  # medical history at second-line start, DM.AGE: no treatment epoch
             submitted += 1
             assert f"EPOCH = {epoch} TREATMENT" in text, (oid, text)
     assert submitted >= 10
@@ -125,3 +125,38 @@ def test_a_target_condition_joins_the_shared_one_and_a_qnam_leads() -> None:
         "MMHCTYPE in SUPPMH when MHCAT = PRIMARY DIAGNOSIS",
         "MHTERM when QNAM = MMHCTYPE",
     ]
+
+
+def test_age_at_first_line_start_is_dm_age() -> None:
+    assert texts("IT.L1_AGE") == ["AGE when AGEU = YEARS"]
+    assert domains("IT.L1_AGE") == ["DM"]
+
+
+def collected() -> list[str]:
+    """Items on a form that the site enters (not derived)."""
+    used = {ref.item_oid: ref for g in mdv().item_group_defs.values() for ref in g.item_refs}
+    return [
+        oid
+        for oid, item in mdv().item_defs.items()
+        if oid in used and not used[oid].method_oid and (item.origin or "") != "Derived"
+    ]
+
+
+def test_every_collected_item_has_a_cdash_name() -> None:
+    items = collected()
+    assert len(items) > 100
+    missing = [
+        oid
+        for oid in items
+        if not [a for a in mdv().item_defs[oid].aliases if a.context == "CDASH"]
+    ]
+    assert missing == []
+    cdash = {
+        oid: next(a.name for a in mdv().item_defs[oid].aliases if a.context == "CDASH")
+        for oid in items
+    }
+    assert cdash["IT.L2_STDAT"] == "ECSTDAT"  # EC
+    assert cdash["IT.MH_NEURO"] == "MHOCCUR"  # MH
+    assert cdash["IT.IE_IN01"] == "IEORRES"  # IE
+    assert cdash["IT.ADR_STDAT"] == "AESTDAT"
+    assert all(name == name.upper() and " " not in name for name in cdash.values())
