@@ -63,10 +63,13 @@ def job_import(db: str, path: str) -> int:
     from odm_engine.exchange import read_clinical_data
     from storage.engine import make_engine, write_transaction
     from storage.exchange import import_subjects
+    from storage.table_stats import refresh_statistics
 
     reader = read_clinical_data(path)
-    with write_transaction(make_engine(engine_url(db))) as conn:
+    engine = make_engine(engine_url(db))
+    with write_transaction(engine) as conn:
         outcome = import_subjects(conn, STUDY, reader, user="dm", source="import:bench")
+    refresh_statistics(engine)  # as edc import does once the import has committed
     assert outcome.result is not None and not outcome.problems
     return outcome.result.items_written
 
@@ -113,7 +116,7 @@ JOBS = {
 
 
 PRELOAD = {
-    "import": ("odm_engine.exchange", "storage.exchange", "storage.engine"),
+    "import": ("odm_engine.exchange", "storage.exchange", "storage.engine", "storage.table_stats"),
     "export": ("renderers.odm", "storage.export_records", "storage.engine"),
     "odmlib": ("odmlib.loader", "odmlib.odm_loader"),
 }

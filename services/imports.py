@@ -25,6 +25,7 @@ from storage.errors import BulkRejectedError
 from storage.exchange import ImportOutcome, import_source, import_subjects, imported_at
 from storage.history_import import history_source, import_history
 from storage.studies import parent_of_site_study, site_level_studies
+from storage.table_stats import refresh_statistics
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -229,6 +230,8 @@ class _Run:
             status = REJECTED
         except _Rollback:
             pass
+        if status == IMPORTED:  # the next query is planned on the new sizes (issue 20)
+            refresh_statistics(self.engine)
         return status, outcome
 
     def _admin(self, study_oid: str) -> Any:
