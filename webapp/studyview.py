@@ -55,7 +55,8 @@ class StudyContext:
     renderer: FormRenderer
     validator: MetadataValidator
     languages: tuple[str, ...]
-    """Interface languages the study's text is written in (a subset of UI_LANGUAGES)."""
+    """The languages the study's text is written in: those of the interface (UI_LANGUAGES)
+    first, then the others (their pages word the study in that language, the rest in English)."""
     default_lang: str
     signature_defs: tuple[m.SignatureDef, ...]
     _query_fields: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(
@@ -170,7 +171,9 @@ def _languages(mdv: m.MetaDataVersion) -> tuple[str, ...]:
         found.update(lang.split("-")[0].lower() for lang in item.question.languages)
     for form in mdv.form_defs.values():
         found.update(lang.split("-")[0].lower() for lang in form.description.languages)
-    return tuple(lang for lang in UI_LANGUAGES if lang in found) or ("en",)
+    found = {lang for lang in found if lang.isalpha() and 2 <= len(lang) <= 3}
+    others = sorted(found.difference(UI_LANGUAGES))
+    return (*(lang for lang in UI_LANGUAGES if lang in found), *others) or ("en",)
 
 
 def _build(oid: str, name: str, number: int, sha: str, odm: m.ODM) -> StudyContext:

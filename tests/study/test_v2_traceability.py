@@ -165,9 +165,12 @@ CT_LISTS = {
 }
 CT_TERMS = {
     "C66742": {"Y": "C49488", "N": "C49487"},
+    "C66731": {"M": "C20197", "F": "C16576"},
     "C66729": {"IV": "C38276", "SC": "C38299"},
-    "C66768": {"FATAL": "C48275", "NOTREC": "C49494", "UNK": "C17998"},
+    "C66768": {"FATAL": "C48275", "NOTREC": "C49494", "UNK": "C17998", "RECOVERED": "C49498"},
 }
+CTCAE = {"1": "C41338", "2": "C41339", "3": "C41340", "4": "C41337", "5": "C48275"}
+"""NCI codes of the CTCAE grades (the AE grade list; the neuropathy list shares 1-4)."""
 SUBMISSION = {
     "C66729": {"IV": "INTRAVENOUS", "SC": "SUBCUTANEOUS"},
     "C66767": {
@@ -211,6 +214,14 @@ def test_coded_values_keep_version_1_and_name_the_ct_submission_value(code: str)
     items = {i.coded_value: i for i in ct_lists()[code].items}
     for coded, value in SUBMISSION[code].items():
         assert alias(items[coded].aliases, "CDISC submission value") == [value], (code, coded)
+
+
+def test_ctcae_grades_carry_their_nci_code() -> None:
+    for oid, grades in (("CL.CTCAE", "12345"), ("CL.PNGR", "1234")):
+        items = {i.coded_value: i for i in mdv().code_lists[oid].items}
+        assert {g: alias(items[g].aliases, "nci:ExtCodeID") for g in grades} == {
+            g: [CTCAE[g]] for g in grades
+        }
 
 
 def test_every_unit_is_ucum() -> None:
