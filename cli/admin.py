@@ -172,16 +172,20 @@ def user_list(db: str | None) -> None:
 def user_log(username: str | None, limit: int | None, db: str | None) -> None:
     """The access log, newest first: users added, roles granted and revoked, by whom."""
     from storage.users import access_log
+    from storage.vocabulary import AccessEvent
 
     with engine(db).connect() as conn:
         rows = access_log(conn, username=username, limit=limit)
+    width = max(len(event.value) for event in AccessEvent)  # user_deactivated: 16
     for e in rows:
         where = f"{e.study_oid}/{e.site_oid or '*'}:{e.role}" if e.role else "-"
         if e.site_oid and not e.role:  # a site added by a metadata load
             where = f"{e.study_oid}/{e.site_oid}"
         when = e.recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         client = f" from {e.client}" if e.client else ""
-        click.echo(f"{when}  {e.actor:<16} {e.event.value:<13} {e.username:<20} {where}{client}")
+        click.echo(
+            f"{when}  {e.actor:<16} {e.event.value:<{width}} {e.username:<20} {where}{client}"
+        )
 
 
 def _grant_arguments(site_help: str) -> Callable[[F], F]:

@@ -107,3 +107,16 @@ def test_the_role_choice_names_every_role() -> None:
     from storage.vocabulary import Role
 
     assert ROLES == [r.value for r in Role]
+
+
+def test_the_access_log_columns_line_up_for_every_event(db: Db, study: Engine) -> None:
+    """The longest event names (user_deactivated, signature_failed) do not push the user
+    name and the grant out of their columns."""
+    edc(db, "user", "deactivate", INVESTIGATOR)
+    edc(db, "user", "activate", INVESTIGATOR)
+    code, out = edc(db, "user", "log")
+    lines = out.splitlines()
+    assert code == 0 and {line.split()[2] for line in lines} >= {"user_deactivated", "role_granted"}
+    for column in (3, 4):  # the user name, the grant
+        starts = {re.match(rf"(\S+\s+){{{column}}}", line).end() for line in lines}
+        assert len(starts) == 1, (column, out)
