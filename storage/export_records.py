@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, or_, select
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
@@ -38,6 +38,7 @@ from storage.export_history import (
     signature_of,
     up_to_subject,
 )
+from storage.export_trees import BatchedTrees, TreeReader
 from storage.models import (
     AccessLogRow,
     AuditRow,
@@ -102,24 +103,6 @@ _GROUP_ORDER = (
 """ItemGroupData in export order: by subject, then by ODM key (unique within a subject)."""
 
 
-_SUBJECT_TREE = up_to_subject(
-    select(
-        ItemGroup.id,
-        StudyEvent.study_event_oid,
-        StudyEvent.repeat_key,
-        Form.id,
-        Form.form_oid,
-        Form.repeat_key,
-        ItemGroup.item_group_oid,
-        ItemGroup.repeat_key,
-        Subject.subject_key,
-        Site.oid,
-    ).join(Form, Form.id == ItemGroup.form_id)
-).where(Subject.id == bindparam("subject_id"))
-"""One subject's item groups with their form and event (the keys its values are read under),
-and on each row its SubjectKey and site."""
-
-
 def iter_snapshot(
     conn: Connection,
     study_oid: str,
@@ -134,7 +117,9 @@ def iter_snapshot(
 
     The values come from one streamed SELECT of six narrow columns (subject id, group id,
     ItemOID, value, IsNull, unit); the keys they belong to (event, form and group OIDs and repeat
-    keys) from one small SELECT per subject, so a million rows never carry them.
+    keys) from ordered batches of subjects beside it (:class:`storage.export_trees.BatchedTrees`),
+    so a million rows never carry them. Each record is yielded as soon as its subject's last
+    value is read.
     """
     mdv_oid = version[1] if version else current_metadata(conn, study_oid).mdv.oid
     study_id = study_id_of(conn, study_oid)
@@ -154,10 +139,15 @@ def iter_snapshot(
     )
     query = _subject_filter(query, study_id, site, subject_keys, version, changed_since=since)
     query = query.order_by(*_GROUP_ORDER, ItemData.id)
+    # The batches of trees are read among the same subjects, but for the version's condition
+    # (it may name a value's item): a subject outside it is read and never asked for.
+    exported = _subject_filter(
+        select(Subject.id), study_id, site, subject_keys, changed_since=since
+    )
     builder = _SnapshotBuilder(
-        conn,
         study_oid,
         mdv_oid,
+        trees=BatchedTrees(conn, exported),
         transaction_type=transaction_type,
         queries=_queries(conn, study_id),
         signatures=_signatures(conn, study_id),
@@ -186,15 +176,15 @@ class _SnapshotBuilder:
 
     def __init__(
         self,
-        conn: Connection,
         study_oid: str,
         mdv_oid: str,
         *,
+        trees: TreeReader,
         transaction_type: str | None,
         queries: dict[int, dict[ItemKey, tuple[Annotation, ...]]],
         signatures: dict[int, Signature],
     ) -> None:
-        self.conn, self.study_oid, self.mdv_oid = conn, study_oid, mdv_oid
+        self.trees, self.study_oid, self.mdv_oid = trees, study_oid, mdv_oid
         self.tt, self.queries, self.signatures = transaction_type, queries, signatures
         self.keys = ItemKeys()
 
@@ -215,7 +205,7 @@ class _SnapshotBuilder:
                     if events:
                         yield self._record(head, events)
                     subject, events = sid, []
-                    tree, head = self._tree(sid)
+                    tree, head = self.trees(sid)
                     notes = self.queries.get(sid)
                 items, keys, prefix = self._open_group(tree.get(gid), events)
             key = keys.get(item_oid) or add(keys, prefix, item_oid)
@@ -240,14 +230,6 @@ class _SnapshotBuilder:
             )
         if events:
             yield self._record(head, events)
-
-    def _tree(self, subject_id: int) -> tuple[dict[int, tuple[Any, ...]], tuple[str, str | None]]:
-        """Group id -> (event OID, event repeat key, form id, form OID, form repeat key,
-        group OID, group repeat key) of one subject, and its (SubjectKey, site OID)."""
-        tree, head = {}, ("", None)
-        for row in self.conn.execute(_SUBJECT_TREE, {"subject_id": subject_id}):
-            tree[row[0]], head = tuple(row[1:8]), (row[8], row[9])
-        return tree, head
 
     def _open_group(
         self, info: tuple[Any, ...] | None, events: list[tuple[str, str, list[Any]]]
