@@ -392,6 +392,55 @@ def test_probe_triggers_its_check_and_the_clean_subject_does_not(
     assert fired_on(change(clean(), **values), item, severity, fragment), name
 
 
+NEAR_MISSES: list[Probe] = [
+    ("progression yes, date unknown with its reason", {"L2_PDDAT": None, "L2_PDDAT_ND": "UNK"},
+     "IT.ST_PD", "hard", "enter the date of progression on the second-line form"),
+    ("no progression and no date", {"L2_PDDAT": None, "ST_PD": "N"}, "IT.ST_PD", "hard",
+     "The second-line form records a date of progression"),
+    ("progression unknown and no date", {"L2_PDDAT": None, "ST_PD": "U"}, "IT.ST_PD", "hard",
+     "The second-line form records a date of progression"),
+    ("cumulative dose at exactly 8 doses per cycle", {"L1_CUMDOSE": "83.2"}, "IT.L1_CUMDOSE",
+     "soft", "higher than 8 administrations per cycle"),
+    ("cumulative dose not done", {"L1_CUMDOSE": None, "L1_CUMDOSE_ND": "ND"}, "IT.L1_DOSE",
+     "soft", "Enter the cumulative first-line dose"),
+    ("first response in the month of the start", {"L1_RSPDAT": "2013-06"}, "IT.L1_RSPDAT",
+     "hard", "date of first response is before the first-line start"),
+    ("first response in the month of the best", {"L1_RSPDAT": "2014-04"}, "IT.L1_RSPDAT",
+     "hard", "first response (PR or better) is dated after the best response"),
+    ("no second-line response: no first response date", {"L2_BOR": "SD", "L2_RSPDAT": None},
+     "IT.L2_BOR", "soft", "Enter the date of first response"),
+    ("no maintenance: no maintenance dates", {"L1_MAINT": "NONE", "L1_MAINTSTDAT": None,
+     "L1_MAINTENDAT": None}, "IT.L1_MAINT", "soft", "Enter the end date of maintenance"),
+    ("maintenance ends in the month of second-line start", {"L1_MAINTENDAT": "2016-10"},
+     "IT.L1_MAINTENDAT", "soft", "going on after second-line bortezomib started"),
+    ("transplant date unknown with its reason", {"L1_ASCTDAT": None, "L1_ASCTDAT_ND": "UNK"},
+     "IT.L1_ASCT", "hard", "enter the transplant date"),
+    ("death date unknown with its reason", {"ST_STATUS": "DEAD", "ST_DTHCAUS": "MM",
+     "ST_DTHDAT_ND": "UNK"}, "IT.ST_STATUS", "hard", "enter the date of death"),
+    ("last assessment on the day of last contact", {"ST_LADAT": "2024-03-01"}, "IT.ST_LADAT",
+     "hard", "last disease assessment is after the date of last contact"),
+    ("last assessment in the month of progression", {"ST_LADAT": "2018-06-20"}, "IT.ST_LADAT",
+     "soft", "before the documented progression"),
+    ("no next therapy: no start date", {"ST_SUBTH": "N", "ST_SUBTHSP": None,
+     "ST_SUBTHSTDAT": None}, "IT.ST_SUBTH", "soft", "Enter the start date of the subsequent"),
+    ("R-ISS not available", {"RF_RISS": "NA", "RF_RISS_ND": "ND"}, "IT.RF_RISS", "soft",
+     "differs from the stage that follows"),
+    ("R-ISS not derivable without LDH", {"RF_RISS": "I", "RF_LDHST": "N", "RF_LDH": None,
+     "RF_LDHULN": None, "RF_LDH_ND": "ND"}, "IT.RF_RISS", "soft",
+     "differs from the stage that follows"),
+    ("FISH not done, with its reason", {"RF_DEL17P": "NA", "RF_DEL17P_ND": "ND", "RF_RISS": "NA",
+     "RF_RISS_ND": "ND"}, "IT.RF_DEL17P", "soft", "is not available: give the reason"),
+]  # fmt: skip
+"""Values next to each check's limit, or a reason instead of the value: none fires."""
+
+
+@pytest.mark.parametrize(("name", "values", "item", "severity", "fragment"), NEAR_MISSES)
+def test_near_miss_does_not_trigger_the_check(
+    name: str, values: dict[str, str | None], item: str, severity: str, fragment: str
+) -> None:
+    assert not fired_on(change(clean(), **values), item, severity, fragment), name
+
+
 def test_the_clean_subject_fails_no_check_of_the_endpoint_forms() -> None:
     """No range check, hidden value or stale derivation on F.RF, F.L1, F.L2 and F.STAT (the
     values or reasons these forms ask for are range checks here, so they are included)."""
