@@ -7,7 +7,10 @@ Every probe is the baseline subject DE01-001 of the clean example
 few values changed, written as ODM ClinicalData here
 and checked by the engine as ``edc check`` does (``run_check``). What a probe adds to its
 baseline's findings is compared with the exact (check id, severity) pairs expected, so the
-findings of items other helpers are still adding to the study do not hide or fake a result.
+findings of items other helpers are still adding to the study do not hide or fake a result. A
+triggering probe must add at least the findings listed (a change may rightly break a rule of
+another item too: a later transplant also shortens the treatment-free interval); the broken
+example, a fixed file, must give exactly its documented findings for these checks.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ BASE, SCREEN_FAILURE = "DE01-001", "DE01-004"
 Changes = Mapping[str, str | None]
 """What a probe changes in its baseline subject. Keys: ``IT.X`` (the item, in the only or first
 group row holding it), ``IT.X@2`` (in the row with ItemGroupRepeatKey 2), ``IG.G/IT.X`` (set,
-adding the ItemData to group IG.G when it is missing), ``?IT.X`` (remove the item if the
-subject has it), ``-SE.X`` or ``-F.X`` (drop the study event or form). A value of None removes
-the ItemData."""
+adding the ItemData to group IG.G when it is missing), ``?IT.X`` (change or remove the item
+only if the subject has it), ``-SE.X`` or ``-F.X`` (drop the study event or form). A value of
+None removes the ItemData."""
 
 
 @cache
@@ -79,7 +82,7 @@ def _apply(subj: etree._Element, what: str, value: str | None) -> None:
         if repeat and row.get("ItemGroupRepeatKey") != repeat:
             continue
         data = row.find(f"{Q}ItemData[@ItemOID='{item}']")
-        if data is None and not group_oid:
+        if data is None and (optional or not group_oid):
             continue
         if value is None:
             row.remove(data)
@@ -137,10 +140,17 @@ SF = SCREEN_FAILURE
 L2_EARLY = {
     # first line ends with the last bortezomib dose (no transplant, no maintenance), so the
     # treatment-free interval runs from IT.L1_ENDAT 2013-12-20 whatever else ends first line
-    "IT.L1_ASCT": "N", "IT.L1_ASCTDAT": None, "IT.L1_MAINT": "NONE", "?IT.L1_MAINTENDAT": None,
-    "IT.L1_BORDAT": "2014-01", "IT.L1_PDDAT": "2014-03", "IT.L2_ENDAT": "2014-09-01",
+    "IT.L1_ASCT": "N", "IT.L1_ASCTDAT": None, "IT.L1_MAINT": "NONE",
+    "?IT.L1_MAINTSTDAT": None, "?IT.L1_MAINTENDAT": None,
+    "IT.L1_BORDAT": "2014-01", "?IT.L1_RSPDAT": "2014-01", "IT.L1_PDDAT": "2014-03",
+    "IT.L2_ENDAT": "2014-09-01",
 }  # fmt: skip
+EARLY_PD = {"IT.L1_BORDAT": "2013-10", "?IT.L1_RSPDAT": "2013-10", "IT.L1_ASCTDAT": "2013-11"}
 DEAD = {"IT.ST_STATUS": "DEAD", "IG.ST_STATUS/IT.ST_DTHCAUS": "MM"}
+DEATH_2018 = {
+    **DEAD, "IG.ST_STATUS/IT.ST_DTHDAT": "2018-06-20", "IT.ST_LCDAT": "2018-06-20",
+    "?IT.ST_LADAT": "2018-06-20", "?IT.ST_SUBTHSTDAT": "2018-06-10",
+}  # fmt: skip
 PROBES: list[tuple[str, str, Changes, set[tuple[str, str]], Changes]] = [
     # item 1: eligibility confirmed against the collected data, on the eligibility form
     ("IT.IE_IN03#RC1", BASE, {"IT.L1_BOR": "SD"},
@@ -176,18 +186,23 @@ PROBES: list[tuple[str, str, Changes, set[tuple[str, str]], Changes]] = [
      {"IT.L1_ASCTDAT": "2016-10-01"}),
     ("IT.L1_ASCTDAT#RC4", BASE, {"IT.L1_ASCTDAT": "2016-10-01"},
      {("IT.L1_ASCTDAT#RC4", "soft")}, {"IT.L1_ASCTDAT": "2016-08"}),
-    ("IT.L1_PDDAT#RC4", BASE,
-     {"IT.L1_BORDAT": "2013-10", "IT.L1_PDDAT": "2013-11", "IT.L1_ASCTDAT": "2013-11"},
-     {("IT.L1_PDDAT#RC4", "soft")},
-     {"IT.L1_BORDAT": "2013-10", "IT.L1_PDDAT": "2013-11", "IT.L1_ASCTDAT": "2013-11",
-      "IT.L1_STOP": "PD"}),
+    ("IT.L1_PDDAT#RC4", BASE, {**EARLY_PD, "IT.L1_PDDAT": "2013-11"},
+     {("IT.L1_PDDAT#RC4", "soft")}, {**EARLY_PD, "IT.L1_PDDAT": "2013-11", "IT.L1_STOP": "PD"}),
     ("IT.L1_STOP#RC1", BASE, {"IT.L1_STOP": "PD"}, {("IT.L1_STOP#RC1", "soft")},
-     {"IT.L1_STOP": "PD", "IT.L1_PDDAT": "2013-12-28", "IT.L1_BORDAT": "2013-10",
-      "IT.L1_ASCTDAT": "2013-11"}),
+     {**EARLY_PD, "IT.L1_STOP": "PD", "IT.L1_PDDAT": "2013-12-28"}),
     ("IT.L1_CYC#RC2", BASE, {"IT.L1_CYC": "2"}, {("IT.L1_CYC#RC2", "soft")}, {"IT.L1_CYC": "5"}),
     ("IT.L2_CYC#RC3", BASE, {"IT.L2_CYC": "20"}, {("IT.L2_CYC#RC3", "soft")}, {"IT.L2_CYC": "12"}),
     ("IT.ST_LCDAT#RC3", BASE, {**DEAD, "IG.ST_STATUS/IT.ST_DTHDAT": "2023-05-10"},
      {("IT.ST_LCDAT#RC3", "hard")}, {**DEAD, "IG.ST_STATUS/IT.ST_DTHDAT": "2024-03-01"}),
+    ("IT.L1_MAINTSTDAT#RC3", BASE,
+     {"IG.L1_ASCT/IT.L1_MAINTSTDAT": "2016-10-10", "IG.L1_ASCT/IT.L1_MAINTENDAT": "2016-12"},
+     {("IT.L1_MAINTSTDAT#RC3", "hard")},
+     {"IG.L1_ASCT/IT.L1_MAINTSTDAT": "2016-10-04", "IG.L1_ASCT/IT.L1_MAINTENDAT": "2016-12"}),
+    ("IT.ST_SUBTHSTDAT#RC3", BASE, {**DEATH_2018, "IG.ST_SUBTH/IT.ST_SUBTHSTDAT": "2018-07"},
+     {("IT.ST_SUBTHSTDAT#RC3", "hard")},
+     {**DEATH_2018, "IG.ST_SUBTH/IT.ST_SUBTHSTDAT": "2018-06-10"}),
+    ("IT.L2_PDDAT#RC4", BASE, {**DEATH_2018, "IT.L2_PDDAT": "2018-07"},
+     {("IT.L2_PDDAT#RC4", "hard")}, {**DEATH_2018, "IT.L2_PDDAT": "2018-05"}),
     ("IT.ADR_STDAT#RC1", BASE, {"IT.ADR_STDAT@1": "2013-05"}, {("IT.ADR_STDAT#RC1", "hard")},
      {"IT.ADR_STDAT@1": "2013-06-10"}),
     ("IT.ADR_STDAT#RC2", BASE, {"IT.ADR_STDAT@2": "2016-09-20"}, {("IT.ADR_STDAT#RC2", "hard")},
@@ -204,7 +219,7 @@ PROBES: list[tuple[str, str, Changes, set[tuple[str, str]], Changes]] = [
 def test_each_check_has_a_probe_that_fires_it_and_one_that_does_not(
     check: str, base: str, trigger: Changes, expected: set[tuple[str, str]], quiet: Changes
 ) -> None:
-    assert added(trigger, base) == expected
+    assert expected <= added(trigger, base)
     assert check in {c for c, _ in expected}
     assert check not in {c for c, _ in added(quiet, base)}
 
