@@ -1,14 +1,14 @@
 """Version 2 of the bortezomib study published as an amendment of version 1 (issue 17): the
 clean version 1 example migrates, the impact report lists exactly the version 1 values that
-need correction, `make demo` ends on version 2, and in the web app a screen failure and a
-missing consent are recorded the way docs/study-bortezomib.md describes."""
+need correction (both on SQLite and PostgreSQL), `make demo` ends on version 2, and in the
+web app a screen failure and a missing consent are recorded the way docs/study-bortezomib.md
+describes."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,12 @@ from click.testing import CliRunner
 
 from cli import main
 from storage.engine import make_engine, write_transaction
-from storage.migrate import upgrade
 from storage.studies import current_metadata, load_study, publish_version
 from storage.subjects import list_subjects, subject_version
 from storage.users import add_user, set_role
 from storage.versions import migrate_subjects
 from storage.vocabulary import Role
+from tests.storage.conftest import Db, db  # noqa: F401 - fixture
 from tests.webapp.conftest import SUBJECT_A, Web, seeded_db, web  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,17 +43,13 @@ def edc(url: str, *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def v1_db(tmp_path: Path) -> Iterator[str]:
-    """A SQLite database holding version 1 and a data manager 'dm'."""
-    url = f"sqlite:///{tmp_path / 'edc.sqlite3'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with write_transaction(engine) as conn:
+def v1_db(db: Db) -> str:  # noqa: F811 - the storage tests' fixture: SQLite and PostgreSQL
+    """The URL of a database holding version 1 and a data manager 'dm'."""
+    with write_transaction(db.engine) as conn:
         assert load_study(conn, V1.read_bytes(), path=str(V1)).status == "stored"
         add_user(conn, "dm", "Copper-Meadow-56", full_name="Dan Manager")
         set_role(conn, "dm", STUDY, Role.DATA_MANAGER)
-    engine.dispose()
-    yield url
+    return db.url
 
 
 def _versions(url: str) -> dict[str, int]:
