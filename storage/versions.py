@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Select, bindparam, func, insert, select, upda
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
 from odm_engine.datatypes.codec import canonical_checker
+from odm_engine.free_text import REASON, check_text
 from odm_engine.stored_values import changed_items
 from storage.audit import AuditContext
 from storage.errors import InvalidInputError, NotFoundError
@@ -130,6 +131,7 @@ def migrate_subjects(
     study, site or subject."""
     if not reason.strip():
         raise InvalidInputError("A migration needs a reason (it is on every audit row).")
+    check_text(reason, "Reason for change", REASON)  # on audit rows and exports
     study_id = study_id_of(conn, study_oid)
     user_id = require_role(
         conn,

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Blueprint, g, request, url_for
 from markupsafe import Markup
 
+from odm_engine.free_text import TextRefusedError
 from renderers.html import SCRIPTS
 from services.drafts import DraftReview, review_draft
 from services.metadata import StudyLoadResult, load_metadata
@@ -122,7 +123,7 @@ def publish() -> tuple[str, int]:
     try:
         with writing() as conn:
             publish_version(conn, g.study.oid, wanted, user=g.viewer.username, reason=reason)
-    except (InvalidInputError, NotFoundError) as exc:
+    except (InvalidInputError, NotFoundError, TextRefusedError) as exc:
         return render("design.html", DesignPage(_versions(), str(exc), "refused", ()), 422)
     message = g.t("design.published").format(number=number)
     return render("design.html", DesignPage(_versions(), message, "published", ()), 200)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, g, request
 
+from odm_engine.free_text import TextRefusedError
 from storage.errors import AccessDeniedError, InvalidInputError, NotFoundError
 from storage.readers.listings import StoredVersion, metadata_versions
 from storage.versions import MigrationReport, migrate_subjects, subjects_per_version
@@ -79,6 +80,6 @@ def migrate() -> tuple[str, int]:
                 user=g.viewer.username,
                 reason=reason,
             )
-    except (InvalidInputError, NotFoundError, AccessDeniedError) as exc:
+    except (InvalidInputError, NotFoundError, AccessDeniedError, TextRefusedError) as exc:
         return render("versions.html", _page(error=str(exc), reason=reason), 422)
     return render("versions.html", _page(report, reason=reason))
