@@ -17,6 +17,7 @@ from odm_engine.entry_validation import CheckResultLike
 from odm_engine.free_text import KEY, QUERY, check_text
 from storage.errors import InvalidInputError, NotFoundError, QueryChangedError
 from storage.models import Query, QueryMessage, QueryStatus, Role
+from storage.prepared import Prepared
 from storage.subjects import find_subject
 from storage.vocabulary import SYSTEM_ROLE, SYSTEM_USER
 
@@ -127,7 +128,7 @@ def open_check_queries(
     return opened
 
 
-_OPEN_CHECK_QUERIES = (
+_OPEN_CHECK_QUERIES = Prepared(
     select(Query.id, Query.check_id, *(getattr(Query, c) for c in KEY_COLUMNS))
     .where(
         Query.subject_id == bindparam("subject_id"),
@@ -137,8 +138,10 @@ _OPEN_CHECK_QUERIES = (
     )
     .order_by(Query.id)
 )
-"""The check queries of one form instance not closed yet: built once (every save runs it;
-building the statement per save cost 0.8 ms of a 6 ms save, profiled in-process)."""
+"""The check queries of one form instance not closed yet: built once and run on the driver
+(``storage.prepared``), as every save runs it (building the statement per save cost 0.8 ms
+of a 6 ms save, profiled in-process; ``Connection.execute`` of the built one about 0.2 ms
+of a 2.5 ms save)."""
 
 
 def close_passed_check_queries(
@@ -160,7 +163,7 @@ def close_passed_check_queries(
     params = dict(zip(KEY_COLUMNS[:4], form, strict=True), subject_id=subject_id)
     passed = [
         query_id
-        for query_id, check_id, *key in conn.execute(_OPEN_CHECK_QUERIES, params)
+        for query_id, check_id, *key in _OPEN_CHECK_QUERIES.all(conn, params)
         if (check_id, ItemKey(*key)) not in still
     ]
     text = PASSED_TEXT.format(when=now.strftime("%Y-%m-%d %H:%M:%S UTC"))

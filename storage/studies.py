@@ -35,6 +35,7 @@ from storage.models import (
     Study,
 )
 from storage.models import Subject as SubjectRow
+from storage.prepared import Prepared
 from storage.users import _log
 
 REUSED_OID_CODE = "EDC-STORE-003"
@@ -449,10 +450,24 @@ def current_metadata(conn: Connection, study_oid: str) -> StoredMetadata:
     return _metadata(conn, study_oid, study_id, number)
 
 
+_VERSION_OF = Prepared(
+    select(MetadataVersion.study_id, MetadataVersion.sha256)
+    .join(Study, Study.id == MetadataVersion.study_id)
+    .where(Study.oid == bindparam("oid"), MetadataVersion.number == bindparam("number"))
+)
+"""A version's study id and SHA-256 in one query run on the driver: a page of a subject on
+an older version asks it before the parsed version's cache (two SQLAlchemy queries were
+about 0.2 ms of a request's CPU)."""
+
+
 def metadata_of(conn: Connection, study_oid: str, number: int) -> StoredMetadata:
     """Stored metadata version ``number`` of the study (published or draft), parsed once per
     process (cached by SHA-256 like :func:`current_metadata`): the version a subject is on."""
-    return _metadata(conn, study_oid, study_id_of(conn, study_oid), number)
+    row = _VERSION_OF.first(conn, {"oid": study_oid, "number": number})
+    if row is None:
+        study_id_of(conn, study_oid)  # "No study" where there is none
+        raise NotFoundError(f"Study {study_oid} has no metadata version {number}.")
+    return _metadata(conn, study_oid, int(row[0]), number, row[1])
 
 
 def published_versions(
@@ -473,8 +488,13 @@ def published_versions(
     return out
 
 
-def _metadata(conn: Connection, study_oid: str, study_id: int, number: int) -> StoredMetadata:
-    sha = conn.scalar(_VERSION, {"study_id": study_id, "number": number})
+def _metadata(
+    conn: Connection, study_oid: str, study_id: int, number: int, sha: str | None = None
+) -> StoredMetadata:
+    """Version ``number`` (its SHA-256 ``sha`` where the caller read it) parsed, from the
+    cache by SHA-256 where it is there."""
+    if sha is None:
+        sha = conn.scalar(_VERSION, {"study_id": study_id, "number": number})
     if sha is None:
         raise NotFoundError(f"Study {study_oid} has no metadata version {number}.")
     odm = METADATA_CACHE.get(sha)

@@ -44,7 +44,7 @@ class FormState:
 
 
 _FIND_SUBJECT = Prepared(
-    select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid)
+    select(SubjectRow.id, Study.id, SubjectRow.site_id, Site.oid, SubjectRow.metadata_version)
     .join(Study, Study.id == SubjectRow.study_id)
     .outerjoin(Site, Site.id == SubjectRow.site_id)
     .where(Study.oid == bindparam("study_oid"), SubjectRow.subject_key == bindparam("key"))
@@ -93,7 +93,7 @@ def find_subject(conn: Connection, study_oid: str, subject_key: str) -> SubjectR
     row = _FIND_SUBJECT.first(conn, {"study_oid": study_oid, "key": subject_key})
     if row is None:
         raise NotFoundError(f"No subject {subject_key!r} in study {study_oid}.")
-    return SubjectRef(row[0], row[1], study_oid, subject_key, row[2], row[3])
+    return SubjectRef(row[0], row[1], study_oid, subject_key, row[2], row[3], int(row[4]))
 
 
 def create_subject(

@@ -21,6 +21,7 @@ from odm_engine.expressions import CheckPlan
 from renderers.html import FormRenderer, field_name
 from storage.engine import Connection
 from storage.readers.listings import newest_versions, study_sites
+from storage.refs import SubjectRef
 from storage.studies import current_metadata, metadata_of
 from storage.subjects import subject_version
 from storage.vocabulary import MAX_REPEAT_KEY
@@ -236,12 +237,16 @@ def served_study(
     return STUDIES.get((sha, oid, name, number), build)
 
 
-def subject_study(conn: Connection, study: StudyContext, subject_key: str) -> StudyContext:
-    """The context of the metadata version ``subject_key`` is on: ``study`` (the current
+def subject_study(conn: Connection, study: StudyContext, subject: SubjectRef) -> StudyContext:
+    """The context of the metadata version ``subject`` is on: ``study`` (the current
     version) for most subjects; an older published version for a subject not yet migrated,
     whose forms are shown and checked as they were collected. Built once per version (by
-    SHA-256, like the current one)."""
-    return version_study(conn, study, subject_version(conn, study.oid, subject_key))
+    SHA-256, like the current one). The number is the one the subject's lookup read with it
+    (``find_subject``), asked of the database only where the lookup did not read it."""
+    number = subject.metadata_version
+    if number is None:
+        number = subject_version(conn, study.oid, subject.subject_key)
+    return version_study(conn, study, number)
 
 
 def version_number(text: str) -> int | None:

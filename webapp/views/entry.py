@@ -168,7 +168,7 @@ def _place(
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
         # rendered and checked with the version the subject is on (issue 16)
-        study = subject_study(conn, study, subject_key)
+        study = subject_study(conn, study, subject)
         if not study.has_form(event_oid, form_oid):
             raise HttpError(404, "")
         if not study.may_open(key) and not study.may_open(key, stored_forms(conn, subject.id)):

@@ -183,7 +183,7 @@ def casebook(subject_key: str) -> tuple[str, int]:
     study = served()
     with reading() as conn:
         subject = access.visible_subject(conn, g.viewer, study.oid, subject_key)
-        study = subject_study(conn, study, subject_key)  # the version the subject is on
+        study = subject_study(conn, study, subject)  # the version the subject is on
         snapshot = subject_snapshot(conn, study.oid, subject_key)
         events = casebook_lines(conn, study, subject, snapshot, g.lang)
     sigs = [f.signature for e in events for f in e.forms if f.signature is not None]
