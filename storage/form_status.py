@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, bindparam, insert, update
 
 from odm_engine.clinical import FormKey
+from odm_engine.free_text import REASON, check_text
 from storage import vocabulary
 from storage.audit import AUDIT, AuditContext, history
 from storage.errors import ChangeSince, ConflictError, FormNotEditableError, NotFoundError
@@ -286,10 +287,12 @@ def set_form_status(
 ) -> int:
     """Move a saved form to ``status`` (verified, locked, or complete to unlock); returns the
     new form version. Raises ConflictError (stale version), FormNotEditableError (a status
-    that cannot follow the current one), AccessDeniedError, NotFoundError."""
+    that cannot follow the current one), AccessDeniedError, NotFoundError, TextRefusedError (a
+    reason that cannot be stored)."""
     move = STATUS_MOVES.get(status)
     if move is None:
         raise FormNotEditableError(f"A form cannot be set to {status} here.")
+    check_text(reason, "Reason for change", REASON)  # the Status audit row's
     path = f"{form.study_event_oid}/{form.form_oid}"
     change = open_form_for_change(
         conn,

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Connection, Engine
 
 from odm_engine.entry_validation import MetadataValidator
+from odm_engine.free_text import LIMITS, REASON, TextRefusedError
 from services import form_status, signing
 from services.entry import Posted, enter_form, form_items, read_entry
 from services.metadata import load_metadata
@@ -21,7 +22,7 @@ from storage.studies import current_metadata
 from storage.subjects import find_subject
 from storage.vocabulary import FormStatus, Role
 from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, MANAGER, MONITOR, study_xml
-from tests.storage.helpers import DM, audit_of, failures, save, state_of
+from tests.storage.helpers import DM, audit_of, dump, failures, save, state_of
 
 
 def _change(user: str, role: Role, version: int) -> form_status.StatusChange:
@@ -126,3 +127,15 @@ def test_enter_form_validates_then_saves_with_its_audit_rows(study: Engine) -> N
         "42",
         "F",
     ]
+
+
+def test_a_status_change_reason_that_cannot_be_stored_is_refused(study: Engine) -> None:
+    """The reason goes on the Status audit row and into the audit export (issue 14,
+    finding 1): checked like every other reason, nothing stored."""
+    save(study, {("IG.DM", "", "IT.AGE"): "42", ("IG.DM", "", "IT.SEX"): "F"}, complete=True)
+    before = dump(study)
+    for reason in ("SDV\x01done", "x" * (LIMITS[REASON] + 1)):
+        change = form_status.StatusChange("S.1", "001", DM, MONITOR, Role.MONITOR, 1, reason)
+        with write_transaction(study) as conn, pytest.raises(TextRefusedError, match="Reason"):
+            form_status.verify(conn, change)
+        assert dump(study) == before
