@@ -533,6 +533,15 @@ def test_not_done_reason_survives_import_and_odm_export(tmp_path: Path) -> None:
     }
     assert ("IT.L1_CUMDOSE_ND", "ND") in exported
     assert not any(oid == "IT.L1_CUMDOSE" for oid, _ in exported)
+    # the import stored the endpoints it derived (the clean subject's, computed by hand above;
+    # the first-line dose intensity is empty without the cumulative dose)
+    derived = {oid: value for oid, value in exported if oid in ENDPOINTS}
+    assert {k: derived.get(k) for k in ("IT.ST_PFS", "IT.ST_OS", "IT.L2_TFI", "IT.L1_DI")} == {
+        "IT.ST_PFS": "604",
+        "IT.ST_OS": "2704",
+        "IT.L2_TFI": "9",
+        "IT.L1_DI": None,
+    }
     back: Data = {}
     for subject in read_clinical_data(out.read_bytes()):
         for item in subject.items():
