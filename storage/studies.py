@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 
 from odm_engine import model as m
 from odm_engine.findings import Finding, Severity, has_errors
-from odm_engine.free_text import REASON, check_text
+from odm_engine.free_text import REASON, USERNAME, check_text
 from odm_engine.loader import load_odm
 from odm_engine.profiles import normalise, profile_for_odm, tolerate
 from odm_engine.validate import iter_findings
@@ -315,6 +315,7 @@ def publish_version(
     if not reason.strip():
         raise InvalidInputError("Publishing a metadata version needs a reason.")
     check_text(reason, "Reason for publishing", REASON)
+    check_text(user, "User", USERNAME)  # the CLI stores the name the operator gives
     study_id = study_id_of(conn, study_oid)
     known = {v.number: v for v in _stored_versions(conn, study_id)}
     if number not in known:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from cli import main
-from odm_engine.free_text import LIMITS, REASON, TextRefusedError
+from odm_engine.free_text import LIMITS, REASON, USERNAME, TextRefusedError
 from storage.engine import write_transaction
 from storage.studies import load_study, publish_version
 from storage.versions import migrate_subjects
@@ -63,3 +63,18 @@ def test_the_cli_refuses_them_with_exit_2(db: Db, study: Engine) -> None:
     code, out = edc("study", "migrate", "--study", "S.1", "--to", "2", "--user", MANAGER,
                     "--reason", "why\x02")  # fmt: skip
     assert code == 2 and "U+0002 at position 4" in out, out
+
+
+def test_a_publisher_name_that_cannot_be_stored_is_refused(db: Db, study: Engine) -> None:
+    """`edc study publish --user` names the publisher the operator gives: the name is stored
+    with the publication, so it is checked like a user name (and the command exits 2)."""
+    _draft(study)
+    before = dump(study)
+    for name in ("ghost\x01", "n" * (LIMITS[USERNAME] + 1)):
+        with write_transaction(study) as conn, pytest.raises(TextRefusedError, match="User"):
+            publish_version(conn, "S.1", 2, user=name, reason="Amendment 1")
+    done = CliRunner().invoke(
+        main, ["study", "publish", "2", "--user", "ghost\x01", "--reason", "R", "--db", db.url]
+    )
+    assert done.exit_code == 2 and "U+0001 at position 6" in done.output, done.output
+    assert dump(study) == before
