@@ -158,8 +158,9 @@ def iter_snapshot(
         # Row objects (SQLAlchemy fetches nothing before it is asked to).
         result = conn.execute(query)
         rows: Iterable[Any] = result.cursor
-    else:  # a server-side cursor, 10,000 rows per round trip
-        result = conn.execution_options(yield_per=10_000).execute(query)
+    else:  # a server-side cursor, 10,000 rows per round trip (this statement's only: the
+        # batches of trees beside it are plain queries)
+        result = conn.execute(query, execution_options={"yield_per": 10_000})
         rows = chain.from_iterable(result.partitions())
     try:
         yield from builder.records(rows)
@@ -259,25 +260,33 @@ class _SnapshotBuilder:
             subject_key=subject_key,
             site_oid=site_oid,
             events=tuple(
-                StudyEventRecord(
-                    study_event_oid=eoid,
-                    repeat_key=erk,
-                    forms=tuple(
-                        FormRecord(
-                            form_oid=foid,
-                            repeat_key=frk,
-                            groups=tuple(
-                                ItemGroupRecord(
-                                    item_group_oid=goid, repeat_key=grk, items=tuple(items)
+                [  # lists, not generators: built 40,000 times in a registry export
+                    StudyEventRecord(
+                        study_event_oid=eoid,
+                        repeat_key=erk,
+                        forms=tuple(
+                            [
+                                FormRecord(
+                                    form_oid=foid,
+                                    repeat_key=frk,
+                                    groups=tuple(
+                                        [
+                                            ItemGroupRecord(
+                                                item_group_oid=goid,
+                                                repeat_key=grk,
+                                                items=tuple(items),
+                                            )
+                                            for goid, grk, items in groups
+                                        ]
+                                    ),
+                                    signature=signature(fid),
                                 )
-                                for goid, grk, items in groups
-                            ),
-                            signature=signature(fid),
-                        )
-                        for fid, foid, frk, groups in forms
-                    ),
-                )
-                for eoid, erk, forms in events
+                                for fid, foid, frk, groups in forms
+                            ]
+                        ),
+                    )
+                    for eoid, erk, forms in events
+                ]
             ),
             transaction_type=self.tt,
         )

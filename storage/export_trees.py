@@ -98,14 +98,18 @@ class BatchedTrees:
 
     def _read(self, subject_id: int) -> None:
         held: dict[int, Tree] = {}
-        rows = 0
+        count = 0
         params = {"subject_id": subject_id, "subjects": self._size}
-        for sid, gid, *info, subject_key, site_oid in self._conn.execute(self._query, params):
+        result = self._conn.execute(self._query, params)
+        # SQLite: the driver's cursor, as it comes (integers and text need no processing, and
+        # SQLAlchemy fetched nothing before it is asked to).
+        rows = result.cursor if self._conn.dialect.name == "sqlite" else result
+        for sid, gid, *info, subject_key, site_oid in rows:
             tree = held.get(sid)
             if tree is None:
                 tree = held[sid] = ({}, (subject_key, site_oid))
             tree[0][gid] = tuple(info)
-            rows += 1
+            count += 1
         self._held = held
-        per_subject = rows / len(held) if held else 1
+        per_subject = count / len(held) if held else 1
         self._size = max(1, min(4096, round(self.ROWS / max(per_subject, 1))))

@@ -177,9 +177,10 @@ def _element(
 
 
 _ITEM_DATA = f"{_P}ItemData"
-_EVENT = ("StudyEventData", "StudyEventOID", "StudyEventRepeatKey")
-_FORM = ("FormData", "FormOID", "FormRepeatKey")
-_GROUP = ("ItemGroupData", "ItemGroupOID", "ItemGroupRepeatKey")
+_EVENT = (f"{_P}StudyEventData", "StudyEventOID", "StudyEventRepeatKey")
+_FORM = (f"{_P}FormData", "FormOID", "FormRepeatKey")
+_GROUP = (f"{_P}ItemGroupData", "ItemGroupOID", "ItemGroupRepeatKey")
+_SITE_REF = f"{_P}SiteRef"
 
 
 class OdmWriter:
@@ -252,16 +253,22 @@ class OdmWriter:
         site: str | None,
         key: tuple[str, str],
     ) -> etree._Element:
-        """StudyEventData, FormData or ItemGroupData (``names``: the element, its OID and
-        repeat key attributes) with its ``key`` (OID, repeat key), TransactionType
+        """StudyEventData, FormData or ItemGroupData (``names``: the element's tag, its OID
+        and repeat key attributes) with its ``key`` (OID, repeat key), TransactionType
         (``Context``: it only locates its children), AuditRecord, Signature and Annotations;
-        the caller adds its children."""
-        name, oid_name, repeat_name = names
-        tt = (node.transaction_type or "Context") if self.transactional else None
-        el = _element(
-            parent, name, (oid_name, key[0]), (repeat_name, key[1]), ("TransactionType", tt)
-        )
-        self._head(el, node, site)
+        the caller adds its children. Runs once per form and group: attributes are set one by
+        one, and a node with no AuditRecord, Signature or Annotation (nearly all) goes
+        straight through."""
+        tag, oid_name, repeat_name = names
+        el = etree.SubElement(parent, tag)
+        if key[0]:
+            el.set(oid_name, key[0])
+        if key[1]:
+            el.set(repeat_name, key[1])
+        if self.transactional:
+            el.set("TransactionType", node.transaction_type or "Context")
+        if node.audit is not None or node.signature is not None:
+            self._head(el, node, site)
         for note in node.annotations:
             self._annotation(el, note)
         return el
@@ -314,7 +321,7 @@ class OdmWriter:
         if record.investigator_oid:
             _element(el, "InvestigatorRef", ("UserOID", record.investigator_oid))
         if site:
-            _element(el, "SiteRef", ("LocationOID", site))
+            etree.SubElement(el, _SITE_REF).set("LocationOID", site)
         for note in record.annotations:
             self._annotation(el, note)
         level = self._level
