@@ -16,18 +16,26 @@ from lxml import etree
 
 from tests.study.test_v2_screening import BASE, Q, added, check_rows, found, odm, subject
 
-RATED = {
-    "IG.ADR/IT.ADR_RELDEX@1": "POSSIBLE",
-    "IG.ADR/IT.ADR_RELTHAL@1": "UNLIKELY",
-    "IG.ADR/IT.ADR_RELDEX@2": "UNLIKELY",
+UNRATED = {
+    "IG.ADR/IT.ADR_RELDEX@1": None,
+    "IG.ADR/IT.ADR_RELTHAL@1": None,
+    "IG.ADR/IT.ADR_RELDEX@2": None,
 }
-"""Every drug of each reaction's regimen rated (the regimen check then has nothing to ask)."""
+"""The clean subject rates every drug of each reaction's regimen; these changes remove them."""
+
+MEDDRA = ("LLT", "LLTCD", "PTCD", "SOC", "SOCCD", "MDRVER")
+UNCODED = {f"IG.ADR/IT.ADR_{item}@{row}": None for item in MEDDRA for row in (1, 2)}
+"""The clean subject's two reactions are coded whole; these changes leave only the PT."""
 
 PROBES = [
     # a reaction no drug is at least possibly related to is not an adverse drug reaction
     (
         "IT.ADR_REL#RC1",
-        {"IT.ADR_REL@1": "UNLIKELY", "IG.ADR/IT.ADR_RELDEX@1": "UNASSESSABLE"},
+        {
+            "IT.ADR_REL@1": "UNLIKELY",
+            "IG.ADR/IT.ADR_RELDEX@1": "UNASSESSABLE",
+            "IG.ADR/IT.ADR_RELTHAL@1": "UNLIKELY",
+        },
         {("IT.ADR_REL#RC1", "hard")},
         {"IT.ADR_REL@1": "UNLIKELY", "IG.ADR/IT.ADR_RELDEX@1": "PROBABLE"},
     ),
@@ -40,7 +48,7 @@ PROBES = [
     ),
     (
         "IT.ADR_PVREP#RC2",
-        {"IG.ADR/IT.ADR_PVREP@2": "Y"},
+        {"IG.ADR/IT.ADR_PVREP@2": "Y", "IG.ADR/IT.ADR_PVREF@2": None},
         {("IT.ADR_PVREP#RC2", "soft")},
         {"IG.ADR/IT.ADR_PVREP@2": "Y", "IG.ADR/IT.ADR_PVREF@2": "DE-BTZ-2016-00042"},
     ),
@@ -70,16 +78,24 @@ def test_probe_triggers_the_check_and_its_twin_does_not(
 
 def test_every_drug_of_the_regimen_is_asked_for_and_then_quiet() -> None:
     """The soft regimen check is per reaction row: row 1 (VTD) asks for thalidomide and
-    dexamethasone, row 2 (VD) for dexamethasone; rated, they are quiet."""
-    only_dex = {k: v for k, v in RATED.items() if "RELTHAL" not in k}
-    rows = check_rows(odm(subject("ASKED", BASE, only_dex), subject("RATED", BASE, RATED)))
-    asked = [r for r in rows if r["subject"] == "ASKED" and r["check"] == "IT.ADR_REL#RC2"]
-    assert len(asked) == 1 and asked[0]["severity"] == "soft"
+    dexamethasone, row 2 (VD) for dexamethasone; rated (the clean subject), they are quiet."""
+    no_thal = {"IG.ADR/IT.ADR_RELTHAL@1": None}
+    rows = check_rows(
+        odm(
+            subject("UNRATED", BASE, UNRATED),
+            subject("ASKED", BASE, no_thal),
+            subject("RATED", BASE),
+        )
+    )
+    for key, rows_asked in (("UNRATED", 2), ("ASKED", 1)):
+        asked = [r for r in rows if r["subject"] == key and r["check"] == "IT.ADR_REL#RC2"]
+        assert len(asked) == rows_asked and {r["severity"] for r in asked} == {"soft"}
     assert ("IT.ADR_REL#RC2", "soft") not in found(rows, "RATED")
 
 
 def test_the_coding_is_asked_for_whole_and_then_quiet() -> None:
     coded = {
+        **UNCODED,
         "IG.ADR/IT.ADR_LLT@1": "Peripheral sensory neuropathy",
         "IG.ADR/IT.ADR_LLTCD@1": "10034620",
         "IG.ADR/IT.ADR_PTCD@1": "10034620",
@@ -87,7 +103,7 @@ def test_the_coding_is_asked_for_whole_and_then_quiet() -> None:
         "IG.ADR/IT.ADR_SOCCD@1": "10029205",
         "IG.ADR/IT.ADR_MDRVER@1": "27.1",
     }
-    rows = check_rows(odm(subject("UNCODED", BASE, {}), subject("CODED", BASE, coded)))
+    rows = check_rows(odm(subject("UNCODED", BASE, UNCODED), subject("CODED", BASE, coded)))
     uncoded = [r for r in rows if r["subject"] == "UNCODED" and r["check"] == "IT.ADR_PT#RC1"]
     coded_rows = [r for r in rows if r["subject"] == "CODED" and r["check"] == "IT.ADR_PT#RC1"]
     assert len(uncoded) == 2 and len(coded_rows) == 1  # row 2 is still uncoded
