@@ -318,25 +318,38 @@ def _check_item(
                 ),
             )
         )
+    env.group = group_key
+    entered = entered_units.get(key) or item_plan.default_unit
+    result.check_results.extend(
+        value_results(plan, item_plan, key, text, entered=entered, lang=lang, env=env)
+    )
+
+
+def value_results(
+    plan: CheckPlan,
+    item_plan: ItemPlan,
+    key: ItemKey,
+    text: str,
+    *,
+    entered: str | None,
+    lang: str | None = None,
+    env: Env | None = None,
+) -> list[CheckResult]:
+    """The DataType, CodeList and RangeCheck results of one collected value ``text`` (in unit
+    ``entered``). ``env``, set to the value's group, is needed by expression RangeChecks
+    only: without it the item must have none (``odm_engine.local_checks``)."""
+    item = item_plan.item
     value, problem = values.read_item(item.data_type, text, item.length, item.significant_digits)
     if problem is not None:
         if not speaks_english(lang):  # read_item remembers the English wording
             problem = _problem_in(item, text, lang)
-        result.check_results.append(
-            CheckResult(
-                f"{item.oid}#DataType",
-                "datatype",
-                key,
-                "hard",
-                f"{_label(item, lang, plan.default_lang)}: {problem}",
-            )
-        )
-        return
+        label = _label(item, lang, plan.default_lang)
+        return [CheckResult(f"{item.oid}#DataType", "datatype", key, "hard", f"{label}: {problem}")]
     if item_plan.code_values is not None and not any(
         values.compare(value, c) == 0 for c in item_plan.code_values
     ):
         code_list = item.code_list_oid
-        result.check_results.append(
+        return [
             CheckResult(
                 f"{item.oid}#CodeList",
                 "codelist",
@@ -346,19 +359,12 @@ def _check_item(
                     label=_label(item, lang, plan.default_lang), text=text, code_list=code_list
                 ),
             )
-        )
-        return
-    env.group = group_key
-    result.check_results.extend(
+        ]
+    if not item_plan.range_rules:
+        return []
+    return list(
         _range_results(
-            plan,
-            item_plan,
-            key,
-            env,
-            value=value,
-            text=text,
-            entered=entered_units.get(key) or item_plan.default_unit,
-            lang=lang,
+            plan, item_plan, key, env, value=value, text=text, entered=entered, lang=lang
         )
     )
 
@@ -390,7 +396,7 @@ def _range_results(
     plan: CheckPlan,
     item_plan: ItemPlan,
     key: ItemKey,
-    env: Env,
+    env: Env | None,
     *,
     value: object,
     text: str,
@@ -451,9 +457,10 @@ def constant_range_failures(
 
 
 def _range_fails(
-    plan: CheckPlan, rule: RangeRule, value: object, entered: str | None, env: Env
+    plan: CheckPlan, rule: RangeRule, value: object, entered: str | None, env: Env | None
 ) -> bool:
     if rule.expression is not None:
+        assert env is not None, "an expression RangeCheck reads its subject's data"
         return rule.expression.fn(env) is False
     return _constant_fails(plan, rule, value, entered)
 

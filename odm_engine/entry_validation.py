@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from typing import Protocol
 
@@ -32,6 +33,7 @@ from odm_engine.datatypes import (
 )
 from odm_engine.engine_texts import engine_text, speaks_english
 from odm_engine.expressions import CheckPlan
+from odm_engine.local_checks import LocalChecks
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,11 @@ class MetadataValidator:
 
     def form_has_checks(self, form_oid: str) -> bool:
         return form_oid in self._forms_with_checks
+
+    @cached_property
+    def local_checks(self) -> LocalChecks:
+        """The forms whose checks each read one value, for the bulk path (issue 20)."""
+        return LocalChecks(self._plan)
 
     def unit_problem(
         self, key: ItemKey, unit: str, *, lang: str | None = None

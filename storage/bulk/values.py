@@ -15,6 +15,7 @@ from typing import Any
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
 from odm_engine.entry_validation import EnteredValue, FormValidator, ValueProblem
+from odm_engine.local_checks import LocalCheck, LocalChecks
 
 INSERT, UPDATE, REMOVE = "Insert", "Update", "Remove"
 """ODM TransactionTypes of item changes (``storage.models.TransactionType`` values)."""
@@ -30,10 +31,14 @@ KeyInfo = tuple[
     bool,
     str,
     tuple[str, str, str],
+    bool,
+    "LocalCheck | None",
 ]
 """What the bulk path knows of one ItemKey object: the key, its interned equal, the value
 check of its ItemDef (None: ask ``canonical``), its form and group keys (interned), whether its
-form has checks, its ItemOID, and (ItemGroupOID, ItemGroupRepeatKey, ItemOID)."""
+form has checks, its ItemOID, (ItemGroupOID, ItemGroupRepeatKey, ItemOID), whether its form's
+checks each read one value (``odm_engine.local_checks``: a new subject's form is then checked
+value by value) and that check of its values (None: none left once ``canonical`` passed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,11 @@ class KeyFacts:
         )
         self.single_groups: frozenset[str] = getattr(validator, "single_groups", frozenset())
         """Non-repeating ItemGroupOIDs: a second instance in a form is a problem."""
+        self._local: LocalChecks | None = getattr(validator, "local_checks", None)
+
+    def is_local(self, form_oid: str) -> bool:
+        """Whether the checks of ``form_oid`` each read one value (``KeyInfo[8]``)."""
+        return self._local is not None and self._local.is_local(form_oid)
 
     def forget_if_full(self) -> None:
         if len(self.infos) > MAX_KEYS:
@@ -149,15 +159,20 @@ class KeyFacts:
         form = interned.setdefault(canon.form_key, canon.form_key)
         group = interned.setdefault(canon.group_key, canon.group_key)
         check = self._value_checker(canon) if self._value_checker is not None else None
+        has_checks = self.validator.form_has_checks(key.form_oid)
+        local = self._local
+        is_local = has_checks and local is not None and local.is_local(key.form_oid)
         info: KeyInfo = (
             key,
             canon,
             check if check.__class__ is not ValueProblem else None,  # type: ignore[misc]
             form,  # type: ignore[arg-type]
             group,  # type: ignore[arg-type]
-            self.validator.form_has_checks(key.form_oid),
+            has_checks,
             key.item_oid,
             (key.item_group_oid, key.item_group_repeat_key, key.item_oid),
+            is_local,
+            local.check_of(canon) if is_local and local is not None else None,
         )
         self.infos[id(key)] = info
         return info

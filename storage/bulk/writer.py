@@ -4,10 +4,12 @@ they make, and hands full batches to a row sink (``storage.bulk.sinks``).
 Speed (a million values per import): what is known of an item key is worked out once per key,
 not per value (:class:`~storage.bulk.values.KeyFacts`); rows are buffered flat, one list of
 values per table (no object per row for the cyclic GC to scan); ids are handed out in advance
-(``storage.bulk.ids``). On SQLite a new subject whose forms have no checks is checked and
-buffered in one pass (:meth:`BulkWriter._add_new`), and the audit rows of inserted values are
-made by the database (``sinks.AUDIT_OF_INSERTED``). Changes to stored values (Update, Remove)
-and form status rows buffer their audit rows themselves.
+(``storage.bulk.ids``). On SQLite a new subject whose forms have no checks, or only checks
+that read one value each, is checked and buffered in one pass (:meth:`BulkWriter._add_new`),
+and the audit rows of inserted values are made by the database (``sinks.AUDIT_OF_INSERTED``).
+Changes to stored values (Update, Remove) and form status rows buffer their audit rows
+themselves. The form checks are ``storage.bulk.form_checks``; the rows of events, forms and
+item groups ``storage.bulk.claims``.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from sqlalchemy import Connection, select
 
 from odm_engine.clinical import FormKey, GroupKey, ItemKey
 from odm_engine.entry_validation import (
+    CheckResultLike,
     EnteredValue,
     FormValidator,
     MetadataValidator,
     ValueProblem,
-    apply_changes,
-    second_instance_problem,
 )
 from storage.audit import SUBJECT_LEVEL
+from storage.bulk.claims import FormRows
+from storage.bulk.form_checks import form_outcomes, local_outcome
 from storage.bulk.ids import id_allocator
 from storage.bulk.sinks import (
     BATCHES,
@@ -52,25 +55,23 @@ from storage.bulk.values import (
     KeyInfo,
     change_of,
     problem_of,
-    reason_problem,
     site_problem,
     version_problem,
 )
-from storage.errors import BulkRejectedError, ConflictError, FormNotEditableError
-from storage.form_status import TRANSITIONS, next_status
-from storage.models import FormStatus, Role, Site, TransactionType
+from storage.errors import BulkRejectedError, ConflictError
+from storage.form_status import TRANSITIONS
+from storage.models import Role, Site
 from storage.models import Subject as SubjectRow
 from storage.queries import open_check_queries
 from storage.studies import current_metadata, study_id_of
-from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_items, stored_units
+from storage.subjects import StoredItem, SubjectRef, stored_items
 from storage.users import require_role
 from storage.versions import subjects_behind
 
-_STATUS = TransactionType.STATUS.value
 _ID_TABLES = ("subjects", "study_events", "forms", "item_groups", "item_data")
 
 
-class BulkWriter:
+class BulkWriter(FormRows):
     """Writes whole subjects' data with audit rows. Use one per import, then :meth:`finish`.
 
     ``sink``: how batches reach the database (default: ``sinks.default_sink``; the tests pass
@@ -180,14 +181,19 @@ class BulkWriter:
                     return
         check = self._facts.check
         wanted: dict[int, tuple[KeyInfo, EnteredValue]] = {}
-        checks = False
+        fresh = new_subject is not None and not units  # local forms: checked value by value
+        checks = local = False
         for key, value in items:
             info, checked = check(key, value)
             if checked.__class__ is ValueProblem:
                 self.problems.append(problem_of(subject_key, checked))
                 continue
             wanted[id(info[1])] = (info, checked)
-            checks = checks or info[5]
+            if info[5]:
+                if fresh and info[8]:
+                    local = True
+                else:
+                    checks = True
         if bad_site:
             self.problems.append(site_problem(subject_key, site_oid))
         units = self._facts.checked_units(subject_key, units, self.problems)
@@ -196,14 +202,12 @@ class BulkWriter:
         else:
             assert existing is not None
             ref, stored, tree = self._stored(subject_key, *existing)
+        if local:
+            problems, soft = local_outcome(subject_key, wanted.values())
+            self.problems += problems
+            self._open_queries(ref, soft)
         if checks:
-            keyed = {info[1]: value for info, value in wanted.values()}
-            self._check_forms(ref, stored, keyed, units)
-            info_of = self._facts.info
-            wanted = {}
-            for key, value in keyed.items():
-                info = info_of(key)
-                wanted[id(info[1])] = (info, value)
+            wanted = self._check_forms(ref, stored, wanted, units, fresh=fresh)
         if not self.problems:
             self._touched.add(ref.id)  # again: a soft check's query flushed the batch
             self._write(ref, stored, tree, wanted, units)
@@ -295,7 +299,10 @@ class BulkWriter:
                 writing = False
                 refused += 1
                 continue
-            if info[5]:  # the form has checks to run
+            if info[5] and (  # the form has checks to run: not all local, or one fails
+                not info[8]
+                or (info[9] is not None and checked.__class__ is str and info[9](info[1], checked))
+            ):
                 break
             see(id(info[1]))
             if not writing or checked is None:
@@ -338,37 +345,37 @@ class BulkWriter:
         self,
         ref: SubjectRef,
         stored: dict[ItemKey, StoredItem],
-        wanted: dict[ItemKey, EnteredValue],
+        wanted: dict[int, tuple[KeyInfo, EnteredValue]],
         units: Mapping[ItemKey, str],
-    ) -> None:
-        forms = {k.form_key for k in wanted if self.validator.form_has_checks(k.form_oid)}
-        if not forms:
-            return
-        snapshot = apply_changes(snapshot_of(ref, stored), wanted)  # the subject after import
-        entered = {**stored_units(stored), **units} if units or stored else None
-        for form in sorted(forms):
-            changes = {k: v for k, v in wanted.items() if k.form_key == form}
-            result = self.validator.validate(snapshot, form, changes, units=entered)
-            if result.refusal:
-                refusal = ("CollectionException", "condition", None, "hard", result.refusal)
-                self.problems.append(BulkProblem(ref.subject_key, *refusal))
-            for r in result.hard:
-                self.problems.append(problem_of(ref.subject_key, r))
-            wanted.update({k: v for k, v in result.derived.items() if k.form_key == form})
-            soft = [r for r in result.soft if r.kind != "mandatory"]
-            if soft and not self.problems:
-                self._flush()
-                self._sink.wait()
-                self._queries += len(
-                    open_check_queries(
-                        self.conn,
-                        ref.id,
-                        results=soft,
-                        user=self.user,
-                        role=self.role,
-                        now=self.now,
-                    )
+        *,
+        fresh: bool,
+    ) -> dict[int, tuple[KeyInfo, EnteredValue]]:
+        """Run the forms with checks (the local ones of a ``fresh`` subject are checked
+        already); ``wanted`` with the values they derive."""
+        keyed = {info[1]: value for info, value in wanted.values()}
+        skip = self._facts.is_local if fresh else None
+        outcomes = form_outcomes(self.validator, ref, stored, keyed, units, skip=skip)
+        for problems, soft in outcomes:
+            self.problems += problems
+            self._open_queries(ref, soft)
+        info_of = self._facts.info
+        checked: dict[int, tuple[KeyInfo, EnteredValue]] = {}
+        for key, value in keyed.items():
+            info = info_of(key)
+            checked[id(info[1])] = (info, value)
+        return checked
+
+    def _open_queries(self, ref: SubjectRef, soft: list[CheckResultLike]) -> None:
+        """A query per failed soft check, once the subject's batch is written (if nothing
+        failed so far: a rejected import writes nothing)."""
+        if soft and not self.problems:
+            self._flush()
+            self._sink.wait()
+            self._queries += len(
+                open_check_queries(
+                    self.conn, ref.id, results=soft, user=self.user, role=self.role, now=self.now
                 )
+            )
 
     def _write(
         self,
@@ -421,21 +428,6 @@ class BulkWriter:
                 self._updates[UPDATE_ITEM].append((new_value, new_null, old_row[0]))
             audit_rows += (*prefix, *info[7], kind, old_value, new_value, old_null, new_null)
 
-    def _prefix(
-        self, ref: SubjectRef, tree: Tree, form: FormKey, prefixes: dict[FormKey, tuple[Any, ...]]
-    ) -> tuple[Any, ...]:
-        """The audit columns up to the item group of a form's rows, its version claimed."""
-        version = self._claim_form(ref, tree, form)
-        prefixes[form] = (
-            *self._who(ref),
-            version,
-            form.study_event_oid,
-            form.study_event_repeat_key,
-            form.form_oid,
-            form.form_repeat_key,
-        )
-        return prefixes[form]
-
     def _write_with_unit(
         self,
         info: KeyInfo,
@@ -461,92 +453,6 @@ class BulkWriter:
         else:
             self._updates[UPDATE_ITEM_UNIT].append((new_value, new_null, new_unit, old_row[0]))
         self._rows["audit_units"] += (*prefix, *info[7], *change)
-
-    def _claim_form(self, ref: SubjectRef, tree: Tree, form: FormKey) -> int:
-        """The next version of ``form``, creating its event and form rows when new."""
-        found = tree.forms.get(form)
-        if found is not None:
-            form_id, status, version = found
-            path = f"{form.study_event_oid}/{form.form_oid} of subject {ref.subject_key}"
-            try:  # the one table of status moves (storage.form_status)
-                new_status = next_status(FormStatus(status), "import", changed=True, form=path)
-            except FormNotEditableError as refused:
-                new_status = FormStatus(status)
-                self.problems.append(
-                    BulkProblem(ref.subject_key, "locked", "status", None, "hard", str(refused))
-                )
-            if version > 0 and not self.reason:
-                self.problems.append(reason_problem(ref.subject_key, form))
-            self._updates[UPDATE_FORM].append(
-                (version + 1, new_status.value, self.user, self._stamp, form_id, version)
-            )
-            tree.forms[form] = (form_id, new_status.value, version + 1)
-            self._status_row(ref, form, status, new_status.value, version + 1)
-            return version + 1
-        event = (form.study_event_oid, form.study_event_repeat_key)
-        event_id = tree.events.get(event)
-        if event_id is None:
-            event_id = tree.events[event] = self._ids["study_events"].take()
-            self._rows["study_events"] += (event_id, ref.id, *event)
-        form_id = self._ids["forms"].take()
-        self._rows["forms"] += (
-            form_id,
-            event_id,
-            form.form_oid,
-            form.form_repeat_key,
-            FormStatus.IN_PROGRESS.value,
-            1,
-            self._stamp,
-            self.user,
-        )
-        tree.forms[form] = (form_id, FormStatus.IN_PROGRESS.value, 1)
-        self._status_row(ref, form, FormStatus.NOT_STARTED.value, FormStatus.IN_PROGRESS.value, 1)
-        return 1
-
-    def _who(self, ref: SubjectRef) -> tuple[Any, ...]:
-        """The first columns of an audit row (``storage.audit.WHO_COLUMNS``)."""
-        return (
-            self._stamp,
-            self.user_id,
-            self.user,
-            self.role,
-            ref.site_oid,
-            self.study,
-            ref.id,
-            ref.subject_key,
-            self.reason,
-            self.source,
-        )
-
-    def _status_row(self, ref: SubjectRef, form: FormKey, old: str, new: str, version: int) -> None:
-        """A form-level audit row for a status change, as ``save_form`` writes it."""
-        if old != new:
-            self._rows["audit_trail"] += (
-                *self._who(ref),
-                version,
-                *form,
-                "",
-                "",
-                "",
-                _STATUS,
-                old,
-                new,
-                None,
-                None,
-            )
-
-    def _group_id(self, tree: Tree, group: GroupKey, info: KeyInfo, subject_key: str) -> int:
-        gid = tree.groups.get(group)
-        if gid is None:
-            if info[7][0] in self._facts.single_groups:  # a second instance? (issue 14)
-                other = GroupKey(*group[:-1], "1" if group[-1] == "" else "")
-                if other in tree.groups:
-                    problem = second_instance_problem(info[1], other[-1])
-                    self.problems.append(problem_of(subject_key, problem))
-            gid = tree.groups[group] = self._ids["item_groups"].take()
-            form_id = tree.forms[info[3]][0]
-            self._rows["item_groups"] += (gid, form_id, info[7][0], info[7][1])
-        return gid
 
     def _flush(self) -> None:
         if self.problems:
