@@ -20,6 +20,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from odm_engine import model as m
+from odm_engine.exchange.plain import PlainSubjects
 from odm_engine.exchange.records import FileHeader, SubjectRecord
 from odm_engine.exchange.subject import SubjectParser
 from odm_engine.findings import Finding, finding
@@ -124,6 +125,7 @@ class ClinicalDataReader:
             return
         hashing = _HashingReader(self._stream, head)
         parser: SubjectParser | None = None
+        plain: _Subjects | None = None
         clinical_index = -1
         current_clinical: etree._Element | None = None
         skipped_groups: dict[str, int] = {}
@@ -148,15 +150,16 @@ class ClinicalDataReader:
                             self._group_of,
                             self._data_type_of,
                         )
+                        plain = _Subjects(parser)
                     elif name == "ClinicalData" and el is not current_clinical:
                         current_clinical, clinical_index = el, clinical_index + 1
                     continue
-                if parser is None or _ns(el.tag) not in _ODM_NAMESPACES:
+                if parser is None or plain is None or _ns(el.tag) not in _ODM_NAMESPACES:
                     continue
                 if name == "SubjectData":
                     owner = el.getparent()
                     if owner is not None and _local(owner.tag) == "ClinicalData":
-                        record = parser.subject(
+                        record = plain.subject(
                             el,
                             owner.get("StudyOID", ""),
                             owner.get("MetaDataVersionOID", ""),
@@ -291,6 +294,26 @@ class ClinicalDataReader:
         if not any(_local(str(c.tag)) == "Study" for c in root):
             return None
         return load_tree(root.getroottree(), path=self.path)
+
+
+class _Subjects:
+    """SubjectData -> SubjectRecord: the plain ones by ``PlainSubjects`` (fast), the rest by
+    ``SubjectParser`` (the reference); once most of a file proves not plain, only the latter."""
+
+    def __init__(self, parser: SubjectParser) -> None:
+        self.parser, self.plain = parser, PlainSubjects(parser)
+        self.hits = self.misses = 0
+
+    def subject(
+        self, el: etree._Element, study_oid: str, mdv_oid: str, clinical_index: int
+    ) -> SubjectRecord | None:
+        if self.misses <= max(20, self.hits):
+            record = self.plain.subject(el, study_oid, mdv_oid, clinical_index)
+            if record is not None:
+                self.hits += 1
+                return record
+            self.misses += 1
+        return self.parser.subject(el, study_oid, mdv_oid, clinical_index)
 
 
 def _release(el: etree._Element) -> None:

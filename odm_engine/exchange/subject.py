@@ -394,7 +394,7 @@ class SubjectParser:
             return None
         repeat = el.get("ItemGroupRepeatKey") or ""
         prefix = (*form, oid, repeat)
-        plain = self._plain_items(el, prefix, self.keys.of_group(prefix))
+        plain = self.plain_items(el, prefix, self.keys.of_group(prefix))
         if plain is not None:
             return ItemGroupRecord(
                 item_group_oid=oid,
@@ -428,7 +428,7 @@ class SubjectParser:
             **self._node(el, bag, self._transaction(el)),
         )
 
-    def _plain_items(
+    def plain_items(
         self, el: etree._Element, prefix: tuple[str, ...], keys: dict[str, ItemKey]
     ) -> tuple[ItemValue, ...] | None:
         """The items of an ItemGroupData holding nothing but ``<ItemData ItemOID Value/>``
