@@ -358,7 +358,9 @@ def _store_version(
     findings: list[Finding],
 ) -> StudyLoadResult:
     """Write ``odm``'s metadata version ``number`` (``xml`` verbatim, its ``sha``), the study
-    row when it is new, and its sites: ``load_study``'s "stored" result."""
+    row when it is new, and its sites: ``load_study``'s "stored" result. TextRefusedError
+    when ``loaded_by``, kept with the version, cannot be stored as a user name."""
+    check_text(loaded_by, "User", USERNAME)
     if study_id is None:
         name = study.global_variables.study_name or study.oid
         study_id = conn.execute(
@@ -407,6 +409,7 @@ def _other_study(
 
 
 def _add_sites(conn: Connection, study_id: int, odm: m.ODM, actor: str) -> tuple[str, ...]:
+    check_text(actor, "User", USERNAME)  # the access log's actor of each site added
     study_oid = odm.study.oid if odm.study else None
     existing = set(conn.scalars(select(Site.oid).where(Site.study_id == study_id)))
     added: list[str] = []

@@ -6,6 +6,8 @@ stored. SQLite and PostgreSQL; the CLI answers exit 2."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
@@ -77,4 +79,22 @@ def test_a_publisher_name_that_cannot_be_stored_is_refused(db: Db, study: Engine
         main, ["study", "publish", "2", "--user", "ghost\x01", "--reason", "R", "--db", db.url]
     )
     assert done.exit_code == 2 and "U+0001 at position 6" in done.output, done.output
+    assert dump(study) == before
+
+
+def test_a_loader_name_that_cannot_be_stored_is_refused(
+    db: Db, study: Engine, tmp_path: Path
+) -> None:
+    """`edc study load --user` is kept with the version and names the access-log rows of its
+    sites: checked like a user name before anything is read or stored."""
+    before = dump(study)
+    for name in ("lo\x01der", "n" * (LIMITS[USERNAME] + 1)):
+        with write_transaction(study) as conn, pytest.raises(TextRefusedError, match="User"):
+            load_study(conn, changed_name(), path="v2.xml", loaded_by=name)
+    assert dump(study) == before
+    (tmp_path / "v2.xml").write_bytes(changed_name())
+    done = CliRunner().invoke(
+        main, ["study", "load", str(tmp_path / "v2.xml"), "--user", "lo\x01der", "--db", db.url]
+    )
+    assert done.exit_code == 2 and "U+0001 at position 3" in done.output, done.output
     assert dump(study) == before
