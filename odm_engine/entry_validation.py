@@ -117,6 +117,8 @@ class FormValidator(Protocol):
 
     def form_has_checks(self, form_oid: str) -> bool: ...
 
+    def derivation_sources(self, form_oid: str) -> frozenset[str]: ...
+
 
 class MetadataValidator:
     """Validates against one MetaDataVersion (and its check plan when the engine has one)."""
@@ -154,6 +156,11 @@ class MetadataValidator:
 
     def form_has_checks(self, form_oid: str) -> bool:
         return form_oid in self._forms_with_checks
+
+    def derivation_sources(self, form_oid: str) -> frozenset[str]:
+        """The other forms whose derived items the derivations of ``form_oid`` read."""
+        form = self._plan.forms.get(form_oid)
+        return form.reads_derived_of if form is not None else frozenset()
 
     @cached_property
     def local_checks(self) -> LocalChecks:
@@ -478,6 +485,9 @@ class _InLanguage:
 
     def form_has_checks(self, form_oid: str) -> bool:
         return self.validator.form_has_checks(form_oid)
+
+    def derivation_sources(self, form_oid: str) -> frozenset[str]:
+        return self.validator.derivation_sources(form_oid)
 
 
 def apply_changes(

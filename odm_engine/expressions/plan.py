@@ -68,6 +68,9 @@ class FormPlan:
     groups: tuple[GroupPlan, ...]
     derivation_order: tuple[tuple[str, str], ...]
     """(ItemGroupOID, ItemOID) of derived items, dependencies first."""
+    reads_derived_of: frozenset[str] = frozenset()
+    """FormOIDs of the other forms whose derived items the derivations of this form read: a
+    save derives those forms first (``edc import`` orders a subject's forms by it)."""
 
 
 @dataclass(frozen=True, slots=True)

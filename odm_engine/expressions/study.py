@@ -29,7 +29,7 @@ def compile_study(
     event_conditions = _event_conditions(c, mdv)
     _compile_unused(c, mdv)
     broken = _cycles(c, methods)
-    forms = {oid: _ordered(plan, broken) for oid, plan in forms.items()}
+    forms = _cross_form_sources({oid: _ordered(plan, broken) for oid, plan in forms.items()})
     plan = CheckPlan(
         mdv=mdv,
         forms=forms,
@@ -217,6 +217,23 @@ def _ordered(plan: FormPlan, broken: set[str]) -> FormPlan:
     for oid in derived:
         place(oid)
     return FormPlan(plan.form, tuple(groups), tuple(order))
+
+
+def _cross_form_sources(forms: dict[str, FormPlan]) -> dict[str, FormPlan]:
+    """Each form plan with the other forms whose derived items its derivations read."""
+    derived = {(oid, item) for oid, plan in forms.items() for _group, item in plan.derivation_order}
+    for oid, plan in forms.items():
+        sources = frozenset(
+            ref.form_oid
+            for group in plan.groups
+            for item in group.items
+            if item.method is not None
+            for ref in item.method.tree.refs()
+            if ref.form_oid != oid and (ref.form_oid, ref.item_oid) in derived
+        )
+        if sources:
+            forms[oid] = replace(plan, reads_derived_of=sources)
+    return forms
 
 
 def _default_lang(mdv: m.MetaDataVersion) -> str | None:

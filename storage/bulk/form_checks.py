@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from odm_engine.clinical import ItemKey
+from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.entry_validation import CheckResultLike, EnteredValue, FormValidator, apply_changes
 from storage.bulk.values import BulkProblem, KeyInfo, problem_of
 from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_units
@@ -55,7 +55,9 @@ def form_outcomes(
 ) -> Iterator[Outcome]:
     """Each form instance of ``wanted`` whose form has checks (but those ``skip(form_oid)``
     says are checked elsewhere), validated on the subject as it is after the import; the
-    values the form derives are added to ``wanted``."""
+    values the form derives are added to ``wanted``. A form whose derivations read a derived
+    item of another form is validated after it and sees what it derived, as if the forms were
+    saved one by one in the web in that order (``derivation_sources``)."""
     by_form: dict[Any, dict[ItemKey, EnteredValue]] = {}
     for key, value in wanted.items():
         if validator.form_has_checks(key.form_oid) and not (skip and skip(key.form_oid)):
@@ -64,12 +66,38 @@ def form_outcomes(
         return
     snapshot = apply_changes(snapshot_of(ref, stored), wanted)  # the subject after import
     entered = {**stored_units(stored), **units} if units or stored else None
-    for form in sorted(by_form):
+    sources = {oid: validator.derivation_sources(oid) for oid in {f.form_oid for f in by_form}}
+    feeding = frozenset().union(*sources.values())
+    for form in _sources_first(sorted(by_form), sources) if feeding else sorted(by_form):
         result = validator.validate(snapshot, form, by_form[form], units=entered)
         problems = []
         if result.refusal:
             refusal = ("CollectionException", "condition", None, "hard", result.refusal)
             problems.append(BulkProblem(ref.subject_key, *refusal))
         problems.extend(problem_of(ref.subject_key, r) for r in result.hard)
-        wanted.update({k: v for k, v in result.derived.items() if k.form_key == form})
+        derived = {k: v for k, v in result.derived.items() if k.form_key == form}
+        wanted.update(derived)
+        if derived and form.form_oid in feeding:
+            snapshot = apply_changes(snapshot, derived)
         yield problems, [r for r in result.soft if r.kind != "mandatory"]
+
+
+def _sources_first(forms: list[FormKey], sources: Mapping[str, frozenset[str]]) -> list[FormKey]:
+    """``forms`` in their order, but each after the forms whose derived items it reads (a
+    cycle between forms is broken where it is met)."""
+    out: list[FormKey] = []
+    placed: set[FormKey] = set()
+
+    def place(form: FormKey, trail: set[FormKey]) -> None:
+        if form in placed or form in trail:
+            return
+        trail.add(form)
+        for other in forms:
+            if other.form_oid in sources[form.form_oid]:
+                place(other, trail)
+        placed.add(form)
+        out.append(form)
+
+    for form in forms:
+        place(form, set())
+    return out

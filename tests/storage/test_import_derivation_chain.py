@@ -1,0 +1,114 @@
+"""A derivation that reads a derived item of another form: the import stores the value the web
+save path gives (each form saved after the forms its derivations read), whatever the order of
+the forms in the file or their OIDs (issue 17: the bortezomib study's treatment-free interval
+reads the derived end of all first-line therapy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.entry_validation import MetadataValidator
+from storage.bulk import BulkWriter
+from storage.engine import write_transaction
+from storage.models import Role
+from storage.studies import current_metadata, load_study
+from storage.subjects import create_subject, subject_snapshot
+from storage.users import add_user, set_role
+from tests.storage.conftest import MANAGER, study_xml
+from tests.storage.helpers import save
+
+# F.A (first in OID order) reads IT.Z_D, which F.Z derives: the import must derive F.Z first.
+CHAIN_BODY = """
+<Protocol><StudyEventRef StudyEventOID="SE.V" Mandatory="Yes" OrderNumber="1"/></Protocol>
+<StudyEventDef OID="SE.V" Name="Visit" Repeating="No" Type="Scheduled">
+  <FormRef FormOID="F.A" Mandatory="No" OrderNumber="1"/>
+  <FormRef FormOID="F.Z" Mandatory="No" OrderNumber="2"/>
+</StudyEventDef>
+<FormDef OID="F.A" Name="Reader" Repeating="No">
+  <ItemGroupRef ItemGroupOID="IG.A" Mandatory="No"/>
+</FormDef>
+<FormDef OID="F.Z" Name="Source" Repeating="No">
+  <ItemGroupRef ItemGroupOID="IG.Z" Mandatory="No"/>
+</FormDef>
+<ItemGroupDef OID="IG.A" Name="Reader" Repeating="No">
+  <ItemRef ItemOID="IT.A_X" Mandatory="No" OrderNumber="1"/>
+  <ItemRef ItemOID="IT.A_D" Mandatory="No" OrderNumber="2" MethodOID="M.A_D"/>
+</ItemGroupDef>
+<ItemGroupDef OID="IG.Z" Name="Source" Repeating="No">
+  <ItemRef ItemOID="IT.Z_X" Mandatory="No" OrderNumber="1"/>
+  <ItemRef ItemOID="IT.Z_D" Mandatory="No" OrderNumber="2" MethodOID="M.Z_D"/>
+</ItemGroupDef>
+<ItemDef OID="IT.A_X" Name="A_X" DataType="integer" Length="4"/>
+<ItemDef OID="IT.A_D" Name="A_D" DataType="integer" Length="6"/>
+<ItemDef OID="IT.Z_X" Name="Z_X" DataType="integer" Length="4"/>
+<ItemDef OID="IT.Z_D" Name="Z_D" DataType="integer" Length="6"/>
+<MethodDef OID="M.Z_D" Name="Z doubled" Type="Computation">
+  <Description><TranslatedText xml:lang="en">Twice Z_X</TranslatedText></Description>
+  <FormalExpression Context="OEL">IT.Z_X * 2</FormalExpression>
+</MethodDef>
+<MethodDef OID="M.A_D" Name="A plus derived Z" Type="Computation">
+  <Description><TranslatedText xml:lang="en">A_X plus the derived Z_D</TranslatedText></Description>
+  <FormalExpression Context="OEL">[SE.V/F.Z/IT.Z_D] + IT.A_X</FormalExpression>
+</MethodDef>
+"""
+FORM_A, FORM_Z = FormKey("SE.V", "", "F.A", ""), FormKey("SE.V", "", "F.Z", "")
+
+
+@pytest.fixture
+def chain_study(engine: Engine) -> Engine:
+    with write_transaction(engine) as conn:
+        result = load_study(conn, study_xml(CHAIN_BODY), path="chain.xml")
+        assert result.status == "stored", [f.format() for f in result.findings]
+        add_user(conn, MANAGER, "Copper-Meadow-56")
+        set_role(conn, MANAGER, "S.1", Role.DATA_MANAGER)
+    return engine
+
+
+def _key(form: FormKey, item: str) -> ItemKey:
+    return ItemKey(*form, f"IG.{item[3]}", "", item)
+
+
+def _stored(engine: Engine, subject: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        snapshot = subject_snapshot(conn, "S.1", subject)
+    return {k.item_oid: v for k, v in snapshot.values.items()}
+
+
+def _import(engine: Engine, subject: str, items: list[tuple[ItemKey, Any]]) -> None:
+    with write_transaction(engine) as conn:
+        validator = MetadataValidator.for_odm(current_metadata(conn, "S.1").odm, "S.1")
+        writer = BulkWriter(
+            conn,
+            study="S.1",
+            user=MANAGER,
+            role=Role.DATA_MANAGER,
+            source="import:test",
+            reason="bulk",
+            validator=validator,
+        )
+        writer.add_subject(subject, "SITE.1", items)
+        writer.finish()
+
+
+@pytest.mark.parametrize("z_first", [True, False], ids=["source-first", "reader-first"])
+def test_import_derives_across_forms_as_the_web_save_does(
+    chain_study: Engine, z_first: bool
+) -> None:
+    with write_transaction(chain_study) as conn:
+        create_subject(
+            conn, study="S.1", subject_key="WEB", site_oid="SITE.1", user=MANAGER,
+            role=Role.DATA_MANAGER,
+        )  # fmt: skip
+    web = {"user": MANAGER, "role": Role.DATA_MANAGER, "subject": "WEB"}
+    assert save(chain_study, {("IG.Z", "", "IT.Z_X"): "5"}, form=FORM_Z, **web).saved
+    assert save(chain_study, {("IG.A", "", "IT.A_X"): "1"}, form=FORM_A, **web).saved
+    assert _stored(chain_study, "WEB") == {
+        "IT.Z_X": "5", "IT.Z_D": "10", "IT.A_X": "1", "IT.A_D": "11",
+    }  # fmt: skip
+    items = [(_key(FORM_A, "IT.A_X"), "1"), (_key(FORM_Z, "IT.Z_X"), "5")]
+    _import(chain_study, "IMP", items[::-1] if z_first else items)
+    assert _stored(chain_study, "IMP") == _stored(chain_study, "WEB")
