@@ -128,15 +128,46 @@ def evaluate_subject(
     today: date | None = None,
     entered_units: Mapping[ItemKey, str] | None = None,
 ) -> dict[FormKey, FormEvaluation]:
-    """evaluate_form over every form instance the subject has data in."""
+    """evaluate_form over every form instance the subject has data in, each after the forms
+    whose derived items its derivations read (it reads what they derived)."""
     data = DataIndex(snapshot.values, plan.data_types)
     forms = sorted({k.form_key for k in snapshot.values})
+    sources = {f.form_oid: _sources(plan, f.form_oid) for f in forms}
+    if any(sources.values()):
+        forms = sources_first(forms, sources)
     return {
         form: evaluate_form(
             plan, snapshot, form, lang=lang, today=today, entered_units=entered_units, data=data
         )
         for form in forms
     }
+
+
+def _sources(plan: CheckPlan, form_oid: str) -> frozenset[str]:
+    form = plan.forms.get(form_oid)
+    return form.reads_derived_of if form is not None else frozenset()
+
+
+def sources_first(forms: list[FormKey], sources: Mapping[str, frozenset[str]]) -> list[FormKey]:
+    """``forms`` in their order, but each after the forms whose derived items it reads
+    (``sources``: FormOID -> those FormOIDs, ``FormPlan.reads_derived_of``); a cycle between
+    forms is broken where it is met."""
+    out: list[FormKey] = []
+    placed: set[FormKey] = set()
+
+    def place(form: FormKey, trail: set[FormKey]) -> None:
+        if form in placed or form in trail:
+            return
+        trail.add(form)
+        for other in forms:
+            if other.form_oid in sources.get(form.form_oid, ()):
+                place(other, trail)
+        placed.add(form)
+        out.append(form)
+
+    for form in forms:
+        place(form, set())
+    return out
 
 
 def _rows(plan: FormPlan, data: DataIndex, form: FormKey) -> list[tuple[GroupKey, int]]:

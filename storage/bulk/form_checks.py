@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.checks import sources_first
+from odm_engine.clinical import ItemKey
 from odm_engine.entry_validation import CheckResultLike, EnteredValue, FormValidator, apply_changes
 from storage.bulk.values import BulkProblem, KeyInfo, problem_of
 from storage.subjects import StoredItem, SubjectRef, snapshot_of, stored_units
@@ -66,9 +67,10 @@ def form_outcomes(
         return
     snapshot = apply_changes(snapshot_of(ref, stored), wanted)  # the subject after import
     entered = {**stored_units(stored), **units} if units or stored else None
-    sources = {oid: validator.derivation_sources(oid) for oid in {f.form_oid for f in by_form}}
-    feeding = frozenset().union(*sources.values())
-    for form in _sources_first(sorted(by_form), sources) if feeding else sorted(by_form):
+    order = sorted(by_form)
+    sources = {f.form_oid: s for f in order if (s := validator.derivation_sources(f.form_oid))}
+    feeding = frozenset().union(*sources.values()) if sources else frozenset()
+    for form in sources_first(order, sources) if sources else order:
         result = validator.validate(snapshot, form, by_form[form], units=entered)
         problems = []
         if result.refusal:
@@ -80,24 +82,3 @@ def form_outcomes(
         if derived and form.form_oid in feeding:
             snapshot = apply_changes(snapshot, derived)
         yield problems, [r for r in result.soft if r.kind != "mandatory"]
-
-
-def _sources_first(forms: list[FormKey], sources: Mapping[str, frozenset[str]]) -> list[FormKey]:
-    """``forms`` in their order, but each after the forms whose derived items it reads (a
-    cycle between forms is broken where it is met)."""
-    out: list[FormKey] = []
-    placed: set[FormKey] = set()
-
-    def place(form: FormKey, trail: set[FormKey]) -> None:
-        if form in placed or form in trail:
-            return
-        trail.add(form)
-        for other in forms:
-            if other.form_oid in sources[form.form_oid]:
-                place(other, trail)
-        placed.add(form)
-        out.append(form)
-
-    for form in forms:
-        place(form, set())
-    return out

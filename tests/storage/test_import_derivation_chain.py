@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from odm_engine.clinical import FormKey, ItemKey
+from odm_engine.checks import evaluate_subject
+from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
+from odm_engine.compiled_study import CompiledStudy
 from odm_engine.entry_validation import MetadataValidator
+from odm_engine.loader import load_odm
 from storage.bulk import BulkWriter
 from storage.engine import write_transaction
 from storage.models import Role
@@ -112,3 +115,18 @@ def test_import_derives_across_forms_as_the_web_save_does(
     items = [(_key(FORM_A, "IT.A_X"), "1"), (_key(FORM_Z, "IT.Z_X"), "5")]
     _import(chain_study, "IMP", items[::-1] if z_first else items)
     assert _stored(chain_study, "IMP") == _stored(chain_study, "WEB")
+
+
+def test_edc_check_derives_the_chain_in_the_same_order() -> None:
+    """``evaluate_subject`` (``edc check``) evaluates F.Z before F.A too: the derived value
+    F.A gets reads F.Z's, as the import stores it."""
+    loaded = load_odm(study_xml(CHAIN_BODY))
+    assert loaded.study is not None
+    mdv = loaded.study.metadata_version()
+    assert mdv is not None
+    plan = CompiledStudy.of(loaded.study, mdv).plan
+    assert plan.forms["F.A"].reads_derived_of == {"F.Z"} and not plan.forms["F.Z"].reads_derived_of
+    values = {_key(FORM_A, "IT.A_X"): "1", _key(FORM_Z, "IT.Z_X"): "5"}
+    results = evaluate_subject(plan, SubjectSnapshot("S", "SITE.1", values))
+    assert list(results) == [FORM_Z, FORM_A]
+    assert results[FORM_A].derived == {_key(FORM_A, "IT.A_D"): "11"}
