@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
 from jinja2 import StrictUndefined, TemplateError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from renderers.html import STATIC_DIR
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
+    if settings.proxy_hops > 0:  # the client's address and scheme as the balancer saw them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["key"] = KeyConverter
     # A form instance's long URL with both repeat keys empty (``.../~/F.X/~``) is served as
     # is, like its short URL: no redirect that a POST would have to follow.

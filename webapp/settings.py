@@ -55,6 +55,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("login_window_minutes", 15, "Window in which failed sign-ins are counted."),
     Setting("cookie_secure", False, "Send the session cookie over HTTPS only."),
+    Setting(
+        "proxy_hops",
+        0,
+        "Proxies (load balancers) in front of the app that set X-Forwarded-For and "
+        "X-Forwarded-Proto: 1 behind one. 0: the client address is the connection's (behind a "
+        "balancer, that is the balancer's, and failed sign-ins of all users count as one client).",
+    ),
     Setting("max_upload_mb", 20, "Largest metadata file a designer may upload."),
     Setting("host", "127.0.0.1", "Address `edc serve` listens on."),
     Setting("port", 8000, "Port `edc serve` listens on."),
@@ -90,6 +97,7 @@ class Settings:
     login_max_failures_client: int = 20
     login_window_minutes: int = 15
     cookie_secure: bool = False
+    proxy_hops: int = 0
     max_upload_mb: int = 20
     host: str = "127.0.0.1"
     port: int = 8000

@@ -25,9 +25,10 @@ from storage import logins
 from storage.engine import make_engine
 from storage.models import LoginFailure, Signature
 from tests.storage.helpers import failures
-from tests.webapp.conftest import PASSWORD, SUBJECT_A, Web, seeded_schema, web_at
+from tests.webapp.conftest import PASSWORD, SUBJECT_A, Client, Web, seeded_schema, web_at
 from tests.webapp.helpers import ELIG, ELIGIBLE
 from tests.webapp.live import Http, gunicorn
+from webapp import Settings, create_app
 
 PG_ENV = "EDC_TEST_POSTGRES_URL"
 SIGN = f"/subjects/{SUBJECT_A}/sign"
@@ -330,3 +331,23 @@ def test_failed_sign_ins_show_their_address_in_edc_user_log(web: Web) -> None:
     assert result.exit_code == 0, result.output
     line = result.output.splitlines()[0]
     assert "anonymous" in line and "sign_in_failed" in line and "from 10.6.6.6" in line
+
+
+def test_behind_a_balancer_failed_sign_ins_count_per_forwarded_address(web: Web) -> None:
+    """With ``proxy_hops=1`` the address X-Forwarded-For names is the client's (one
+    balancer's address for every user would pause everyone's sign-in after 20 failures);
+    without it, the header is ignored (a client could forge it)."""
+    balancer = at("10.9.9.1")
+    with web_at(web.url) as plain:
+        c = plain.client(X_Forwarded_For="10.6.6.7")
+        r = c.post("/login", {"username": "inv_b", "password": "guess"}, **balancer)
+        assert r.status_code == 401
+    behind = create_app(
+        Settings.load(environ={}, overrides={"database_url": web.url, "proxy_hops": 1})
+    )
+    client = Client(behind.test_client(), {"X-Forwarded-For": "10.6.6.8"})
+    r = client.post("/login", {"username": "inv_b", "password": "guess"}, **balancer)
+    assert r.status_code == 401
+    with web.engine.connect() as conn:
+        seen = conn.scalars(select(LoginFailure.remote_addr).order_by(LoginFailure.id)).all()
+    assert seen == ["10.9.9.1", "10.6.6.8"]
