@@ -327,6 +327,7 @@ def _one_run(
             server.wait(15)
     found["problems"] = _check(url, found["tally"])
     with admin.connect() as conn:
+        found["db_bytes"] = conn.scalar(text("SELECT pg_database_size(:db)"), {"db": database})
         conn.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
     return found
 
@@ -357,7 +358,8 @@ def _rows(hosts: int, found: dict, seconds: float, one_host_rate: float | None) 
                     + shown))  # fmt: skip
     rows.append(Row(f"load.{hosts}h.db_connections_peak", found["connections"], None, "conn",
                     "-", None, f"lock waits in {found['lock_waits']} of "
-                    f"{found['samples']} backend samples"))  # fmt: skip
+                    f"{found['samples']} backend samples; database "
+                    f"{found['db_bytes'] / 1e6:.0f} MB after the run"))  # fmt: skip
     window = found["machine_total"] or 1.0  # CPU seconds available (all cores)
     share = {k: 100 * found[k] / window for k in ("app_cpu", "db_cpu", "client_cpu")}
     busy = 100 * found["machine_busy"] / window
