@@ -395,7 +395,9 @@ def iter_changes(
     if since is not None:
         query = query.where(a.recorded_at > since)
     query = query.order_by(a.subject_id, a.seq)
-    rows = conn.execution_options(yield_per=10_000).execute(query)
+    # this statement's option: Connection.execution_options would turn every later query on
+    # the connection into a server-side cursor (PostgreSQL)
+    rows = conn.execute(query, execution_options={"yield_per": 10_000})
     yield from merge_by_time(change_groups(rows, study_oid, mdv_oid), events)
 
 
