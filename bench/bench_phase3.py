@@ -12,9 +12,9 @@ per value, else the run fails. PostgreSQL runs when EDC_BENCH_POSTGRES_URL or
 EDC_TEST_POSTGRES_URL names a server where the bench may create ``edc_bench_phase3``.
 
 Targets: under 60 s (scaled with the size: 6 s at ``--scale 0.1``), peak memory under 200 MB.
-``python -m bench.bench_phase3 --scale 0.1 [--db sqlite|postgresql]`` for a quick run;
-``python -m bench phase3`` takes the size from EDC_BENCH_SCALE. The machine the figures come
-from may be shared: the note says so beside each row.
+``python -m bench phase3 --scale 0.1 [--db sqlite|postgresql]`` (or ``python -m
+bench.bench_phase3 ...``) for a quick run; without ``--scale``, EDC_BENCH_SCALE. The machine
+the figures come from may be shared: the note says so beside each row.
 """
 
 from __future__ import annotations
@@ -273,10 +273,10 @@ def _measure(dialect: str, work: Path, odm_file: Path, expected: int, factor: fl
     ]
 
 
-def run(
-    factor: float | None = None, dialects: tuple[str, ...] = ("sqlite", "postgresql")
-) -> list[Row]:
-    factor = scale() if factor is None else factor
+def run(argv: list[str] | None = None) -> list[Row]:
+    """The rows of ``python -m bench phase3 [--scale X] [--db sqlite|postgresql]``."""
+    args = _parser().parse_args(argv or [])
+    factor = scale() if args.scale is None else args.scale
     subjects = max(1, round(SUBJECTS * factor))
     expected = subjects * EVENTS * FORMS * ITEMS
     rows: list[Row] = []
@@ -285,21 +285,25 @@ def run(
         odm_file = work / "phase3.xml"
         size = generate(odm_file, subjects)
         print(f"# {subjects} subjects, {expected:,} values, {size / 1e6:.0f} MB", flush=True)
-        for dialect in dialects:
+        for dialect in args.db or ("sqlite", "postgresql"):
             rows += _measure(dialect, work, odm_file, expected, subjects / SUBJECTS)
     return rows
 
 
-def main(argv: list[str]) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_phase3")
     parser.add_argument("--scale", type=float, default=None, help="size factor (1: 6 M values)")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument("--job", nargs=2, metavar=("DB", "FILE"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
     if args.job:
         print(json.dumps(job_import(*args.job)))
         return 0
-    rows = run(args.scale, tuple(args.db or ("sqlite", "postgresql")))
+    rows = run(argv)
     for row in rows:
         print(row.format(), flush=True)
     return 1 if any(row.met is False for row in rows) else 0
