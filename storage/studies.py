@@ -35,6 +35,7 @@ from storage.models import (
     Study,
 )
 from storage.models import Subject as SubjectRow
+from storage.oid_limits import long_oids
 from storage.prepared import Prepared
 from storage.users import _log
 
@@ -124,7 +125,7 @@ def parse_metadata(xml: bytes, path: str | None = None) -> tuple[m.ODM | None, l
     if result.odm is not None:
         # A vendor's declared dialect (REDCap boolean code lists, ...) does not block a load.
         profile, _why = profile_for_odm(result.odm)
-        findings = tolerate(findings, profile)
+        findings = tolerate(findings, profile) + long_oids(result.odm, path)
     return result.odm, findings
 
 
