@@ -56,3 +56,23 @@ def test_edc_study_load_names_the_oid_and_exits_1(db: Db, tmp_path: Path) -> Non
     done = CliRunner().invoke(main, ["study", "load", str(tmp_path / "long.xml"), "--db", db.url])
     assert done.exit_code == 1, done.output
     assert f"{LONG_OID_CODE} error" in done.output and "refused the work" not in done.output
+
+
+@pytest.mark.parametrize("where", ["StudyName", "Location Name"])
+def test_a_name_over_its_column_is_a_located_error_and_nothing_is_stored(
+    engine: Engine, where: str
+) -> None:
+    """The StudyName and each Location's Name are kept in columns of 200 characters (on
+    PostgreSQL a 250-character one was "the database refused the work")."""
+    long = "N" * 201
+    if where == "StudyName":
+        xml = study_xml().replace(b"<StudyName>Test<", f"<StudyName>{long}<".encode())
+    else:
+        xml = study_xml(admin=ADMIN.replace('Name="Lyon"', f'Name="{long}"'))
+    before = dump(engine)
+    with write_transaction(engine) as conn:
+        result = load_study(conn, xml, path="long.xml")
+    assert result.status == "refused"
+    [finding] = [f for f in result.findings if f.code == LONG_OID_CODE]
+    assert f"{where} " in finding.message and "at most 200" in finding.message and finding.line
+    assert dump(engine) == before
