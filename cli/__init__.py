@@ -44,9 +44,15 @@ class EdcGroup(click.Group):
             url = ctx.meta.get("edc.database_url")
             if url and missing_table(exc):
                 raise no_study(url) from exc
-            # Disk full, read-only file, server gone: the transaction was rolled back.
             orig = getattr(exc, "orig", None)
             reason = str(orig).strip().splitlines()[0] if orig else type(exc).__name__
+            if isinstance(exc, sys.modules["sqlalchemy.exc"].DataError):  # the input's fault
+                raise click.UsageError(
+                    f"The database refused a value ({reason}); nothing was written. A text, key "
+                    "or OID of the input is longer than the database keeps or holds a character "
+                    "it cannot store: correct the input and run the command again."
+                ) from exc
+            # Disk full, read-only file, server gone: the transaction was rolled back.
             raise click.ClickException(
                 f"The database refused the work ({reason}); nothing was written. Fix the "
                 "database (space, permissions, server) and run the command again."

@@ -121,3 +121,28 @@ def test_audit_of_an_unknown_subject_names_the_nearest(db: Db, study: Engine) ->
         "Error: No subject '01' in study S.1; did you mean 001?\n",
     )
     assert edc(db.url, "audit", "XYZ") == (2, "Error: No subject 'XYZ' in study S.1.\n")
+
+
+def test_a_value_the_database_refuses_is_an_input_problem_not_a_database_one(
+    db: Db, study: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DataError (a value too long for its column, a character the database cannot store)
+    comes from the input, not from a broken database: exit 2 and "correct the input", never
+    "fix the database (space, permissions, server)"."""
+    from sqlalchemy.exc import DataError
+
+    import storage.users
+
+    def refuse(_conn: object) -> None:
+        raise DataError(
+            "INSERT ...", {}, Exception("value too long for type character varying(100)")
+        )
+
+    monkeypatch.setattr(storage.users, "list_users", refuse)
+    code, output = edc(db.url, "user", "list")
+    assert code == 2
+    assert output == (
+        "Error: The database refused a value (value too long for type character varying(100)); "
+        "nothing was written. A text, key or OID of the input is longer than the database keeps "
+        "or holds a character it cannot store: correct the input and run the command again.\n"
+    )
