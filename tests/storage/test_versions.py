@@ -24,7 +24,7 @@ from storage.migrate import current_revision, downgrade, upgrade
 from storage.models import ItemData, SubjectVersion
 from storage.readers.listings import metadata_versions, newest_versions
 from storage.studies import current_metadata, load_study, metadata_of, publish_version
-from storage.subjects import create_subject, list_subjects, subject_version
+from storage.subjects import create_subject, find_subject, list_subjects, subject_version
 from storage.versions import migrate_subjects
 from storage.vocabulary import Role
 from tests.conftest import REPO
@@ -72,6 +72,11 @@ def test_a_changed_file_is_a_draft_and_the_current_version_stays(study: Engine) 
             (1, "published"),
         ]
         assert metadata_of(conn, "S.1", 2).mdv.form_defs["F.DM"].name == "DM"
+        assert metadata_of(conn, "S.1", 1).sha256 != metadata_of(conn, "S.1", 2).sha256
+        with pytest.raises(NotFoundError, match=r"Study S\.1 has no metadata version 3"):
+            metadata_of(conn, "S.1", 3)
+        with pytest.raises(NotFoundError, match=r"No study 'S\.9'"):
+            metadata_of(conn, "S.9", 1)
         create_subject(
             conn, study="S.1", subject_key="002", site_oid="SITE.1",
             user=INVESTIGATOR, role=Role.INVESTIGATOR,
@@ -85,6 +90,9 @@ def test_a_changed_file_is_a_draft_and_the_current_version_stays(study: Engine) 
             user=INVESTIGATOR, role=Role.INVESTIGATOR,
         )  # fmt: skip
         assert subject_version(conn, "S.1", "003") == 2
+        # the subject's lookup reads its version with it (the web's pages use that one)
+        assert find_subject(conn, "S.1", "003").metadata_version == 2
+        assert find_subject(conn, "S.1", "001").metadata_version == 1
         assert subject_version(conn, "S.1", "001") == 1  # until migrated
         versions = metadata_versions(conn, "S.1")
     assert versions[0].published_by == "desi" and versions[0].publication_reason == "Amendment 1"
