@@ -125,6 +125,24 @@ def test_every_oid_and_check_in_the_table_exists_in_version_2() -> None:
     assert unknown_references(doc, mdv()) == []
 
 
+def unnamed(markdown: str, v: m.MetaDataVersion) -> list[str]:
+    """The RangeChecks and MethodDefs of ``v`` that no row of the table names."""
+    named = {ref for row in table_rows(markdown) for ref in references(row)}
+    checks = [
+        f"{oid}#RC{n}"
+        for oid, item in v.item_defs.items()
+        for n in range(1, len(item.range_checks) + 1)
+    ]
+    return [ref for ref in [*checks, *v.method_defs] if ref not in named]
+
+
+def test_every_check_and_derivation_of_version_2_is_traced() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert unnamed(doc, mdv()) == []
+    dropped = doc.replace("`IT.ADR_REL#RC2`, ", "").replace(", `M.ST_OSCNSR`", "")
+    assert unnamed(dropped, mdv()) == ["IT.ADR_REL#RC2", "M.ST_OSCNSR"]
+
+
 def test_a_missing_oid_or_check_is_reported() -> None:
     head = "| Synopsis element or endpoint | Items | Derivations | Checks |"
     doc = (
