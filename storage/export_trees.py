@@ -8,9 +8,10 @@ key order (the order the values come in) in one ordered range scan per batch of 
 item groups. Both answer every subject alike (``tests/exchange/test_export_trees.py`` holds
 them equal, and an export through each byte for byte). The batches buy the subject-heavy
 rows of ``python -m bench exchange`` (40,000 subjects x 1 form x 4 items): 40,008 queries of
-one row each became about ten, and the snapshot export went from 0.13x (the issue's figure)
-to 0.67x the bare SELECT + xmlfile on SQLite; on PostgreSQL, where each query was a round
-trip, from 0.03x (2,000 subjects) to 0.44x (same-run ratios on a loaded machine).
+one row each became about ten. In-process A/B on SQLite: 4.3 s vs 7.8 s wall (3.1 vs 6.3 s
+CPU); the export went from 0.13x (the issue's figure) to 0.50-0.61x the bare SELECT +
+xmlfile. On PostgreSQL, where each query was a round trip, from 228 s (67 s analysed) to
+4.0-6.8 s, 0.42-0.57x the bare export (same-run ratios, best of 3, loaded machine).
 """
 
 from __future__ import annotations
