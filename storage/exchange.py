@@ -24,6 +24,7 @@ from odm_engine.entry_validation import EnteredValue, IsNull
 from odm_engine.exchange.records import AuditRecord, ItemValue, SubjectRecord
 from odm_engine.free_text import KEY, LIMITS, REASON, check_text, text_problem
 from storage.bulk import BulkProblem, BulkResult, BulkWriter
+from storage.bulk.pacing import fewer_collections
 from storage.errors import BulkRejectedError
 from storage.models import AuditRow, MetadataVersion, Role, RoleAssignment, Study, User
 from storage.queries import KEY_FIELDS, open_query
@@ -182,6 +183,7 @@ def _inherit(own: str | None, outer: str | None) -> str | None:
     return own
 
 
+@fewer_collections()  # a million records made and dropped: see storage.bulk.pacing
 def import_subjects(
     conn: Connection,
     study_oid: str,
