@@ -205,6 +205,7 @@ def _run(job: str, db: _Database, path: Path, repeat: int = 1) -> dict[str, floa
             capture_output=True,
             text=True,
             check=False,
+            env=_env(path),
         )
         if out.returncode != 0:
             raise RuntimeError(f"bench job {job} failed:\n{out.stderr[-3000:]}")
@@ -213,6 +214,15 @@ def _run(job: str, db: _Database, path: Path, repeat: int = 1) -> dict[str, floa
             best = result
     assert best is not None
     return best
+
+
+def _env(path: Path) -> dict[str, str]:
+    """The job's environment: the XML size limit (EDC_MAX_XML_BYTES, 256 MiB by default)
+    raised to the size of the bench's own generated file (a 5x item-heavy file is 288 MB)."""
+    env = dict(os.environ)
+    if path.exists():
+        env["EDC_MAX_XML_BYTES"] = str(max(256 * 1024 * 1024, path.stat().st_size + 1))
+    return env
 
 
 def _repeat(given: int | None) -> int:
@@ -244,9 +254,10 @@ def _measure(shape: Shape, kind: str, n: int) -> tuple[list[Row], dict[str, floa
                 lib = _run("odmlib", db, odm_file)  # once: 26 s and a GB per 56 MB
         finally:
             db.close()
-    items = ours["count"]
+    items = shape.values  # a job that wrote or read fewer (a refused file) misses its target
+    whole = ours["count"] == bare["count"] == items
     label = f"{shape.name} {kind} {shape.subjects} subj {items / 1e6:.2f} M items {size_mb:.0f} MB"
-    ours_rate, bare_rate = items / ours["seconds"], bare["count"] / bare["seconds"]
+    ours_rate, bare_rate = ours["count"] / ours["seconds"], bare["count"] / bare["seconds"]
     e_rate = out_ours["count"] / out_ours["seconds"]
     b_rate = out_bare["count"] / out_bare["seconds"]
     rows = [
@@ -256,7 +267,7 @@ def _measure(shape: Shape, kind: str, n: int) -> tuple[list[Row], dict[str, floa
             bare_rate,
             "items/s",
             ">=0.5x bare import",
-            met=ours_rate >= 0.5 * bare_rate,
+            met=ours_rate >= 0.5 * bare_rate and whole,
             note=f"best of {n}; {ours['seconds']:.1f} s vs {bare['seconds']:.1f} s; "
             f"cpu {ours['cpu']:.1f} s vs {bare['cpu']:.1f} s",
         ),
@@ -274,7 +285,7 @@ def _measure(shape: Shape, kind: str, n: int) -> tuple[list[Row], dict[str, floa
             b_rate,
             "items/s",
             ">=0.6x bare SELECT+xmlfile",
-            met=e_rate >= 0.6 * b_rate and out_ours["count"] == out_bare["count"],
+            met=e_rate >= 0.6 * b_rate and out_ours["count"] == out_bare["count"] == items,
             note=f"best of {n}; {out_ours['seconds']:.1f} s vs {out_bare['seconds']:.1f} s",
         ),
         Row(
