@@ -237,8 +237,9 @@ def study_migrate(  # noqa: PLR0917 - click passes options by name
 
     Subjects with a stored value the new version makes invalid stay on their version and are
     listed with each value and its problem: correct those values, then run it again. Values
-    of removed items are kept. Exit status: 0 every subject asked about moved (or would), 1
-    some stayed, 2 refused input.
+    of removed items are kept. The derivations of version --to are recomputed for each moved
+    subject; the derived values that change are written and audited. Exit status: 0 every
+    subject asked about moved (or would), 1 some stayed, 2 refused input.
     """
     import sys
 
@@ -281,6 +282,13 @@ def _migration_text(report: Any) -> None:
         k = r.key
         where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
         click.echo(f"  {r.subject_key} {where}: {r.old!r} -> {r.new!r}")
+    if report.derived:
+        shown = "would be set or changed" if report.dry_run else "set or changed, each audited"
+        click.echo(f"{len(report.derived)} derived value(s) of version {n} ({shown}):")
+    for d in report.derived:
+        k = d.key
+        where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
+        click.echo(f"  {d.subject_key} {where}: {d.old!r} -> {d.new!r}")
     if report.kept:
         click.echo(f"{len(report.kept)} value(s) of items not in version {n} are kept:")
     for p in report.kept:

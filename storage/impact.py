@@ -241,6 +241,7 @@ def iter_value_problems(
     subject_key: str | None = None,
     study: m.Study | None = None,
     old: m.MetaDataVersion | None = None,
+    compiled: CompiledStudy | None = None,
 ) -> Iterator[ValueProblem]:
     """Every stored value of ``study_oid`` that would be invalid under ``new``: first the
     values of items whose rules changed that fail them (a data manager corrects those),
@@ -251,10 +252,15 @@ def iter_value_problems(
     it none do). ``old``: the version to compare with (default: the study's current one,
     ``storage.studies.current_metadata``). ``subject_ids``/``site_oid``/``subject_key``
     narrow the subjects looked at; an unknown site or subject is a NotFoundError.
+    ``compiled``: ``new`` compiled already (a migration compiles its target once for every
+    source version); compiled here when None.
     """
     scope = _scope(conn, study_oid, subject_ids, site_oid, subject_key)
     before = old if old is not None else current_metadata(conn, study_oid).mdv
-    compiled = CompiledStudy.of(study, new) if study is not None else CompiledStudy.of_version(new)
+    if compiled is None:
+        compiled = (
+            CompiledStudy.of(study, new) if study is not None else CompiledStudy.of_version(new)
+        )
     places = _failing_places(conn, scope, new)
     checker = StoredValueChecker(compiled.plan)
     failing = _failing_values(conn, scope, checker, sorted(changed_items(before, new)))

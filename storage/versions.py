@@ -14,6 +14,10 @@ Each subject records the version its data are collected under (``subjects.metada
   the append-only ``subject_versions``.
 - Values of items the new version removes (or no longer reaches) never block a move and are
   never deleted: they stay in ``item_data`` and the audit trail, and the report names them.
+- Every derivation of the new version is recomputed for each moved subject, forms in
+  dependency order, on its values as rewritten (:mod:`storage.version_derivations`); each
+  derived value that changes is written with an audit row (source ``migrate:<n>:derived``)
+  in the same transaction, and the report lists it (``derived``).
 
 A dry run computes the same report and writes nothing.
 
@@ -33,6 +37,7 @@ from sqlalchemy import Connection, Select, bindparam, func, insert, select, upda
 
 from odm_engine import model as m
 from odm_engine.clinical import ItemKey
+from odm_engine.compiled_study import CompiledStudy
 from odm_engine.datatypes.codec import canonical_checker
 from odm_engine.free_text import REASON, check_text
 from odm_engine.stored_values import changed_items
@@ -55,6 +60,7 @@ from storage.models import Subject as SubjectRow
 from storage.refs import SubjectRef
 from storage.studies import StoredMetadata, metadata_of, study_id_of
 from storage.users import require_role
+from storage.version_derivations import DerivedValue, derivations_of, write_derivations
 from storage.vocabulary import MIGRATE
 
 BLOCKING = frozenset({"type", "length", "significant_digits", "code", "hard_check"})
@@ -88,6 +94,8 @@ class MigrationReport:
     """Values of moved subjects whose item the new version removes: kept, read-only."""
     already: tuple[str, ...] = field(default=())
     """Subjects asked about that are on ``to_number`` (or a later version) already."""
+    derived: tuple[DerivedValue, ...] = field(default=())
+    """Derived values of moved subjects the new version's MethodDefs set, change or clear."""
 
     @property
     def all_moved(self) -> bool:
@@ -143,28 +151,32 @@ def migrate_subjects(
         action="migrate subjects to another metadata version",
     )
     target = _published(conn, study_oid, study_id, to_number)
+    study = _study(target)
+    compiled = (  # once, for every source version
+        CompiledStudy.of(study, target.mdv) if study else CompiledStudy.of_version(target.mdv)
+    )
     candidates, already = _candidates(
         conn, study_oid, study_id, to_number, site_oid=site_oid, subject_key=subject_key
     )
-    stayed: dict[int, list[ValueProblem]] = defaultdict(list)
-    kept: list[ValueProblem] = []
-    rewrites: list[_Change] = []
-    by_number: dict[int, list[_Candidate]] = defaultdict(list)
-    for c in candidates:
-        by_number[c.number].append(c)
-    for number, group in sorted(by_number.items()):
-        old = metadata_of(conn, study_oid, number)
-        ids = [c.ref.id for c in group]
-        for p in iter_value_problems(
-            conn, study_oid, target.mdv, subject_ids=ids, study=_study(target), old=old.mdv
-        ):
-            (stayed[p.subject_id] if p.kind in BLOCKING else kept).append(p)
-        movers = [c for c in group if c.ref.id not in stayed]
-        rewrites += _rewrites(conn, movers, old.mdv, target.mdv)
+    stayed, kept, rewrites = _sort_out(conn, study_oid, target.mdv, compiled, candidates)
     movers = [c for c in candidates if c.ref.id not in stayed]
     kept = [p for p in kept if p.subject_id not in stayed]
+    rewritten: dict[int, dict[ItemKey, str]] = defaultdict(dict)
+    for c in rewrites:
+        rewritten[c.subject.ref.id][c.key] = c.new
+    derived = derivations_of(conn, compiled.plan, [c.ref for c in movers], rewritten)
     if not dry_run:
         _write(conn, movers, rewrites, to_number, user=user, user_id=user_id, reason=reason)
+        write_derivations(
+            conn,
+            derived,
+            {c.form_id: c.form_version for c in rewrites},
+            to_number=to_number,
+            user=user,
+            user_id=user_id,
+            reason=reason,
+            now=datetime.now(UTC),
+        )
     keys = {c.ref.id: c.ref.subject_key for c in candidates}
     return MigrationReport(
         study_oid,
@@ -175,7 +187,41 @@ def migrate_subjects(
         tuple(Rewrite(c.subject.ref.subject_key, c.key, c.old, c.new) for c in rewrites),
         tuple(kept),
         tuple(already),
+        tuple(v for d in derived for v in d.values()),
     )
+
+
+def _sort_out(
+    conn: Connection,
+    study_oid: str,
+    new: m.MetaDataVersion,
+    compiled: CompiledStudy,
+    candidates: list[_Candidate],
+) -> tuple[dict[int, list[ValueProblem]], list[ValueProblem], list[_Change]]:
+    """(subject id -> the problems that keep it on its version, the values kept from removed
+    items, the canonical rewrites of the others), source version by source version."""
+    stayed: dict[int, list[ValueProblem]] = defaultdict(list)
+    kept: list[ValueProblem] = []
+    rewrites: list[_Change] = []
+    by_number: dict[int, list[_Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_number[c.number].append(c)
+    for number, group in sorted(by_number.items()):
+        old = metadata_of(conn, study_oid, number)
+        ids = [c.ref.id for c in group]
+        for p in iter_value_problems(
+            conn,
+            study_oid,
+            new,
+            subject_ids=ids,
+            study=compiled.study,
+            old=old.mdv,
+            compiled=compiled,
+        ):
+            (stayed[p.subject_id] if p.kind in BLOCKING else kept).append(p)
+        movers = [c for c in group if c.ref.id not in stayed]
+        rewrites += _rewrites(conn, movers, old.mdv, new)
+    return stayed, kept, rewrites
 
 
 def subjects_behind(conn: Connection, study_id: int, number: int) -> dict[str, int]:

@@ -198,7 +198,7 @@ def save_form(
     wanted, results = _wanted(validation, form_key)
     if complete and (missing := _missing_required(results, items, wanted)):
         return SaveResult(False, version, status, check_results=missing)
-    changes = _changes(items, wanted, chosen)
+    changes = item_changes(items, wanted, chosen)
     new_status = next_status(status, move, changed=bool(changes), form=change.path)
     if not changes and new_status is status:
         return SaveResult(True, version, status, check_results=tuple(results))
@@ -276,7 +276,7 @@ def _write(
         ctx.values(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
         for c in changes
     ]
-    _write_items(conn, form_id, items, changes)
+    write_items(conn, form_id, items, changes)
     _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
     return new_version
 
@@ -376,7 +376,7 @@ def transaction_type(old: Stored, new: Stored) -> TransactionType | None:
     return TransactionType.REMOVE if new == ABSENT else TransactionType.UPDATE
 
 
-def _changes(
+def item_changes(
     items: StoredItems,
     wanted: Mapping[ItemKey, EnteredValue],
     units: Mapping[ItemKey, str],
@@ -469,12 +469,15 @@ def _bump(
     return int(form_id), 1
 
 
-def _write_items(
+def write_items(
     conn: Connection,
     form_id: int,
     items: StoredItems,
     changes: list[ItemChange],
 ) -> None:
+    """Write ``changes`` to the form row ``form_id`` (``items``: its stored values by key):
+    inserts (an item group row created when missing), updates and deletes, each executemany'd.
+    The caller writes the audit rows and claims the form version."""
     groups: dict[tuple[str, str], int] | None = None  # read only when a value is inserted
     inserts, updates, deletes = [], [], []
     for c in changes:

@@ -1,6 +1,7 @@
-"""The web app's texts of the review of a draft metadata version (``draft.*``): the design
-page's second half, kept apart from :mod:`renderers.i18n.web` for its size. The catalogue
-(:data:`renderers.i18n.SECTIONS`) merges them into the ``web`` section.
+"""The web app's texts of the review of a draft metadata version (``draft.*``), and of the
+derived values a migration sets (``versions.derived``): the design page's second half, kept
+apart from :mod:`renderers.i18n.web` for its size. The catalogue (:data:`renderers.i18n.SECTIONS`)
+merges them into the ``web`` section.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ EN: dict[str, str] = {
     "subjects already entered stay on their version until a data manager migrates them.",
     "draft.not_publishable": "This draft is older than the current version {current}: "
     "publishing it would not make it current. Load its file again to store it as a new version.",
+    "versions.derived": "{n} derived value(s) of the new version set or changed "
+    "(one audit row each)",
 }
 
 DE: dict[str, str] = {
@@ -102,4 +105,6 @@ DE: dict[str, str] = {
     "draft.not_publishable": "Dieser Entwurf ist älter als die aktuelle Version {current}: "
     "Veröffentlichen würde ihn nicht aktuell machen. Laden Sie die Datei erneut, um sie als "
     "neue Version zu speichern.",
+    "versions.derived": "{n} abgeleitete(r) Wert(e) der neuen Version gesetzt oder geändert "
+    "(je ein Audit-Eintrag)",
 }
