@@ -92,3 +92,73 @@ def test_a_forged_cookie_in_the_browser_is_no_session(web: Web) -> None:
         inv.c.set_cookie("edc_session", value, domain="localhost")
         r = inv.c.get(f"/subjects/{SUBJECT_A}")
         assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+SESSIONS = st.dictionaries(
+    st.text(max_size=8),
+    st.one_of(st.text(max_size=20), st.booleans(), st.integers(), st.none(),
+              st.lists(st.text(max_size=3), max_size=2)),
+    max_size=4,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("read_after", [-5, -1, 0, 1, 3599, 3600, 3601, 10**6])
+@pytest.mark.parametrize("tamper", [None, "signature", "payload", "cut"])
+@pytest.mark.parametrize("signed_with", ["secret-1", "secret-2"])
+@settings(max_examples=max(3, EXAMPLES // 60), deadline=None)
+@given(session=SESSIONS)
+def test_open_session_equals_flasks_on_a_first_and_a_second_reading(
+    session: dict[str, object], signed_with: str, tamper: str | None, read_after: int
+) -> None:
+    """The memo of verified cookies answers as Flask's open_session does: on a cookie's first
+    reading (verified by itsdangerous) and on a later one (from the memo), whatever its key,
+    changes and age (lifetime 3600 s)."""
+    import time
+
+    from webapp.cookies import VERIFIED
+
+    app = Flask("t")
+    app.secret_key = "secret-1"
+    app.permanent_session_lifetime = 3600
+    iface = SessionInterface()
+    app.session_interface = iface
+    signed_at = 2_000_000_000
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(time, "time", lambda: float(signed_at))
+        value = serializer(signed_with).dumps(session)
+    value = {
+        None: value,
+        "signature": changed_signature(value),
+        "payload": "e30" + value[value.index(".") :],
+        "cut": value.rsplit(".", 1)[0],
+    }[tamper]
+    VERIFIED.clear()
+    for now in (signed_at, signed_at + read_after):  # the memo filled, then read
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(time, "time", lambda now=now: float(now))
+            with app.test_request_context(headers={"Cookie": f"session={value}"}):
+                from flask import request
+
+                ours = iface.open_session(app, request)
+                flasks = iface.flask_open_session(app, request)
+        assert ours == flasks
+        assert type(ours) is type(flasks)
+    if tamper is None and signed_with == "secret-1":
+        assert ours == (session if 0 <= read_after <= 3600 else {})
+    else:
+        assert ours == {}
+
+
+def test_a_kept_session_is_a_new_object_each_request() -> None:
+    """Changing the session of one request leaves the memo's copy as it was."""
+    app = Flask("t")
+    app.secret_key = "secret-1"
+    iface = SessionInterface()
+    value = serializer().dumps({"sid": "token"})
+    with app.test_request_context(headers={"Cookie": f"session={value}"}):
+        from flask import request
+
+        first = iface.open_session(app, request)
+        assert first is not None
+        first["sid"] = "changed"
+        assert iface.open_session(app, request) == {"sid": "token"}
