@@ -11,8 +11,11 @@ counted up and 1,000 history rows. Every 100th subject holds ``"n/a"`` in one ro
 - ``bare``: the floor, the same 9,900 value UPDATEs by primary key, executemany()d on the
   driver cursor with nothing checked and nothing audited.
 
-Rows ``migrate.<db>.1000_subjects`` (seconds, ratio to the bare updates). No target is set by
-the issue; the figure is the cost a data manager waits for. SQLite always; PostgreSQL with
+Rows ``migrate.<db>.1000_subjects`` (seconds, ratio to the bare updates). Rows
+``migrate.<db>.1000_subjects_derived``: the same, but version 2 also adds a derived item
+(IT.NEXT = IT.CODE + 1, a MethodDef) in each row, so the migration also derives and inserts
+9,900 values with their audit rows (``storage.version_derivations``); same baseline. No target
+is set by the issue; the figure is the cost a data manager waits for. SQLite always; PostgreSQL with
 EDC_BENCH_POSTGRES_URL or EDC_TEST_POSTGRES_URL set.
 """
 
@@ -32,7 +35,16 @@ from bench.common import Row
 SUBJECTS, ROWS = 1000, 10
 
 
-def _odm(data_type: str, mdv: str) -> bytes:
+def _odm(data_type: str, mdv: str, *, derived: bool = False) -> bytes:
+    next_ref = '<ItemRef ItemOID="IT.NEXT" Mandatory="No" MethodOID="M.NEXT"/>' if derived else ""
+    next_def = (
+        '<ItemDef OID="IT.NEXT" Name="NEXT" DataType="integer" Length="8"/>'
+        '<MethodDef OID="M.NEXT" Name="Next" Type="Computation">'
+        '<Description><TranslatedText xml:lang="en">IT.CODE + 1</TranslatedText></Description>'
+        '<FormalExpression Context="OEL">IT.CODE + 1</FormalExpression></MethodDef>'
+        if derived
+        else ""
+    )
     body = (
         '<Protocol><StudyEventRef StudyEventOID="SE.V" Mandatory="Yes"/></Protocol>'
         '<StudyEventDef OID="SE.V" Name="Visit" Repeating="No" Type="Scheduled">'
@@ -40,8 +52,8 @@ def _odm(data_type: str, mdv: str) -> bytes:
         '<FormDef OID="F.LAB" Name="Lab" Repeating="No">'
         '<ItemGroupRef ItemGroupOID="IG.LAB" Mandatory="No"/></FormDef>'
         '<ItemGroupDef OID="IG.LAB" Name="Lab rows" Repeating="Yes">'
-        '<ItemRef ItemOID="IT.CODE" Mandatory="No"/></ItemGroupDef>'
-        f'<ItemDef OID="IT.CODE" Name="CODE" DataType="{data_type}" Length="8"/>'
+        f'<ItemRef ItemOID="IT.CODE" Mandatory="No"/>{next_ref}</ItemGroupDef>'
+        f'<ItemDef OID="IT.CODE" Name="CODE" DataType="{data_type}" Length="8"/>{next_def}'
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -56,7 +68,7 @@ def _odm(data_type: str, mdv: str) -> bytes:
     ).encode()
 
 
-def _setup(url: str) -> Any:
+def _setup(url: str, derived: bool = False) -> Any:
     from odm_engine.clinical import ItemKey
     from storage.bulk import BulkWriter
     from storage.engine import make_engine, write_transaction
@@ -82,11 +94,12 @@ def _setup(url: str) -> Any:
             ]
             writer.add_subject(f"S{s:05d}", "SITE.1", rows)
         writer.finish()
-        load_study(conn, _odm("integer", "MDV.2"), publish=True, reason="bench")
+        v2 = _odm("integer", "MDV.2", derived=derived)
+        assert load_study(conn, v2, publish=True, reason="bench").status == "stored"
     return engine
 
 
-def _migrate(engine: Any) -> float:
+def _migrate(engine: Any, derived: bool = False) -> float:
     from storage.engine import write_transaction
     from storage.versions import migrate_subjects
 
@@ -96,6 +109,7 @@ def _migrate(engine: Any) -> float:
     took = time.perf_counter() - start
     assert len(report.moved) == SUBJECTS - SUBJECTS // 100, len(report.moved)
     assert len(report.rewritten) == (SUBJECTS - SUBJECTS // 100) * ROWS
+    assert len(report.derived) == (SUBJECTS - SUBJECTS // 100) * ROWS * derived
     return took
 
 
@@ -117,18 +131,22 @@ def _bare(engine: Any) -> float:
     return time.perf_counter() - start
 
 
-def _measure(kind: str, url_of: Any) -> Row:
+def _measure(kind: str, url_of: Any, derived: bool = False) -> Row:
     """Migration on one fresh database, the bare updates on another (``url_of(name)``)."""
-    engine = _setup(url_of("a"))
+    tag = "d" if derived else ""
+    engine = _setup(url_of(f"a{tag}"), derived)
     try:
-        ours = _migrate(engine)
+        ours = _migrate(engine, derived)
     finally:
         engine.dispose()
-    engine = _setup(url_of("b"))
+    engine = _setup(url_of(f"b{tag}"))
     try:
         baseline = _bare(engine)
     finally:
         engine.dispose()
+    if derived:
+        return Row(f"migrate.{kind}.1000_subjects_derived", ours, baseline, "s", "-", None,
+                   "9,900 values rewritten and 9,900 derived, all audited")  # fmt: skip
     return Row(f"migrate.{kind}.1000_subjects", ours, baseline, "s", "-", None,
                "9,900 values rewritten and audited, 10 subjects listed")  # fmt: skip
 
@@ -161,9 +179,10 @@ def _schemas(base: str) -> Iterator[Any]:
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [_measure("sqlite", lambda name: f"sqlite:///{Path(tmp) / name}.sqlite3")]
+        url_of = lambda name: f"sqlite:///{Path(tmp) / name}.sqlite3"  # noqa: E731
+        rows = [_measure("sqlite", url_of, d) for d in (False, True)]
     base = os.environ.get("EDC_BENCH_POSTGRES_URL") or os.environ.get("EDC_TEST_POSTGRES_URL")
     if base:
         with _schemas(base) as url_of:
-            rows.append(_measure("postgresql", url_of))
+            rows += [_measure("postgresql", url_of, d) for d in (False, True)]
     return rows

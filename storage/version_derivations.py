@@ -14,22 +14,20 @@ written; a derived item on a form or group the target's conditions hide is left 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from odm_engine.checks import evaluate_subject
 from odm_engine.clinical import FormKey, ItemKey
 from odm_engine.expressions.plan import CheckPlan
 from storage.audit import AuditContext
-from storage.models import AuditRow, Form, Role, StudyEvent
-from storage.prepared import Prepared
+from storage.models import AuditRow, Form, ItemData, ItemGroup, Role, StudyEvent, TransactionType
 from storage.refs import SubjectRef
-from storage.subjects import StoredItem, snapshot_of, stored_items
-from storage.writes import ItemChange, item_changes, write_items
+from storage.subjects import StoredItem, snapshot_of
+from storage.writes import ItemChange, item_changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +47,10 @@ class SubjectDerivations:
     ref: SubjectRef
     items: Mapping[ItemKey, StoredItem]
     changes: tuple[ItemChange, ...]
+    forms: Mapping[FormKey, tuple[int, int]]
+    """FormKey -> (form id, stored version) of the forms holding data."""
+    groups: dict[tuple[int, str, str], int]
+    """(form id, ItemGroupOID, repeat key) -> item group row id; rows inserted are added."""
 
     def values(self) -> Iterable[DerivedValue]:
         for c in self.changes:
@@ -68,25 +70,27 @@ def derivations_of(
 ) -> list[SubjectDerivations]:
     """The derived values of ``plan`` that differ from the stored ones, per subject of
     ``refs`` that has any. ``rewritten``: subject id -> the values the migration rewrites
-    (the derivations read them as rewritten)."""
+    (the derivations read them as rewritten). The values are read CHUNK subjects a query."""
     if not has_derivations(plan):
         return []
+    by_id = {ref.id: ref for ref in refs}
     out = []
-    for ref in refs:
-        items = stored_items(conn, ref.id)
-        new = rewritten.get(ref.id)
-        if new:  # the values as the migration rewrites them
-            items = {k: (r[0], new[k], *r[2:]) if k in new else r for k, r in items.items()}
-        snapshot = snapshot_of(ref, items)
-        wanted: dict[ItemKey, str | None] = {
-            key: text
-            for form, evaluation in evaluate_subject(plan, snapshot).items()
-            for key, text in evaluation.derived.items()
-            if key.form_key == form and not _hidden(key, evaluation.hidden)
-        }
-        changes = item_changes(items, wanted, {})
-        if changes:
-            out.append(SubjectDerivations(ref, items, tuple(changes)))
+    for chunk in _chunks(list(by_id)):
+        stored = _stored(conn, chunk)
+        for subject_id in chunk:
+            ref, (items, forms, groups) = by_id[subject_id], stored[subject_id]
+            new = rewritten.get(subject_id)
+            if new:  # the values as the migration rewrites them
+                items = {k: (r[0], new[k], *r[2:]) if k in new else r for k, r in items.items()}
+            wanted: dict[ItemKey, str | None] = {
+                key: text
+                for form, evaluation in evaluate_subject(plan, snapshot_of(ref, items)).items()
+                for key, text in evaluation.derived.items()
+                if key.form_key == form and not _hidden(key, evaluation.hidden)
+            }
+            changes = item_changes(items, wanted, {})
+            if changes:
+                out.append(SubjectDerivations(ref, items, tuple(changes), forms, groups))
     return out
 
 
@@ -95,23 +99,55 @@ def _hidden(key: ItemKey, hidden: Container[object]) -> bool:
     return key in hidden or key.group_key in hidden or key.form_key in hidden
 
 
-_FORMS = Prepared(
-    select(
-        StudyEvent.study_event_oid,
-        StudyEvent.repeat_key,
-        Form.form_oid,
-        Form.repeat_key,
-        Form.id,
-        Form.version,
+CHUNK = 500
+"""Subjects per ``IN (...)`` when reading their values."""
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+_Stored = tuple[
+    dict[ItemKey, StoredItem], dict[FormKey, tuple[int, int]], dict[tuple[int, str, str], int]
+]
+"""A subject's stored values, its forms (FormKey -> (id, version)) and item group rows
+((form id, ItemGroupOID, repeat key) -> id)."""
+
+
+def _stored(conn: Connection, subject_ids: list[int]) -> dict[int, _Stored]:
+    """What :data:`_Stored` holds, for each of ``subject_ids``, in one query."""
+    out: dict[int, _Stored] = {sid: ({}, {}, {}) for sid in subject_ids}
+    rows = conn.execute(
+        select(
+            StudyEvent.subject_id,
+            StudyEvent.study_event_oid,
+            StudyEvent.repeat_key,
+            Form.form_oid,
+            Form.repeat_key,
+            ItemGroup.item_group_oid,
+            ItemGroup.repeat_key,
+            ItemData.item_oid,
+            ItemData.id,
+            ItemData.value,
+            ItemData.is_null,
+            ItemData.unit,
+            Form.id,
+            Form.version,
+            ItemGroup.id,
+        )
+        .join(ItemGroup, ItemGroup.id == ItemData.item_group_id)
+        .join(Form, Form.id == ItemGroup.form_id)
+        .join(StudyEvent, StudyEvent.id == Form.study_event_id)
+        .where(StudyEvent.subject_id.in_(subject_ids))
     )
-    .join(StudyEvent, StudyEvent.id == Form.study_event_id)
-    .where(StudyEvent.subject_id == bindparam("subject_id"))
-)
-
-
-def form_versions(conn: Connection, subject_id: int) -> dict[FormKey, tuple[int, int]]:
-    """FormKey -> (form id, stored version) of a subject's form instances."""
-    return {FormKey(*r[:4]): (r[4], r[5]) for r in _FORMS.all(conn, {"subject_id": subject_id})}
+    for r in rows:
+        items, forms, groups = out[r[0]]
+        key = ItemKey(*r[1:8])
+        items[key] = (r[8], r[9], r[10], r[11])
+        forms[key.form_key] = (r[12], r[13])
+        groups[(r[12], r[5], r[6])] = r[14]
+    return out
 
 
 def write_derivations(
@@ -128,14 +164,11 @@ def write_derivations(
     """Write each subject's changed derived values with an audit row each (the migration's
     user and reason, source ``migrate:<n>:derived``); returns form id -> the version the
     forms written here get. ``bumped``: form id -> the version the migration's rewrites give
-    it already (the same count up, one per form); the others are counted up here."""
+    it already (the same count up, one per form); the others are counted up here. Each kind
+    of row is written in one executemany."""
     versions: dict[int, int] = {}
-    audit = []
+    audit, inserts, updates, deletes = [], [], [], []
     for subject in derivations:
-        forms = form_versions(conn, subject.ref.id)
-        by_form: dict[FormKey, list[ItemChange]] = defaultdict(list)
-        for change in subject.changes:
-            by_form[change.key.form_key].append(change)
         ctx = AuditContext.for_actor(
             subject.ref,
             user_id=user_id,
@@ -145,15 +178,23 @@ def write_derivations(
             source=f"migrate:{to_number}:derived",
             now=now,
         )
-        for form_key, changes in by_form.items():
-            form_id, stored = forms[form_key]  # evaluated forms hold data, so they exist
+        for c in subject.changes:
+            form_id, stored = subject.forms[c.key.form_key]  # evaluated forms hold data
             if form_id not in bumped:
                 versions[form_id] = stored + 1
             version = bumped.get(form_id, stored + 1)
-            write_items(conn, form_id, subject.items, changes)
-            for c in changes:
-                units = c.units
-                audit.append(ctx.row(c.key, c.transaction_type, c.old, c.new, version, units=units))
+            row = {"v": c.new[0], "n": c.new[1], "u": c.units[1]}
+            if c.transaction_type is TransactionType.INSERT:
+                gid = _group(conn, subject, form_id, c.key)
+                inserts.append({**row, "gid": gid, "oid": c.key.item_oid})
+            elif c.transaction_type is TransactionType.UPDATE:
+                updates.append({**row, "rid": subject.items[c.key][0]})
+            else:
+                deletes.append({"rid": subject.items[c.key][0]})
+            audit.append(ctx.row(c.key, c.transaction_type, c.old, c.new, version, units=c.units))
+    for statement, params in ((_INSERT, inserts), (_UPDATE, updates), (_DELETE, deletes)):
+        if params:
+            conn.execute(statement, params)
     if versions:
         conn.execute(
             _BUMP_FORM.values(updated_at=now, updated_by=user),
@@ -164,4 +205,28 @@ def write_derivations(
     return versions
 
 
+def _group(conn: Connection, subject: SubjectDerivations, form_id: int, key: ItemKey) -> int:
+    """The id of the item group row of ``key`` on its form, inserted when the form has none."""
+    where = (form_id, key.item_group_oid, key.item_group_repeat_key)
+    gid = subject.groups.get(where)
+    if gid is None:
+        gid = subject.groups[where] = conn.execute(
+            insert(ItemGroup).values(form_id=form_id, item_group_oid=where[1], repeat_key=where[2])
+        ).inserted_primary_key[0]
+    return int(gid)
+
+
+_INSERT = insert(ItemData).values(
+    item_group_id=bindparam("gid"),
+    item_oid=bindparam("oid"),
+    value=bindparam("v"),
+    is_null=bindparam("n"),
+    unit=bindparam("u"),
+)
+_UPDATE = (
+    update(ItemData)
+    .where(ItemData.id == bindparam("rid"))
+    .values(value=bindparam("v"), is_null=bindparam("n"), unit=bindparam("u"))
+)
+_DELETE = delete(ItemData).where(ItemData.id == bindparam("rid"))
 _BUMP_FORM = update(Form).where(Form.id == bindparam("fid")).values(version=bindparam("v"))
