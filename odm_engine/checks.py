@@ -107,16 +107,17 @@ def evaluate_form(
             stored=stored,
             saving=saving,
         )
-    order = {
-        (g.group.oid, i.item.oid): n
-        for n, (g, i) in enumerate((g, i) for g in form_plan.groups for i in g.items)
-    }
-    result.check_results.sort(
-        key=lambda r: (
-            order.get((r.item_key.item_group_oid, r.item_key.item_oid), 0),
-            r.item_key.item_group_repeat_key,
+    if len(result.check_results) > 1:  # a form that passes (most saves) has nothing to order
+        order = {
+            (g.group.oid, i.item.oid): n
+            for n, (g, i) in enumerate((g, i) for g in form_plan.groups for i in g.items)
+        }
+        result.check_results.sort(
+            key=lambda r: (
+                order.get((r.item_key.item_group_oid, r.item_key.item_oid), 0),
+                r.item_key.item_group_repeat_key,
+            )
         )
-    )
     return result
 
 
