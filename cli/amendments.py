@@ -145,6 +145,11 @@ def _impact_text(message: str, report: Any, limit: int) -> None:
             click.echo(f"    {name:<24} {n:>8}")
         if len(subjects) > limit:
             click.echo(f"    ... {len(subjects) - limit} more (--format json lists all)")
+    if report.derived:
+        click.echo(
+            f"{report.derived} derived value(s) would be set or changed when the subjects are "
+            "migrated to it (edc study migrate --dry-run lists them)."
+        )
     for form in report.forms:
         click.echo(
             f"Form {form.form_oid} changes ({form.change.describe()}): {form.instances} "

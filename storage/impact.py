@@ -54,7 +54,9 @@ from storage.errors import NotFoundError
 from storage.impact_checks import expression_problems
 from storage.models import Form, ItemData, ItemGroup, Site, StudyEvent
 from storage.models import Subject as SubjectRow
+from storage.refs import SubjectRef
 from storage.studies import current_metadata, study_id_of
+from storage.version_derivations import SubjectDerivations, derivations_of, has_derivations
 
 STREAM = {"stream_results": True, "yield_per": 2000}
 """Execution options of every query that may return many rows."""
@@ -134,6 +136,9 @@ class ImpactReport:
     """The invalid values, the first ``keep`` of them when :func:`impact` was given one."""
     checked_items: tuple[str, ...] = field(default=())
     """Items whose rules for a value changed: their distinct stored values were checked."""
+    derived: int = 0
+    """Derived values ``new``'s MethodDefs would set, change or clear when the subjects move
+    to it (computed on the stored values, before any canonical rewrite)."""
 
     @property
     def has_impact(self) -> bool:
@@ -151,6 +156,7 @@ class ImpactReport:
             "by_subject": dict(self.by_subject),
             "forms": [f.as_dict() for f in self.forms],
             "checked_items": list(self.checked_items),
+            "derived": self.derived,
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -399,6 +405,7 @@ def impact(
     holding data whose structure changes, and the problems themselves (the first ``keep``
     when given: the counts still cover all of them)."""
     current = current_metadata(conn, study_oid)
+    compiled = CompiledStudy.of(study, new) if study is not None else CompiledStudy.of_version(new)
     by_kind: Counter[str] = Counter()
     by_item: Counter[str] = Counter()
     by_site: Counter[str] = Counter()
@@ -413,6 +420,7 @@ def impact(
         subject_key=subject_key,
         study=study,
         old=current.mdv,
+        compiled=compiled,
     ):
         by_kind[problem.kind] += 1
         by_item[problem.item_oid] += 1
@@ -432,6 +440,7 @@ def impact(
         by_subject=dict(sorted(by_subject.items())),
         forms=_changed_forms(conn, scope, current.mdv, new),
         problems=tuple(kept),
+        derived=sum(len(d.changes) for d in _derivations(conn, study_oid, scope, compiled)),
         checked_items=tuple(
             sorted(changed_items(current.mdv, new) | changed_expression_items(current.mdv, new))
         ),
@@ -464,3 +473,20 @@ def _changed_forms(
         FormImpact(form_oid, int(instances), int(subjects), changes[form_oid])
         for form_oid, instances, subjects in rows
     )
+
+
+def _derivations(
+    conn: Connection, study_oid: str, scope: _Scope, compiled: CompiledStudy
+) -> list[SubjectDerivations]:
+    """The derived values ``compiled`` would change for the scope's subjects."""
+    if not has_derivations(compiled.plan):
+        return []
+    rows = conn.execute(
+        select(SubjectRow.id, SubjectRow.subject_key, SubjectRow.site_id, Site.oid)
+        .outerjoin(Site, Site.id == SubjectRow.site_id)
+        .where(SubjectRow.study_id == scope.study_id, *scope.where)
+    )
+    refs = [
+        SubjectRef(sid, scope.study_id, study_oid, key, site, oid) for sid, key, site, oid in rows
+    ]
+    return derivations_of(conn, compiled.plan, refs, {})

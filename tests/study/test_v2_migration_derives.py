@@ -5,6 +5,7 @@ second migration writes nothing. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.study.test_v2_amendment import (
     CLEAN_V1,
     STUDY,
     V1,
+    V2,
     _import,
     _load_and_publish_v2,
     edc,
@@ -94,11 +96,15 @@ def test_migration_derives_what_an_import_under_v2_stores(
     _import(v1_db, CLEAN_V1)
     before = _values(v1_db)
     assert not any(k.item_oid == "IT.L1_ENDALL" for v in before.values() for k in v)  # type: ignore[attr-defined]
+    code, out = edc(v1_db, "study", "impact", str(V2), "--format", "json")
+    assert code in (0, 1), out
+    impact = json.loads(out)["derived"]
     _load_and_publish_v2(v1_db)
     code, out = edc(v1_db, *MIGRATE[:4], "--dry-run", *MIGRATE[4:])
     assert code == 0, out
     dry = int(out.split(" derived value(s) of version 2 (would be set or changed)")[0].split()[-1])
     assert _values(v1_db) == before  # the dry run wrote nothing
+    assert impact == dry > 0  # the impact of the file counts them too
     code, out = edc(v1_db, *MIGRATE)
     assert code == 0, out
     assert f"{dry} derived value(s) of version 2 (set or changed, each audited):" in out
