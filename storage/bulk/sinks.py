@@ -13,10 +13,21 @@ same order, inside the caller's one transaction:
   holding Python's GIL, so the two overlap. The thread writes one batch at a time, and every
   other use of the connection, and the end of the transaction (commit or rollback), waits for
   it (:meth:`SqliteSink.wait`, and listeners on the connection's commit and rollback).
-  Bench: ``python -m bench storage`` row ``storage.sqlite.bulk_items`` and the ``import``
-  rows of ``python -m bench exchange`` (target >= 0.6x / 0.5x a bare executemany).
+  Bench ``python -m bench sinks`` (whole imports, same run, alternating order, best of 3; a
+  shared 2-core machine at load 5-7; item-heavy 500 x 20 x 30 = 300,000 values, subject-heavy
+  20,000 x 1 x 4 = 80,000): the multi-row INSERTs in line against :class:`ReferenceSink`:
+  CPU 3.08 vs 3.53 s (1.15x; 1.23x in an earlier run), wall 1.11-1.28x on item-heavy; CPU
+  2.57 vs 2.99 s (1.17x; 1.10x earlier), wall 1.39-1.68x on subject-heavy. The writer
+  thread against the same INSERTs in line bought nothing there: wall 0.84-0.92x
+  (item-heavy), 0.69-0.85x (subject-heavy), CPU 0.90-0.95x. Its gain can only be wall time
+  on an idle second core: at most the in-line write it hides, 2.73 s of a 7.58 s import
+  (item-heavy), 0.97 of 3.48 s (subject-heavy); on a machine with no idle core it costs.
+  Also ``python -m bench storage`` row ``storage.sqlite.bulk_items`` and the ``import`` rows
+  of ``python -m bench exchange`` (target >= 0.6x / 0.5x a bare executemany).
 - :class:`PostgresSink`: COPY for the two large tables (item_data, audit_trail), executemany
-  for the rest. Bench: ``storage.postgresql.bulk_items``.
+  for the rest. Bench ``python -m bench sinks`` (as above) against :class:`ReferenceSink`:
+  wall 11.9 vs 35.6 s (2.99x), client CPU 3.3 vs 11.4 s on item-heavy; wall 17.2 vs 31.0 s
+  (1.80x), client CPU 4.0 vs 6.9 s on subject-heavy. Also ``storage.postgresql.bulk_items``.
 
 On SQLite the audit rows of newly inserted values are not buffered: :data:`AUDIT_OF_INSERTED`
 makes them in the database from the item rows just inserted (:class:`Inserted`), so a million
@@ -212,7 +223,8 @@ class ReferenceSink:
 
 class PostgresSink(ReferenceSink):
     """COPY for the two large tables (their batches with no NULL columns), executemany for
-    the rest. Bench: ``storage.postgresql.bulk_items``."""
+    the rest. ``python -m bench sinks``: 2.99x (item-heavy) and 1.80x (subject-heavy) the
+    wall time of :class:`ReferenceSink` (module docstring)."""
 
     def write(self, batches: list[Batch], inserted: Inserted | None) -> None:
         plain = []
@@ -275,7 +287,10 @@ def insert_rows(cursor: Any, batch: Batch, limit: int) -> None:
 
 class SqliteSink:
     """Multi-row INSERTs, written by a second thread (``background``, the default) or in
-    line. Bench: ``storage.sqlite.bulk_items``, ``python -m bench exchange`` import rows."""
+    line. ``python -m bench sinks`` (module docstring): the INSERTs 1.10-1.23x the CPU of
+    :class:`ReferenceSink`; the thread 0.69-0.92x the wall time of in line on a loaded
+    2-core machine (no gain there; at most the hidden write, 28-36% of an import's wall
+    time, given an idle core)."""
 
     def __init__(self, conn: Connection, *, background: bool = True) -> None:
         self._conn, self._background = conn, background
