@@ -126,3 +126,25 @@ def test_a_value_of_a_removed_item_is_shown_read_only_after_migration(web: Web) 
     assert inv.post(DEMOGRAPHICS.format(key=SUBJECT_A), later).status_code == 303
     page = inv.get(DEMOGRAPHICS.format(key=SUBJECT_A)).get_data(as_text=True)
     assert "<td>IG.DM/IT.DM_SEX</td><td><code>F</code></td>" in page
+
+
+def test_the_web_report_lists_the_derived_values_a_migration_sets(web: Web) -> None:
+    """A version whose MethodDef M.IE_ELIG changes (ODM 1.3.2 §3.1.4.5): the dry run and the
+    migration list the derived value that changes, old -> new (issue 17)."""
+    inv = web.client("inv_a")
+    r = inv.post(ELIG.format(key=SUBJECT_A), {**ELIGIBLE, "expected_version": "0"})
+    assert r.status_code in (200, 302, 303)
+    xml = version_2().decode()
+    derived_y = "'Y',\n             if(definitely("
+    assert xml.count(derived_y) == 1
+    xml = xml.replace(derived_y, "'N',\n             if(definitely(")  # eligible -> 'N'
+    with write_transaction(web.engine) as conn:
+        load_study(conn, xml.encode(), path="v2.xml", publish=True, reason="Amendment 1")
+    dm = web.client("dm")
+    dm.get("/versions")
+    r = dm.post("/versions/migrate", {"to": "2", "reason": "A1", "site": SITE_A, "dry_run": "1"})
+    assert r.status_code == 200 and "1 derived value(s) of the new version set or changed" in r.text
+    row = f"<tr><td>{SUBJECT_A}</td><td>F.IE/IG.IE_RES/IT.IE_ELIG</td>"
+    assert row in r.text
+    r = dm.post("/versions/migrate", {"to": "2", "reason": "A1", "site": SITE_A, "dry_run": "0"})
+    assert r.status_code == 200 and row + "<td><code>Y</code> &rarr; <code>N</code></td>" in r.text
