@@ -276,7 +276,7 @@ def _write(
         ctx.values(c.key, c.transaction_type, c.old, c.new, new_version, units=c.units)
         for c in changes
     ]
-    write_items(conn, form_id, items, changes)
+    _write_items(conn, form_id, items, changes)
     _INSERT_AUDIT.executemany_rows(conn, ROW_COLUMNS, audit_rows)
     return new_version
 
@@ -469,15 +469,12 @@ def _bump(
     return int(form_id), 1
 
 
-def write_items(
+def _write_items(
     conn: Connection,
     form_id: int,
     items: StoredItems,
     changes: list[ItemChange],
 ) -> None:
-    """Write ``changes`` to the form row ``form_id`` (``items``: its stored values by key):
-    inserts (an item group row created when missing), updates and deletes, each executemany'd.
-    The caller writes the audit rows and claims the form version."""
     groups: dict[tuple[str, str], int] | None = None  # read only when a value is inserted
     inserts, updates, deletes = [], [], []
     for c in changes:
