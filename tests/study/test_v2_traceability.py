@@ -180,12 +180,14 @@ CT_LISTS = {
     r"^Action taken": "C66767",
     r"^Outcome": "C66768",
     r"^Reason data collection not completed$": "C66727",
+    r"^Bortezomib schedule$": "C71113",
 }
 CT_TERMS = {
     "C66742": {"Y": "C49488", "N": "C49487"},
     "C66731": {"M": "C20197", "F": "C16576"},
     "C66729": {"IV": "C38276", "SC": "C38299"},
     "C66768": {"FATAL": "C48275", "NOTREC": "C49494", "UNK": "C17998", "RECOVERED": "C49498"},
+    "C71113": {"BIW": "C64497", "QW": "C64526"},
 }
 CTCAE = {"1": "C41338", "2": "C41339", "3": "C41340", "4": "C41337", "5": "C48275"}
 """NCI codes of the CTCAE grades (the AE grade list; the neuropathy list shares 1-4)."""
@@ -198,6 +200,7 @@ SUBMISSION = {
     },
     "C66768": {"RECOVERED": "RECOVERED/RESOLVED", "NOTREC": "NOT RECOVERED/NOT RESOLVED"},
     "C66727": {"NOTELIG": "SCREEN FAILURE"},
+    "C71113": {"BIW": "2 TIMES PER WEEK", "QW": "1 TIME PER WEEK"},
 }
 
 
@@ -251,3 +254,27 @@ def test_every_unit_is_ucum() -> None:
     assert (
         ucum["MU.MONTHS"] == ["mo"] and ucum["MU.DAYS"] == ["d"] and ucum["MU.MG_M2"] == ["mg/m2"]
     )
+
+
+UNIT_CODES = {
+    "MU.CM": "C49668",
+    "MU.KG": "C28252",
+    "MU.MG_M2": "C67402",
+    "MU.MG_L": "C64572",
+    "MU.G_DL": "C64783",
+    "MU.G_L": "C42576",
+    "MU.U_L": "C67456",
+    "MU.ML_MIN": "C64777",
+    "MU.MG_M2_WK": "C88148",
+    "MU.MONTHS": "C29846",
+    "MU.DAYS": "C25301",
+}
+"""NCI codes of the units in the CDISC Unit codelist (C71620), checked against NCI EVS."""
+
+
+def test_every_unit_carries_its_nci_unit_code() -> None:
+    study = load_path(str(V2)).study
+    assert study is not None and study.basic_definitions is not None
+    units = study.basic_definitions.measurement_units
+    codes = {oid: alias(u.aliases, "nci:ExtCodeID") for oid, u in units.items()}
+    assert codes == {oid: [code] for oid, code in UNIT_CODES.items()}
