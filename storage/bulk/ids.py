@@ -8,13 +8,13 @@ written, so each row needs its id before the INSERT. Two allocators, one per dat
   first write (nobody else inserts meanwhile), and SQLite gives a row without an explicit id
   ``max(rowid) + 1``, the same number: ``tests/storage/test_bulk_sinks.py`` holds the ids it
   hands out equal to those the database assigns (Hypothesis). Bench ``python -m bench
-  sinks`` row ``maxids`` (same run, alternating, best of 3, machine at load 5-7): the parent
+  sinks`` row ``maxids`` (same run, alternating, best of 3, machine at load 4-5): the parent
   rows (subject, event, form, item group) inserted batched with these ids against one INSERT
-  per row and its ``lastrowid`` (the plain way to learn an id): CPU 0.090 vs 0.102 s for
-  21,000 rows (item-heavy, 1.14x; 1.22x earlier), 0.292 vs 0.331 s for 80,000 (subject-heavy,
-  1.13x); but that is 0.4% and 1.4% of the whole import's CPU: as a speed trick it buys
-  little. What it is for is the writer's shape: child rows batched with their parents, the
-  audit rows of inserted values made by the database from an id range
+  per row and its ``lastrowid`` (the plain way to learn an id): CPU 0.368 vs 0.411 s for
+  84,000 rows (item-heavy, 1.2 M values, 1.12x), 0.593 vs 0.664 s for 160,000 (subject-heavy,
+  40,000 subjects, 1.12x); but that is 0.4% and 1.4% of the whole import's CPU: as a speed
+  trick it buys little. What it is for is the writer's shape: child rows batched with their
+  parents, the audit rows of inserted values made by the database from an id range
   (``sinks.AUDIT_OF_INSERTED``).
 - :class:`SequenceIds` (PostgreSQL): ``nextval`` of the table's sequence, 1000 at a time
   (concurrent inserts stay safe: a sequence never hands a number out twice).
