@@ -18,18 +18,20 @@ same order, inside the caller's one transaction:
   :class:`ReferenceSink`: item-heavy 2,000 x 20 x 30 (1.2 M values) CPU 11.41 vs 12.52 s
   (1.10x), wall 12.8 vs 16.1 s (1.26x); subject-heavy 40,000 x 1 x 4 CPU 4.97 vs 5.59 s
   (1.13x), wall 5.10 vs 6.25 s (1.23x); at 1/4 and 1/2 of those sizes CPU 1.10-1.23x, wall
-  1.11-1.68x. The writer thread against the same INSERTs in line bought nothing there: wall
-  1.03x (item-heavy, 12.42 vs 12.82 s) and 0.83x (subject-heavy, 6.15 vs 5.10 s), 0.69-0.92x
-  at the smaller sizes, CPU 0.90-0.96x. Its gain can only be wall time on an idle second
-  core, at most the in-line write it hides: 5.21 of 12.82 s (item-heavy), 1.27 of 5.10 s
-  (subject-heavy); on a machine with no idle core it costs.
+  1.11-1.68x. The writer thread against the same INSERTs in line: its gain can only be wall
+  time on an idle second core, at most the in-line write it hides (5.21 of 12.82 s
+  item-heavy, 1.27 of 5.10 s subject-heavy). With one (load 1.0): subject-heavy wall 4.28
+  vs 5.00 s (1.17x; CPU 0.98x). With none (load 4-7) it bought nothing or cost: wall 1.03x
+  (item-heavy, 12.42 vs 12.82 s), 0.83x (subject-heavy, 6.15 vs 5.10 s), 0.69-0.92x at 1/4
+  and 1/2 size, CPU 0.90-0.96x.
   Also ``python -m bench storage`` row ``storage.sqlite.bulk_items`` and the ``import`` rows
   of ``python -m bench exchange`` (target >= 0.6x / 0.5x a bare executemany).
 - :class:`PostgresSink`: COPY for the two large tables (item_data, audit_trail), executemany
   for the rest. Bench ``python -m bench sinks`` (as above; 1/4 of item-heavy, 300,000 values,
   and 1/2 of subject-heavy, 80,000) against :class:`ReferenceSink`: wall 11.9 vs 35.6 s
   (2.99x), client CPU 3.3 vs 11.4 s on item-heavy; wall 17.2 vs 31.0 s (1.80x), client CPU
-  4.0 vs 6.9 s on subject-heavy. Also ``storage.postgresql.bulk_items``.
+  4.0 vs 6.9 s on subject-heavy; the full subject-heavy (40,000) wall 13.7 vs 21.3 s (1.55x),
+  client CPU 6.7 vs 12.7 s. Also ``storage.postgresql.bulk_items``.
 
 On SQLite the audit rows of newly inserted values are not buffered: :data:`AUDIT_OF_INSERTED`
 makes them in the database from the item rows just inserted (:class:`Inserted`), so a million
@@ -290,9 +292,9 @@ def insert_rows(cursor: Any, batch: Batch, limit: int) -> None:
 class SqliteSink:
     """Multi-row INSERTs, written by a second thread (``background``, the default) or in
     line. ``python -m bench sinks`` (module docstring): the INSERTs 1.10-1.23x the CPU of
-    :class:`ReferenceSink`; the thread 0.69-1.03x the wall time of in line on a loaded
-    2-core machine (no gain there; at most the hidden write, 25-41% of an import's wall
-    time, given an idle core)."""
+    :class:`ReferenceSink`; the thread 1.17x the wall time of in line given an idle core
+    (subject-heavy), 0.69-1.03x on a loaded 2-core machine (at most the hidden write,
+    25-41% of an import's wall time)."""
 
     def __init__(self, conn: Connection, *, background: bool = True) -> None:
         self._conn, self._background = conn, background
