@@ -20,8 +20,10 @@ same order, inside the caller's one transaction:
   (1.13x), wall 5.10 vs 6.25 s (1.23x); at 1/4 and 1/2 of those sizes CPU 1.10-1.23x, wall
   1.11-1.68x. The writer thread against the same INSERTs in line: its gain can only be wall
   time on an idle second core, at most the in-line write it hides (5.21 of 12.82 s
-  item-heavy, 1.27 of 5.10 s subject-heavy). With one (load 1.0): subject-heavy wall 4.28
-  vs 5.00 s (1.17x; CPU 0.98x). With none (load 4-7) it bought nothing or cost: wall 1.03x
+  item-heavy, 1.27 of 5.10 s subject-heavy). With one (load 0.5-1.0): item-heavy wall 7.66
+  vs 11.29 s (1.47x), subject-heavy 4.28 vs 5.00 s (1.17x); CPU 0.95-0.98x (the multi-row
+  INSERTs in that run: CPU 11.04 vs 12.45 s, 1.13x, item-heavy; 4.93 vs 5.64 s, 1.15x,
+  subject-heavy). With none (load 4-7) it bought nothing or cost: wall 1.03x
   (item-heavy, 12.42 vs 12.82 s), 0.83x (subject-heavy, 6.15 vs 5.10 s), 0.69-0.92x at 1/4
   and 1/2 size, CPU 0.90-0.96x.
   Also ``python -m bench storage`` row ``storage.sqlite.bulk_items`` and the ``import`` rows
@@ -31,7 +33,8 @@ same order, inside the caller's one transaction:
   and 1/2 of subject-heavy, 80,000) against :class:`ReferenceSink`: wall 11.9 vs 35.6 s
   (2.99x), client CPU 3.3 vs 11.4 s on item-heavy; wall 17.2 vs 31.0 s (1.80x), client CPU
   4.0 vs 6.9 s on subject-heavy; the full subject-heavy (40,000) wall 13.7 vs 21.3 s (1.55x),
-  client CPU 6.7 vs 12.7 s. Also ``storage.postgresql.bulk_items``.
+  client CPU 6.7 vs 12.7 s; the full item-heavy (1.2 M values) 38.6 vs 84.6 s (2.19x),
+  client CPU 14.5 vs 50.4 s. Also ``storage.postgresql.bulk_items``.
 
 On SQLite the audit rows of newly inserted values are not buffered: :data:`AUDIT_OF_INSERTED`
 makes them in the database from the item rows just inserted (:class:`Inserted`), so a million
@@ -227,8 +230,8 @@ class ReferenceSink:
 
 class PostgresSink(ReferenceSink):
     """COPY for the two large tables (their batches with no NULL columns), executemany for
-    the rest. ``python -m bench sinks``: 2.99x (item-heavy) and 1.80x (subject-heavy) the
-    wall time of :class:`ReferenceSink` (module docstring)."""
+    the rest. ``python -m bench sinks``: 2.19-2.99x (item-heavy) and 1.55-1.80x
+    (subject-heavy) the wall time of :class:`ReferenceSink` (module docstring)."""
 
     def write(self, batches: list[Batch], inserted: Inserted | None) -> None:
         plain = []
@@ -292,9 +295,9 @@ def insert_rows(cursor: Any, batch: Batch, limit: int) -> None:
 class SqliteSink:
     """Multi-row INSERTs, written by a second thread (``background``, the default) or in
     line. ``python -m bench sinks`` (module docstring): the INSERTs 1.10-1.23x the CPU of
-    :class:`ReferenceSink`; the thread 1.17x the wall time of in line given an idle core
-    (subject-heavy), 0.69-1.03x on a loaded 2-core machine (at most the hidden write,
-    25-41% of an import's wall time)."""
+    :class:`ReferenceSink`; the thread 1.47x (item-heavy) and 1.17x (subject-heavy) the wall
+    time of in line given an idle core (at most the hidden write, 25-41% of an import's wall
+    time), 0.69-1.03x on a loaded 2-core machine."""
 
     def __init__(self, conn: Connection, *, background: bool = True) -> None:
         self._conn, self._background = conn, background
