@@ -21,12 +21,27 @@ from cli.admin import study  # the group the commands join
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--db", "db", default=None, metavar="URL", help="Database of STUDYOID@N versions.")
-def study_diff(old: str, new: str, fmt: str, db: str | None) -> None:
+@click.option(
+    "--translations",
+    is_flag=True,
+    help="List every added translation (default: one line per language).",
+)
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="List every change (added Aliases too: default one line per Context).",
+)
+def study_diff(  # noqa: PLR0917 - click passes options by name
+    old: str, new: str, fmt: str, db: str | None, translations: bool, every: bool
+) -> None:
     """What changed from OLD to NEW, as a study designer names it.
 
     OLD and NEW are ODM files or stored versions written STUDYOID@N (version N of the study in
-    the database). Exit 0 when they are the same study, 1 when they differ, 2 when one cannot
-    be read or is not stored.
+    the database). The text report opens with a summary per element; added translations are
+    counted per language and added Aliases per Context (--translations, --all list each; the
+    JSON always has every change). Exit 0 when they are the same study, 1 when they differ, 2
+    when one cannot be read or is not stored.
     """
     import json
     import sys
@@ -38,7 +53,13 @@ def study_diff(old: str, new: str, fmt: str, db: str | None) -> None:
         body = [change.as_dict() for change in changes.changes]
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:
-        click.echo(changes.as_text())
+        from odm_engine.diff.changes import FOLDED
+
+        expand = FOLDED if every else ("Translation",) if translations else ()
+        click.echo(changes.as_text(expand=expand))
+        if folded := changes.folded(expand):
+            hint = "--all lists them" if translations else "--translations or --all lists them"
+            click.echo(f"({folded} added translation(s) and Alias(es) counted, not listed: {hint})")
     sys.exit(1 if changes else 0)
 
 

@@ -11,6 +11,7 @@ serialise to JSON as they are and compare across versions without the model's li
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -96,17 +97,83 @@ class MetadataDiff:
     def of(self, element: str) -> tuple[Change, ...]:
         return tuple(change for change in self.changes if change.element == element)
 
-    def as_text(self) -> str:
-        """The report ``edc study diff`` prints: one block per element with its count."""
+    def as_text(self, *, expand: Collection[str] = ()) -> str:
+        """The report ``edc study diff`` prints: a summary (the total, then each element's
+        counts), then one block per element with its changes. Added translations and added
+        Aliases (:data:`FOLDED`) are counted, one line per language or Context, unless their
+        element is in ``expand``; changed and removed ones are always listed."""
         if not self.changes:
             return "No differences."
-        lines: list[str] = []
+        lines = self.summary()
+        lines.append("")
         for element, changes in self.by_element():
             lines.append(f"{element} ({len(changes)})")
-            lines.extend(f"  {change.kind:<8} {change.message}" for change in changes)
-        summary = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
-        lines.append(f"{len(self.changes)} change(s): {summary}")
+            folded = element in FOLDED and element not in expand
+            listed = [c for c in changes if not (folded and c.kind == "added")]
+            if len(listed) < len(changes):
+                lines.extend(_folded(element, [c for c in changes if c.kind == "added"]))
+            lines.extend(f"  {change.kind:<8} {change.message}" for change in listed)
         return "\n".join(lines)
+
+    def summary(self) -> list[str]:
+        """The header of the report: the total, then per element how many of each kind (the
+        added translations per language too)."""
+        total = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
+        lines = [f"{len(self.changes)} change(s): {total}"]
+        groups = self.by_element()
+        width = max(len(element) for element, _ in groups)
+        for element, changes in groups:
+            counted = Counter(change.kind for change in changes)
+            kinds = ", ".join(f"{counted[k]} {k}" for k in KINDS if counted[k])
+            if element == "Translation":
+                added = Counter(_language(c) for c in changes if c.kind == "added")
+                if added:
+                    kinds += " (" + ", ".join(f"{lang} {n}" for lang, n in sorted(added.items()))
+                    kinds += ")"
+            lines.append(f"  {element:<{width}}  {kinds}")
+        return lines
+
+    def folded(self, expand: Collection[str] = ()) -> int:
+        """How many changes :meth:`as_text` counts rather than lists."""
+        return sum(
+            1
+            for change in self.changes
+            if change.kind == "added" and change.element in FOLDED and change.element not in expand
+        )
+
+
+FOLDED: tuple[str, ...] = ("Translation", "Alias")
+"""The elements whose added changes the text report counts rather than lists: a new language
+(hundreds of texts) or new annotations change no question, check or code a site answers."""
+
+
+def _language(change: Change) -> str:
+    """``es`` from a translation's attribute ``Question [es]``."""
+    return (change.attribute or "").rpartition("[")[2].rstrip("]")
+
+
+def _folded(element: str, added: list[Change]) -> list[str]:
+    """One line per language (Translation: with the count of each kind of text) or per
+    Context (Alias)."""
+    if element == "Translation":
+        groups: dict[str, Counter[str]] = {}
+        for change in added:
+            text = (change.attribute or "").partition(" [")[0]
+            groups.setdefault(_language(change), Counter())[text] += 1
+        lines = []
+        for lang, texts in sorted(groups.items()):
+            each = ", ".join(f"{text} {n}" for text, n in sorted(texts.items(), key=_most))
+            lines.append(f"  added    {lang}: {texts.total()} text(s) added ({each})")
+        return lines
+    contexts = Counter((c.attribute or "").removeprefix(f"{element} ") for c in added)
+    return [
+        f"  added    {context}: {n} Alias(es) added"
+        for context, n in sorted(contexts.items(), key=_most)
+    ]
+
+
+def _most(pair: tuple[str, int]) -> tuple[int, str]:
+    return -pair[1], pair[0]
 
 
 def show(value: object) -> str | None:

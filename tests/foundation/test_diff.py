@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from odm_engine import model as m
 from odm_engine.diff import Change, MetadataDiff, diff_odm
 from odm_engine.loader import load_odm
 from odm_engine.profiles import normalise
 from tests.conftest import odm
+
+ROOT = Path(__file__).resolve().parents[2]
+V2_NAME = "bortezomib-retreatment-v2.xml"
 
 UNITS = (
     '<MeasurementUnit OID="MU.KG" Name="kg">'
@@ -407,12 +413,15 @@ def test_the_text_report_groups_by_element_with_counts_and_json_names_every_fiel
         )
     )
     assert result.as_text().splitlines() == [
+        "3 change(s): 3 changed",
+        "  ItemDef       2 changed",
+        "  CodeListItem  1 changed",
+        "",
         "ItemDef (2)",
         "  changed  ItemDef IT.AGE: DataType 'integer' -> 'float'",
         "  changed  ItemDef IT.SEX: Length '1' -> '2'",
         "CodeListItem (1)",
         "  changed  CodeListItem F in CL.SEX: Decode [en] 'Female' -> 'Woman'",
-        "3 change(s): 3 changed",
     ]
     assert result.changes[0].as_dict() == {
         "kind": "changed",
@@ -458,3 +467,109 @@ def test_unit_symbol_translation_and_a_check_message_reworded() -> None:
         ),
         ("added", "Translation", "MU.KG", "Symbol [de]", None, "kg"),
     ]
+
+
+# --- the text report as an amendment summary (issue 17) -----------------------------------
+
+TRANSLATED = edit(
+    (tt("Age"), tt("Age") + tt("Alter", "de") + tt("Edad", "es")),
+    (tt("Sex"), tt("Sex") + tt("Geschlecht", "de") + tt("Sexo", "es")),
+    (tt("Female"), tt("Female") + tt("weiblich", "de")),
+    (tt("Male"), tt("Male") + tt("männlich", "de")),
+    (tt("At least 18."), tt("At least 18.") + tt("Mindestens 18.", "de")),
+    (tt("Weight"), tt("Body weight")),
+    (
+        '<CodeListRef CodeListOID="CL.SEX"/>',
+        '<CodeListRef CodeListOID="CL.SEX"/>'
+        '<Alias Context="CDASH" Name="SEX"/><Alias Context="SDTM" Name="DM.SEX"/>',
+    ),
+    (
+        '<Alias Context="SDTM" Name="DM.AGE"/>',
+        '<Alias Context="SDTM" Name="DM.AGEU"/><Alias Context="CDASH" Name="AGE"/>',
+    ),
+)
+"""BASE with German in five texts, Spanish in two, one question reworded, three Aliases added
+and one changed."""
+
+
+def test_added_translations_and_aliases_are_counted_per_language_and_context() -> None:
+    result = diff(TRANSLATED)
+    assert result.as_text().splitlines() == [
+        "12 change(s): 10 added, 1 changed, 1 renamed",
+        "  ItemDef      1 renamed",
+        "  Translation  7 added (de 5, es 2)",
+        "  Alias        3 added, 1 changed",
+        "",
+        "ItemDef (1)",
+        "  renamed  ItemDef IT.WEIGHT: Question [en] 'Weight' -> 'Body weight'",
+        "Translation (7)",
+        "  added    de: 5 text(s) added (Decode 2, Question 2, ErrorMessage 1)",
+        "  added    es: 2 text(s) added (Question 2)",
+        "Alias (4)",
+        "  added    CDASH: 2 Alias(es) added",
+        "  added    SDTM: 1 Alias(es) added",
+        "  changed  ItemDef IT.AGE: Alias SDTM 'DM.AGE' -> 'DM.AGEU'",
+    ]
+    assert result.folded() == 7 + 3 and result.folded(("Translation",)) == 3
+    listed = result.as_text(expand=("Translation",)).splitlines()
+    assert "  added    ItemDef IT.SEX: Question [es] translation added: 'Sexo'" in listed
+    assert len([line for line in listed if "translation added" in line]) == 7
+    assert "  added    CDASH: 2 Alias(es) added" in listed
+
+
+def test_a_translation_reworded_or_removed_stays_listed() -> None:
+    old = edit((tt("Sex"), tt("Sex") + tt("Geschlecht", "de") + tt("Sexo", "es")))
+    new = edit((tt("Sex"), tt("Sex") + tt("Geschlecht bei Geburt", "de")))
+    lines = diff(new, old_body=old).as_text().splitlines()
+    assert (
+        "  renamed  ItemDef IT.SEX: Question [de] 'Geschlecht' -> 'Geschlecht bei Geburt'" in lines
+    )
+    assert "  removed  ItemDef IT.SEX: Question [es] translation removed (was 'Sexo')" in lines
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from cli import main
+
+    result = CliRunner().invoke(main, ["study", "diff", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_cli_folds_translations_lists_them_on_request_and_json_keeps_every_change(
+    tmp_path: Path,
+) -> None:
+    old, new = tmp_path / "v1.xml", tmp_path / "v2.xml"
+    old.write_bytes(odm(BASE, units=UNITS))
+    new.write_bytes(odm(TRANSLATED, units=UNITS))
+    code, out = _cli(str(old), str(new))
+    assert code == 1 and "  added    de: 5 text(s) added" in out and "translation added" not in out
+    hint = "(10 added translation(s) and Alias(es) counted, not listed: --translations or --all"
+    assert hint in out
+    code, out = _cli("--translations", str(old), str(new))
+    assert code == 1 and out.count("translation added") == 7 and "de: 5 text(s)" not in out
+    assert "CDASH: 2 Alias(es) added" in out and "(3 added" in out
+    code, out = _cli("--all", str(old), str(new))
+    assert code == 1 and "Alias(es) added" not in out and "counted" not in out
+    assert "  added    ItemDef IT.SEX: Alias CDASH (none) -> 'SEX'" in out
+    code, out = _cli("--format", "json", str(old), str(new))
+    changes = json.loads(out)
+    assert len(changes) == 12 and [c["element"] for c in changes].count("Translation") == 7
+    assert changes == [c.as_dict() for c in diff(TRANSLATED).changes]
+
+
+def test_the_real_amendment_reads_as_a_summary_under_400_lines() -> None:
+    v1, v2 = (ROOT / "metadata" / name for name in ("bortezomib-retreatment.xml", V2_NAME))
+    code, out = _cli(str(v1), str(v2))
+    lines = out.splitlines()
+    assert code == 1 and len(lines) < 400, len(lines)
+    assert lines[0].startswith("2310 change(s)"), lines[0]
+    assert "  Translation      1802 added (de 290, es 378, fr 378, it 378, pl 378)" in lines
+    assert any(line.startswith("  added    ItemDef IT.IE_FAIL (") for line in lines)
+    assert "  added    ConditionDef C.NOT_ENROLLED (Not enrolled) added" in lines
+    assert "  removed  ConditionDef C.NOT_ELIGIBLE (Not eligible) removed" in lines
+    assert "  changed  ItemDef IT.ADR_GRADE: DataType 'integer' -> 'text'" in lines
+    assert "translation added" not in out
+    code, out = _cli("--format", "json", str(v1), str(v2))
+    assert len(json.loads(out)) == 2310

@@ -43,13 +43,17 @@ def test_changed_files_exit_1_with_changes_grouped_by_element(tmp_path: Path) ->
     code, out = edc(old, new)
     assert code == 1
     assert out.splitlines() == [
+        "3 change(s): 3 changed",
+        "  MetaDataVersion  1 changed",
+        "  ItemDef          1 changed",
+        "  RangeCheck       1 changed",
+        "",
         "MetaDataVersion (1)",
         "  changed  MetaDataVersion OID 'MDV.1' -> 'MDV.2'",
         "ItemDef (1)",
         "  changed  ItemDef IT.INITIALS: Length '3' -> '4'",
         "RangeCheck (1)",
         "  changed  ItemDef IT.AGE: RangeCheck Hard GE 18 is now Soft",
-        "3 change(s): 3 changed",
     ]
 
 
