@@ -106,13 +106,10 @@ class MetadataDiff:
             return "No differences."
         lines = self.summary()
         lines.append("")
-        for element, changes in self.by_element():
-            lines.append(f"{element} ({len(changes)})")
-            folded = element in FOLDED and element not in expand
-            listed = [c for c in changes if not (folded and c.kind == "added")]
-            if len(listed) < len(changes):
-                lines.extend(_folded(element, [c for c in changes if c.kind == "added"]))
-            lines.extend(f"  {change.kind:<8} {change.message}" for change in listed)
+        for group in self.groups(expand):
+            lines.append(f"{group.element} ({len(group.changes)})")
+            lines.extend(f"  added    {fold.as_text()}" for fold in group.folds)
+            lines.extend(f"  {change.kind:<8} {change.message}" for change in group.listed)
         return "\n".join(lines)
 
     def summary(self) -> list[str]:
@@ -120,18 +117,36 @@ class MetadataDiff:
         added translations per language too)."""
         total = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
         lines = [f"{len(self.changes)} change(s): {total}"]
-        groups = self.by_element()
-        width = max(len(element) for element, _ in groups)
-        for element, changes in groups:
-            counted = Counter(change.kind for change in changes)
-            kinds = ", ".join(f"{counted[k]} {k}" for k in KINDS if counted[k])
-            if element == "Translation":
-                added = Counter(_language(c) for c in changes if c.kind == "added")
-                if added:
-                    kinds += " (" + ", ".join(f"{lang} {n}" for lang, n in sorted(added.items()))
-                    kinds += ")"
-            lines.append(f"  {element:<{width}}  {kinds}")
+        groups = self.groups()
+        width = max(len(group.element) for group in groups)
+        for group in groups:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in group.kinds)
+            if group.languages:
+                kinds += " (" + ", ".join(f"{lang} {n}" for lang, n in group.languages) + ")"
+            lines.append(f"  {group.element:<{width}}  {kinds}")
         return lines
+
+    def groups(self, expand: Collection[str] = ()) -> tuple[ElementGroup, ...]:
+        """The changes per element (:meth:`by_element`) with their counts, the added ones of
+        :data:`FOLDED` elements not in ``expand`` folded: what any report of the diff (the
+        CLI's text, the web app's review of a draft) lists."""
+        out = []
+        for element, changes in self.by_element():
+            counted = Counter(change.kind for change in changes)
+            added = [c for c in changes if c.kind == "added"]
+            folded = element in FOLDED and element not in expand and bool(added)
+            languages = Counter(_language(c) for c in added) if element == "Translation" else {}
+            out.append(
+                ElementGroup(
+                    element=element,
+                    changes=changes,
+                    kinds=tuple((k, counted[k]) for k in KINDS if counted[k]),
+                    languages=tuple(sorted(languages.items())),
+                    folds=_folds(element, added) if folded else (),
+                    listed=tuple(c for c in changes if not (folded and c.kind == "added")),
+                )
+            )
+        return tuple(out)
 
     def folded(self, expand: Collection[str] = ()) -> int:
         """How many changes :meth:`as_text` counts rather than lists."""
@@ -147,29 +162,63 @@ FOLDED: tuple[str, ...] = ("Translation", "Alias")
 (hundreds of texts) or new annotations change no question, check or code a site answers."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fold:
+    """Added changes counted on one line: the translations added in one language (``key``,
+    with the count of each kind of text, most first) or the Aliases added in one Context."""
+
+    element: str
+    key: str
+    total: int
+    texts: tuple[tuple[str, int], ...] = ()
+
+    def as_text(self) -> str:
+        if self.element == "Translation":
+            each = ", ".join(f"{text} {n}" for text, n in self.texts)
+            return f"{self.key}: {self.total} text(s) added ({each})"
+        return f"{self.key}: {self.total} Alias(es) added"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ElementGroup:
+    """The changes of one element in a report: all of them, their count per kind, the added
+    translations per language (Translation only), the folded lines and the changes listed."""
+
+    element: str
+    changes: tuple[Change, ...]
+    kinds: tuple[tuple[Kind, int], ...]
+    languages: tuple[tuple[str, int], ...]
+    folds: tuple[Fold, ...]
+    listed: tuple[Change, ...]
+
+
 def _language(change: Change) -> str:
     """``es`` from a translation's attribute ``Question [es]``."""
     return (change.attribute or "").rpartition("[")[2].rstrip("]")
 
 
-def _folded(element: str, added: list[Change]) -> list[str]:
-    """One line per language (Translation: with the count of each kind of text) or per
+def _folds(element: str, added: list[Change]) -> tuple[Fold, ...]:
+    """One fold per language (Translation: with the count of each kind of text) or per
     Context (Alias)."""
     if element == "Translation":
         groups: dict[str, Counter[str]] = {}
         for change in added:
             text = (change.attribute or "").partition(" [")[0]
             groups.setdefault(_language(change), Counter())[text] += 1
-        lines = []
-        for lang, texts in sorted(groups.items()):
-            each = ", ".join(f"{text} {n}" for text, n in sorted(texts.items(), key=_most))
-            lines.append(f"  added    {lang}: {texts.total()} text(s) added ({each})")
-        return lines
+        return tuple(
+            Fold(
+                element=element,
+                key=lang,
+                total=texts.total(),
+                texts=tuple(sorted(texts.items(), key=_most)),
+            )
+            for lang, texts in sorted(groups.items())
+        )
     contexts = Counter((c.attribute or "").removeprefix(f"{element} ") for c in added)
-    return [
-        f"  added    {context}: {n} Alias(es) added"
+    return tuple(
+        Fold(element=element, key=context, total=n)
         for context, n in sorted(contexts.items(), key=_most)
-    ]
+    )
 
 
 def _most(pair: tuple[str, int]) -> tuple[int, str]:

@@ -22,6 +22,15 @@ EN: dict[str, str] = {
     "draft.kind_moved": "moved",
     "draft.kind_renamed": "renamed",
     "draft.more": "… and {n} more",
+    "draft.element": "Element",
+    "draft.changes": "Changes",
+    "draft.fold_translation": "{lang}: {n} text(s) added ({texts})",
+    "draft.fold_alias": "{context}: {n} Alias(es) added",
+    "draft.folded": "{n} added translation(s) and Alias(es) counted per language or Context, "
+    "not listed.",
+    "draft.list_all": "List every change",
+    "draft.listed_all": "Every change is listed.",
+    "draft.show_summary": "Show the summary",
     "draft.impact": "3. Impact on stored data",
     "draft.no_impact": "No stored value becomes invalid.",
     "draft.impact_total": "{n} stored value(s) of {subjects} subject(s) would be invalid "
@@ -73,6 +82,15 @@ DE: dict[str, str] = {
     "draft.kind_moved": "verschoben",
     "draft.kind_renamed": "umbenannt",
     "draft.more": "… und {n} weitere",
+    "draft.element": "Element",
+    "draft.changes": "Änderungen",
+    "draft.fold_translation": "{lang}: {n} Text(e) hinzugefügt ({texts})",
+    "draft.fold_alias": "{context}: {n} Alias(e) hinzugefügt",
+    "draft.folded": "{n} hinzugefügte Übersetzung(en) und Alias(e) je Sprache oder Context "
+    "gezählt, nicht aufgelistet.",
+    "draft.list_all": "Alle Änderungen auflisten",
+    "draft.listed_all": "Alle Änderungen sind aufgelistet.",
+    "draft.show_summary": "Zusammenfassung zeigen",
     "draft.impact": "3. Auswirkung auf gespeicherte Daten",
     "draft.no_impact": "Kein gespeicherter Wert wird ungültig.",
     "draft.impact_total": "{n} gespeicherte(r) Wert(e) von {subjects} Patient(en) wären "

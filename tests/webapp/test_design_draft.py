@@ -213,3 +213,50 @@ def test_a_draft_with_no_change_that_sites_see_renders_no_form(web: Web) -> None
     assert "No form changes." in _section(page, "preview")
     assert "No stored value becomes invalid." in _section(page, "impact")
     assert "MetaDataVersion OID" in _section(page, "diff")
+
+
+def _upload_v2(web: Web) -> None:
+    """The study's real amendment (metadata/bortezomib-retreatment-v2.xml) as draft 2: 2,310
+    changes, 1,802 of them added translations (de, es, fr, it, pl)."""
+    from services.metadata import load_metadata
+
+    xml = (REPO / "metadata" / "bortezomib-retreatment-v2.xml").read_bytes()
+    with write_transaction(web.engine) as conn:
+        assert load_metadata(conn, xml, loaded_by="designer").status == "stored"
+
+
+def test_added_translations_are_counted_per_language_and_listed_on_request(web: Web) -> None:
+    """The review reports the diff as ``edc study diff`` does: per-element counts, one line
+    per language for the added translations (not one per text); ?all=1 lists every change."""
+    _upload_v2(web)
+    designer = web.client("designer")
+    diff = _section(designer.get("/design/versions/2").text, "diff")
+    assert "2310 change(s)" in diff
+    summary = re.search(
+        r'<tr data-element="Translation"><td>Translation</td><td>([^<]*)</td>', diff
+    )
+    assert summary and summary.group(1) == "1802 added (de 290, es 378, fr 378, it 378, pl 378)"
+    folds = re.findall(r'<li class="change-added folded" data-key="(\w+)">(.*?)</li>', diff)
+    languages = {key: unescape(re.sub(r"<[^>]+>", "", text)) for key, text in folds}
+    assert set(languages) >= {"de", "es", "fr", "it", "pl"}
+    assert re.fullmatch(r"added es: 378 text\(s\) added \(Question \d+, .*\)", languages["es"])
+    assert "translation added" not in diff  # no added translation listed one by one
+    assert "2007 added translation(s) and Alias(es) counted" in diff  # 1802 + 205 Aliases
+    assert 'href="/design/versions/2?all=1#diff"' in diff
+    listed = re.findall(r'<li class="change-(\w+)">', diff)  # every other change, as the CLI
+    assert len(listed) == 2310 - 1802 - 205 and diff.count('class="change-added folded"') == 5 + 6
+
+    every = _section(designer.get("/design/versions/2?all=1").text, "diff")
+    assert every.count("translation added") == 1802 and 'class="change-added folded"' not in every
+    assert 'href="/design/versions/2#diff"' in every  # back to the summary
+    assert designer.post("/language", {"lang": "de", "next": "/design"}).status_code == 303
+    german = unescape(_section(designer.get("/design/versions/2").text, "diff"))
+    assert "</span> es: 378 Text(e) hinzugefügt (Question " in german
+    assert "Alle Änderungen auflisten" in german and "text(s) added" not in german
+
+
+@pytest.mark.parametrize("query", ["all=0", "all=yes", "all=", "all=%00", "all=1%ff", "x=1"])
+def test_junk_in_the_query_shows_the_summary(web: Web, query: str) -> None:
+    _upload_v2(web)
+    r = web.client("designer").get(f"/design/versions/2?{query}")
+    assert r.status_code == 200 and "translation added" not in _section(r.text, "diff")

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Blueprint, g, request, url_for
 from markupsafe import Markup
 
+from odm_engine.diff.changes import FOLDED, Fold, MetadataDiff
 from odm_engine.free_text import TextRefusedError
 from renderers.html import SCRIPTS
 from services.drafts import DraftReview, review_draft
@@ -132,8 +133,9 @@ def publish() -> tuple[str, int]:
 # --- the review of a draft: findings, diff, impact, changed forms, publish ---------------
 
 LISTED = 50
-"""Rows each listing of the review shows (changes of one element, sites, problem values);
-the page says how many more there are."""
+"""Rows each listing of the impact shows (sites, problem values); the page says how many
+more there are. The diff lists every change but the added translations and Aliases it folds
+(?all=1 lists those too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +151,13 @@ class DraftFinding:
 class DiffGroup:
     element: str
     count: int
+    kinds: tuple[tuple[str, int], ...]
+    languages: tuple[tuple[str, int], ...]
+    """Added translations per language (Translation only)."""
+    folds: tuple[Fold, ...]
+    """Added translations per language, added Aliases per Context, counted not listed."""
     changes: tuple[tuple[str, str], ...]
-    """(kind, message) of the first :data:`LISTED` changes."""
-    more: int
+    """(kind, message) of each change listed (all of them with ?all=1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +201,11 @@ class DraftPage:
     diff_total: int
     diff_counts: tuple[tuple[str, int], ...]
     diff: tuple[DiffGroup, ...]
+    diff_all: bool
+    """?all=1: every change listed, added translations and Aliases too."""
+    diff_folded: int
+    diff_toggle: str
+    """The URL of this page with every change listed, or back to the summary."""
     impact: ImpactPart
     lang: str
     languages: tuple[tuple[str, str], ...]
@@ -233,6 +244,8 @@ def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
     lang = request.args.get("lang", "")
     if lang not in context.languages:
         lang = g.lang if g.lang in context.languages else context.default_lang
+    every = request.args.get("all") == "1"  # anything else: the summary
+    shown = 1 if every else None  # url_for leaves None out
     diff = review.diff
     return DraftPage(
         number=review.number,
@@ -245,25 +258,41 @@ def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
         ),
         diff_total=len(diff),
         diff_counts=tuple(diff.counts().items()),
-        diff=tuple(
-            DiffGroup(
-                element,
-                len(changes),
-                tuple((c.kind, c.message) for c in changes[:LISTED]),
-                max(0, len(changes) - LISTED),
-            )
-            for element, changes in diff.by_element()
-        ),
+        diff=_diff_groups(diff, every=every),
+        diff_all=every,
+        diff_folded=0 if every else diff.folded(),
+        diff_toggle=url_for("design.draft", number=review.number, all=None if every else 1)
+        + "#diff",
         impact=_impact_part(review),
         lang=lang,
         languages=tuple(
-            (code, url_for("design.draft", number=review.number, lang=code) + "#preview")
+            (
+                code,
+                url_for("design.draft", number=review.number, lang=code, all=shown) + "#preview",
+            )
             for code in context.languages
         ),
         forms=tuple(
             FormPreview(oid, context.renderer.form_html(oid, lang=lang))
             for oid in review.changed_forms
         ),
+    )
+
+
+def _diff_groups(diff: MetadataDiff, *, every: bool) -> tuple[DiffGroup, ...]:
+    """The diff as ``edc study diff`` reports it (the engine's folding): added translations
+    one line per language, added Aliases one per Context, every other change one per line;
+    ``every``: every change one per line."""
+    return tuple(
+        DiffGroup(
+            group.element,
+            len(group.changes),
+            group.kinds,
+            group.languages,
+            group.folds,
+            tuple((c.kind, c.message) for c in group.listed),
+        )
+        for group in diff.groups(FOLDED if every else ())
     )
 
 
