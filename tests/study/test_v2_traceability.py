@@ -188,6 +188,7 @@ CT_TERMS = {
     "C66729": {"IV": "C38276", "SC": "C38299"},
     "C66768": {"FATAL": "C48275", "NOTREC": "C49494", "UNK": "C17998", "RECOVERED": "C49498"},
     "C71113": {"BIW": "C64497", "QW": "C64526"},
+    "C66727": {"NOTELIG": "C49628", "CONSWD": "C49634"},
 }
 CTCAE = {"1": "C41338", "2": "C41339", "3": "C41340", "4": "C41337", "5": "C48275"}
 """NCI codes of the CTCAE grades (the AE grade list; the neuropathy list shares 1-4)."""
@@ -199,7 +200,7 @@ SUBMISSION = {
         "NONE": "DOSE NOT CHANGED",
     },
     "C66768": {"RECOVERED": "RECOVERED/RESOLVED", "NOTREC": "NOT RECOVERED/NOT RESOLVED"},
-    "C66727": {"NOTELIG": "SCREEN FAILURE"},
+    "C66727": {"NOTELIG": "SCREEN FAILURE", "CONSWD": "WITHDRAWAL BY SUBJECT"},
     "C71113": {"BIW": "2 TIMES PER WEEK", "QW": "1 TIME PER WEEK"},
 }
 
