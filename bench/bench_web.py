@@ -35,10 +35,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import Row, http_call
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENTS = 16
@@ -134,30 +133,10 @@ class _Session:
         self.token = ""
 
     def call(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
-        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Connection: close"]
-        if self.cookie:
-            head.append(f"Cookie: {self.cookie}")
-        body = b""
-        if form is not None:
-            body = urllib.parse.urlencode({"csrf_token": self.token, **form}).encode()
-            head.append("Content-Type: application/x-www-form-urlencoded")
-        head.append(f"Content-Length: {len(body)}")
-        request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
-        chunks = []
-        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
-            sock.sendall(request)
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        raw = b"".join(chunks)
-        header, _, payload = raw.partition(b"\r\n\r\n")
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.lower() == "set-cookie":
-                self.cookie = value.strip().split(";", 1)[0]
-        text = payload.decode()
-        return status, text
+        answer = http_call(self.port, method, path, self.cookie, self.token, form, 30)
+        if answer.cookie:
+            self.cookie = answer.cookie
+        return answer.status, answer.text
 
     def sign_in(self, first_page: str) -> None:
         for method, path, form in (

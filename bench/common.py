@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,3 +74,52 @@ def scale(default: float = 1.0) -> float:
         return float(raw) if raw else default
     except ValueError:
         return default
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a bench client reads of an HTTP answer: status, Set-Cookie, Location, body."""
+
+    status: int
+    cookie: str
+    location: str
+    text: str
+
+
+def http_call(  # noqa: PLR0917 - one request, its parts by position
+    port: int,
+    method: str,
+    path: str,
+    cookie: str,
+    token: str,
+    form: dict[str, str] | None,
+    timeout: float,
+) -> Answer:
+    """One request on a new connection (the server closes it), as the web and load benches'
+    clients send it: the cookie, and a form with its CSRF token. Only the status line,
+    Set-Cookie and Location are parsed; the body is read in full."""
+    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    if cookie:
+        head.append(f"Cookie: {cookie}")
+    body = b""
+    if form is not None:
+        body = urllib.parse.urlencode({"csrf_token": token, **form}).encode()
+        head.append("Content-Type: application/x-www-form-urlencoded")
+    head.append(f"Content-Length: {len(body)}")
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    header, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = header.decode("latin-1").split("\r\n")
+    set_cookie = location = ""
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "set-cookie":
+            set_cookie = value.strip().split(";", 1)[0]
+        elif name.lower() == "location":
+            location = value.strip()
+    return Answer(
+        int(lines[0].split(" ", 2)[1]), set_cookie, location, payload.decode(errors="replace")
+    )

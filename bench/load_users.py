@@ -15,12 +15,13 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import socket
 import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+
+from bench.common import http_call
 
 PASSWORD = "load-test-passphrase-1"
 EVENT = "SE.V"
@@ -79,35 +80,14 @@ class Client:
         self.location = ""
 
     def call(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
-        port = self.hosts.next()
-        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
-        if self.cookie:
-            head.append(f"Cookie: {self.cookie}")
-        body = b""
-        if form is not None:
-            body = urllib.parse.urlencode({"csrf_token": self.token, **form}).encode()
-            head.append("Content-Type: application/x-www-form-urlencoded")
-        head.append(f"Content-Length: {len(body)}")
-        chunks = []
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        header, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        self.location = ""
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.lower() == "set-cookie":
-                self.cookie = value.strip().split(";", 1)[0]
-            elif name.lower() == "location":
-                self.location = value.strip()
-        text = payload.decode(errors="replace")
-        found = CSRF.search(text)
+        answer = http_call(self.hosts.next(), method, path, self.cookie, self.token, form, 60)
+        if answer.cookie:
+            self.cookie = answer.cookie
+        self.location = answer.location
+        found = CSRF.search(answer.text)
         if found:
             self.token = found.group(1)
-        return status, text
+        return answer.status, answer.text
 
     def timed(
         self, kind: str, method: str, path: str, form: dict[str, str] | None, ok: tuple[int, ...]
