@@ -43,6 +43,7 @@ QUERY_PARAMETERS = {
     "older_than": "query list: 1 to 4 digits, at most 3650 (days), else 400",
     "raised_by": "query list: allow-list RAISED_BY (any, check, person), else 400",
     "closed": "query list after a bulk close: digits only, else no notice",
+    "all": "design draft: '1' lists every change, any other value shows the summary",
 }
 """Every request.args name the web app reads. A new one must be added here with its check."""
 
