@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, scale
+from bench.common import Row, peak_mb, scale
 from bench.exchange_bare import (
     bare_export_postgres,
     bare_export_sqlite,
@@ -131,18 +130,7 @@ def _child(job: str, db: str, path: str) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     count = JOBS[job](db, path)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "count": count, "peak_mb": _peak_mb()}))
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM; ru_maxrss survives exec on Linux)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "count": count, "peak_mb": peak_mb()}))
 
 
 # -- the parent: databases, runs, rows ----------------------------------------------------

@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, scale
+from bench.common import Row, peak_mb, scale
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 STUDY = "S.PHASE3"
@@ -192,19 +191,8 @@ def job_import(db: str, path: str) -> dict[str, float]:
         "cpu": cpu,
         "values": outcome.result.items_written,
         "audit": outcome.result.audit_rows,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def stored(db: str) -> tuple[int, int]:
