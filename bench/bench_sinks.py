@@ -71,22 +71,22 @@ def _sink(variant: str) -> object:
 def job_import(variant: str, db: str, path: str) -> dict[str, float]:
     """Import ``path`` into ``db`` through ``variant``'s sink; wall and CPU of the import."""
     from odm_engine.exchange import read_clinical_data
-    from storage.bulk.writer import BulkWriter
     from storage.engine import make_engine, write_transaction
     from storage.exchange import import_subjects
 
-    # import_subjects makes its BulkWriter with the default sink: the variant's replaces it
-    defaults = BulkWriter.__init__.__kwdefaults__
-    assert defaults is not None
     made: list[_Timed] = []
-    defaults["sink"] = functools.partial(_Timed.around, _sink(variant), made)
     engine = make_engine(engine_url(db))
     with engine.connect():
         pass  # the connection pool warm, as in a running application
     start, cpu = time.perf_counter(), time.process_time()
     with write_transaction(engine) as conn:
         outcome = import_subjects(
-            conn, STUDY, read_clinical_data(path), user="dm", source="import:bench"
+            conn,
+            STUDY,
+            read_clinical_data(path),
+            user="dm",
+            source="import:bench",
+            sink=functools.partial(_Timed.around, _sink(variant), made),
         )
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert outcome.result is not None and not outcome.problems

@@ -25,6 +25,7 @@ from odm_engine.exchange.records import AuditRecord, ItemValue, SubjectRecord
 from odm_engine.free_text import KEY, LIMITS, REASON, check_text, text_problem
 from storage.bulk import BulkProblem, BulkResult, BulkWriter
 from storage.bulk.pacing import fewer_collections
+from storage.bulk.sinks import RowSink, default_sink
 from storage.errors import BulkRejectedError
 from storage.models import AuditRow, MetadataVersion, Role, RoleAssignment, Study, User
 from storage.queries import KEY_FIELDS, open_query
@@ -195,12 +196,13 @@ def import_subjects(
     role: Role | None = None,
     on_subject: Callable[[int, int], None] | None = None,
     outcome: ImportOutcome | None = None,
+    sink: Callable[[Connection], RowSink] = default_sink,
 ) -> ImportOutcome:
     """Import every subject; raises BulkRejectedError (roll back!) listing every problem.
 
     ``outcome`` (optional) is filled as the import goes, so a caller still has the problem
     list, with values, when the error is raised. TextRefusedError for a ``reason`` that
-    cannot be stored.
+    cannot be stored. ``sink``: the BulkWriter's (``bench.bench_sinks`` passes each variant).
     """
     check_text(reason, "Reason for change", REASON)
     writer = BulkWriter(
@@ -210,6 +212,7 @@ def import_subjects(
         role=role or import_role(conn, study_oid, user),
         source=source,
         reason=reason,
+        sink=sink,
     )
     outcome = outcome if outcome is not None else ImportOutcome()
     notes: list[tuple[str, ItemKey, str]] = []
