@@ -230,3 +230,5 @@ _UPDATE = (
 )
 _DELETE = delete(ItemData).where(ItemData.id == bindparam("rid"))
 _BUMP_FORM = update(Form).where(Form.id == bindparam("fid")).values(version=bindparam("v"))
+"""Count up a form's version (an open entry form then sees the change instead of saving over
+it); executemany'd (here and by :func:`storage.versions.migrate_subjects`' rewrites)."""

@@ -30,7 +30,7 @@ seconds, against bare UPDATEs of the same values by id in the same run; rows
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -61,14 +61,18 @@ from storage.models import Subject as SubjectRow
 from storage.refs import SubjectRef
 from storage.studies import StoredMetadata, metadata_of, study_id_of
 from storage.users import require_role
-from storage.version_derivations import DerivedValue, derivations_of, write_derivations
+from storage.version_derivations import (
+    _BUMP_FORM,
+    DerivedValue,
+    _chunks,
+    derivations_of,
+    write_derivations,
+)
 from storage.vocabulary import MIGRATE
 
 BLOCKING = frozenset({"type", "length", "significant_digits", "code", "hard_check"})
 """Problem kinds that keep a subject on its version; ``removed_item`` and ``unreachable``
 values are kept as they are (read-only) and do not block."""
-CHUNK = 500
-"""Subjects per ``IN (...)`` when reading their values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +331,7 @@ def _rewrites(
     }
     by_id = {c.ref.id: c for c in movers}
     out = []
-    for chunk in _chunks(list(by_id), CHUNK):
+    for chunk in _chunks(list(by_id)):
         for row in conn.execute(_values_of(chunk, items)):
             canonical = checkers[row.item_oid](row.value)
             if isinstance(canonical, str) and canonical != row.value:
@@ -375,11 +379,6 @@ def _values_of(subject_ids: list[int], items: list[str]) -> Select:  # type: ign
         )
         .order_by(StudyEvent.subject_id, ItemData.id)
     )
-
-
-def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def _write(
@@ -444,7 +443,4 @@ def _write(
         )
 
 
-_BUMP_FORM = update(Form).where(Form.id == bindparam("fid")).values(version=bindparam("v"))
-"""Count up a form's version (an open entry form then sees the change instead of saving over
-it); executemany'd."""
 _REWRITE = update(ItemData).where(ItemData.id == bindparam("rid")).values(value=bindparam("v"))
