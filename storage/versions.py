@@ -171,7 +171,10 @@ def migrate_subjects(
         rewritten[c.subject.ref.id][c.key] = c.new
     derived = derivations_of(conn, compiled.plan, [c.ref for c in movers], rewritten)
     if not dry_run:
-        _write(conn, movers, rewrites, to_number, user=user, user_id=user_id, reason=reason)
+        now = datetime.now(UTC)  # one time on every row the migration writes
+        _write(
+            conn, movers, rewrites, to_number, user=user, user_id=user_id, reason=reason, now=now
+        )
         write_derivations(
             conn,
             derived,
@@ -180,7 +183,7 @@ def migrate_subjects(
             user=user,
             user_id=user_id,
             reason=reason,
-            now=datetime.now(UTC),
+            now=now,
         )
     keys = {c.ref.id: c.ref.subject_key for c in candidates}
     return MigrationReport(
@@ -390,11 +393,11 @@ def _write(
     user: str,
     user_id: int,
     reason: str,
+    now: datetime,
 ) -> None:
     """Rewrite the values, one audit row each, count up their forms' versions, and move the
     subjects with a history row each: all in the caller's transaction, each kind of row
     written in one executemany."""
-    now = datetime.now(UTC)
     forms = {c.form_id: c.form_version for c in rewrites}
     if forms:
         conn.execute(
