@@ -291,6 +291,14 @@ def study_migrate(  # noqa: PLR0917 - click passes options by name
         sys.exit(EXIT_FINDINGS)
 
 
+def _value_changes(changes: Any) -> None:
+    """One line per value a migration rewrites or derives: subject, place, old -> new."""
+    for c in changes:
+        k = c.key
+        where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
+        click.echo(f"  {c.subject_key} {where}: {c.old!r} -> {c.new!r}")
+
+
 def _migration_text(report: Any) -> None:
     """The report for a data manager: who moves, which values change form, who stays and
     why, and the values kept from removed items."""
@@ -304,17 +312,11 @@ def _migration_text(report: Any) -> None:
     if report.rewritten:
         shown = "would be rewritten" if report.dry_run else "rewritten, each audited"
         click.echo(f"{len(report.rewritten)} value(s) in their new canonical form ({shown}):")
-    for r in report.rewritten:
-        k = r.key
-        where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
-        click.echo(f"  {r.subject_key} {where}: {r.old!r} -> {r.new!r}")
+    _value_changes(report.rewritten)
     if report.derived:
         shown = "would be set or changed" if report.dry_run else "set or changed, each audited"
         click.echo(f"{len(report.derived)} derived value(s) of version {n} ({shown}):")
-    for d in report.derived:
-        k = d.key
-        where = f"{k.study_event_oid}/{k.form_oid}/{k.item_group_oid}/{k.item_oid}"
-        click.echo(f"  {d.subject_key} {where}: {d.old!r} -> {d.new!r}")
+    _value_changes(report.derived)
     if report.kept:
         click.echo(f"{len(report.kept)} value(s) of items not in version {n} are kept:")
     for p in report.kept:
