@@ -172,7 +172,7 @@ def _languages(mdv: m.MetaDataVersion) -> tuple[str, ...]:
         found.update(lang.split("-")[0].lower() for lang in item.question.languages)
     for form in mdv.form_defs.values():
         found.update(lang.split("-")[0].lower() for lang in form.description.languages)
-    found = {lang for lang in found if lang.isalpha() and 2 <= len(lang) <= 3}
+    found = {lang for lang in found if lang.isascii() and lang.isalpha() and 2 <= len(lang) <= 3}
     others = sorted(found.difference(UI_LANGUAGES))
     return (*(lang for lang in UI_LANGUAGES if lang in found), *others) or ("en",)
 
