@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
 from cli import main
 from storage.engine import make_engine, write_transaction
@@ -42,13 +43,18 @@ def edc(url: str, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.fixture
-def v1_db(db: Db) -> str:  # noqa: F811 - the storage tests' fixture: SQLite and PostgreSQL
-    """The URL of a database holding version 1 and a data manager 'dm'."""
-    with write_transaction(db.engine) as conn:
+def store_v1(engine: Engine) -> None:
+    """Store version 1 and a data manager 'dm' in the (upgraded) database of ``engine``."""
+    with write_transaction(engine) as conn:
         assert load_study(conn, V1.read_bytes(), path=str(V1)).status == "stored"
         add_user(conn, "dm", "Copper-Meadow-56", full_name="Dan Manager")
         set_role(conn, "dm", STUDY, Role.DATA_MANAGER)
+
+
+@pytest.fixture
+def v1_db(db: Db) -> str:  # noqa: F811 - the storage tests' fixture: SQLite and PostgreSQL
+    """The URL of a database holding version 1 and a data manager 'dm'."""
+    store_v1(db.engine)
     return db.url
 
 

@@ -14,17 +14,12 @@ from click.testing import CliRunner
 from cli import main
 from odm_engine.clinical import ItemKey
 from odm_engine.exchange import read_clinical_data
-from storage.engine import write_transaction
-from storage.studies import load_study
-from storage.users import add_user, set_role
-from storage.vocabulary import Role
 from tests.storage.conftest import Db, db  # noqa: F401 - fixture: SQLite and PostgreSQL
+from tests.study.test_v2_amendment import _load_and_publish_v2, store_v1
 
 REPO = Path(__file__).resolve().parents[2]
-V1 = REPO / "metadata" / "bortezomib-retreatment.xml"
 V2 = REPO / "metadata" / "bortezomib-retreatment-v2.xml"
 CLEAN = REPO / "metadata" / "examples" / "bortezomib-retreatment-v2-clean.xml"
-STUDY = "ST.BTZ_RETREAT"
 
 
 def edc(*args: str) -> tuple[int, str]:
@@ -51,17 +46,12 @@ def test_the_clean_v2_example_imports_under_the_published_v2_and_exports_again(
     db: Db,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    with write_transaction(db.engine) as conn:
-        assert load_study(conn, V1.read_bytes(), path=str(V1)).status == "stored"
-        add_user(conn, "dm", "Copper-Meadow-56", full_name="Dan Manager")
-        set_role(conn, "dm", STUDY, Role.DATA_MANAGER)
-    for args in (
-        ("study", "load", str(V2), "--user", "designer"),
-        ("study", "publish", "2", "--user", "designer", "--reason", "Amendment 1"),
-        ("import", str(CLEAN), "--user", "dm", "--reason", "clean v2 example"),
-    ):
-        code, out = edc(*args, "--db", db.url)
-        assert code == 0, (args, out)
+    store_v1(db.engine)
+    _load_and_publish_v2(db.url)
+    code, out = edc(
+        "import", str(CLEAN), "--user", "dm", "--reason", "clean v2 example", "--db", db.url
+    )
+    assert code == 0, out
     out_file = tmp_path / "export.xml"
     code, out = edc("export", "odm", "-o", str(out_file), "--db", db.url)
     assert code == 0, out

@@ -14,24 +14,22 @@ from sqlalchemy import Engine
 
 from odm_engine.compiled_study import CompiledStudy
 from storage.audit import history
-from storage.engine import make_engine, write_transaction
+from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.studies import load_study, metadata_of
+from storage.studies import metadata_of
 from storage.subjects import find_subject, list_subjects, subject_snapshot
-from storage.users import add_user, set_role
 from storage.version_derivations import derivations_of
-from storage.vocabulary import Role
 from tests.postgres import fresh_schema
 from tests.storage.conftest import Db, db  # noqa: F401 - fixture
 from tests.study.test_v2_amendment import (
     CLEAN_KEYS,
     CLEAN_V1,
     STUDY,
-    V1,
     V2,
     _import,
     _load_and_publish_v2,
     edc,
+    store_v1,
     v1_db,  # noqa: F401 - fixture
 )
 
@@ -69,10 +67,7 @@ def _imported_under_v2(url: str, tmp_path: Path) -> dict[str, dict[object, str]]
     engine = make_engine(url)
     upgrade(engine)
     try:
-        with write_transaction(engine) as conn:
-            assert load_study(conn, V1.read_bytes(), path=str(V1)).status == "stored"
-            add_user(conn, "dm", "Copper-Meadow-56", full_name="Dan Manager")
-            set_role(conn, "dm", STUDY, Role.DATA_MANAGER)
+        store_v1(engine)
     finally:
         engine.dispose()
     _load_and_publish_v2(url)
