@@ -74,3 +74,8 @@ def test_a_study_language_without_interface_words_is_offered_and_words_the_study
         assert FRENCH in html.unescape(chooser.get(PAGE).text)
         assert chooser.post("/language", {"lang": "pl", "next": PAGE}).status_code == 303
         assert FRENCH in html.unescape(chooser.get(PAGE).text)  # not a study language: kept
+        for junk in ("", "FR", "fr-FR", "<b>", "x" * 5000, "fr\x00"):  # ignored, never a 500
+            assert chooser.post("/language", {"lang": junk, "next": PAGE}).status_code == 303
+        assert FRENCH in html.unescape(chooser.get(PAGE).text)
+        junk_header = web.client("inv", accept_language="fr;q=x, ;;, \u00e9\u00e9")
+        assert junk_header.get(PAGE).status_code == 200
