@@ -20,7 +20,6 @@ from storage.models import (
     FormStatus,
     ItemData,
     ItemGroup,
-    MetadataPublication,
     Role,
     Site,
     Study,
@@ -29,6 +28,7 @@ from storage.models import (
 from storage.models import Subject as SubjectRow
 from storage.prepared import Prepared
 from storage.refs import SubjectRef
+from storage.studies import _current_number
 from storage.users import WRITE_ROLES, require_role
 
 
@@ -162,9 +162,7 @@ def create_subject(
 
 def current_version(conn: Connection, study_id: int) -> int:
     """The number a new subject starts on: the study's newest published metadata version."""
-    number = conn.scalar(
-        select(func.max(MetadataPublication.number)).where(MetadataPublication.study_id == study_id)
-    )
+    number = _current_number(conn, study_id)
     if number is None:
         raise NotFoundError("The study has no published metadata version: publish one first.")
     return int(number)
