@@ -3,13 +3,15 @@ an empty database (SQLite file or PostgreSQL database) with the study loaded.
 
 A shape is subjects x events x forms x items: ``item-heavy`` is the classic 2,000 x 1 x 20 x
 30 (1.2 M values, ~56 MB), ``subject-heavy`` a registry's 40,000 x 1 x 1 x 4 (160,000 values)
-and ``subject-heavy-xl`` the same at 200,000 subjects (800,000 values).
+and ``subject-heavy-xl`` the same at 200,000 subjects (800,000 values). ``checks`` and
+``mandatory`` make :mod:`bench.bench_phase3`'s study: a hard RangeCheck on each form's first
+item, its first ``mandatory`` items (and its item group) mandatory.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -23,12 +25,12 @@ class Shape:
     events: int
     forms: int
     items: int
+    checks: bool = False
+    mandatory: int = 0
 
     def scaled(self, factor: float) -> Shape:
         """The same study with ``factor`` times the subjects (at least 10)."""
-        return Shape(
-            self.name, max(10, round(self.subjects * factor)), self.events, self.forms, self.items
-        )
+        return replace(self, subjects=max(10, round(self.subjects * factor)))
 
     @property
     def values(self) -> int:
@@ -65,12 +67,14 @@ def _metadata_body(shape: Shape) -> str:
     )
     parts.extend(
         f'<FormDef OID="F.{f}" Name="Form {f}" Repeating="No">'
-        f'<ItemGroupRef ItemGroupOID="IG.{f}" Mandatory="No"/></FormDef>'
+        f'<ItemGroupRef ItemGroupOID="IG.{f}" Mandatory="{_yes(shape.mandatory > 0)}"/>'
+        "</FormDef>"
         for f in range(shape.forms)
     )
     for f in range(shape.forms):
         refs = "".join(
-            f'<ItemRef ItemOID="IT.{f}.{i}" Mandatory="No" OrderNumber="{i + 1}"/>'
+            f'<ItemRef ItemOID="IT.{f}.{i}" Mandatory="{_yes(i < shape.mandatory)}" '
+            f'OrderNumber="{i + 1}"/>'
             for i in range(shape.items)
         )
         parts.append(
@@ -80,8 +84,21 @@ def _metadata_body(shape: Shape) -> str:
         for i in range(shape.items):
             kind = ("integer", "text", "float")[i % 3]
             length = ' Length="20"' if kind == "text" else ""
-            parts.append(f'<ItemDef OID="IT.{f}.{i}" Name="I{f}_{i}" DataType="{kind}"{length}/>')
+            check = (
+                '<RangeCheck Comparator="LT" SoftHard="Hard"><CheckValue>100000</CheckValue>'
+                "</RangeCheck>"
+                if shape.checks and i == 0
+                else ""
+            )
+            parts.append(
+                f'<ItemDef OID="IT.{f}.{i}" Name="I{f}_{i}" DataType="{kind}"{length}>{check}'
+                "</ItemDef>"
+            )
     return "\n".join(parts)
+
+
+def _yes(flag: bool) -> str:
+    return "Yes" if flag else "No"
 
 
 def _value(s: int, f: int, i: int) -> str:
