@@ -10,23 +10,12 @@ collected item has a CDASH name.
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
-from pathlib import Path
 
 import pytest
 
 from odm_engine import model as m
-from odm_engine.loader import load_path
 from renderers.print import sdtm
-
-V2 = Path(__file__).resolve().parents[2] / "metadata" / "bortezomib-retreatment-v2.xml"
-
-
-@cache
-def mdv() -> m.MetaDataVersion:
-    result = load_path(str(V2))
-    assert result.study is not None, result.findings
-    return result.study.metadata_versions[0]
+from tests.study.test_v2_traceability import mdv
 
 
 def group_of(item_oid: str) -> m.ItemGroupDef:

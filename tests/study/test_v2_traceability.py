@@ -53,10 +53,14 @@ SYNOPSIS = (
 
 
 @cache
-def mdv() -> m.MetaDataVersion:
+def study() -> m.Study:
     result = load_path(str(V2))
     assert result.study is not None, result.findings
-    return result.study.metadata_versions[0]
+    return result.study
+
+
+def mdv() -> m.MetaDataVersion:
+    return study().metadata_versions[0]
 
 
 def table_rows(markdown: str) -> list[list[str]]:
@@ -247,9 +251,9 @@ def test_ctcae_grades_carry_their_nci_code() -> None:
 
 
 def test_every_unit_is_ucum() -> None:
-    study = load_path(str(V2)).study
-    assert study is not None and study.basic_definitions is not None
-    units = study.basic_definitions.measurement_units
+    definitions = study().basic_definitions
+    assert definitions is not None
+    units = definitions.measurement_units
     ucum = {oid: alias(u.aliases, "UCUM") for oid, u in units.items()}
     assert all(len(v) == 1 for v in ucum.values()), ucum
     assert (
@@ -274,8 +278,8 @@ UNIT_CODES = {
 
 
 def test_every_unit_carries_its_nci_unit_code() -> None:
-    study = load_path(str(V2)).study
-    assert study is not None and study.basic_definitions is not None
-    units = study.basic_definitions.measurement_units
+    definitions = study().basic_definitions
+    assert definitions is not None
+    units = definitions.measurement_units
     codes = {oid: alias(u.aliases, "nci:ExtCodeID") for oid, u in units.items()}
     assert codes == {oid: [code] for oid, code in UNIT_CODES.items()}
