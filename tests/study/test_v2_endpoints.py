@@ -440,6 +440,14 @@ NEAR_MISSES: list[Probe] = [
 def test_near_miss_does_not_trigger_the_check(
     name: str, values: dict[str, str | None], item: str, severity: str, fragment: str
 ) -> None:
+    # a fragment that named no check (reworded message, typo) would make this test pass always
+    checks = [
+        rc
+        for rc in plan().mdv.item_defs[item].range_checks
+        if rc.soft_hard.lower() == severity
+        and any(t.lang == "en" and fragment in t.text for t in rc.error_message.translations)
+    ]
+    assert len(checks) == 1, (name, len(checks))
     assert not fired_on(change(clean(), **values), item, severity, fragment), name
 
 
