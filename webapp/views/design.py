@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Blueprint, g, request, url_for
 from markupsafe import Markup
 
-from odm_engine.diff.changes import FOLDED, Fold, MetadataDiff
+from odm_engine.diff.changes import FOLDED, ElementGroup
 from odm_engine.free_text import TextRefusedError
 from renderers.html import SCRIPTS
 from services.drafts import DraftReview, review_draft
@@ -148,19 +148,6 @@ class DraftFinding:
 
 
 @dataclass(frozen=True, slots=True)
-class DiffGroup:
-    element: str
-    count: int
-    kinds: tuple[tuple[str, int], ...]
-    languages: tuple[tuple[str, int], ...]
-    """Added translations per language (Translation only)."""
-    folds: tuple[Fold, ...]
-    """Added translations per language, added Aliases per Context, counted not listed."""
-    changes: tuple[tuple[str, str], ...]
-    """(kind, message) of each change listed (all of them with ?all=1)."""
-
-
-@dataclass(frozen=True, slots=True)
 class ProblemLine:
     subject: str
     site: str
@@ -200,7 +187,9 @@ class DraftPage:
     findings: tuple[DraftFinding, ...]
     diff_total: int
     diff_counts: tuple[tuple[str, int], ...]
-    diff: tuple[DiffGroup, ...]
+    diff: tuple[ElementGroup, ...]
+    """The diff as ``edc study diff`` reports it (the engine's folding): added translations
+    one line per language, added Aliases one per Context; with ?all=1 every change listed."""
     diff_all: bool
     """?all=1: every change listed, added translations and Aliases too."""
     diff_folded: int
@@ -258,7 +247,7 @@ def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
         ),
         diff_total=len(diff),
         diff_counts=tuple(diff.counts().items()),
-        diff=_diff_groups(diff, every=every),
+        diff=diff.groups(FOLDED if every else ()),
         diff_all=every,
         diff_folded=0 if every else diff.folded(),
         diff_toggle=url_for("design.draft", number=review.number, all=None if every else 1)
@@ -276,23 +265,6 @@ def _draft_page(review: DraftReview, context: StudyContext) -> DraftPage:
             FormPreview(oid, context.renderer.form_html(oid, lang=lang))
             for oid in review.changed_forms
         ),
-    )
-
-
-def _diff_groups(diff: MetadataDiff, *, every: bool) -> tuple[DiffGroup, ...]:
-    """The diff as ``edc study diff`` reports it (the engine's folding): added translations
-    one line per language, added Aliases one per Context, every other change one per line;
-    ``every``: every change one per line."""
-    return tuple(
-        DiffGroup(
-            group.element,
-            len(group.changes),
-            group.kinds,
-            group.languages,
-            group.folds,
-            tuple((c.kind, c.message) for c in group.listed),
-        )
-        for group in diff.groups(FOLDED if every else ())
     )
 
 
