@@ -11,8 +11,6 @@ survives `edc import` + `edc export odm` (the storage round trip).
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -562,51 +560,3 @@ def test_not_done_reason_survives_import_and_odm_export(tmp_path: Path) -> None:
     assert fired_on(
         change(back, L1_CUMDOSE_ND=None), "IT.L1_DOSE", "soft", "Enter the cumulative first-line"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Version 1 data: progression captured twice is listed by the impact report when it disagrees.
-
-V1 = REPO / "metadata" / "bortezomib-retreatment.xml"
-CLEAN_V1 = REPO / "metadata" / "examples" / "bortezomib-retreatment-clean.xml"
-
-
-def _disagreeing_v1_subject() -> bytes:
-    """DE01-001 of the clean version 1 example as DE01-990, with a second-line progression date
-    but progression after second line answered 'No' (a soft query in version 1)."""
-    text = CLEAN_V1.read_text(encoding="utf-8")
-    start = text.index('<SubjectData SubjectKey="DE01-001">')
-    subject = text[start : text.index("</SubjectData>", start) + len("</SubjectData>")]
-    subject = subject.replace('SubjectKey="DE01-001"', 'SubjectKey="DE01-990"')
-    subject = subject.replace(
-        '<ItemData ItemOID="IT.ST_PD" Value="Y"/>', '<ItemData ItemOID="IT.ST_PD" Value="N"/>'
-    )
-    subject = re.sub(r'\s*<ItemData ItemOID="IT.ST_PDDAT" Value="[^"]*"/>', "", subject)
-    head = text[: text.index("<SubjectData")]
-    return (head + subject + "\n  </ClinicalData>\n</ODM>\n").encode()
-
-
-def test_v1_progression_answer_and_date_that_disagree_are_listed_by_the_impact(
-    tmp_path: Path,
-) -> None:
-    """IT.ST_PD#RC2 was a soft query in version 1 and is hard in version 2: `edc study impact`
-    lists the value to correct (a data manager corrects it before migrating the subject)."""
-    db = f"sqlite:///{tmp_path / 'edc.db'}"
-    source = tmp_path / "v1.xml"
-    source.write_bytes(_disagreeing_v1_subject())
-    for args in (
-        ("db", "upgrade"),
-        ("study", "load", str(V1)),
-        ("user", "add", "dm", "--password", "import-manager-pw"),
-        ("user", "set-role", "dm", "data_manager", "--study", "ST.BTZ_RETREAT"),
-        ("import", str(source), "--user", "dm"),
-    ):
-        result = _edc(*args, db=db)
-        assert result.exit_code == 0, (args, result.output)
-    result = _edc("study", "impact", str(STUDY), "--format", "json", db=db)
-    assert result.exit_code == 1, result.output
-    problems = json.loads(result.output)["problems"]
-    assert [(p["subject_key"], p["item_oid"], p["value"], p["kind"]) for p in problems] == [
-        ("DE01-990", "IT.ST_PD", "N", "hard_check")
-    ]
-    assert "IT.ST_PD#RC2" in problems[0]["problem"]
