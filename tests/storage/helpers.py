@@ -3,7 +3,7 @@ dumps and the readers of study S.1."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, select, text
@@ -14,10 +14,12 @@ from storage.engine import write_transaction
 from storage.models import AccessLogRow
 from storage.queries import QueryInfo, list_queries
 from storage.signatures import SignatureInfo, sign_form
+from storage.studies import load_study
 from storage.subjects import FormState, form_state, subject_snapshot
+from storage.users import add_user, set_role
 from storage.vocabulary import Role
 from storage.writes import SaveResult, save_form
-from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD
+from tests.storage.conftest import INVESTIGATOR, IVY_PASSWORD, MANAGER, study_xml
 
 TABLES = (
     "studies",
@@ -103,6 +105,30 @@ def failures(engine: Engine) -> list[tuple[str, str, str | None]]:
             .order_by(AccessLogRow.seq)
         ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def study_for_manager(engine: Engine, body: str, path: str = "study.xml") -> Engine:
+    """Study S.1 of ``body`` (``study_xml``) loaded, with dan its data manager."""
+    with write_transaction(engine) as conn:
+        result = load_study(conn, study_xml(body), path=path)
+        assert result.status == "stored", [f.format() for f in result.findings]
+        add_user(conn, MANAGER, "Copper-Meadow-56")
+        set_role(conn, MANAGER, "S.1", Role.DATA_MANAGER)
+    return engine
+
+
+class _Undo(Exception):
+    """Leaves a transaction, rolled back, with what was made in it."""
+
+
+def rolled_back(engine: Engine, run: Callable[..., object], *args: object) -> object:
+    """What ``run(conn, *args)`` returns in a write transaction that is then rolled back (to
+    run two imports on the same data and compare what each left behind)."""
+    try:
+        with write_transaction(engine) as conn:
+            raise _Undo(run(conn, *args))
+    except _Undo as undo:
+        return undo.args[0]
 
 
 def count(engine: Engine, table: str) -> int:

@@ -21,10 +21,10 @@ from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.models import Role
 from storage.queries import list_queries
-from storage.studies import current_metadata, load_study
+from storage.studies import current_metadata
 from storage.subjects import subject_snapshot
-from storage.users import add_user, set_role
-from tests.storage.conftest import MANAGER, STUDY_BODY, study_xml
+from tests.storage.conftest import MANAGER, STUDY_BODY
+from tests.storage.helpers import rolled_back, study_for_manager
 
 LOCAL_BODY = STUDY_BODY.replace('CollectionExceptionConditionOID="C.NOT_ELIGIBLE"', "")
 """The test study with F.DM's condition taken away: its checks (IT.AGE >= 18 hard, IT.WEIGHT
@@ -45,12 +45,7 @@ class WholeForms:
 
 @pytest.fixture
 def local_study(engine: Engine) -> Engine:
-    with write_transaction(engine) as conn:
-        result = load_study(conn, study_xml(LOCAL_BODY), path="study.xml")
-        assert result.status == "stored", [f.format() for f in result.findings]
-        add_user(conn, MANAGER, "Copper-Meadow-56")
-        set_role(conn, MANAGER, "S.1", Role.DATA_MANAGER)
-    return engine
+    return study_for_manager(engine, LOCAL_BODY)
 
 
 VALUE = st.sampled_from(["42", "17", "150", "250", "abc", "", IsNull("NASK")])
@@ -111,14 +106,10 @@ def _import(conn: Connection, subjects: list[tuple[Any, ...]], whole_forms: bool
 def test_local_checks_import_as_the_whole_form_evaluation_does(
     local_study: Engine, subjects: list[tuple[Any, ...]]
 ) -> None:
-    outcomes = []
-    for whole_forms in (False, True):
-        try:
-            with write_transaction(local_study) as conn:
-                raise _Undo(_import(conn, subjects, whole_forms))
-        except _Undo as undo:
-            outcomes.append(undo.args[0])
-    assert outcomes[0] == outcomes[1]
+    local, whole = (
+        rolled_back(local_study, _import, subjects, whole_forms) for whole_forms in (False, True)
+    )
+    assert local == whole
 
 
 def test_a_soft_local_check_opens_its_query_and_a_hard_one_rejects(local_study: Engine) -> None:
@@ -135,7 +126,3 @@ def test_a_soft_local_check_opens_its_query_and_a_hard_one_rejects(local_study: 
     assert [(p.subject_key, p.check_id, p.message) for p in young] == [  # type: ignore[attr-defined]
         ("006", "IT.AGE#RC1", "Age must be at least 18.")
     ]
-
-
-class _Undo(Exception):
-    """Leaves the import's transaction, rolled back, with what it left behind."""

@@ -32,11 +32,11 @@ from storage.bulk.sinks import (
     chunks,
     insert_rows,
 )
-from storage.engine import write_transaction
 from storage.errors import BulkRejectedError
 from storage.models import Role
 from storage.subjects import subject_snapshot
 from tests.storage.conftest import MANAGER
+from tests.storage.helpers import rolled_back
 
 TEXT = st.one_of(st.none(), st.text(alphabet="abc xyz'\"%?", max_size=6))
 ROWS = st.lists(st.tuples(st.integers(-5, 5), TEXT, TEXT), max_size=70)
@@ -213,15 +213,7 @@ def test_an_import_through_the_default_sink_equals_one_through_the_reference_sin
     study: Engine, subjects: list[tuple[Any, ...]]
 ) -> None:
     """Same rows, same audit trail, same problems: the sink changes only the speed."""
-    outcomes = []
-    for sink in (None, ReferenceSink):
-        try:
-            with write_transaction(study) as conn:
-                raise _Undo(_import(conn, subjects, sink))
-        except _Undo as undo:
-            outcomes.append(undo.args[0])
-    assert outcomes[0] == outcomes[1]
-
-
-class _Undo(Exception):
-    """Leaves the import's transaction, rolled back, with what it left behind."""
+    default, reference = (
+        rolled_back(study, _import, subjects, sink) for sink in (None, ReferenceSink)
+    )
+    assert default == reference

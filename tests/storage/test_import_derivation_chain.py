@@ -18,11 +18,10 @@ from odm_engine.loader import load_odm
 from storage.bulk import BulkWriter
 from storage.engine import write_transaction
 from storage.models import Role
-from storage.studies import current_metadata, load_study
+from storage.studies import current_metadata
 from storage.subjects import create_subject, subject_snapshot
-from storage.users import add_user, set_role
 from tests.storage.conftest import MANAGER, study_xml
-from tests.storage.helpers import save
+from tests.storage.helpers import save, study_for_manager
 
 # F.A (first in OID order) reads IT.Z_D, which F.Z derives: the import must derive F.Z first.
 CHAIN_BODY = """
@@ -63,12 +62,7 @@ FORM_A, FORM_Z = FormKey("SE.V", "", "F.A", ""), FormKey("SE.V", "", "F.Z", "")
 
 @pytest.fixture
 def chain_study(engine: Engine) -> Engine:
-    with write_transaction(engine) as conn:
-        result = load_study(conn, study_xml(CHAIN_BODY), path="chain.xml")
-        assert result.status == "stored", [f.format() for f in result.findings]
-        add_user(conn, MANAGER, "Copper-Meadow-56")
-        set_role(conn, MANAGER, "S.1", Role.DATA_MANAGER)
-    return engine
+    return study_for_manager(engine, CHAIN_BODY, "chain.xml")
 
 
 def _key(form: FormKey, item: str) -> ItemKey:
