@@ -149,12 +149,9 @@ class MetadataDiff:
         return tuple(out)
 
     def folded(self, expand: Collection[str] = ()) -> int:
-        """How many changes :meth:`as_text` counts rather than lists."""
-        return sum(
-            1
-            for change in self.changes
-            if change.kind == "added" and change.element in FOLDED and change.element not in expand
-        )
+        """How many changes :meth:`as_text` counts rather than lists (those of the folds of
+        :meth:`groups`)."""
+        return sum(fold.total for group in self.groups(expand) for fold in group.folds)
 
 
 FOLDED: tuple[str, ...] = ("Translation", "Alias")
