@@ -24,8 +24,7 @@ from storage.errors import StorageError
 from storage.export_records import admin_data
 from storage.export_versions import (
     changes_by_version,
-    exported_versions,
-    odm_versions,
+    odm_runs,
     snapshot_by_version,
     version_metadata,
 )
@@ -94,32 +93,27 @@ class OdmSource:
 def odm_source(conn: Connection, study_oid: str, selection: OdmSelection) -> OdmSource:
     """The records (streamed from one SELECT per metadata version the subjects are on, oldest
     first) and the metadata and AdminData asked for."""
+    site, keys, since = selection.site, selection.subject_keys, selection.since
+    audit = selection.mode == "audit"
+    runs = odm_runs(conn, study_oid, site=site, subject_keys=keys, since=since, audit=audit)
     records: Iterator[SubjectRecord]
-    if selection.mode == "audit":
+    if audit:
         records = changes_by_version(
-            conn,
-            study_oid,
-            site=selection.site,
-            subject_keys=selection.subject_keys,
-            since=selection.since,
+            conn, study_oid, site=site, subject_keys=keys, since=since, runs=runs
         )
     else:
         records = snapshot_by_version(
             conn,
             study_oid,
-            site=selection.site,
-            subject_keys=selection.subject_keys,
-            since=selection.since,
+            site=site,
+            subject_keys=keys,
+            since=since,
             transaction_type="Upsert" if selection.mode == "transactional" else None,
+            runs=runs,
         )
     metadata = None
-    if selection.with_metadata:
-        since = selection.since if selection.mode != "audit" else None
-        versions = exported_versions(
-            conn, study_oid, site=selection.site, subject_keys=selection.subject_keys, since=since
-        )
-        named = odm_versions(conn, study_oid, versions, audit=selection.mode == "audit")
-        metadata = version_metadata(conn, study_oid, named)
+    if selection.with_metadata:  # the versions the records name, computed once for both
+        metadata = version_metadata(conn, study_oid, [oid for _condition, oid in runs])
     return OdmSource(
         study_oid,
         records,

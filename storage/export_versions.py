@@ -169,16 +169,21 @@ def snapshot_by_version(
     since: datetime | None = None,
     transaction_type: str | None = None,
     split_removed: bool = True,
+    runs: list[tuple[Any, str]] | None = None,
 ) -> Iterator[SubjectRecord]:
     """:func:`storage.export_records.iter_snapshot`, version by version (oldest first), each
     subject under the MetaDataVersion OID it is on, subjects in key order within a version.
     ``split_removed``: the values of items a subject's version no longer collects go under
     the newest older version that does (the ODM export); False: every value under the
-    subject's version (the tabular exports, which have no column for them anyway)."""
-    versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys, since=since)
-    if split_removed:
-        runs = _snapshot_runs(conn, study_oid, versions)
-    else:
+    subject's version (the tabular exports, which have no column for them anyway).
+    ``runs``: the ODM export's :func:`odm_runs` of the same subjects, where the caller has
+    them already."""
+    if runs is None and split_removed:
+        runs = odm_runs(conn, study_oid, site=site, subject_keys=subject_keys, since=since)
+    elif runs is None:
+        versions = exported_versions(
+            conn, study_oid, site=site, subject_keys=subject_keys, since=since
+        )
         runs = _subject_runs(versions)
     for version in runs:
         yield from iter_snapshot(
@@ -206,28 +211,41 @@ def changes_by_version(
     site: str | None = None,
     subject_keys: Iterable[str] = (),
     since: datetime | None = None,
+    runs: list[tuple[Any, str]] | None = None,
 ) -> Iterator[SubjectRecord]:
     """:func:`storage.export_records.iter_changes`, version by version (oldest first): every
     change of a subject under the version the subject is on now. ``since`` does not narrow
-    the versions (a subject's signature or query message may be its only news)."""
-    versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys)
-    for version in _subject_runs(versions):
+    the versions (a subject's signature or query message may be its only news). ``runs``:
+    as :func:`snapshot_by_version`'s."""
+    if runs is None:
+        runs = odm_runs(conn, study_oid, site=site, subject_keys=subject_keys, audit=True)
+    for version in runs:
         yield from iter_changes(
             conn, study_oid, site=site, subject_keys=subject_keys, since=since, version=version
         )
 
 
-def odm_versions(
-    conn: Connection, study_oid: str, versions: list[ExportedVersion], *, audit: bool
-) -> list[str]:
-    """The MetaDataVersion OIDs the ClinicalData of an ODM export may name, oldest first."""
+def odm_runs(
+    conn: Connection,
+    study_oid: str,
+    *,
+    site: str | None = None,
+    subject_keys: Iterable[str] = (),
+    since: datetime | None = None,
+    audit: bool = False,
+) -> list[tuple[Any, str]]:
+    """(condition, MetaDataVersion OID) of each one-version stream of an ODM export of the
+    subjects chosen, oldest first: the OIDs are those its ClinicalData may name. An audit
+    export (``audit``) runs once per version its subjects are on now, whatever ``since``."""
     if audit:
-        return [v.oid for v in versions]
-    return [oid for _condition, oid in _snapshot_runs(conn, study_oid, versions)]
+        versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys)
+        return _subject_runs(versions)
+    versions = exported_versions(conn, study_oid, site=site, subject_keys=subject_keys, since=since)
+    return _snapshot_runs(conn, study_oid, versions)
 
 
 def version_metadata(conn: Connection, study_oid: str, oids: Iterable[str]) -> list[bytes]:
-    """The stored XML of each version named in ``oids`` (:func:`odm_versions`) and of the
+    """The stored XML of each version named in ``oids`` (:func:`odm_runs`) and of the
     current version, oldest first, each OID once (its newest number): the MetaDataVersions
     of an ODM export with ``--metadata``."""
     current = current_metadata(conn, study_oid)
