@@ -31,6 +31,15 @@ _FEW = 8
 """Items of an ItemGroupData read one by one; more: by XPath (``SubjectParser.plain_items``)."""
 
 
+def _oid_and_repeat(el: etree._Element, oid: str, repeat: str) -> tuple[str, str] | None:
+    """(OID, repeat key or "") of an element with nothing but these two attributes, the
+    repeat key optional; None for anything else."""
+    oid_value, repeat_value = el.get(oid), el.get(repeat)
+    if not oid_value or len(el.keys()) != (1 if repeat_value is None else 2):
+        return None
+    return oid_value, repeat_value or ""
+
+
 class PlainSubjects:
     """The fast reading of plain SubjectData for one file (its namespace, via ``parser``)."""
 
@@ -74,11 +83,10 @@ class PlainSubjects:
         )
 
     def _event_of(self, el: etree._Element) -> StudyEventRecord | None:
-        oid = el.get("StudyEventOID")
-        repeat = el.get("StudyEventRepeatKey")
-        if not oid or len(el.keys()) != (1 if repeat is None else 2):
+        keys = _oid_and_repeat(el, "StudyEventOID", "StudyEventRepeatKey")
+        if keys is None:
             return None
-        repeat = repeat or ""
+        oid, repeat = keys
         forms: list[FormRecord] = []
         form_tag = self._form
         for child in el:
@@ -91,24 +99,20 @@ class PlainSubjects:
         )
 
     def _form_of(self, el: etree._Element, event: str, event_repeat: str) -> FormRecord | None:
-        oid = el.get("FormOID")
-        repeat = el.get("FormRepeatKey")
-        if not oid or len(el.keys()) != (1 if repeat is None else 2):
+        keys = _oid_and_repeat(el, "FormOID", "FormRepeatKey")
+        if keys is None:
             return None
-        repeat = repeat or ""
+        oid, repeat = keys
         groups: list[ItemGroupRecord] = []
-        group_tag, keys = self._group, self.parser.keys
+        group_tag, item_keys = self._group, self.parser.keys
         plain_items = self._items
         for child in el:
-            if child.tag != group_tag:
+            group = _oid_and_repeat(child, "ItemGroupOID", "ItemGroupRepeatKey")
+            if child.tag != group_tag or group is None:
                 return None
-            group_oid = child.get("ItemGroupOID")
-            group_repeat = child.get("ItemGroupRepeatKey")
-            if not group_oid or len(child.keys()) != (1 if group_repeat is None else 2):
-                return None
-            group_repeat = group_repeat or ""
+            group_oid, group_repeat = group
             prefix = (event, event_repeat, oid, repeat, group_oid, group_repeat)
-            items = plain_items(child, prefix, keys.of_group(prefix))
+            items = plain_items(child, prefix, item_keys.of_group(prefix))
             if items is None:
                 return None
             groups.append(
