@@ -112,12 +112,9 @@ def item_annotations(item: m.ItemDef, group: m.ItemGroupDef) -> tuple[Annotation
             dataset, variable = (group_domain(group) or ""), target.strip().upper()
         domain = parent_domain(dataset)
         if dataset != domain:
-            qnam = (
-                clauses[0].split("=", 1)[1].strip()
-                if clauses and clauses[0].startswith("QNAM")
-                else ""
-            )
-            rest = clauses[1:] if qnam else clauses
+            named = next((c for c in clauses if c.startswith("QNAM")), "")
+            qnam = named.split("=", 1)[1].strip() if "=" in named else ""
+            rest = [c for c in clauses if c != named] if qnam else clauses
             text = f"{qnam or variable} in {dataset}"
         else:
             rest = clauses

@@ -114,6 +114,15 @@ def test_a_target_condition_joins_the_shared_one_and_a_qnam_leads() -> None:
         "MMHCTYPE in SUPPMH when MHCAT = PRIMARY DIAGNOSIS",
         "MHTERM when QNAM = MMHCTYPE",
     ]
+    own_qnam = dataclasses.replace(
+        base,
+        aliases=(
+            m.Alias(context="SDTM", name="SUPPMH.QVAL when QNAM = MMHCTYPE"),
+            m.Alias(context="SDTM.WHERE", name="MHCAT = PRIMARY DIAGNOSIS"),
+        ),
+    )
+    got = [a.text for a in sdtm.item_annotations(own_qnam, group_of("IT.MM_HCTYPE"))]
+    assert got == ["MMHCTYPE in SUPPMH when MHCAT = PRIMARY DIAGNOSIS"]  # a target's QNAM too
 
 
 def test_age_at_first_line_start_is_dm_age() -> None:
