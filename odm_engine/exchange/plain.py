@@ -9,6 +9,8 @@ None and the reference, :meth:`odm_engine.exchange.subject.SubjectParser.subject
 
 Bench figure: the subject-heavy import (``bench/bench_exchange.py``, 40,000 subjects x 1 form
 x 4 items), where the general reader's per-level dicts and records cost as much as the values.
+One such SubjectData (1 form x 4 items), best of 15 runs of 3,000 at load 3-4: 23 µs here
+against 31 µs by the reference.
 ``tests/exchange/test_plain_reader.py`` holds the two equal on generated SubjectData.
 """
 
