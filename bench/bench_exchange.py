@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, peak_mb, scale
+from bench.common import Row, peak_mb, postgres_url, scale
 from bench.exchange_bare import (
     bare_export_postgres,
     bare_export_sqlite,
@@ -50,7 +50,6 @@ from bench.exchange_data import (
     drop_postgres,
     engine_url,
     generate,
-    postgres_url,
     prepare_db,
     recreate_postgres,
 )

@@ -1,12 +1,12 @@
 """Load bench: several app hosts on one PostgreSQL (``python -m bench load [--seconds N]``).
 
 Each run gets a fresh PostgreSQL database (a copy of one seeded template) on the server
-``$EDC_TEST_POSTGRES_URL`` names, and 1 or 2 hosts: ``edc serve`` (gunicorn, 2 sync
-workers each) on their own loopback ports, all on that database. One client process plays
-100 investigators at 10 sites (2 subjects each; opening forms, saving them with range
-checks, answering the queries the checks opened) and 4 monitors (verifying forms, raising
-queries), each with a think time of 1-3 s, for a bounded time (default 60 s), every request
-to the next host in turn (``bench/load_users.py``). Sign-ins happen before the window.
+EDC_BENCH_POSTGRES_URL (else EDC_TEST_POSTGRES_URL) names, and 1 or 2 hosts: ``edc serve``
+(gunicorn, 2 sync workers each) on their own loopback ports, all on that database. One
+client process plays 100 investigators at 10 sites (2 subjects each; opening forms, saving
+them with range checks, answering the queries the checks opened) and 4 monitors (verifying
+forms, raising queries), each with a think time of 1-3 s, for a bounded time (default 60 s),
+every request to the next host in turn (``bench/load_users.py``). Sign-ins happen before the window.
 
 Reported per host count: p50/p99 per request type, throughput, errors (any 5xx or other
 unexpected status, or no answer), conflicts (409: a monitor verified a form while its
@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 
 from bench import load_users as lu
 from bench.bench_web import _free_port, _server_cpu, _start
-from bench.common import Row
+from bench.common import Row, postgres_url
 from storage.engine import make_engine, write_transaction
 from storage.migrate import upgrade
 from storage.studies import load_study
@@ -388,9 +388,10 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
 
 def run(argv: list[str] | None = None) -> list[Row]:
     options = _options(argv)
-    base = os.environ.get("EDC_TEST_POSTGRES_URL")
+    base = postgres_url()
     if not base:
-        return [Row("load", 0, None, "-", "-", None, "skipped: EDC_TEST_POSTGRES_URL is not set")]
+        return [Row("load", 0, None, "-", "-", None, "skipped: no PostgreSQL server named "
+                    "(EDC_BENCH_POSTGRES_URL or EDC_TEST_POSTGRES_URL)")]  # fmt: skip
 
     admin = make_engine(base, isolation_level="AUTOCOMMIT")
     template = f"edc_load_{uuid.uuid4().hex[:10]}"

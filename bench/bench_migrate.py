@@ -21,7 +21,6 @@ EDC_BENCH_POSTGRES_URL or EDC_TEST_POSTGRES_URL set.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
@@ -30,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row
+from bench.common import Row, postgres_url
 
 SUBJECTS, ROWS = 1000, 10
 
@@ -181,7 +180,7 @@ def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         url_of = lambda name: f"sqlite:///{Path(tmp) / name}.sqlite3"  # noqa: E731
         rows = [_measure("sqlite", url_of, d) for d in (False, True)]
-    base = os.environ.get("EDC_BENCH_POSTGRES_URL") or os.environ.get("EDC_TEST_POSTGRES_URL")
+    base = postgres_url()
     if base:
         with _schemas(base) as url_of:
             rows += [_measure("postgresql", url_of, d) for d in (False, True)]

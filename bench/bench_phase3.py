@@ -1,15 +1,17 @@
 """A phase-III-sized import (issue 20): 6,000,000 values in under 60 s, on SQLite and PostgreSQL.
 
 Shape at scale 1: 1,000 subjects x 10 events x 20 forms x 30 items = 6 M values (~300 MB of
-ODM), generated streaming to disk by :mod:`bench.exchange_data` (``SHAPE``). Every form has a hard RangeCheck on its first item, so each
-of the 200,000 form instances goes through the check plan as well as every value through its
-DataType check; every value gets its audit row; the whole file is imported in one
-transaction (``storage.exchange.import_subjects`` inside one ``write_transaction``).
+ODM), generated streaming to disk by :mod:`bench.exchange_data` (``SHAPE``). Every form has a
+hard RangeCheck on its first item, so each of the 200,000 form instances goes through the
+check plan as well as every value through its DataType check; every value gets its audit
+row; the whole file is imported in one transaction (``storage.exchange.import_subjects``
+inside one ``write_transaction``).
 
-Each import runs in its own child process (``job_import``, ``--job``) so its peak memory (VmHWM) is its own;
-afterwards the parent counts the rows in the database: one item row and one Insert audit row
-per value, else the run fails. PostgreSQL runs when EDC_BENCH_POSTGRES_URL or
-EDC_TEST_POSTGRES_URL names a server where the bench may create ``edc_bench_phase3``.
+Each import runs in its own child process (``job_import``, ``--job``) so its peak memory
+(VmHWM) is its own; afterwards the parent counts the rows in the database: one item row and
+one Insert audit row per value, else the run fails. PostgreSQL runs when
+EDC_BENCH_POSTGRES_URL or EDC_TEST_POSTGRES_URL names a server where the bench may create
+``edc_bench_phase3``.
 
 Targets: under 60 s (scaled with the size: 6 s at ``--scale 0.1``), peak memory under 200 MB.
 ``python -m bench phase3 --scale 0.1 [--db sqlite|postgresql]`` (or ``python -m
@@ -28,14 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, peak_mb, scale
+from bench.common import Row, peak_mb, postgres_url, scale
 from bench.exchange_data import (
     STUDY,
     Shape,
     drop_postgres,
     engine_url,
     generate,
-    postgres_url,
     prepare_db,
     recreate_postgres,
 )

@@ -80,6 +80,12 @@ def corpus_dir() -> Path | None:
     return guess if guess.is_dir() else None
 
 
+def postgres_url() -> str | None:
+    """EDC_BENCH_POSTGRES_URL, else EDC_TEST_POSTGRES_URL: a server where a bench may create
+    and drop its own databases (``edc_bench_*``, ``edc_load_*``, ``bench_*`` schemas)."""
+    return os.environ.get("EDC_BENCH_POSTGRES_URL") or os.environ.get("EDC_TEST_POSTGRES_URL")
+
+
 def scale(default: float = 1.0) -> float:
     """EDC_BENCH_SCALE shrinks (or grows) the data sizes for a quick run."""
     raw = os.environ.get("EDC_BENCH_SCALE")

@@ -10,7 +10,6 @@ item, its first ``mandatory`` items (and its item group) mandatory.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -154,12 +153,6 @@ def generate(path: Path, shape: Shape) -> int:
 def engine_url(db: str) -> str:
     """The SQLAlchemy URL of a job's database: a PostgreSQL URL as given, else a SQLite file."""
     return db if db.startswith("postgresql") else f"sqlite:///{db}"
-
-
-def postgres_url() -> str | None:
-    """EDC_BENCH_POSTGRES_URL, else EDC_TEST_POSTGRES_URL: a server where the bench may create
-    and drop databases named ``edc_bench_*``."""
-    return os.environ.get("EDC_BENCH_POSTGRES_URL") or os.environ.get("EDC_TEST_POSTGRES_URL")
 
 
 def with_database(url: str, name: str) -> str:
