@@ -36,12 +36,11 @@ from storage.models import (
     Form,
     ItemData,
     ItemGroup,
-    MetadataPublication,
     MetadataVersion,
     StudyEvent,
     Subject,
 )
-from storage.studies import current_metadata, metadata_of, metadata_xml, study_id_of
+from storage.studies import current_metadata, metadata_xml, published_versions, study_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +100,18 @@ def _reach(mdv: m.MetaDataVersion) -> frozenset[Key]:
     return frozenset(out)
 
 
-def _published(conn: Connection, study_id: int) -> list[int]:
-    query = select(MetadataPublication.number).where(MetadataPublication.study_id == study_id)
-    return sorted(int(n) for n in conn.scalars(query))
-
-
 def _homes(
-    conn: Connection, study_oid: str, study_id: int, numbers: list[int]
+    conn: Connection, study_oid: str, numbers: list[int]
 ) -> dict[tuple[int, int], frozenset[Key]]:
     """(subject version N, older version k) -> the keys N no longer collects whose newest
-    defining version before N is k: the values of N's subjects the export writes under k."""
-    published = [n for n in _published(conn, study_id) if n <= max(numbers)]
+    defining version before N is k: the values of N's subjects the export writes under k.
+    Subjects are only ever on published versions."""
+    mdvs = dict(published_versions(conn, study_oid).values())  # number -> MetaDataVersion
+    published = [n for n in sorted(mdvs) if n <= max(numbers)]
     older = [n for n in published if n < max(numbers)]
     if not older:
         return {}
-    reach = {n: _reach(metadata_of(conn, study_oid, n).mdv) for n in {*published, *numbers}}
+    reach = {n: _reach(mdvs[n]) for n in {*published, *numbers}}
     homes: dict[tuple[int, int], frozenset[Key]] = {}
     for n in numbers:
         taken = set(reach[n])
@@ -142,7 +138,7 @@ def _snapshot_runs(
         return []
     study_id = study_id_of(conn, study_oid)
     numbers = [v.number for v in versions]
-    homes = _homes(conn, study_oid, study_id, numbers)
+    homes = _homes(conn, study_oid, numbers)
     if len(numbers) == 1 and not homes:
         return [(None, versions[0].oid)]
     oids = _oids(conn, study_id)
