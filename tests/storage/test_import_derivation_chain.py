@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from odm_engine.checks import evaluate_subject
+from odm_engine.checks import evaluate_subject, sources_first
 from odm_engine.clinical import FormKey, ItemKey, SubjectSnapshot
 from odm_engine.compiled_study import CompiledStudy
 from odm_engine.entry_validation import MetadataValidator
@@ -124,3 +124,14 @@ def test_edc_check_derives_the_chain_in_the_same_order() -> None:
     results = evaluate_subject(plan, SubjectSnapshot("S", "SITE.1", values))
     assert list(results) == [FORM_Z, FORM_A]
     assert results[FORM_A].derived == {_key(FORM_A, "IT.A_D"): "11"}
+
+
+def test_sources_first_puts_a_form_after_its_sources_and_breaks_a_cycle() -> None:
+    """The order both the import and ``edc check`` derive in: file order otherwise; forms
+    reading each other's derived items (a cycle) each placed once."""
+    a, b, c = (FormKey("SE.V", "", oid, "") for oid in ("F.A", "F.B", "F.C"))
+    c2 = FormKey("SE.V", "", "F.C", "2")
+    assert sources_first([a, b, c], {}) == [a, b, c]
+    assert sources_first([a, b, c, c2], {"F.A": frozenset({"F.C"})}) == [c, c2, a, b]
+    cycle = {"F.A": frozenset({"F.B"}), "F.B": frozenset({"F.A"})}
+    assert sources_first([a, b, c], cycle) == [b, a, c]
