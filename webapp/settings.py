@@ -79,9 +79,12 @@ def _convert(setting: Setting, raw: Any) -> str | int | bool:
         return text in ("1", "true", "yes", "on")
     if isinstance(setting.default, int):
         try:
-            return int(raw)
+            number = int(raw)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{setting.env}: {raw!r} is not a whole number.") from exc
+        if number < 0:  # no count, size, window or port here is negative
+            raise ValueError(f"{setting.env}: {raw!r} is below 0.")
+        return number
     return str(raw)
 
 

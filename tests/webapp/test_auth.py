@@ -136,6 +136,8 @@ def test_settings_table_flags_over_environment_over_defaults() -> None:
     assert (s.port, s.cookie_secure, s.study, s.workers) == (9100, True, "S", 2)
     with pytest.raises(ValueError, match="EDC_WORKERS: 'two' is not a whole number"):
         Settings.load(environ={"EDC_WORKERS": "two"})
+    with pytest.raises(ValueError, match="EDC_PROXY_HOPS: '-1' is below 0"):
+        Settings.load(environ={"EDC_PROXY_HOPS": "-1"})
     with pytest.raises(ValueError, match="unknown setting"):
         Settings.load(environ={}, overrides={"colour": "red"})
 
