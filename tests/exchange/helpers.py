@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from cli import main
 from tests.conftest import odm
+from tests.postgres import fresh_schema
 
 VS_BODY = """
 <Protocol><StudyEventRef StudyEventOID="SE.BASE" Mandatory="Yes" OrderNumber="1"/>
@@ -128,3 +136,31 @@ def vs_study(clinical: str = "", *, admin: bool = True, file_type: str = "Snapsh
     return odm(
         VS_BODY, units=UNITS, admin=ADMIN if admin else "", clinical=clinical, file_type=file_type
     )
+
+
+def edc(*args: str, db: str) -> Result:
+    """``edc ARGS`` in-process against the database at URL ``db``."""
+    return CliRunner().invoke(main, [*args], env={"EDC_DATABASE_URL": db}, catch_exceptions=False)
+
+
+@contextmanager
+def vs_database(kind: str, tmp_path: Path, schema: str) -> Iterator[str]:
+    """The URL of a fresh database (``kind`` ``sqlite``: a file in ``tmp_path``; else a
+    PostgreSQL schema named after ``schema``, skipped without one) with :func:`vs_study`
+    loaded and a data manager ``dm`` (password ``import-manager-pw``) of S.1."""
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / 'edc.db'}"
+        else:
+            url = stack.enter_context(fresh_schema(schema))
+        study = tmp_path / "study.xml"
+        study.write_bytes(vs_study())
+        for args in (
+            ("db", "upgrade"),
+            ("study", "load", str(study)),
+            ("user", "add", "dm", "--password", "import-manager-pw"),
+            ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
+        ):
+            result = edc(*args, db=url)
+            assert result.exit_code == 0, result.output
+        yield url

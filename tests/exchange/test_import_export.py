@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from lxml import etree
 
-from cli import main
 from odm_engine.exchange import read_clinical_data
 from odm_engine.safexml import make_parser
 from odm_engine.xsd import schema
-from tests.exchange.helpers import vs_study
-from tests.postgres import fresh_schema
+from tests.exchange.helpers import edc as _edc
+from tests.exchange.helpers import vs_database, vs_study
 
 SUBJECTS = """
 <SubjectData SubjectKey="001"><SiteRef LocationOID="LOC.1"/>
@@ -58,28 +55,10 @@ def _data_file(tmp: Path, name: str = "data.xml", sex: str = "M") -> Path:
     return path
 
 
-def _edc(*args: str, db: str) -> Result:
-    return CliRunner().invoke(main, [*args], env={"EDC_DATABASE_URL": db}, catch_exceptions=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database with the VS study and a data manager (SQLite file or PG schema)."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'edc.db'}"
-        else:
-            url = stack.enter_context(fresh_schema("x"))
-        study = tmp_path / "study.xml"
-        study.write_bytes(vs_study())
-        for args in (
-            ("db", "upgrade"),
-            ("study", "load", str(study)),
-            ("user", "add", "dm", "--password", "import-manager-pw"),
-            ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
-        ):
-            result = _edc(*args, db=url)
-            assert result.exit_code == 0, result.output
+    with vs_database(request.param, tmp_path, "x") as url:
         yield url
 
 

@@ -5,15 +5,13 @@ stores the derived value, so the query says it replaced the file's."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cli import main
-from tests.exchange.helpers import vs_study
-from tests.postgres import fresh_schema
+from tests.exchange.helpers import edc as _edc
+from tests.exchange.helpers import vs_database, vs_study
 
 
 def _subject(key: str, items: str) -> str:
@@ -25,26 +23,9 @@ def _subject(key: str, items: str) -> str:
     )
 
 
-def _edc(*args: str, db: str) -> Result:
-    return CliRunner().invoke(main, [*args], env={"EDC_DATABASE_URL": db}, catch_exceptions=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'edc.db'}"
-        else:
-            url = stack.enter_context(fresh_schema("q"))
-        study = tmp_path / "study.xml"
-        study.write_bytes(vs_study())
-        for args in (
-            ("db", "upgrade"),
-            ("study", "load", str(study)),
-            ("user", "add", "dm", "--password", "import-manager-pw"),
-            ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
-        ):
-            assert _edc(*args, db=url).exit_code == 0
+    with vs_database(request.param, tmp_path, "q") as url:
         yield url
 
 

@@ -5,17 +5,14 @@ run writes nothing, statistics included."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from cli import main
 from storage.engine import make_engine
-from tests.exchange.helpers import vs_study
-from tests.postgres import fresh_schema
+from tests.exchange.helpers import edc as _edc
+from tests.exchange.helpers import vs_database, vs_study
 
 CLINICAL = """<ClinicalData StudyOID="S.1" MetaDataVersionOID="MDV.1">
 <SubjectData SubjectKey="001"><SiteRef LocationOID="LOC.1"/>
@@ -27,25 +24,8 @@ CLINICAL = """<ClinicalData StudyOID="S.1" MetaDataVersionOID="MDV.1">
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'edc.db'}"
-        else:
-            url = stack.enter_context(fresh_schema("stats"))
-        study = tmp_path / "study.xml"
-        study.write_bytes(vs_study())
-        for args in (
-            ("db", "upgrade"),
-            ("study", "load", str(study)),
-            ("user", "add", "dm", "--password", "import-manager-pw"),
-            ("user", "set-role", "dm", "data_manager", "--study", "S.1"),
-        ):
-            assert _edc(*args, db=url).exit_code == 0
+    with vs_database(request.param, tmp_path, "stats") as url:
         yield url
-
-
-def _edc(*args: str, db: str) -> Result:
-    return CliRunner().invoke(main, [*args], env={"EDC_DATABASE_URL": db}, catch_exceptions=False)
 
 
 def _analysed(url: str) -> set[str]:
