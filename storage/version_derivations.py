@@ -160,12 +160,11 @@ def write_derivations(
     user_id: int,
     reason: str,
     now: datetime,
-) -> dict[int, int]:
+) -> None:
     """Write each subject's changed derived values with an audit row each (the migration's
-    user and reason, source ``migrate:<n>:derived``); returns form id -> the version the
-    forms written here get. ``bumped``: form id -> the version the migration's rewrites give
-    it already (the same count up, one per form); the others are counted up here. Each kind
-    of row is written in one executemany."""
+    user and reason, source ``migrate:<n>:derived``). ``bumped``: form id -> the version the
+    migration's rewrites give it already (the same count up, one per form); the others are
+    counted up here. Each kind of row is written in one executemany."""
     versions: dict[int, int] = {}
     audit, inserts, updates, deletes = [], [], [], []
     for subject in derivations:
@@ -202,7 +201,6 @@ def write_derivations(
         )
     if audit:
         conn.execute(insert(AuditRow), audit)
-    return versions
 
 
 def _group(conn: Connection, subject: SubjectDerivations, form_id: int, key: ItemKey) -> int:
