@@ -85,3 +85,25 @@ def test_migration_derives_on_rewritten_values_audits_and_skips_unchanged(
     assert _migrate(study, 4).derived == ()  # type: ignore[attr-defined]
     assert _version(study) == version  # nothing derived differs: the form is not written
     assert len(audit_of(study, "001", "IT.NEXT")) == 2
+
+
+def test_migration_leaves_a_derived_item_the_target_hides(study: Engine) -> None:
+    """A derived item whose ItemRef the target's condition hides for the subject (ODM
+    CollectionExceptionConditionOID) gets no value at the move; the move and its canonical
+    rewrite still happen."""
+    save(study, {("IG.DM", "", "IT.INITIALS"): "042", ("IG.DM", "", "IT.AGE"): "40"})
+    xml = derived_version("MDV.2", 1).replace(
+        b'MethodOID="M.NEXT"/>', b'MethodOID="M.NEXT" CollectionExceptionConditionOID="C.OLDER"/>'
+    )
+    xml = xml.replace(
+        b'<MethodDef OID="M.NEXT"',
+        b'<ConditionDef OID="C.OLDER" Name="Older"><Description><TranslatedText xml:lang="en">'
+        b"Older than 30</TranslatedText></Description>"
+        b'<FormalExpression Context="OEL">IT.AGE &gt; 30</FormalExpression></ConditionDef>'
+        b'<MethodDef OID="M.NEXT"',
+    )
+    _publish(study, xml)
+    report = _migrate(study, 2)
+    assert [(r.old, r.new) for r in report.rewritten] == [("042", "42")]  # type: ignore[attr-defined]
+    assert report.derived == ()  # type: ignore[attr-defined]
+    assert audit_of(study, "001", "IT.NEXT") == []
