@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from odm_engine.loader import load_odm
+from odm_engine.profiles import normalise
 from storage.engine import write_transaction
+from storage.impact import impact
 from storage.studies import load_study
 from storage.subjects import form_state
 from storage.versions import migrate_subjects
@@ -107,3 +110,20 @@ def test_migration_leaves_a_derived_item_the_target_hides(study: Engine) -> None
     assert [(r.old, r.new) for r in report.rewritten] == [("042", "42")]  # type: ignore[attr-defined]
     assert report.derived == ()  # type: ignore[attr-defined]
     assert audit_of(study, "001", "IT.NEXT") == []
+
+
+def test_impact_counts_the_derived_values_a_move_would_write(study: Engine) -> None:
+    """The impact report of a version counts the derived values moving to it would set
+    (``ImpactReport.derived``); none once the subject has moved and holds them."""
+    save(study, {("IG.DM", "", "IT.INITIALS"): "42", ("IG.DM", "", "IT.AGE"): "40"})
+    xml = derived_version("MDV.2", 1)
+    odm = load_odm(xml).odm
+    assert odm is not None and odm.study is not None
+    target = normalise(odm).study
+    assert target is not None and (mdv := target.metadata_version()) is not None
+    with study.connect() as conn:
+        assert impact(conn, "S.1", mdv, study=target).derived == 1
+    _publish(study, xml)
+    assert len(_migrate(study, 2).derived) == 1  # type: ignore[attr-defined]
+    with study.connect() as conn:
+        assert impact(conn, "S.1", mdv, study=target).derived == 0
