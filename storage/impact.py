@@ -477,10 +477,11 @@ def _changed_forms(
 
 def _derivations(
     conn: Connection, study_oid: str, scope: _Scope, compiled: CompiledStudy
-) -> list[SubjectDerivations]:
-    """The derived values ``compiled`` would change for the scope's subjects."""
+) -> Iterator[SubjectDerivations]:
+    """The derived values ``compiled`` would change for the scope's subjects, subject by
+    subject."""
     if not has_derivations(compiled.plan):
-        return []
+        return iter(())
     rows = conn.execute(
         select(SubjectRow.id, SubjectRow.subject_key, SubjectRow.site_id, Site.oid)
         .outerjoin(Site, Site.id == SubjectRow.site_id)

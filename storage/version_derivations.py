@@ -67,14 +67,14 @@ def derivations_of(
     plan: CheckPlan,
     refs: Iterable[SubjectRef],
     rewritten: Mapping[int, Mapping[ItemKey, str]],
-) -> list[SubjectDerivations]:
+) -> Iterator[SubjectDerivations]:
     """The derived values of ``plan`` that differ from the stored ones, per subject of
-    ``refs`` that has any. ``rewritten``: subject id -> the values the migration rewrites
-    (the derivations read them as rewritten). The values are read CHUNK subjects a query."""
+    ``refs`` that has any, as they are computed (a count holds one chunk's values at a time).
+    ``rewritten``: subject id -> the values the migration rewrites (the derivations read them
+    as rewritten). The values are read CHUNK subjects a query."""
     if not has_derivations(plan):
-        return []
+        return
     by_id = {ref.id: ref for ref in refs}
-    out = []
     for chunk in _chunks(list(by_id)):
         stored = _stored(conn, chunk)
         for subject_id in chunk:
@@ -90,8 +90,7 @@ def derivations_of(
             }
             changes = item_changes(items, wanted, {})
             if changes:
-                out.append(SubjectDerivations(ref, items, tuple(changes), forms, groups))
-    return out
+                yield SubjectDerivations(ref, items, tuple(changes), forms, groups)
 
 
 def _hidden(key: ItemKey, hidden: Container[object]) -> bool:

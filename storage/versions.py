@@ -169,7 +169,7 @@ def migrate_subjects(
     rewritten: dict[int, dict[ItemKey, str]] = defaultdict(dict)
     for c in rewrites:
         rewritten[c.subject.ref.id][c.key] = c.new
-    derived = derivations_of(conn, compiled.plan, [c.ref for c in movers], rewritten)
+    derived = list(derivations_of(conn, compiled.plan, [c.ref for c in movers], rewritten))
     if not dry_run:
         now = datetime.now(UTC)  # one time on every row the migration writes
         _write(

@@ -131,7 +131,7 @@ def test_migration_derives_what_an_import_under_v2_stores(
             v2 = metadata_of(conn, STUDY, 2)
             plan = CompiledStudy.of(v2.odm.find_study(STUDY), v2.mdv).plan  # type: ignore[arg-type]
             refs = [find_subject(conn, STUDY, key) for key in sorted(CLEAN_KEYS)]
-            assert derivations_of(conn, plan, refs, {}) == []  # nothing left to derive
+            assert list(derivations_of(conn, plan, refs, {})) == []  # nothing left to derive
     finally:
         engine.dispose()
     assert len(rows) == dry
